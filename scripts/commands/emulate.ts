@@ -1,0 +1,12 @@
+/** `eci-bridge emulate eci|mns [--port N] [--scenario FILE]`: runs an emulator on loopback for manual use. */
+export const summary = 'run the ECI or MNS emulator on loopback (emulate eci|mns [--port N] [--scenario FILE])';
+
+export async function run(argv: string[]): Promise<number> {
+  const [kind, ...rest] = argv;
+  if (kind !== 'eci' && kind !== 'mns') {
+    process.stderr.write('usage: eci-bridge emulate eci|mns [--port N] [--scenario FILE]\n');
+    return 2;
+  }
+  const mod = (await import(`../../emulators/${kind}/main.ts`)) as { main(argv: string[]): Promise<number> };
+  return mod.main(rest);
+}

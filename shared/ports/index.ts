@@ -1,0 +1,148 @@
+/**
+ * The interfaces the use-cases, the watcher and the CLI need. Declared here, by the consumer; adapters in
+ * `shared/adapters/` implement them. Each method documents its contract; errors are the typed families of
+ * `shared/adapters/*` errors (for ECI: `EciError` with a `kind`; for Kubernetes: `KubeError` subclasses).
+ */
+import type { EciContainerGroup, EciCreateRequest, EciEvent, EciKeyValue } from '../domain/eci.js';
+import type { ConfigMap, K8sEvent, Lease, Node, Pod, PodStatus, Secret } from '../domain/k8s.js';
+
+/** pino-compatible structured logger. */
+export interface Logger {
+  debug(obj: Record<string, unknown>, msg?: string): void;
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+export interface Clock {
+  /** epoch milliseconds */
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+// ---------------------------------------------------------------- ECI
+
+export interface ContainerGroups {
+  /** CreateContainerGroup. `req.ClientToken` must be the pod UID: calling again returns the same group id. */
+  create(req: EciCreateRequest): Promise<{ containerGroupId: string }>;
+  /** DeleteContainerGroup. Idempotent: a group that is already gone resolves. */
+  delete(containerGroupId: string): Promise<void>;
+  /** DescribeContainerGroups by ids, batched <= 20 per call. Unknown ids are simply absent from the result. */
+  describe(ids: readonly string[]): Promise<EciContainerGroup[]>;
+  /** DescribeContainerGroups filtered by tags (and status), all pages (Limit 20, NextToken). */
+  list(filter: { tags: readonly EciKeyValue[]; status?: string }): Promise<EciContainerGroup[]>;
+  /** DescribeContainerGroupEvents for up to 20 groups at a time; keyed by group id. */
+  events(ids: readonly string[], sinceSecond?: number): Promise<Map<string, EciEvent[]>>;
+  /** DescribeContainerLog. */
+  logs(
+    containerGroupId: string,
+    container: string,
+    opts?: { tail?: number; limitBytes?: number; sinceSeconds?: number; previous?: boolean; timestamps?: boolean },
+  ): Promise<string>;
+  /** ExecContainerCommand (sync mode returns output; otherwise a WebSocket URI). */
+  exec(
+    containerGroupId: string,
+    container: string,
+    command: readonly string[],
+    opts?: { tty?: boolean; stdin?: boolean; sync?: boolean },
+  ): Promise<{ webSocketUri?: string; syncResponse?: string }>;
+  /** DescribeContainerGroupPrice: the trade price per hour, in the currency given. */
+  price(spec: {
+    cpu?: number;
+    memory?: number;
+    instanceType?: string;
+    zoneId?: string;
+    spotStrategy?: string;
+  }): Promise<{ tradePrice: number; originalPrice: number; currency: string }>;
+}
+
+// ---------------------------------------------------------------- Queue
+
+export interface OutgoingMessage {
+  /** The message body exactly as it goes on the queue (the bridge sends base64(JSON)). */
+  body: string;
+  delaySeconds?: number;
+  priority?: number;
+}
+
+export interface ReceivedMessage {
+  messageId: string;
+  body: string;
+  receiptHandle: string;
+  dequeueCount: number;
+  enqueueTime: number;
+  firstDequeueTime: number;
+}
+
+export interface QueueSender {
+  /** Sends all messages (batched <= 16 per call by the adapter). Rejects with a QueueError when the queue is down. */
+  send(messages: readonly OutgoingMessage[]): Promise<void>;
+}
+
+export interface QueueReceiver {
+  /** Receives up to `max` (<= 16) messages, long-polling up to `waitSeconds`; an empty queue gives []. */
+  receive(max: number, waitSeconds: number): Promise<ReceivedMessage[]>;
+  /** Deletes a received message. A stale receipt handle rejects with QueueError (code ReceiptHandleError). */
+  delete(receiptHandle: string): Promise<void>;
+  /** Makes a received message visible again after `seconds`; returns the new receipt handle. */
+  changeVisibility(receiptHandle: string, seconds: number): Promise<string>;
+}
+
+export interface PodQueue extends QueueSender, QueueReceiver {}
+
+// ---------------------------------------------------------------- Kubernetes
+
+export type WatchEvent<T> =
+  | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: T }
+  /** The consumer's view was rebuilt after a relist (410 Gone or first list): `objects` is the full set. */
+  | { type: 'RESYNC'; objects: T[] };
+
+export interface PodWatchHandle {
+  /** Resolves once the first list has been delivered. */
+  readonly synced: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface Cluster {
+  getPod(namespace: string, name: string): Promise<Pod>;
+  listPods(opts: { nodeName?: string; namespace?: string; labelSelector?: string }): Promise<Pod[]>;
+  /**
+   * List+watch pods with `spec.nodeName=<node>`, forever: resourceVersion tracking, bookmarks, relist on 410,
+   * reconnect with backoff and jitter. ADDED/MODIFIED/DELETED are delivered in order; a relist delivers the
+   * differences as events (so the consumer's view matches the server without duplicates or losses).
+   */
+  watchPods(
+    opts: { nodeName: string },
+    onEvent: (ev: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: Pod }) => void,
+    onError?: (err: Error) => void,
+  ): PodWatchHandle;
+  /** Strategic-merge patch of pods/status (conditions and container statuses merge by key). */
+  patchPodStatus(namespace: string, name: string, status: PodStatus): Promise<Pod>;
+  /** Strategic-merge patch of metadata (annotations, labels); `null` removes a key. */
+  patchPodMetadata(
+    namespace: string,
+    name: string,
+    patch: { annotations?: Record<string, string | null>; labels?: Record<string, string | null> },
+  ): Promise<Pod>;
+  /** Delete with a grace period and a UID precondition. Conflict if the UID differs; NotFound if gone. */
+  deletePod(namespace: string, name: string, opts: { uid: string; gracePeriodSeconds: number }): Promise<void>;
+  /** Record an Event; a repeat of the same (object, reason, message) within the aggregation window bumps `count`. */
+  recordEvent(ev: Omit<K8sEvent, 'metadata' | 'count' | 'firstTimestamp' | 'lastTimestamp'>): Promise<void>;
+  getConfigMap(namespace: string, name: string): Promise<ConfigMap>;
+  getSecret(namespace: string, name: string): Promise<Secret>;
+  /** TokenRequest bound to the pod. */
+  requestPodToken(
+    namespace: string,
+    serviceAccount: string,
+    opts: { podName: string; podUid: string; audiences?: string[]; expirationSeconds?: number },
+  ): Promise<{ token: string; expirationTimestamp: string }>;
+  getNode(name: string): Promise<Node>;
+  createNode(node: Node): Promise<Node>;
+  patchNodeStatus(name: string, status: NonNullable<Node['status']>): Promise<Node>;
+  patchNode(name: string, patch: { metadata?: Node['metadata']; spec?: Node['spec'] }): Promise<Node>;
+  getLease(namespace: string, name: string): Promise<Lease>;
+  createLease(namespace: string, lease: Lease): Promise<Lease>;
+  /** Replace with the lease's resourceVersion: Conflict when someone else renewed in between. */
+  replaceLease(namespace: string, lease: Lease): Promise<Lease>;
+}

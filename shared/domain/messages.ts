@@ -1,0 +1,130 @@
+/**
+ * Queue messages: nudges, not state. A message says only which pod(s) to look at and why; the handler
+ * re-reads the pod and its container group and converges them, so duplicate, late or reordered messages are
+ * harmless. On the wire each message is base64(JSON) (MNS SDK does not XML-escape; EventBridge decodes base64).
+ * Schema-versioned with `v`; strict objects so a malformed message is refused with a reason, never guessed at.
+ */
+import { z } from 'zod';
+
+export const MESSAGE_VERSION = 1 as const;
+
+/** Why a pod is nudged. */
+export const NudgeReason = z.enum([
+  'bound', // newly seen on the virtual node
+  'changed', // spec / annotations / labels changed
+  'deleting', // deletionTimestamp set
+  'deleted', // gone from the API (uid names the group to delete)
+  'resync', // periodic resync: status stale or no group yet
+  'retry', // a delayed re-nudge after a retryable failure
+]);
+export type NudgeReason = z.infer<typeof NudgeReason>;
+
+const k8sName = z.string().min(1).max(253);
+const uid = z.string().min(1).max(64);
+
+export const PodNudgeSchema = z.strictObject({
+  v: z.literal(MESSAGE_VERSION),
+  kind: z.literal('pod'),
+  namespace: k8sName,
+  name: k8sName,
+  uid,
+  resourceVersion: z.string().max(64).optional(),
+  reason: NudgeReason,
+  /** retry attempt number, for delayed re-nudges */
+  attempt: z.number().int().min(0).max(1000).optional(),
+});
+export type PodNudge = z.infer<typeof PodNudgeSchema>;
+
+/** Pods named per status tick at most; the watcher splits larger sets into several ticks. */
+export const MAX_PODS_PER_TICK = 100;
+
+export const StatusTickSchema = z.strictObject({
+  v: z.literal(MESSAGE_VERSION),
+  kind: z.literal('status-tick'),
+  /** ISO time the watcher sent the tick */
+  at: z.string().max(40),
+  pods: z
+    .array(
+      z.strictObject({
+        namespace: k8sName,
+        name: k8sName,
+        uid,
+        /** the recorded container group id, when the pod has one */
+        groupId: z.string().max(64).optional(),
+      }),
+    )
+    .min(1)
+    .max(MAX_PODS_PER_TICK),
+});
+export type StatusTick = z.infer<typeof StatusTickSchema>;
+
+export const QueueMessageSchema = z.discriminatedUnion('kind', [PodNudgeSchema, StatusTickSchema]);
+export type QueueMessage = z.infer<typeof QueueMessageSchema>;
+
+export class MessageError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'not-base64' | 'not-json' | 'schema' | 'too-large',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'MessageError';
+  }
+}
+
+/** MNS's message size limit (64 KiB); our messages stay far below it. */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+
+const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function toBase64(s: string): string {
+  return btoa(String.fromCharCode(...new TextEncoder().encode(s)));
+}
+function fromBase64(s: string): string {
+  const bin = atob(s);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+}
+
+/** Encodes a message for the queue: base64(JSON). Validates first, so nothing malformed is ever sent. */
+export function encodeMessage(msg: QueueMessage): string {
+  const parsed = QueueMessageSchema.parse(msg);
+  const body = toBase64(JSON.stringify(parsed));
+  if (body.length > MAX_MESSAGE_BYTES) throw new MessageError(`message of ${body.length} bytes exceeds 64 KiB`, 'too-large');
+  return body;
+}
+
+/** Parses an already-decoded JSON value (EventBridge with IsBase64Decode=true hands us the JSON text). */
+export function parseMessageValue(value: unknown): QueueMessage {
+  const res = QueueMessageSchema.safeParse(value);
+  if (!res.success) throw new MessageError(`invalid message: ${z.prettifyError(res.error)}`, 'schema', { cause: res.error });
+  return res.data;
+}
+
+/**
+ * Decodes a queue body, base64(JSON) or plain JSON text (when the transport already decoded base64).
+ * Throws MessageError with a reason; never returns a half-parsed message.
+ */
+export function decodeMessage(body: string): QueueMessage {
+  if (body.length > MAX_MESSAGE_BYTES * 2) throw new MessageError('message body too large', 'too-large');
+  const trimmed = body.trim();
+  let text: string;
+  if (trimmed.startsWith('{')) {
+    text = trimmed;
+  } else {
+    if (!BASE64_RE.test(trimmed)) throw new MessageError('message body is neither JSON nor base64', 'not-base64');
+    try {
+      text = fromBase64(trimmed);
+    } catch (cause) {
+      throw new MessageError('message body is not valid base64 of UTF-8 text', 'not-base64', { cause });
+    }
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new MessageError('message body is not JSON', 'not-json', { cause });
+  }
+  return parseMessageValue(value);
+}

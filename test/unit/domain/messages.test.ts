@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  decodeMessage,
+  encodeMessage,
+  MAX_PODS_PER_TICK,
+  MessageError,
+  type QueueMessage,
+} from '../../../shared/domain/messages.js';
+
+const nudge: QueueMessage = {
+  v: 1,
+  kind: 'pod',
+  namespace: 'default',
+  name: 'web-1',
+  uid: '6d1c2a8e-7a1e-4c0e-9f51-6b0f0a7b1c11',
+  resourceVersion: '42',
+  reason: 'bound',
+};
+
+describe('queue messages', () => {
+  it('round-trips a nudge through base64 JSON', () => {
+    const body = encodeMessage(nudge);
+    assert.match(body, /^[A-Za-z0-9+/]+=*$/);
+    assert.deepEqual(decodeMessage(body), nudge);
+  });
+
+  it('accepts an already-decoded JSON body (EventBridge IsBase64Decode=true)', () => {
+    assert.deepEqual(decodeMessage(JSON.stringify(nudge)), nudge);
+  });
+
+  it('round-trips non-ASCII names byte-exactly', () => {
+    const tick: QueueMessage = { v: 1, kind: 'status-tick', at: '2026-01-01T00:00:00Z', pods: [{ namespace: 'ns', name: 'pödé', uid: 'u1' }] };
+    assert.deepEqual(decodeMessage(encodeMessage(tick)), tick);
+  });
+
+  const bad: [string, string, MessageError['reason']][] = [
+    ['garbage', '%%%not base64%%%', 'not-base64'],
+    ['base64 of non-JSON', btoa('hello'), 'not-json'],
+    ['unknown kind', JSON.stringify({ ...nudge, kind: 'node' }), 'schema'],
+    ['extra field', JSON.stringify({ ...nudge, spec: {} }), 'schema'],
+    ['future version', JSON.stringify({ ...nudge, v: 2 }), 'schema'],
+    ['bad reason', JSON.stringify({ ...nudge, reason: 'because' }), 'schema'],
+    ['empty tick', JSON.stringify({ v: 1, kind: 'status-tick', at: 'x', pods: [] }), 'schema'],
+    [
+      'oversized tick',
+      JSON.stringify({
+        v: 1,
+        kind: 'status-tick',
+        at: 'x',
+        pods: Array.from({ length: MAX_PODS_PER_TICK + 1 }, (_, i) => ({ namespace: 'n', name: `p${i}`, uid: `u${i}` })),
+      }),
+      'schema',
+    ],
+  ];
+  for (const [label, body, reason] of bad) {
+    it(`refuses ${label} with reason ${reason}`, () => {
+      assert.throws(
+        () => decodeMessage(body),
+        (err: unknown) => err instanceof MessageError && err.reason === reason,
+      );
+    });
+  }
+
+  it('refuses to encode an invalid message', () => {
+    assert.throws(() => encodeMessage({ ...nudge, uid: '' }));
+  });
+});

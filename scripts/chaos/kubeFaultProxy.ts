@@ -1,0 +1,133 @@
+/**
+ * A fault-injecting HTTP proxy on loopback in front of a real kube-apiserver (HTTPS upstream). Clients talk
+ * plain HTTP to the proxy (loopback only); the proxy forwards every request, streaming both ways (watches
+ * included), and injects, by seeded chance: 409 Conflict on writes, 500 on any non-watch request, latency, and
+ * dropped watch streams. Faults are real HTTP responses with Kubernetes `Status` bodies, so the client sees
+ * exactly what a misbehaving apiserver would send.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { seededRandom } from './rng.js';
+
+export interface KubeFaults {
+  /** probability of a 409 Conflict answer to POST/PUT/PATCH/DELETE */
+  conflictRate: number;
+  /** probability of a 500 answer to any non-watch request */
+  errorRate: number;
+  /** added latency, uniformly in [0, latencyMs] */
+  latencyMs: number;
+  /** probability that a watch stream is cut after `dropWatchAfterMs` (uniform in [0, that]) */
+  dropWatchRate: number;
+  dropWatchAfterMs: number;
+}
+
+export const NO_FAULTS: KubeFaults = { conflictRate: 0, errorRate: 0, latencyMs: 0, dropWatchRate: 0, dropWatchAfterMs: 0 };
+
+export interface KubeFaultProxy {
+  url: string;
+  setFaults(f: Partial<KubeFaults>): void;
+  counts(): { requests: number; conflicts: number; errors: number; droppedWatches: number };
+  close(): Promise<void>;
+}
+
+function statusBody(code: number, reason: string, message: string): string {
+  return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+}
+
+export async function startKubeFaultProxy(opts: {
+  upstream: string;
+  caPem?: string;
+  seed?: number;
+  faults?: Partial<KubeFaults>;
+}): Promise<KubeFaultProxy> {
+  const upstream = new URL(opts.upstream);
+  const rnd = seededRandom(opts.seed ?? 1);
+  let faults: KubeFaults = { ...NO_FAULTS, ...opts.faults };
+  const counts = { requests: 0, conflicts: 0, errors: 0, droppedWatches: 0 };
+  const agent =
+    upstream.protocol === 'https:'
+      ? new https.Agent({ keepAlive: true, ca: opts.caPem, maxSockets: 64 })
+      : new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const open = new Set<http.ClientRequest>();
+
+  const server = http.createServer((req, res) => {
+    counts.requests++;
+    const isWatch = /[?&]watch=(1|true)/.test(req.url ?? '') || /\/watch\//.test(req.url ?? '');
+    const isWrite = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method ?? 'GET');
+    const delay = faults.latencyMs > 0 ? Math.floor(rnd() * faults.latencyMs) : 0;
+    const conflict = isWrite && rnd() < faults.conflictRate;
+    const error = !isWatch && !conflict && rnd() < faults.errorRate;
+    const drop = isWatch && rnd() < faults.dropWatchRate;
+    const dropAfter = Math.floor(rnd() * faults.dropWatchAfterMs);
+
+    const forward = (): void => {
+      if (conflict || error) {
+        // Drain the body, then answer as the apiserver would.
+        req.resume();
+        req.on('end', () => {
+          if (conflict) counts.conflicts++;
+          else counts.errors++;
+          const [code, reason, msg] = conflict
+            ? [409, 'Conflict', 'Operation cannot be fulfilled: the object has been modified (injected)']
+            : [500, 'InternalError', 'Internal error occurred: injected by the chaos proxy'];
+          res.writeHead(code, { 'content-type': 'application/json' });
+          res.end(statusBody(code, reason, msg));
+        });
+        return;
+      }
+      const headers = { ...req.headers, host: upstream.host };
+      const client = upstream.protocol === 'https:' ? https : http;
+      const up = client.request(
+        {
+          protocol: upstream.protocol,
+          hostname: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers,
+          agent,
+        },
+        (upRes) => {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          upRes.pipe(res);
+          if (drop) {
+            setTimeout(() => {
+              counts.droppedWatches++;
+              upRes.destroy();
+              res.destroy();
+            }, dropAfter).unref();
+          }
+        },
+      );
+      open.add(up);
+      up.on('close', () => open.delete(up));
+      up.on('error', () => {
+        if (!res.headersSent) {
+          res.writeHead(502, { 'content-type': 'application/json' });
+          res.end(statusBody(502, 'ServiceUnavailable', 'upstream unreachable'));
+        } else res.destroy();
+      });
+      res.on('close', () => up.destroy());
+      req.pipe(up);
+    };
+    if (delay > 0) setTimeout(forward, delay);
+    else forward();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    setFaults(f) {
+      faults = { ...faults, ...f };
+    },
+    counts: () => ({ ...counts }),
+    async close() {
+      for (const r of open) r.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      agent.destroy();
+    },
+  };
+}

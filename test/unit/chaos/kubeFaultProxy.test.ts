@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { startKubeFaultProxy, type KubeFaultProxy } from '../../../scripts/chaos/kubeFaultProxy.js';
+
+// A tiny upstream standing in for the apiserver's HTTP behaviour (the proxy is what is under test here):
+// echoes method and path, and serves a never-ending "watch" stream.
+let upstream: http.Server;
+let upstreamUrl: string;
+let proxy: KubeFaultProxy;
+
+async function call(method: string, path: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(`${proxy.url}${path}`, { method, body: method === 'GET' ? undefined : '{}' });
+  return { status: res.status, body: await res.text() };
+}
+
+describe('kube fault proxy', () => {
+  before(async () => {
+    upstream = http.createServer((req, res) => {
+      if (req.url?.includes('watch=1')) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const t = setInterval(() => res.write('{"type":"BOOKMARK","object":{}}\n'), 10);
+        res.on('close', () => clearInterval(t));
+        return;
+      }
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ method: req.method, path: req.url }));
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    proxy = await startKubeFaultProxy({ upstream: upstreamUrl, seed: 7 });
+  });
+  after(async () => {
+    await proxy.close();
+    upstream.closeAllConnections();
+    await new Promise<void>((r) => upstream.close(() => r()));
+  });
+
+  it('forwards requests unchanged when no fault is set', async () => {
+    const r = await call('PATCH', '/api/v1/namespaces/a/pods/p/status');
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.body), { method: 'PATCH', path: '/api/v1/namespaces/a/pods/p/status' });
+  });
+
+  it('answers writes with a Kubernetes 409 Status at the conflict rate, and never reads', async () => {
+    proxy.setFaults({ conflictRate: 1 });
+    const w = await call('PUT', '/api/v1/namespaces/a/pods/p');
+    assert.equal(w.status, 409);
+    assert.equal(JSON.parse(w.body).reason, 'Conflict');
+    const r = await call('GET', '/api/v1/namespaces/a/pods/p');
+    assert.equal(r.status, 200);
+    proxy.setFaults({ conflictRate: 0 });
+  });
+
+  it('injects 500s at roughly the configured rate (seeded)', async () => {
+    proxy.setFaults({ errorRate: 0.5 });
+    let errors = 0;
+    for (let i = 0; i < 200; i++) if ((await call('GET', `/x/${i}`)).status === 500) errors++;
+    proxy.setFaults({ errorRate: 0 });
+    assert.ok(errors > 60 && errors < 140, `errors=${errors}`);
+    assert.equal(proxy.counts().errors, errors);
+  });
+
+  it('cuts watch streams when asked', async () => {
+    proxy.setFaults({ dropWatchRate: 1, dropWatchAfterMs: 50 });
+    const res = await fetch(`${proxy.url}/api/v1/pods?watch=1`);
+    assert.equal(res.status, 200);
+    // The upstream stream never ends by itself: only the injected drop can end it, with an error.
+    const outcome = await Promise.race([
+      (async () => {
+        try {
+          for await (const _ of res.body as unknown as AsyncIterable<Uint8Array>) {
+            /* keep reading */
+          }
+          return 'ended cleanly';
+        } catch {
+          return 'cut';
+        }
+      })(),
+      new Promise<string>((r) => setTimeout(() => r('still open'), 3000).unref()),
+    ]);
+    assert.equal(outcome, 'cut');
+    assert.equal(proxy.counts().droppedWatches, 1);
+    proxy.setFaults({ dropWatchRate: 0 });
+  });
+});

@@ -54,7 +54,53 @@ export const ConfigSchema = z.object({
   CLUSTER_DNS: z.string().default('10.96.0.10'),
   CLUSTER_DOMAIN: z.string().default('cluster.local'),
 
+  /**
+   * Function Compute invocation API used by `eci-bridge invoke` and any function-to-function call:
+   * `fc3` (FC 3.0, API 2023-03-30, first-level functions; the default) or `fc2` (FC 2.0, API 2016-08-15,
+   * services/functions, for legacy service deployments). `local` runs the handler modules in-process (sandbox).
+   */
+  FC_API: z.enum(['fc3', 'fc2', 'local']).default('fc3'),
+  /** URL or host of the FC API; default https://<account>.<region>.fc.aliyuncs.com (region = FC_REGION or ECI_REGION). */
+  FC_ENDPOINT: z.string().optional(),
+  /** Region of the functions; FC injects it into every function. Falls back to ECI_REGION. */
+  FC_REGION: z.string().optional(),
+  /** FC 2.0 only: the service holding the functions. */
+  FC_SERVICE: z.string().default('eci-bridge'),
+
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+
+  /** Watcher: the virtual node (labels and taint as `k=v,k2=v2` and `key=value:Effect`, or `none`). */
+  VNODE_LABELS: z.string().default(''),
+  VNODE_TAINT: z.string().default('virtual-kubelet.io/provider=alibabacloud:NoSchedule'),
+  VNODE_CPU: z.string().default('1000'),
+  VNODE_MEMORY: z.string().default('4Ti'),
+  VNODE_PODS: z.string().default('1000'),
+  VNODE_EPHEMERAL_STORAGE: z.string().default('40Ti'),
+  VNODE_GPU: z.string().default('100'),
+  VNODE_ARCH: z.string().default('amd64'),
+  KUBELET_PORT: z.coerce.number().int().min(1).max(65535).default(10250),
+  /** The watcher pod's own IP and name (downward API); POD_NAME is the leader-election identity. */
+  POD_IP: z.string().optional(),
+  POD_NAME: z.string().optional(),
+  WATCHER_HTTP_HOST: z.string().default('0.0.0.0'),
+  WATCHER_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Periodic resync of stale pods / pods without a group. */
+  RESYNC_SECONDS: z.coerce.number().positive().default(300),
+  /** Status clock period, and how long a pod may keep changing before only resync and status-sync cover it. */
+  STATUS_TICK_MS: z.coerce.number().int().positive().default(1000),
+  STATUS_TICK_MAX_AGE_SECONDS: z.coerce.number().positive().default(600),
+  /** Per-pod coalescing window for nudges. */
+  NUDGE_COALESCE_MS: z.coerce.number().int().min(0).default(50),
+  SEND_BUFFER_MAX: z.coerce.number().int().positive().default(10000),
+  NODE_LEASE_RENEW_SECONDS: z.coerce.number().positive().default(10),
+  NODE_LEASE_DURATION_SECONDS: z.coerce.number().int().positive().default(40),
+  NODE_STATUS_SECONDS: z.coerce.number().positive().default(60),
+  LEADER_ELECTION: z.stringbool().default(true),
+  LEADER_LEASE_SECONDS: z.coerce.number().int().positive().default(15),
+  LEADER_RETRY_SECONDS: z.coerce.number().positive().default(2),
+  /** Health rule: the functions' heartbeat is stale after this long; this many consecutive ECI failures is unhealthy. */
+  HEALTH_STALE_SECONDS: z.coerce.number().positive().default(180),
+  HEALTH_ECI_FAILURES: z.coerce.number().int().positive().default(5),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

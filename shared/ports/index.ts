@@ -146,3 +146,25 @@ export interface Cluster {
   /** Replace with the lease's resourceVersion: Conflict when someone else renewed in between. */
   replaceLease(namespace: string, lease: Lease): Promise<Lease>;
 }
+
+// ---------------------------------------------------------------- Function Compute
+
+export interface InvokeResult {
+  /** HTTP-like status: 200 for a synchronous result, 202 for an accepted asynchronous invocation. */
+  status: number;
+  /** The function's response body (synchronous invocations only). */
+  body?: Buffer;
+  /** Set when the function itself failed (FC's `x-fc-error-type`, e.g. UnhandledInvocationError). */
+  functionError?: string;
+  requestId?: string;
+}
+
+export interface FunctionInvoker {
+  /**
+   * Invokes a function by its short name (`pod-sync`, `status-sync`, `gc`) with `payload` as the event.
+   * `async: true` queues the invocation (FC retries it per its async config) and resolves with status 202.
+   * A function error is reported in `functionError`, not thrown; transport and API errors reject with an
+   * `InvokeError`.
+   */
+  invoke(name: string, payload: Buffer | string, opts?: { async?: boolean }): Promise<InvokeResult>;
+}

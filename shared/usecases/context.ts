@@ -1,0 +1,254 @@
+/**
+ * What every use-case gets (ports, settings, the pure domain functions it needs) and the small helpers they share:
+ * Events, guarded status writes (never backwards, never on terminal pods, only when something changed), delayed
+ * re-nudges with an attempt counter, group lookups by UID tag.
+ */
+import type { EciContainerGroup, EciCreateRequest, EciKeyValue } from '../domain/eci.js';
+import type { Violation } from '../domain/errors.js';
+import type { Pod, PodCondition, PodStatus } from '../domain/k8s.js';
+import { encodeMessage, type PodNudge } from '../domain/messages.js';
+import { ANNOTATION_INSTANCE_ID, TAG_CLUSTER, TAG_POD_UID, TAG_VNODE, tagValue } from '../domain/names.js';
+import type { Clock, Cluster, ContainerGroups, Logger, QueueSender } from '../ports/index.js';
+
+/** Resolved inputs of a translation: the objects a pod references, read through the Cluster port. */
+export interface ResolvedReferences {
+  configMaps: Map<string, import('../domain/k8s.js').ConfigMap>;
+  secrets: Map<string, import('../domain/k8s.js').Secret>;
+  /** keyed by `<serviceAccount>|<audience>|<expirationSeconds>` (see tokenKey) */
+  tokens: Map<string, { token: string; expirationTimestamp: string }>;
+}
+
+/** A projected service-account token a pod needs. */
+export interface TokenNeed {
+  serviceAccount: string;
+  audience?: string;
+  expirationSeconds?: number;
+}
+
+export function tokenKey(t: TokenNeed): string {
+  return `${t.serviceAccount}|${t.audience ?? ''}|${t.expirationSeconds ?? ''}`;
+}
+
+/**
+ * The pure domain functions the use-cases call, injected so the use-cases stay testable with any translation
+ * (compose.ts wires the real ones from shared/domain).
+ */
+export interface SyncDomain {
+  /** ConfigMaps, Secrets (incl. image pull secrets) and tokens the pod references; `optional` ones may be absent. */
+  references(pod: Pod): {
+    configMaps: { name: string; optional: boolean }[];
+    secrets: { name: string; optional: boolean }[];
+    tokens: TokenNeed[];
+  };
+  /** Violations that need no referenced object (hostPath, hostNetwork, ...): checked before anything is read. */
+  validate(pod: Pod): Violation[];
+  translate(
+    pod: Pod,
+    refs: ResolvedReferences,
+  ): { ok: true; request: EciCreateRequest; warnings: { code: string; message: string }[] } | { ok: false; violations: Violation[] };
+  /** ECI group → the pod status it implies. */
+  toStatus(group: EciContainerGroup, pod: Pod, nowMs: number): PodStatus;
+  /** Would patching `next` over `current` change anything a user sees? */
+  differs(current: PodStatus | undefined, next: PodStatus): boolean;
+  /** ECI events of the group newer than `sinceMs`, as Kubernetes Event fields. */
+  events(
+    group: EciContainerGroup,
+    pod: Pod,
+    sinceMs: number,
+  ): { reason: string; message: string; type: 'Normal' | 'Warning'; atMs: number }[];
+  /** Violation codes that a later retry can fix (a missing ConfigMap appears). */
+  transient: ReadonlySet<string>;
+}
+
+export interface SyncSettings {
+  clusterName: string;
+  vnodeName: string;
+  /** after this many attempts a retried pod gets an Event and a condition saying so (retries continue, capped) */
+  maxAttempts: number;
+  retryBaseSeconds: number;
+  retryMaxSeconds: number;
+  /** delay before retrying a pod all of whose capacity fallbacks failed */
+  capacityRetrySeconds: number;
+  /** a group younger than this is not an orphan (its pod may be being created) */
+  orphanGraceSeconds: number;
+  /** a bound pod without a group for longer than this is re-nudged by gc */
+  stuckPodSeconds: number;
+  /** a pod whose recorded group is missing for longer than this after its creation is Failed */
+  lostGroupGraceSeconds: number;
+  /** poll period while a deleted pod's group terminates */
+  deletePollSeconds: number;
+}
+
+export const DEFAULT_SETTINGS: Omit<SyncSettings, 'clusterName' | 'vnodeName'> = {
+  maxAttempts: 6,
+  retryBaseSeconds: 2,
+  retryMaxSeconds: 300,
+  capacityRetrySeconds: 60,
+  orphanGraceSeconds: 120,
+  stuckPodSeconds: 180,
+  lostGroupGraceSeconds: 120,
+  deletePollSeconds: 3,
+};
+
+export interface UseCaseDeps {
+  cluster: Cluster;
+  eci: ContainerGroups;
+  /** the pod queue, for delayed re-nudges */
+  queue: QueueSender;
+  clock: Clock;
+  logger: Logger;
+  settings: SyncSettings;
+  domain: SyncDomain;
+}
+
+/** Counts ECI outcomes of one run, for the functions heartbeat. */
+export interface EciHealth {
+  calls: number;
+  failures: number;
+  lastError?: string;
+}
+
+export const ANNOTATION_EVENTS_SEEN = 'eci-bridge.io/eci-events-seen';
+export const CONDITION_SYNC = 'ContainerInstanceCreated';
+export const EVENT_SOURCE = 'eci-bridge';
+
+const TERMINAL = new Set(['Succeeded', 'Failed']);
+const RANK: Record<string, number> = { Pending: 0, Unknown: 0, Running: 1, Succeeded: 2, Failed: 2 };
+
+export function isTerminalPhase(phase: string | undefined): boolean {
+  return phase !== undefined && TERMINAL.has(phase);
+}
+
+/** ECI statuses after which a group will not run again. */
+export const FINISHED_GROUP = new Set(['Succeeded', 'Failed', 'Expired', 'ScheduleFailed', 'StartingFailed', 'WatingForDel']);
+
+export function podKey(pod: Pod): string {
+  return `${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}`;
+}
+
+export function groupIdOf(pod: Pod): string | undefined {
+  const id = pod.metadata.annotations?.[ANNOTATION_INSTANCE_ID];
+  return id ? id : undefined;
+}
+
+export function tagOf(group: EciContainerGroup, key: string): string | undefined {
+  return group.Tags?.find((t) => t.Key === key)?.Value;
+}
+
+/** The tags that scope a listing to this bridge (cluster + virtual node). */
+export function bridgeTags(s: SyncSettings): EciKeyValue[] {
+  return [
+    { Key: TAG_CLUSTER, Value: tagValue(s.clusterName) },
+    { Key: TAG_VNODE, Value: tagValue(s.vnodeName) },
+  ];
+}
+
+/** Groups of one pod UID in this cluster (normally zero or one), by tag — never by name. */
+export async function groupsOfUid(deps: UseCaseDeps, uid: string): Promise<EciContainerGroup[]> {
+  return deps.eci.list({
+    tags: [{ Key: TAG_CLUSTER, Value: tagValue(deps.settings.clusterName) }, { Key: TAG_POD_UID, Value: uid }],
+  });
+}
+
+export async function recordPodEvent(
+  deps: UseCaseDeps,
+  pod: Pod,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+): Promise<void> {
+  try {
+    await deps.cluster.recordEvent({
+      involvedObject: {
+        kind: 'Pod',
+        apiVersion: 'v1',
+        namespace: pod.metadata.namespace ?? '',
+        name: pod.metadata.name ?? '',
+        ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}),
+      },
+      reason,
+      message: message.length > 1000 ? `${message.slice(0, 997)}...` : message,
+      type,
+      source: { component: EVENT_SOURCE, host: deps.settings.vnodeName },
+    });
+  } catch (err) {
+    // An Event is best-effort: losing one must not fail the convergence that produced it.
+    deps.logger.warn({ pod: podKey(pod), reason, err: String(err) }, 'could not record event');
+  }
+}
+
+/**
+ * Patches pods/status when, and only when, a user would see a difference. Never writes to a terminal pod and never
+ * moves the phase backwards (Running stays Running while ECI restarts containers). Returns the written status.
+ */
+export async function writeStatus(deps: UseCaseDeps, pod: Pod, next: PodStatus): Promise<PodStatus | undefined> {
+  const current = pod.status;
+  if (isTerminalPhase(current?.phase)) return undefined;
+  const status: PodStatus = { ...next };
+  const curRank = RANK[current?.phase ?? 'Pending'] ?? 0;
+  if (status.phase !== undefined && (RANK[status.phase] ?? 0) < curRank && current?.phase) status.phase = current.phase;
+  if (!deps.domain.differs(current, status)) return undefined;
+  const updated = await deps.cluster.patchPodStatus(pod.metadata.namespace ?? '', pod.metadata.name ?? '', status);
+  pod.status = updated.status ?? status;
+  return status;
+}
+
+export function condition(
+  deps: UseCaseDeps,
+  type: string,
+  status: PodCondition['status'],
+  reason: string,
+  message: string,
+): PodCondition {
+  return {
+    type,
+    status,
+    reason,
+    message,
+    lastTransitionTime: new Date(deps.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
+}
+
+/** Marks a pod Failed with a reason and message (unless it is terminal already) and records a Warning Event. */
+export async function failPod(deps: UseCaseDeps, pod: Pod, reason: string, message: string): Promise<boolean> {
+  if (isTerminalPhase(pod.status?.phase)) return false;
+  await deps.cluster.patchPodStatus(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
+    phase: 'Failed',
+    reason,
+    message,
+    conditions: [
+      condition(deps, CONDITION_SYNC, 'False', reason, message),
+      condition(deps, 'Ready', 'False', reason, message),
+    ],
+  });
+  pod.status = { ...(pod.status ?? {}), phase: 'Failed', reason, message };
+  await recordPodEvent(deps, pod, 'Warning', reason, message);
+  return true;
+}
+
+/** Exponential backoff with full jitter in [base·2^a / 2, base·2^a], capped. */
+export function backoffSeconds(attempt: number, base: number, cap: number, rand: () => number = Math.random): number {
+  const exp = Math.min(cap, base * 2 ** Math.min(attempt, 20));
+  return Math.max(1, Math.round(exp / 2 + (rand() * exp) / 2));
+}
+
+/** Sends a delayed re-nudge for the pod. `counts` adds one to the attempt counter (an error retry). */
+export async function renudge(
+  deps: UseCaseDeps,
+  nudge: Pick<PodNudge, 'namespace' | 'name' | 'uid' | 'attempt'>,
+  delaySeconds: number,
+  opts: { counts: boolean; reason?: PodNudge['reason'] },
+): Promise<number> {
+  const attempt = (nudge.attempt ?? 0) + (opts.counts ? 1 : 0);
+  const msg: PodNudge = {
+    v: 1,
+    kind: 'pod',
+    namespace: nudge.namespace,
+    name: nudge.name,
+    uid: nudge.uid,
+    reason: opts.reason ?? 'retry',
+    ...(attempt > 0 ? { attempt: Math.min(attempt, 1000) } : {}),
+  };
+  await deps.queue.send([{ body: encodeMessage(msg), delaySeconds: Math.max(0, Math.min(Math.round(delaySeconds), 604800)) }]);
+  return attempt;
+}

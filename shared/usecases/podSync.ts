@@ -1,0 +1,420 @@
+/**
+ * pod-sync: converges one pod with its container group (level-triggered: the nudge only says which pod to look at).
+ *
+ * Decision rules, in order (each returns an Outcome naming what was done, for logs and tests):
+ * 1. Pod gone (NotFound), or a different pod now has that name: delete the groups tagged with the nudge's UID.
+ * 2. Pod not on our virtual node: nothing.
+ * 3. deletionTimestamp set: delete the group (ECI runs preStop within the TerminationGracePeriodSeconds it got at
+ *    create), re-nudge until the group is gone or finished (bounded by the grace period), then delete the pod with
+ *    grace 0 and a UID precondition.
+ * 4. Terminal pod: nothing (never written again).
+ * 5. Recorded group: describe, map, patch only if changed; ECI events → Kubernetes Events.
+ * 6. No recorded group: look up by UID tag first (crash between create and record); else validate → resolve
+ *    references → translate → create with ClientToken = pod UID (capacity fallbacks get derived tokens) → record
+ *    the group id → Pending with a clear reason + Event.
+ * Errors: retryable → delayed re-nudge (attempt+1; after maxAttempts an Event and a condition make it visible);
+ * capacity → fallbacks, then Event + delayed retry; permanent → pod Failed + Event.
+ */
+import type { EciContainerGroup, EciCreateRequest } from '../domain/eci.js';
+import type { Violation } from '../domain/errors.js';
+import type { Pod } from '../domain/k8s.js';
+import type { PodNudge } from '../domain/messages.js';
+import { ANNOTATION_INSTANCE_ID } from '../domain/names.js';
+import {
+  ANNOTATION_EVENTS_SEEN,
+  backoffSeconds,
+  CONDITION_SYNC,
+  condition,
+  FINISHED_GROUP,
+  failPod,
+  groupIdOf,
+  groupsOfUid,
+  isTerminalPhase,
+  podKey,
+  type ResolvedReferences,
+  recordPodEvent,
+  renudge,
+  tokenKey,
+  type UseCaseDeps,
+  writeStatus,
+} from './context.js';
+import { classify, describeError, isConflict, isNotFound, PodReferenceError } from './errors.js';
+
+export type Outcome =
+  | 'gone-cleaned'
+  | 'not-ours'
+  | 'terminal'
+  | 'created'
+  | 'adopted'
+  | 'status-patched'
+  | 'unchanged'
+  | 'refused'
+  | 'failed'
+  | 'retry'
+  | 'capacity-retry'
+  | 'deleting-wait'
+  | 'deleted'
+  | 'group-lost';
+
+export interface SyncResult {
+  outcome: Outcome;
+  groupId?: string;
+  /** set when an ECI call failed in this sync (for the heartbeat) */
+  eciError?: string;
+}
+
+export class PodSync {
+  constructor(private readonly deps: UseCaseDeps) {}
+
+  /** Handles one nudge. Never throws for pod-level failures: those become re-nudges, Events or a Failed pod. */
+  async handle(nudge: PodNudge): Promise<SyncResult> {
+    const log = this.deps.logger.child({ pod: `${nudge.namespace}/${nudge.name}`, uid: nudge.uid, reason: nudge.reason });
+    try {
+      return await this.converge(nudge);
+    } catch (err) {
+      return this.onError(nudge, err, log);
+    }
+  }
+
+  private async converge(nudge: PodNudge): Promise<SyncResult> {
+    let pod: Pod | undefined;
+    try {
+      pod = await this.deps.cluster.getPod(nudge.namespace, nudge.name);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    if (!pod || pod.metadata.uid !== nudge.uid) {
+      await this.cleanUid(nudge.uid);
+      if (!pod) return { outcome: 'gone-cleaned' };
+      // A new pod took the name: converge it too (its own nudge may be late).
+    }
+    return this.convergePod(pod, undefined, nudge);
+  }
+
+  /**
+   * Converges a pod whose state is known. `known` is the described group when the caller has it (status ticks and
+   * sweeps), `null` when the caller knows there is none, undefined when pod-sync must look.
+   */
+  async convergePod(
+    pod: Pod,
+    known: EciContainerGroup | null | undefined,
+    nudge?: Pick<PodNudge, 'attempt'>,
+  ): Promise<SyncResult> {
+    if (pod.spec.nodeName !== this.deps.settings.vnodeName) return { outcome: 'not-ours' };
+    if (pod.metadata.deletionTimestamp) return this.deleting(pod, known);
+    if (isTerminalPhase(pod.status?.phase)) return { outcome: 'terminal' };
+    let group = known;
+    const recorded = groupIdOf(pod);
+    if (group === undefined && recorded) {
+      group = (await this.deps.eci.describe([recorded]))[0] ?? null;
+    }
+    if (group === undefined || (group === null && !recorded)) {
+      const found = await groupsOfUid(this.deps, pod.metadata.uid ?? '');
+      const live = found.find((g) => !FINISHED_GROUP.has(g.Status)) ?? found[0];
+      if (live) {
+        await this.recordGroupId(pod, live.ContainerGroupId);
+        const res = await this.applyGroup(pod, live);
+        return { ...res, outcome: res.outcome === 'unchanged' ? 'adopted' : res.outcome };
+      }
+      if (recorded) return this.groupLost(pod);
+      return this.create(pod, nudge?.attempt ?? 0);
+    }
+    if (group === null) return this.groupLost(pod);
+    if (recorded !== group.ContainerGroupId) await this.recordGroupId(pod, group.ContainerGroupId);
+    return this.applyGroup(pod, group);
+  }
+
+  /** Maps the group onto the pod: status patch when changed, new ECI events as Kubernetes Events. */
+  async applyGroup(pod: Pod, group: EciContainerGroup): Promise<SyncResult> {
+    const now = this.deps.clock.now();
+    const status = this.deps.domain.toStatus(group, pod, now);
+    await this.emitEciEvents(pod, group);
+    const written = await writeStatus(this.deps, pod, status);
+    return { outcome: written ? 'status-patched' : 'unchanged', groupId: group.ContainerGroupId };
+  }
+
+  private async emitEciEvents(pod: Pod, group: EciContainerGroup): Promise<void> {
+    if (isTerminalPhase(pod.status?.phase)) return;
+    const seenRaw = pod.metadata.annotations?.[ANNOTATION_EVENTS_SEEN];
+    const seen = seenRaw ? Date.parse(seenRaw) : 0;
+    const fresh = this.deps.domain.events(group, pod, Number.isFinite(seen) ? seen : 0);
+    if (fresh.length === 0) return;
+    for (const ev of fresh) await recordPodEvent(this.deps, pod, ev.type, ev.reason, ev.message);
+    const latest = Math.max(...fresh.map((e) => e.atMs));
+    const updated = await this.deps.cluster.patchPodMetadata(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
+      annotations: { [ANNOTATION_EVENTS_SEEN]: new Date(latest).toISOString() },
+    });
+    pod.metadata.annotations = updated.metadata.annotations ?? {
+      ...(pod.metadata.annotations ?? {}),
+      [ANNOTATION_EVENTS_SEEN]: new Date(latest).toISOString(),
+    };
+  }
+
+  private async recordGroupId(pod: Pod, id: string): Promise<void> {
+    const updated = await this.deps.cluster.patchPodMetadata(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
+      annotations: { [ANNOTATION_INSTANCE_ID]: id },
+    });
+    pod.metadata.annotations = updated.metadata.annotations ?? { ...(pod.metadata.annotations ?? {}), [ANNOTATION_INSTANCE_ID]: id };
+  }
+
+  /** The recorded group is gone while the pod is not terminal: ECI lost or deleted it (or forgot a finished one). */
+  private async groupLost(pod: Pod): Promise<SyncResult> {
+    const created = Date.parse(pod.metadata.creationTimestamp ?? '');
+    const age = Number.isFinite(created) ? (this.deps.clock.now() - created) / 1000 : Number.POSITIVE_INFINITY;
+    if (age < this.deps.settings.lostGroupGraceSeconds) return { outcome: 'unchanged' };
+    await failPod(
+      this.deps,
+      pod,
+      'ContainerGroupNotFound',
+      `container group ${groupIdOf(pod) ?? '(unrecorded)'} no longer exists in ECI (deleted outside the bridge, or finished more than an hour ago)`,
+    );
+    return { outcome: 'group-lost' };
+  }
+
+  // ------------------------------------------------------------------ create
+
+  private async create(pod: Pod, attempt: number): Promise<SyncResult> {
+    const early = this.deps.domain.validate(pod);
+    const refusing = early.filter((v) => !this.deps.domain.transient.has(v.code));
+    if (refusing.length > 0) return this.refuse(pod, refusing);
+    const refs = await this.resolve(pod);
+    const t = this.deps.domain.translate(pod, refs);
+    if (!t.ok) {
+      const hard = t.violations.filter((v) => !this.deps.domain.transient.has(v.code));
+      if (hard.length > 0) return this.refuse(pod, hard);
+      throw new PodReferenceError(t.violations.map((v) => `${v.field}: ${v.message}`).join('; '));
+    }
+    for (const w of t.warnings) this.deps.logger.info({ pod: podKey(pod), warning: w.code }, w.message);
+    const uid = pod.metadata.uid ?? '';
+    const variants = capacityVariants(t.request, pod, uid);
+    let lastCapacity: unknown;
+    let id: string | undefined;
+    let used = 0;
+    for (const [i, req] of variants.entries()) {
+      try {
+        id = (await this.deps.eci.create(req)).containerGroupId;
+        used = i;
+        break;
+      } catch (err) {
+        if (classify(err) !== 'capacity') throw err;
+        lastCapacity = err;
+        this.deps.logger.warn({ pod: podKey(pod), variant: i, err: describeError(err) }, 'no capacity, trying next fallback');
+      }
+    }
+    if (!id) {
+      const msg = `no ECI capacity for this pod after ${variants.length} fallback(s): ${describeError(lastCapacity)}`;
+      await recordPodEvent(this.deps, pod, 'Warning', 'ProviderCapacity', msg);
+      await this.markRetrying(pod, 'NoCapacity', msg, attempt + 1);
+      const delay = backoffSeconds(attempt, this.deps.settings.capacityRetrySeconds, this.deps.settings.retryMaxSeconds * 4);
+      await renudge(this.deps, podNudgeOf(pod, attempt), delay, { counts: true });
+      return { outcome: 'capacity-retry' };
+    }
+    await this.recordGroupId(pod, id);
+    const note = used > 0 ? ` (capacity fallback ${used}: ${describeVariant(variants[used])})` : '';
+    await writeStatus(this.deps, pod, {
+      phase: 'Pending',
+      reason: 'ContainerGroupCreating',
+      message: `ECI container group ${id} is being created${note}`,
+      conditions: [
+        condition(this.deps, 'PodScheduled', 'True', 'ScheduledOnVirtualNode', `bound to ${this.deps.settings.vnodeName}`),
+        condition(this.deps, CONDITION_SYNC, 'True', 'Created', `container group ${id}`),
+      ],
+    });
+    await recordPodEvent(this.deps, pod, 'Normal', 'ContainerGroupCreated', `created ECI container group ${id}${note}`);
+    return { outcome: 'created', groupId: id };
+  }
+
+  private async refuse(pod: Pod, violations: Violation[]): Promise<SyncResult> {
+    const message = violations.map((v) => `${v.field}: ${v.message} Alternative: ${v.alternative}`).join(' | ');
+    await failPod(this.deps, pod, 'UnsupportedFeature', message);
+    return { outcome: 'refused' };
+  }
+
+  /** Reads what the pod references. A missing required object is a retryable error (it may appear later). */
+  private async resolve(pod: Pod): Promise<ResolvedReferences> {
+    const ns = pod.metadata.namespace ?? '';
+    const needs = this.deps.domain.references(pod);
+    const out: ResolvedReferences = { configMaps: new Map(), secrets: new Map(), tokens: new Map() };
+    for (const cm of needs.configMaps) {
+      try {
+        out.configMaps.set(cm.name, await this.deps.cluster.getConfigMap(ns, cm.name));
+      } catch (err) {
+        if (!isNotFound(err) || !cm.optional) {
+          if (isNotFound(err)) throw new PodReferenceError(`ConfigMap ${ns}/${cm.name} not found`, { cause: err });
+          throw err;
+        }
+      }
+    }
+    for (const s of needs.secrets) {
+      try {
+        out.secrets.set(s.name, await this.deps.cluster.getSecret(ns, s.name));
+      } catch (err) {
+        if (!isNotFound(err) || !s.optional) {
+          if (isNotFound(err)) throw new PodReferenceError(`Secret ${ns}/${s.name} not found`, { cause: err });
+          throw err;
+        }
+      }
+    }
+    for (const t of needs.tokens) {
+      if (out.tokens.has(tokenKey(t))) continue;
+      try {
+        out.tokens.set(
+          tokenKey(t),
+          await this.deps.cluster.requestPodToken(ns, t.serviceAccount, {
+            podName: pod.metadata.name ?? '',
+            podUid: pod.metadata.uid ?? '',
+            ...(t.audience ? { audiences: [t.audience] } : {}),
+            ...(t.expirationSeconds ? { expirationSeconds: t.expirationSeconds } : {}),
+          }),
+        );
+      } catch (err) {
+        if (isNotFound(err)) {
+          throw new PodReferenceError(`ServiceAccount ${ns}/${t.serviceAccount} not found (token request)`, { cause: err });
+        }
+        throw err;
+      }
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ delete
+
+  private async deleting(pod: Pod, known: EciContainerGroup | null | undefined): Promise<SyncResult> {
+    const ns = pod.metadata.namespace ?? '';
+    const name = pod.metadata.name ?? '';
+    const uid = pod.metadata.uid ?? '';
+    let groups: EciContainerGroup[];
+    if (known !== undefined) groups = known ? [known] : [];
+    else {
+      const recorded = groupIdOf(pod);
+      groups = recorded ? await this.deps.eci.describe([recorded]) : [];
+      if (groups.length === 0) groups = await groupsOfUid(this.deps, uid);
+    }
+    let pending = groups.filter((g) => !FINISHED_GROUP.has(g.Status));
+    for (const g of pending) {
+      if (g.Status !== 'Terminating') await this.deps.eci.delete(g.ContainerGroupId);
+    }
+    // A status tick or sweep (known !== undefined) comes back by itself: it neither re-describes nor re-nudges.
+    const polled = known !== undefined;
+    if (pending.length > 0 && !polled) {
+      pending = (await this.deps.eci.describe(pending.map((g) => g.ContainerGroupId))).filter((g) => !FINISHED_GROUP.has(g.Status));
+    }
+    if (pending.length > 0) {
+      // ECI is running preStop / SIGTERM within the grace period it got at create: wait, bounded by that period.
+      const deadline = Date.parse(pod.metadata.deletionTimestamp ?? '') + 30_000;
+      if (!(this.deps.clock.now() > deadline)) {
+        if (!polled) {
+          await renudge(this.deps, podNudgeOf(pod, 0), this.deps.settings.deletePollSeconds, { counts: false, reason: 'deleting' });
+        }
+        return { outcome: 'deleting-wait', groupId: pending[0]?.ContainerGroupId };
+      }
+      this.deps.logger.warn(
+        { pod: `${ns}/${name}`, groups: pending.map((g) => g.ContainerGroupId) },
+        'grace period over and the group still terminates: deleting the pod (gc collects the group)',
+      );
+    }
+    try {
+      await this.deps.cluster.deletePod(ns, name, { uid, gracePeriodSeconds: 0 });
+    } catch (err) {
+      if (!isNotFound(err) && !isConflict(err)) throw err;
+    }
+    return { outcome: 'deleted', groupId: groups[0]?.ContainerGroupId };
+  }
+
+  /** Deletes every group of this cluster tagged with the UID (the pod is gone). */
+  async cleanUid(uid: string): Promise<string[]> {
+    const groups = await groupsOfUid(this.deps, uid);
+    const deleted: string[] = [];
+    for (const g of groups) {
+      if (g.Status === 'Terminating') continue;
+      await this.deps.eci.delete(g.ContainerGroupId);
+      deleted.push(g.ContainerGroupId);
+    }
+    return deleted;
+  }
+
+  // ------------------------------------------------------------------ errors
+
+  private async onError(nudge: PodNudge, err: unknown, log: UseCaseDeps['logger']): Promise<SyncResult> {
+    const cls = classify(err);
+    const why = describeError(err);
+    const eciError = isEciError(err) ? `${cls}: ${why}` : undefined;
+    let pod: Pod | undefined;
+    try {
+      pod = await this.deps.cluster.getPod(nudge.namespace, nudge.name);
+      if (pod.metadata.uid !== nudge.uid) pod = undefined;
+    } catch {
+      pod = undefined;
+    }
+    if (cls === 'permanent' && pod && !pod.metadata.deletionTimestamp) {
+      log.warn({ err: why }, 'permanent error: marking the pod Failed');
+      await failPod(this.deps, pod, 'ProviderCreateFailed', why);
+      return { outcome: 'failed', ...(eciError ? { eciError } : {}) };
+    }
+    const attempt = nudge.attempt ?? 0;
+    const delay = backoffSeconds(attempt, this.deps.settings.retryBaseSeconds, this.deps.settings.retryMaxSeconds);
+    log.warn({ err: why, class: cls, attempt, delay }, 'sync failed: retrying later');
+    const next = await renudge(this.deps, nudge, delay, { counts: true });
+    if (pod && next >= this.deps.settings.maxAttempts) {
+      await recordPodEvent(this.deps, pod, 'Warning', 'SyncRetrying', `attempt ${next} failed, retrying in ${delay}s: ${why}`);
+      if (next === this.deps.settings.maxAttempts) await this.markRetrying(pod, 'RetryingAfterErrors', why, next);
+    }
+    return { outcome: 'retry', ...(eciError ? { eciError } : {}) };
+  }
+
+  /** Makes a retried pod visible: condition ContainerInstanceCreated=False with the reason (Pending pods only). */
+  private async markRetrying(pod: Pod, reason: string, message: string, attempt: number): Promise<void> {
+    if (isTerminalPhase(pod.status?.phase) || pod.metadata.deletionTimestamp) return;
+    try {
+      await writeStatus(this.deps, pod, {
+        ...(pod.status?.phase ? {} : { phase: 'Pending' }),
+        conditions: [condition(this.deps, CONDITION_SYNC, 'False', reason, `attempt ${attempt}: ${message}`)],
+      });
+    } catch (err) {
+      this.deps.logger.warn({ pod: podKey(pod), err: describeError(err) }, 'could not mark the pod as retrying');
+    }
+  }
+}
+
+function isEciError(err: unknown): boolean {
+  let cur: unknown = err;
+  for (let i = 0; cur instanceof Error && i < 8; i++) {
+    if (cur.name === 'EciError' || 'kind' in cur) return true;
+    cur = cur.cause;
+  }
+  return false;
+}
+
+export function podNudgeOf(pod: Pod, attempt: number): Pick<PodNudge, 'namespace' | 'name' | 'uid' | 'attempt'> {
+  return {
+    namespace: pod.metadata.namespace ?? '',
+    name: pod.metadata.name ?? '',
+    uid: pod.metadata.uid ?? '',
+    attempt,
+  };
+}
+
+const SPOT_FALLBACK = 'k8s.aliyun.com/eci-spot-fallback';
+
+/**
+ * The create requests to try, in order, when ECI has no capacity. Zones (a vSwitch list) and specs (an
+ * `eci-use-specs` list) are already tried by ECI itself, in order, within one call; the bridge adds what ECI does
+ * not: spot → on-demand when the pod allows it (`k8s.aliyun.com/eci-spot-fallback: "true"`). Each variant after the
+ * first carries its own ClientToken (`<uid>-f<n>`): the same token with other parameters would be refused as
+ * IdempotentParameterMismatch, and a crash-retry of the same variant must still be idempotent.
+ */
+export function capacityVariants(req: EciCreateRequest, pod: Pod, uid: string): EciCreateRequest[] {
+  const first: EciCreateRequest = { ...req, ClientToken: uid };
+  const out = [first];
+  const spot = req.SpotStrategy && req.SpotStrategy !== 'NoSpot';
+  if (spot && pod.metadata.annotations?.[SPOT_FALLBACK] === 'true') {
+    const { SpotPriceLimit: _p, SpotDuration: _d, ...rest } = req;
+    out.push({ ...rest, SpotStrategy: 'NoSpot', ClientToken: `${uid}-f1` });
+  }
+  return out;
+}
+
+function describeVariant(req: EciCreateRequest | undefined): string {
+  if (!req) return '';
+  return req.SpotStrategy === 'NoSpot' ? 'on-demand instead of spot' : 'alternative';
+}

@@ -1,0 +1,135 @@
+/**
+ * Status flows back fast, then cheaply (ARCHITECTURE.md §3):
+ * - `tick`: the watcher's per-second status tick names the pods that are changing; their groups are described in
+ *   batches (the ContainerGroups port sends <= 20 ids per DescribeContainerGroups call), never one call per pod.
+ * - `sweep`: the minutely timer lists every group of this cluster and virtual node by tag (20 per page) and every
+ *   pod of the node, and converges each pair; a finished group's final status is written onto its pod before ECI
+ *   forgets it (~1 h), after which the pod is terminal and never written again.
+ * Only changed pods are patched; ECI events become Kubernetes Events. Per-pod failures are isolated.
+ */
+import type { EciContainerGroup } from '../domain/eci.js';
+import type { Pod } from '../domain/k8s.js';
+import type { StatusTick } from '../domain/messages.js';
+import { TAG_POD_UID } from '../domain/names.js';
+import { bridgeTags, groupIdOf, isTerminalPhase, podKey, tagOf, type UseCaseDeps } from './context.js';
+import { classify, describeError, isNotFound } from './errors.js';
+import { PodSync, type SyncResult } from './podSync.js';
+
+export interface StatusReport {
+  pods: number;
+  groups: number;
+  patched: number;
+  unchanged: number;
+  deleted: number;
+  failed: number;
+  /** describe/list calls made to ECI in this run */
+  eciCalls: number;
+  eciError?: string;
+}
+
+function emptyReport(): StatusReport {
+  return { pods: 0, groups: 0, patched: 0, unchanged: 0, deleted: 0, failed: 0, eciCalls: 0 };
+}
+
+export class StatusSync {
+  private readonly podSync: PodSync;
+  constructor(private readonly deps: UseCaseDeps) {
+    this.podSync = new PodSync(deps);
+  }
+
+  /** A status tick: the named pods, their groups described in batches. */
+  async tick(tick: StatusTick): Promise<StatusReport> {
+    const report = emptyReport();
+    const pods: Pod[] = [];
+    await Promise.all(
+      tick.pods.map(async (ref) => {
+        try {
+          const pod = await this.deps.cluster.getPod(ref.namespace, ref.name);
+          if (pod.metadata.uid === ref.uid) pods.push(pod);
+        } catch (err) {
+          if (!isNotFound(err)) {
+            report.failed++;
+            this.deps.logger.warn({ pod: `${ref.namespace}/${ref.name}`, err: describeError(err) }, 'status tick: read failed');
+          }
+        }
+      }),
+    );
+    report.pods = pods.length;
+    const live = pods.filter((p) => !isTerminalPhase(p.status?.phase) || p.metadata.deletionTimestamp);
+    const ids = [...new Set(live.map((p) => groupIdOf(p) ?? tick.pods.find((r) => r.uid === p.metadata.uid)?.groupId).filter(isString))];
+    let groups: EciContainerGroup[] = [];
+    if (ids.length > 0) {
+      try {
+        report.eciCalls += Math.ceil(ids.length / 20);
+        groups = await this.deps.eci.describe(ids);
+      } catch (err) {
+        report.eciError = `${classify(err)}: ${describeError(err)}`;
+        this.deps.logger.warn({ err: report.eciError, ids: ids.length }, 'status tick: describe failed');
+        return report;
+      }
+    }
+    report.groups = groups.length;
+    const byId = new Map(groups.map((g) => [g.ContainerGroupId, g]));
+    for (const pod of live) {
+      const id = groupIdOf(pod) ?? tick.pods.find((r) => r.uid === pod.metadata.uid)?.groupId;
+      // A pod with no group yet is pod-sync's (its create may be in flight): the tick only reports.
+      if (!id) continue;
+      await this.one(pod, byId.get(id) ?? null, report);
+    }
+    return report;
+  }
+
+  /** The minutely sweep over every group of this cluster + virtual node. */
+  async sweep(): Promise<StatusReport> {
+    const report = emptyReport();
+    let groups: EciContainerGroup[];
+    try {
+      groups = await this.deps.eci.list({ tags: bridgeTags(this.deps.settings) });
+      report.eciCalls += Math.max(1, Math.ceil(groups.length / 20));
+    } catch (err) {
+      report.eciError = `${classify(err)}: ${describeError(err)}`;
+      this.deps.logger.warn({ err: report.eciError }, 'status sweep: listing groups failed');
+      return report;
+    }
+    const pods = await this.deps.cluster.listPods({ nodeName: this.deps.settings.vnodeName });
+    report.pods = pods.length;
+    report.groups = groups.length;
+    const byUid = new Map<string, EciContainerGroup[]>();
+    for (const g of groups) {
+      const uid = tagOf(g, TAG_POD_UID);
+      if (!uid) continue;
+      const list = byUid.get(uid) ?? [];
+      list.push(g);
+      byUid.set(uid, list);
+    }
+    for (const pod of pods) {
+      if (isTerminalPhase(pod.status?.phase) && !pod.metadata.deletionTimestamp) continue;
+      const mine = byUid.get(pod.metadata.uid ?? '') ?? [];
+      const recorded = groupIdOf(pod);
+      const group = mine.find((g) => g.ContainerGroupId === recorded) ?? mine[0];
+      // No group for this pod: gc re-nudges stuck pods; a recorded group missing from the list is checked by id
+      // on the pod's next nudge, so a page race in the listing cannot fail a healthy pod here.
+      if (!group) continue;
+      await this.one(pod, group, report);
+    }
+    return report;
+  }
+
+  private async one(pod: Pod, group: EciContainerGroup | null, report: StatusReport): Promise<void> {
+    try {
+      const res: SyncResult = await this.podSync.convergePod(pod, group);
+      if (res.outcome === 'status-patched' || res.outcome === 'group-lost') report.patched++;
+      else if (res.outcome === 'deleted') report.deleted++;
+      else report.unchanged++;
+    } catch (err) {
+      report.failed++;
+      if (classify(err) !== 'notFound') {
+        this.deps.logger.warn({ pod: podKey(pod), err: describeError(err) }, 'status sync of one pod failed');
+      }
+    }
+  }
+}
+
+function isString(x: string | undefined): x is string {
+  return typeof x === 'string' && x.length > 0;
+}

@@ -1,0 +1,165 @@
+/**
+ * `npm run build`: one CommonJS bundle per function (`functions/<name>/index.ts` →
+ * `dist/functions/<name>/index.js`) and one for the watcher (`watcher/main.ts` → `dist/watcher/index.js`).
+ *
+ * Decisions (style.md §7.3):
+ * - CJS, not ESM: the @alicloud SDKs are CJS and `require` builtins, which an ESM bundle cannot do without a
+ *   `createRequire` banner; FC loads `.js` as CJS unless a package.json says otherwise. ESM-only dependencies
+ *   (@middy/core 6, @kubernetes/client-node 1.4.0) are converted by esbuild. A `{"type":"commonjs"}`
+ *   package.json is written next to each bundle so the root `"type":"module"` never applies to it.
+ * - `babel-runtime/*` external: @alicloud/mns and @alicloud/fc2 pick `lib/` or `es5/` at run time; esbuild
+ *   follows both and the es5 branch needs babel-runtime (not even declared). Node 20 never loads it.
+ * - `import.meta.url` / `import.meta.dirname` in our own ESM sources are rewritten to the bundle's
+ *   `__filename` / `__dirname` (esbuild otherwise leaves `import.meta` empty in CJS output).
+ * - Minified, with a separate source map (`NODE_OPTIONS=--enable-source-maps` in s.yaml).
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build as esbuild } from 'esbuild';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Bundle size above which the build warns (cold-start and upload budget). */
+export const MAX_BUNDLE_BYTES = 1.5 * 1024 * 1024;
+
+export interface BundleEntry {
+  /** `functions/<name>` or `watcher` */
+  name: string;
+  /** absolute path of the TypeScript entry */
+  entry: string;
+  /** output folder, relative to outDir (holds index.js, index.js.map, package.json) */
+  outSubdir: string;
+}
+
+export interface BuiltBundle extends BundleEntry {
+  /** absolute path of the emitted `index.js` */
+  file: string;
+  bytes: number;
+  mapBytes: number;
+}
+
+export interface BuildOptions {
+  root?: string;
+  outDir?: string;
+  entries?: BundleEntry[];
+  minify?: boolean;
+  /** remove stale outputs (dist/functions, dist/watcher) first; default true when building the discovered set */
+  clean?: boolean;
+}
+
+export class BuildError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BuildError';
+  }
+}
+
+/** The functions are the folders under functions/ that contain an index.ts. */
+export function discoverFunctions(root = ROOT): string[] {
+  const dir = join(root, 'functions');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((n) => statSync(join(dir, n)).isDirectory() && existsSync(join(dir, n, 'index.ts')))
+    .sort();
+}
+
+export function discoverEntries(root = ROOT): BundleEntry[] {
+  const entries: BundleEntry[] = discoverFunctions(root).map((fn) => ({
+    name: `functions/${fn}`,
+    entry: join(root, 'functions', fn, 'index.ts'),
+    outSubdir: join('functions', fn),
+  }));
+  const watcher = join(root, 'watcher', 'main.ts');
+  if (existsSync(watcher)) entries.push({ name: 'watcher', entry: watcher, outSubdir: 'watcher' });
+  return entries;
+}
+
+const IMPORT_META_BANNER =
+  'var __bundle_import_meta_url=require("url").pathToFileURL(__filename).href;' +
+  'var __bundle_import_meta_dirname=__dirname;var __bundle_import_meta_filename=__filename;';
+
+async function buildOne(e: BundleEntry, outDir: string, minify: boolean): Promise<BuiltBundle> {
+  const dir = join(outDir, e.outSubdir);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'index.js');
+  try {
+    const res = await esbuild({
+      entryPoints: [e.entry],
+      outfile: file,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      minify,
+      sourcemap: 'linked',
+      external: ['babel-runtime/*'],
+      define: {
+        'import.meta.url': '__bundle_import_meta_url',
+        'import.meta.dirname': '__bundle_import_meta_dirname',
+        'import.meta.filename': '__bundle_import_meta_filename',
+      },
+      banner: { js: IMPORT_META_BANNER },
+      legalComments: 'none',
+      logLevel: 'silent',
+      metafile: true,
+    });
+    for (const w of res.warnings) {
+      process.stderr.write(`build: ${e.name}: warning: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}\n`);
+    }
+  } catch (cause) {
+    throw new BuildError(`esbuild failed for ${e.name}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+  }
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
+  return { ...e, file, bytes: statSync(file).size, mapBytes: statSync(`${file}.map`).size };
+}
+
+/** Builds the bundles (in parallel) and returns their sizes. Throws BuildError on the first failure. */
+export async function buildBundles(opts: BuildOptions = {}): Promise<BuiltBundle[]> {
+  const root = opts.root ?? ROOT;
+  const outDir = opts.outDir ?? join(root, 'dist');
+  const entries = opts.entries ?? discoverEntries(root);
+  if (entries.length === 0) throw new BuildError('nothing to build: no functions/*/index.ts and no watcher/main.ts');
+  if (opts.clean ?? opts.entries === undefined) {
+    rmSync(join(outDir, 'functions'), { recursive: true, force: true });
+    rmSync(join(outDir, 'watcher'), { recursive: true, force: true });
+  }
+  return Promise.all(entries.map((e) => buildOne(e, outDir, opts.minify ?? true)));
+}
+
+export function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(2)} MB` : `${(n / 1024).toFixed(1)} KB`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const outIdx = argv.indexOf('--outdir');
+  const outDir = outIdx >= 0 ? argv[outIdx + 1] : undefined;
+  const started = performance.now();
+  const built = await buildBundles({ outDir, minify: !argv.includes('--no-minify') });
+  let warned = 0;
+  for (const b of built) {
+    const over = b.bytes > MAX_BUNDLE_BYTES;
+    if (over) warned++;
+    process.stdout.write(
+      `${relative(process.cwd(), b.file).padEnd(36)} ${formatBytes(b.bytes).padStart(10)}  (map ${formatBytes(b.mapBytes)})${
+        over ? `  WARNING: over ${formatBytes(MAX_BUNDLE_BYTES)}` : ''
+      }\n`,
+    );
+  }
+  process.stdout.write(`built ${built.length} bundle(s) in ${Math.round(performance.now() - started)} ms\n`);
+  if (warned) process.stderr.write(`build: ${warned} bundle(s) over the ${formatBytes(MAX_BUNDLE_BYTES)} budget\n`);
+  return 0;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`build: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -92,7 +92,9 @@ async function buildOne(e: BundleEntry, outDir: string, minify: boolean): Promis
       format: 'cjs',
       minify,
       sourcemap: 'linked',
-      external: ['babel-runtime/*'],
+      // @alicloud/fc2 (FC 2.0 invoker only, loaded lazily) pulls ali-oss/urllib, whose optional proxy-agent
+      // cannot be bundled; the FC nodejs runtimes ship @alicloud/fc2 preinstalled.
+      external: ['babel-runtime/*', '@alicloud/fc2'],
       define: {
         'import.meta.url': '__bundle_import_meta_url',
         'import.meta.dirname': '__bundle_import_meta_dirname',

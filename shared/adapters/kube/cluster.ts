@@ -1,0 +1,375 @@
+/**
+ * The `Cluster` port over @kubernetes/client-node 1.4.0. Plain JSON in and out (shared/domain/k8s.ts), typed
+ * errors (./errors.ts), strategic-merge patches where Kubernetes merges by key (conditions by `type`), Events
+ * aggregated like client-go's recorder, and a pod list+watch that survives API-server restarts and 410s (./watch.ts).
+ */
+import {
+  type CoreV1Event,
+  type CoreV1Api,
+  type CoordinationV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Lease,
+  type V1Node,
+  type Watch,
+} from '@kubernetes/client-node';
+import type { ConfigMap, K8sEvent, Lease, Node, Pod, PodStatus, Secret } from '../../domain/k8s.js';
+import type { Cluster, PodWatchHandle } from '../../ports/index.js';
+import { createKubeClient, type KubeClient, type KubeClientOptions } from './client.js';
+import { isNotFound, toKubeError } from './errors.js';
+import { formatMicroTime, formatTime, toPlain } from './normalize.js';
+import { type ListResult, type ListWatchOptions, startListWatch, type WatchSource } from './watch.js';
+
+export interface KubeClusterOptions {
+  /** `source.component` of recorded Events. Default `eci-bridge`. */
+  component?: string;
+  /** `source.host` of recorded Events (the virtual node's name, usually). */
+  host?: string;
+  /** Events with the same (object, reason, message) within this window are aggregated. Default 10 min. */
+  eventAggregationWindowMs?: number;
+  /** How many recent Events the aggregation cache remembers. Default 512. */
+  eventCacheSize?: number;
+  /** Server-side watch timeout: each watch lasts a random time in [t, 2t) seconds. Default 300. */
+  watchTimeoutSeconds?: number;
+  /** Backoff, sleep, randomness and clock of the watch loop (tests inject them). */
+  watch?: ListWatchOptions;
+  /** Clock for Event timestamps and aggregation. Default Date.now. */
+  now?: () => number;
+}
+
+const SMP = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const LIST_PAGE = 500;
+
+/**
+ * The domain's plain JSON is the wire shape client-node serialises from (string timestamps pass through its
+ * serialiser unchanged), but its TypeScript types say `Date`: this is the one cast at the SDK edge.
+ */
+function asSdk<T>(value: unknown): T {
+  return value as T;
+}
+
+async function call<T>(context: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toKubeError(err, context);
+  }
+}
+
+interface CachedEvent {
+  namespace: string;
+  name: string;
+  count: number;
+  lastSeen: number;
+}
+
+export class KubeCluster implements Cluster {
+  private readonly core: CoreV1Api;
+  private readonly coordination: CoordinationV1Api;
+  private readonly watcher: Watch;
+  private readonly now: () => number;
+  private readonly events = new Map<string, CachedEvent>();
+  private readonly eventChains = new Map<string, Promise<void>>();
+
+  constructor(
+    client: KubeClient,
+    private readonly opts: KubeClusterOptions = {},
+  ) {
+    this.core = client.core;
+    this.coordination = client.coordination;
+    this.watcher = client.watch;
+    this.now = opts.now ?? Date.now;
+  }
+
+  // ---------------------------------------------------------------- pods
+
+  async getPod(namespace: string, name: string): Promise<Pod> {
+    const pod = await call(`get pod ${namespace}/${name}`, () => this.core.readNamespacedPod({ namespace, name }));
+    return toPlain<Pod>(pod);
+  }
+
+  async listPods(opts: { nodeName?: string; namespace?: string; labelSelector?: string }): Promise<Pod[]> {
+    const fieldSelector = opts.nodeName !== undefined ? `spec.nodeName=${opts.nodeName}` : undefined;
+    const { items } = await this.listPodsPaged(fieldSelector, opts.labelSelector, opts.namespace);
+    return items;
+  }
+
+  private async listPodsPaged(
+    fieldSelector: string | undefined,
+    labelSelector?: string,
+    namespace?: string,
+  ): Promise<ListResult<Pod>> {
+    const items: Pod[] = [];
+    let cont: string | undefined;
+    let resourceVersion = '';
+    const context = `list pods${namespace ? ` in ${namespace}` : ''}${fieldSelector ? ` (${fieldSelector})` : ''}`;
+    do {
+      const q = { fieldSelector, labelSelector, limit: LIST_PAGE, _continue: cont };
+      const page = await call(context, () =>
+        namespace ? this.core.listNamespacedPod({ namespace, ...q }) : this.core.listPodForAllNamespaces(q),
+      );
+      for (const p of page.items) items.push(toPlain<Pod>(p));
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+      cont = page.metadata?._continue || undefined;
+    } while (cont);
+    return { items, resourceVersion };
+  }
+
+  watchPods(
+    opts: { nodeName: string },
+    onEvent: (ev: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: Pod }) => void,
+    onError?: (err: Error) => void,
+  ): PodWatchHandle {
+    const fieldSelector = `spec.nodeName=${opts.nodeName}`;
+    const what = `watch pods (${fieldSelector})`;
+    const base = this.opts.watchTimeoutSeconds ?? 300;
+    const random = this.opts.watch?.random ?? Math.random;
+    const watcher = this.watcher;
+    const source: WatchSource<Pod> = {
+      list: () => this.listPodsPaged(fieldSelector),
+      watch: (resourceVersion, onRaw, signal) =>
+        new Promise<void>((resolve, reject) => {
+          const timeoutSeconds = base + Math.floor(random() * base);
+          let settled = false;
+          let timedOut = false;
+          let controller: AbortController | undefined;
+          const finish = (err?: unknown) => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            signal.removeEventListener('abort', onAbort);
+            controller?.abort();
+            if (err && !signal.aborted && !timedOut) reject(toKubeError(err, what));
+            else resolve();
+          };
+          const onAbort = () => finish();
+          // Client-side guard: a stream silent past the server's timeout (a dead peer) is dropped and reopened.
+          const timer = setTimeout(
+            () => {
+              timedOut = true;
+              finish();
+            },
+            (timeoutSeconds + 30) * 1000,
+          );
+          signal.addEventListener('abort', onAbort, { once: true });
+          watcher
+            .watch(
+              '/api/v1/pods',
+              { fieldSelector, resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+              (type: string, obj: unknown) => onRaw(type, type === 'ERROR' ? obj : toPlain<Pod>(obj)),
+              (err: unknown) => finish(err ?? undefined),
+            )
+            .then(
+              (c) => {
+                controller = c;
+                if (settled) c.abort();
+              },
+              (err: unknown) => finish(err),
+            );
+        }),
+    };
+    return startListWatch(source, what, onEvent, onError, this.opts.watch);
+  }
+
+  async patchPodStatus(namespace: string, name: string, status: PodStatus): Promise<Pod> {
+    const pod = await call(`patch pod status ${namespace}/${name}`, () =>
+      this.core.patchNamespacedPodStatus({ namespace, name, body: { status } }, SMP),
+    );
+    return toPlain<Pod>(pod);
+  }
+
+  async patchPodMetadata(
+    namespace: string,
+    name: string,
+    patch: { annotations?: Record<string, string | null>; labels?: Record<string, string | null> },
+  ): Promise<Pod> {
+    const pod = await call(`patch pod metadata ${namespace}/${name}`, () =>
+      this.core.patchNamespacedPod({ namespace, name, body: { metadata: patch } }, SMP),
+    );
+    return toPlain<Pod>(pod);
+  }
+
+  async deletePod(namespace: string, name: string, opts: { uid: string; gracePeriodSeconds: number }): Promise<void> {
+    await call(`delete pod ${namespace}/${name} (uid ${opts.uid})`, () =>
+      this.core.deleteNamespacedPod({
+        namespace,
+        name,
+        gracePeriodSeconds: opts.gracePeriodSeconds,
+        body: { gracePeriodSeconds: opts.gracePeriodSeconds, preconditions: { uid: opts.uid } },
+      }),
+    );
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /**
+   * Records an Event. A repeat of the same (involved object, type, reason, message) within the aggregation window
+   * patches `count` and `lastTimestamp` of the Event created first instead of creating another (client-go's
+   * recorder does the same). Repeats of one key are serialised; a vanished Event is created again.
+   */
+  async recordEvent(ev: Omit<K8sEvent, 'metadata' | 'count' | 'firstTimestamp' | 'lastTimestamp'>): Promise<void> {
+    const io = ev.involvedObject;
+    const key = JSON.stringify([io.uid ?? `${io.kind}/${io.namespace ?? ''}/${io.name}`, ev.type, ev.reason, ev.message]);
+    const prev = this.eventChains.get(key) ?? Promise.resolve();
+    const next = prev.catch(() => {}).then(() => this.recordEventNow(key, ev));
+    this.eventChains.set(key, next);
+    try {
+      await next;
+    } finally {
+      if (this.eventChains.get(key) === next) this.eventChains.delete(key);
+    }
+  }
+
+  private async recordEventNow(
+    key: string,
+    ev: Omit<K8sEvent, 'metadata' | 'count' | 'firstTimestamp' | 'lastTimestamp'>,
+  ): Promise<void> {
+    const nowMs = this.now();
+    const stamp = formatTime(new Date(Math.floor(nowMs / 1000) * 1000));
+    const window = this.opts.eventAggregationWindowMs ?? 10 * 60_000;
+    const cached = this.events.get(key);
+    if (cached && nowMs - cached.lastSeen <= window) {
+      try {
+        const patched = await call(`aggregate event ${cached.namespace}/${cached.name}`, () =>
+          this.core.patchNamespacedEvent(
+            { namespace: cached.namespace, name: cached.name, body: { count: cached.count + 1, lastTimestamp: stamp } },
+            MERGE,
+          ),
+        );
+        this.remember(key, { ...cached, count: patched.count ?? cached.count + 1, lastSeen: nowMs });
+        return;
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        this.events.delete(key); // expired or deleted: record it afresh
+      }
+    }
+    const io = ev.involvedObject;
+    const namespace = io.namespace ?? 'default';
+    const name = `${io.name}.${(BigInt(nowMs) * 1_000_000n + BigInt(Math.floor(Math.random() * 1_000_000))).toString(16)}`;
+    const body: K8sEvent = {
+      metadata: { name, namespace },
+      involvedObject: io,
+      reason: ev.reason,
+      message: ev.message,
+      type: ev.type,
+      count: 1,
+      firstTimestamp: stamp,
+      lastTimestamp: stamp,
+      source: ev.source ?? { component: this.opts.component ?? 'eci-bridge', ...(this.opts.host ? { host: this.opts.host } : {}) },
+    };
+    await call(`create event ${namespace}/${name} (${ev.reason})`, () =>
+      this.core.createNamespacedEvent({ namespace, body: asSdk<CoreV1Event>(body) }),
+    );
+    this.remember(key, { namespace, name, count: 1, lastSeen: nowMs });
+  }
+
+  private remember(key: string, entry: CachedEvent): void {
+    this.events.delete(key); // re-insert: Map order is the LRU order
+    this.events.set(key, entry);
+    const max = this.opts.eventCacheSize ?? 512;
+    while (this.events.size > max) {
+      const oldest = this.events.keys().next().value;
+      if (oldest === undefined) break;
+      this.events.delete(oldest);
+    }
+  }
+
+  // ---------------------------------------------------------------- config, secrets, tokens
+
+  async getConfigMap(namespace: string, name: string): Promise<ConfigMap> {
+    const cm = await call(`get configmap ${namespace}/${name}`, () => this.core.readNamespacedConfigMap({ namespace, name }));
+    return toPlain<ConfigMap>(cm);
+  }
+
+  async getSecret(namespace: string, name: string): Promise<Secret> {
+    // Errors name the Secret only; its data never reaches a message.
+    const s = await call(`get secret ${namespace}/${name}`, () => this.core.readNamespacedSecret({ namespace, name }));
+    return toPlain<Secret>(s);
+  }
+
+  async requestPodToken(
+    namespace: string,
+    serviceAccount: string,
+    opts: { podName: string; podUid: string; audiences?: string[]; expirationSeconds?: number },
+  ): Promise<{ token: string; expirationTimestamp: string }> {
+    const tr = await call(`request token for ${namespace}/${serviceAccount} bound to pod ${opts.podName}`, () =>
+      this.core.createNamespacedServiceAccountToken({
+        namespace,
+        name: serviceAccount,
+        body: {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenRequest',
+          spec: {
+            audiences: opts.audiences ?? [],
+            expirationSeconds: opts.expirationSeconds,
+            boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: opts.podName, uid: opts.podUid },
+          },
+        },
+      }),
+    );
+    const status = toPlain<{ token?: string; expirationTimestamp?: string }>(tr.status ?? {});
+    if (!status.token || !status.expirationTimestamp) {
+      throw toKubeError(new Error('the TokenRequest response has no token'), `request token for ${namespace}/${serviceAccount}`);
+    }
+    return { token: status.token, expirationTimestamp: status.expirationTimestamp };
+  }
+
+  // ---------------------------------------------------------------- nodes
+
+  async getNode(name: string): Promise<Node> {
+    return toPlain<Node>(await call(`get node ${name}`, () => this.core.readNode({ name })));
+  }
+
+  async createNode(node: Node): Promise<Node> {
+    const created = await call(`create node ${node.metadata.name ?? ''}`, () =>
+      this.core.createNode({ body: asSdk<V1Node>(node) }),
+    );
+    return toPlain<Node>(created);
+  }
+
+  async patchNodeStatus(name: string, status: NonNullable<Node['status']>): Promise<Node> {
+    const n = await call(`patch node status ${name}`, () => this.core.patchNodeStatus({ name, body: { status } }, SMP));
+    return toPlain<Node>(n);
+  }
+
+  async patchNode(name: string, patch: { metadata?: Node['metadata']; spec?: Node['spec'] }): Promise<Node> {
+    const n = await call(`patch node ${name}`, () => this.core.patchNode({ name, body: patch }, SMP));
+    return toPlain<Node>(n);
+  }
+
+  // ---------------------------------------------------------------- leases
+
+  async getLease(namespace: string, name: string): Promise<Lease> {
+    const l = await call(`get lease ${namespace}/${name}`, () => this.coordination.readNamespacedLease({ namespace, name }));
+    return toPlain<Lease>(l);
+  }
+
+  async createLease(namespace: string, lease: Lease): Promise<Lease> {
+    const l = await call(`create lease ${namespace}/${lease.metadata.name ?? ''}`, () =>
+      this.coordination.createNamespacedLease({ namespace, body: asSdk<V1Lease>(leaseForWire(lease)) }),
+    );
+    return toPlain<Lease>(l);
+  }
+
+  async replaceLease(namespace: string, lease: Lease): Promise<Lease> {
+    const name = lease.metadata.name ?? '';
+    const l = await call(`replace lease ${namespace}/${name}`, () =>
+      this.coordination.replaceNamespacedLease({ namespace, name, body: asSdk<V1Lease>(leaseForWire(lease)) }),
+    );
+    return toPlain<Lease>(l);
+  }
+}
+
+/** MicroTime fields get exactly 6 fractional digits whatever the caller passed. */
+function leaseForWire(lease: Lease): Lease {
+  const spec = lease.spec ? { ...lease.spec } : undefined;
+  if (spec?.renewTime) spec.renewTime = formatMicroTime(spec.renewTime);
+  if (spec?.acquireTime) spec.acquireTime = formatMicroTime(spec.acquireTime);
+  return { ...lease, spec };
+}
+
+/** The composition root's entry: a Cluster from a kubeconfig, the in-cluster account, or server + token + CA. */
+export function createKubeCluster(client: KubeClientOptions, opts: KubeClusterOptions = {}): KubeCluster {
+  return new KubeCluster(createKubeClient(client), opts);
+}

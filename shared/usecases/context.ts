@@ -5,28 +5,21 @@
  */
 import type { EciContainerGroup, EciCreateRequest, EciKeyValue } from '../domain/eci.js';
 import type { Violation } from '../domain/errors.js';
-import type { Pod, PodCondition, PodStatus } from '../domain/k8s.js';
+import type { ConfigMap, Pod, PodCondition, PodStatus, Secret } from '../domain/k8s.js';
+import type { PodReferences } from '../domain/references.js';
 import { encodeMessage, type PodNudge } from '../domain/messages.js';
 import { ANNOTATION_INSTANCE_ID, TAG_CLUSTER, TAG_POD_UID, TAG_VNODE, tagValue } from '../domain/names.js';
 import type { Clock, Cluster, ContainerGroups, Logger, QueueSender } from '../ports/index.js';
 
-/** Resolved inputs of a translation: the objects a pod references, read through the Cluster port. */
+/**
+ * Resolved inputs of a translation: the objects a pod references, read through the Cluster port. An object that
+ * does not exist is simply absent (translation decides: optional → skipped, required → a transient violation).
+ */
 export interface ResolvedReferences {
-  configMaps: Map<string, import('../domain/k8s.js').ConfigMap>;
-  secrets: Map<string, import('../domain/k8s.js').Secret>;
-  /** keyed by `<serviceAccount>|<audience>|<expirationSeconds>` (see tokenKey) */
-  tokens: Map<string, { token: string; expirationTimestamp: string }>;
-}
-
-/** A projected service-account token a pod needs. */
-export interface TokenNeed {
-  serviceAccount: string;
-  audience?: string;
-  expirationSeconds?: number;
-}
-
-export function tokenKey(t: TokenNeed): string {
-  return `${t.serviceAccount}|${t.audience ?? ''}|${t.expirationSeconds ?? ''}`;
+  configMaps: Map<string, ConfigMap>;
+  secrets: Map<string, Secret>;
+  /** minted tokens keyed by `tokenKey` of shared/domain/references.ts */
+  tokens: Map<string, string>;
 }
 
 /**
@@ -34,12 +27,8 @@ export function tokenKey(t: TokenNeed): string {
  * (compose.ts wires the real ones from shared/domain).
  */
 export interface SyncDomain {
-  /** ConfigMaps, Secrets (incl. image pull secrets) and tokens the pod references; `optional` ones may be absent. */
-  references(pod: Pod): {
-    configMaps: { name: string; optional: boolean }[];
-    secrets: { name: string; optional: boolean }[];
-    tokens: TokenNeed[];
-  };
+  /** ConfigMaps, Secrets, image pull secrets and tokens the pod references (podReferences). */
+  references(pod: Pod): PodReferences;
   /** Violations that need no referenced object (hostPath, hostNetwork, ...): checked before anything is read. */
   validate(pod: Pod): Violation[];
   translate(

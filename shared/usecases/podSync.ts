@@ -20,6 +20,7 @@ import type { Violation } from '../domain/errors.js';
 import type { Pod } from '../domain/k8s.js';
 import type { PodNudge } from '../domain/messages.js';
 import { ANNOTATION_INSTANCE_ID } from '../domain/names.js';
+import { tokenKey } from '../domain/references.js';
 import {
   ANNOTATION_EVENTS_SEEN,
   backoffSeconds,
@@ -34,7 +35,6 @@ import {
   type ResolvedReferences,
   recordPodEvent,
   renudge,
-  tokenKey,
   type UseCaseDeps,
   writeStatus,
 } from './context.js';
@@ -114,7 +114,7 @@ export class PodSync {
       if (live) {
         await this.recordGroupId(pod, live.ContainerGroupId);
         const res = await this.applyGroup(pod, live);
-        return { ...res, outcome: res.outcome === 'unchanged' ? 'adopted' : res.outcome };
+        return { ...res, outcome: 'adopted' };
       }
       if (recorded) return this.groupLost(pod);
       return this.create(pod, nudge?.attempt ?? 0);
@@ -230,46 +230,42 @@ export class PodSync {
     return { outcome: 'refused' };
   }
 
-  /** Reads what the pod references. A missing required object is a retryable error (it may appear later). */
+  /**
+   * Reads what the pod references. Absent objects stay absent (translation turns a required one into a transient
+   * violation, retried); a token request for a missing ServiceAccount is a retryable error.
+   */
   private async resolve(pod: Pod): Promise<ResolvedReferences> {
     const ns = pod.metadata.namespace ?? '';
     const needs = this.deps.domain.references(pod);
     const out: ResolvedReferences = { configMaps: new Map(), secrets: new Map(), tokens: new Map() };
-    for (const cm of needs.configMaps) {
+    const absentOk = async <T>(read: () => Promise<T>): Promise<T | undefined> => {
       try {
-        out.configMaps.set(cm.name, await this.deps.cluster.getConfigMap(ns, cm.name));
+        return await read();
       } catch (err) {
-        if (!isNotFound(err) || !cm.optional) {
-          if (isNotFound(err)) throw new PodReferenceError(`ConfigMap ${ns}/${cm.name} not found`, { cause: err });
-          throw err;
-        }
+        if (isNotFound(err)) return undefined;
+        throw err;
       }
+    };
+    for (const name of needs.configMaps) {
+      const cm = await absentOk(() => this.deps.cluster.getConfigMap(ns, name));
+      if (cm) out.configMaps.set(name, cm);
     }
-    for (const s of needs.secrets) {
-      try {
-        out.secrets.set(s.name, await this.deps.cluster.getSecret(ns, s.name));
-      } catch (err) {
-        if (!isNotFound(err) || !s.optional) {
-          if (isNotFound(err)) throw new PodReferenceError(`Secret ${ns}/${s.name} not found`, { cause: err });
-          throw err;
-        }
-      }
+    for (const name of new Set([...needs.secrets, ...needs.imagePullSecrets])) {
+      const s = await absentOk(() => this.deps.cluster.getSecret(ns, name));
+      if (s) out.secrets.set(name, s);
     }
-    for (const t of needs.tokens) {
-      if (out.tokens.has(tokenKey(t))) continue;
+    for (const t of needs.serviceAccountTokens) {
       try {
-        out.tokens.set(
-          tokenKey(t),
-          await this.deps.cluster.requestPodToken(ns, t.serviceAccount, {
-            podName: pod.metadata.name ?? '',
-            podUid: pod.metadata.uid ?? '',
-            ...(t.audience ? { audiences: [t.audience] } : {}),
-            ...(t.expirationSeconds ? { expirationSeconds: t.expirationSeconds } : {}),
-          }),
-        );
+        const minted = await this.deps.cluster.requestPodToken(ns, t.serviceAccountName, {
+          podName: pod.metadata.name ?? '',
+          podUid: pod.metadata.uid ?? '',
+          ...(t.audience ? { audiences: [t.audience] } : {}),
+          expirationSeconds: t.expirationSeconds,
+        });
+        out.tokens.set(tokenKey(t), minted.token);
       } catch (err) {
         if (isNotFound(err)) {
-          throw new PodReferenceError(`ServiceAccount ${ns}/${t.serviceAccount} not found (token request)`, { cause: err });
+          throw new PodReferenceError(`ServiceAccount ${ns}/${t.serviceAccountName} not found (token request)`, { cause: err });
         }
         throw err;
       }

@@ -1,0 +1,267 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ANNOTATION_INSTANCE_ID } from '../../../shared/domain/names.js';
+import { CONDITION_SYNC } from '../../../shared/usecases/context.js';
+import { PodSync } from '../../../shared/usecases/podSync.js';
+import { FakeEciError, makePod, nudgeOf, world } from './fakes.js';
+
+describe('pod-sync: creating', () => {
+  it('creates exactly one group with ClientToken = pod UID, records its id, Pending with a reason, and an Event', async () => {
+    // Prepare
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    // Act
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    // Assess
+    assert.equal(res.outcome, 'created');
+    assert.equal(w.eci.groups.size, 1);
+    assert.equal(w.eci.createRequests[0]?.ClientToken, pod.metadata.uid);
+    const after = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.equal(after?.metadata.annotations?.[ANNOTATION_INSTANCE_ID], res.groupId);
+    assert.equal(after?.status?.phase, 'Pending');
+    assert.equal(after?.status?.reason, 'ContainerGroupCreating');
+    assert.ok(w.cluster.events.some((e) => e.reason === 'ContainerGroupCreated' && e.type === 'Normal'));
+  });
+
+  it('a duplicate nudge creates nothing more and patches nothing when nothing changed', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const sync = new PodSync(w.deps);
+    await sync.handle(nudgeOf(pod));
+    await sync.handle(nudgeOf(pod)); // the first look at the new group may add what ECI reports
+    const patches = w.cluster.calls.patchStatus;
+    const res = await sync.handle(nudgeOf(pod));
+    assert.equal(w.eci.calls.create, 1);
+    assert.equal(w.eci.groups.size, 1);
+    assert.equal(res.outcome, 'unchanged');
+    assert.equal(w.cluster.calls.patchStatus, patches);
+  });
+
+  it('a crash between create and recording the id still gives exactly one group (lookup by UID tag)', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const sync = new PodSync(w.deps);
+    w.eci.loseCreateResponse = true;
+    const first = await sync.handle(nudgeOf(pod));
+    assert.equal(first.outcome, 'retry');
+    assert.equal(w.queue.sent.length, 1);
+    assert.equal(w.queue.sent[0]?.message.attempt, 1);
+    const again = await sync.handle(w.queue.sent[0]?.message ?? nudgeOf(pod));
+    assert.equal(again.outcome, 'adopted');
+    assert.equal(w.eci.groups.size, 1);
+    assert.equal(w.eci.calls.create, 1);
+    const id = [...w.eci.groups.keys()][0];
+    assert.equal(w.cluster.get('default', pod.metadata.name ?? '')?.metadata.annotations?.[ANNOTATION_INSTANCE_ID], id);
+  });
+
+  it('refuses an unsupported pod: Failed UnsupportedFeature with the alternative, an Event, no group', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod({ spec: { volumes: [{ name: 'h', hostPath: { path: '/var/log' } }] } }));
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'refused');
+    assert.equal(w.eci.calls.create, 0);
+    const after = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.equal(after?.status?.phase, 'Failed');
+    assert.equal(after?.status?.reason, 'UnsupportedFeature');
+    assert.match(after?.status?.message ?? '', /hostPath/);
+    assert.match(after?.status?.message ?? '', /emptyDir/);
+    assert.ok(w.cluster.events.some((e) => e.reason === 'UnsupportedFeature' && e.type === 'Warning'));
+  });
+
+  it('a missing ConfigMap is retried with a delay, and after maxAttempts made visible on the pod', async () => {
+    const w = world({ maxAttempts: 3 });
+    const pod = w.cluster.put(makePod({ spec: { volumes: [{ name: 'c', configMap: { name: 'cfg' } }] } }));
+    const sync = new PodSync(w.deps);
+    let nudge = nudgeOf(pod);
+    for (let i = 0; i < 3; i++) {
+      const res = await sync.handle(nudge);
+      assert.equal(res.outcome, 'retry');
+      const sent = w.queue.sent.at(-1);
+      assert.ok(sent && sent.delaySeconds > 0);
+      assert.equal(sent.message.attempt, i + 1);
+      nudge = sent.message;
+    }
+    assert.equal(w.eci.calls.create, 0);
+    const after = w.cluster.get('default', pod.metadata.name ?? '');
+    const cond = after?.status?.conditions?.find((c) => c.type === CONDITION_SYNC);
+    assert.equal(cond?.status, 'False');
+    assert.equal(cond?.reason, 'RetryingAfterErrors');
+    assert.match(cond?.message ?? '', /cfg/);
+    assert.ok(w.cluster.events.some((e) => e.reason === 'SyncRetrying'));
+    // the ConfigMap appears: the next retry creates the group
+    w.cluster.configMaps.set('default/cfg', { metadata: { name: 'cfg' }, data: { a: 'b' } });
+    assert.equal((await sync.handle(nudge)).outcome, 'created');
+  });
+
+  it('mints a pod-bound token for a projected service-account token volume', async () => {
+    const w = world();
+    const pod = w.cluster.put(
+      makePod({
+        spec: {
+          volumes: [{ name: 'kube-api-access', projected: { sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 3607 } }] } }],
+        },
+      }),
+    );
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'created');
+    assert.equal(w.cluster.calls.token, 1);
+  });
+
+  const errorCases = [
+    { name: 'permanent → Failed ProviderCreateFailed + Event', err: new FakeEciError('permanent', 'InvalidParameter'), outcome: 'failed', phase: 'Failed' },
+    { name: 'retryable → delayed re-nudge, pod untouched', err: new FakeEciError('retryable', 'Throttling.User'), outcome: 'retry', phase: undefined },
+    { name: 'capacity without fallback → Event + delayed retry', err: new FakeEciError('capacity', 'OperationDenied.NoStock'), outcome: 'capacity-retry', phase: 'Pending' },
+  ] as const;
+  for (const c of errorCases) {
+    it(`classified create error: ${c.name}`, async () => {
+      const w = world();
+      const pod = w.cluster.put(makePod());
+      w.eci.createFailures.push(c.err);
+      const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+      assert.equal(res.outcome, c.outcome);
+      assert.equal(w.cluster.get('default', pod.metadata.name ?? '')?.status?.phase, c.phase);
+      if (c.outcome !== 'failed') {
+        assert.equal(w.queue.sent.length, 1);
+        assert.ok((w.queue.sent[0]?.delaySeconds ?? 0) >= 1);
+      } else {
+        assert.equal(w.queue.sent.length, 0);
+        assert.ok(w.cluster.events.some((e) => e.reason === 'ProviderCreateFailed'));
+      }
+      if (c.outcome === 'capacity-retry') assert.ok(w.cluster.events.some((e) => e.reason === 'ProviderCapacity'));
+    });
+  }
+
+  it('capacity: spot falls back to on-demand when the pod allows it, with its own ClientToken', async () => {
+    const w = world();
+    w.eci.noSpotStock = true;
+    const pod = w.cluster.put(
+      makePod({ annotations: { 'k8s.aliyun.com/eci-spot-strategy': 'SpotAsPriceGo', 'k8s.aliyun.com/eci-spot-fallback': 'true' } }),
+    );
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'created');
+    assert.equal(w.eci.calls.create, 2);
+    assert.equal(w.eci.createRequests[1]?.SpotStrategy, 'NoSpot');
+    assert.equal(w.eci.createRequests[1]?.ClientToken, `${pod.metadata.uid}-f1`);
+    assert.equal(w.eci.groups.size, 1);
+  });
+
+  it('capacity: spot without the fallback annotation is retried later, never falls back', async () => {
+    const w = world();
+    w.eci.noSpotStock = true;
+    const pod = w.cluster.put(makePod({ annotations: { 'k8s.aliyun.com/eci-spot-strategy': 'SpotAsPriceGo' } }));
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'capacity-retry');
+    assert.equal(w.eci.calls.create, 1);
+    assert.equal(w.eci.groups.size, 0);
+  });
+});
+
+describe('pod-sync: status', () => {
+  it('maps a running group, patches once, then leaves the pod alone while nothing changes', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const sync = new PodSync(w.deps);
+    const { groupId } = await sync.handle(nudgeOf(pod));
+    w.eci.set(groupId ?? '', { Status: 'Running', IntranetIp: '10.0.0.7' });
+    assert.equal((await sync.handle(nudgeOf(pod, 'changed'))).outcome, 'status-patched');
+    const patches = w.cluster.calls.patchStatus;
+    assert.equal((await sync.handle(nudgeOf(pod, 'resync'))).outcome, 'unchanged');
+    assert.equal(w.cluster.calls.patchStatus, patches);
+    const after = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.equal(after?.status?.phase, 'Running');
+    assert.equal(after?.status?.podIP, '10.0.0.7');
+  });
+
+  it('never moves the phase backwards (Running stays Running while ECI restarts)', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const sync = new PodSync(w.deps);
+    const { groupId } = await sync.handle(nudgeOf(pod));
+    w.eci.set(groupId ?? '', { Status: 'Running' });
+    await sync.handle(nudgeOf(pod));
+    w.eci.set(groupId ?? '', { Status: 'Restarting' });
+    await sync.handle(nudgeOf(pod));
+    const after = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.equal(after?.status?.phase, 'Running');
+    assert.equal(after?.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'False');
+  });
+
+  it('never writes to a terminal pod', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod({ status: { phase: 'Succeeded' } }));
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'terminal');
+    assert.equal(w.cluster.calls.patchStatus + w.cluster.calls.patchMeta, 0);
+    assert.equal(w.eci.calls.create, 0);
+  });
+
+  it('turns new ECI events into Kubernetes Events once', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const sync = new PodSync(w.deps);
+    const { groupId } = await sync.handle(nudgeOf(pod));
+    w.eci.set(groupId ?? '', {
+      Events: [{ Type: 'Normal', Reason: 'Pulled', Message: 'image pulled', LastTimestamp: '2026-01-01T00:00:05Z' }],
+    });
+    await sync.handle(nudgeOf(pod));
+    await sync.handle(nudgeOf(pod));
+    assert.equal(w.cluster.events.filter((e) => e.reason === 'Pulled').length, 1);
+  });
+
+  it('a recorded group that vanished fails the pod after the grace, not before', async () => {
+    const w = world({ lostGroupGraceSeconds: 120 });
+    const pod = w.cluster.put(makePod());
+    const sync = new PodSync(w.deps);
+    const { groupId } = await sync.handle(nudgeOf(pod));
+    w.eci.groups.delete(groupId ?? '');
+    w.clock.t = Date.parse('2026-01-01T00:01:00Z');
+    assert.equal((await sync.handle(nudgeOf(pod))).outcome, 'unchanged');
+    w.clock.t = Date.parse('2026-01-01T00:03:00Z');
+    assert.equal((await sync.handle(nudgeOf(pod))).outcome, 'group-lost');
+    assert.equal(w.cluster.get('default', pod.metadata.name ?? '')?.status?.reason, 'ContainerGroupNotFound');
+  });
+});
+
+describe('pod-sync: deleting', () => {
+  it('deletes the group, waits while it terminates, then deletes the pod with grace 0 and a UID precondition', async () => {
+    const w = world();
+    w.eci.graceful = true;
+    const pod = w.cluster.put(makePod());
+    const sync = new PodSync(w.deps);
+    const { groupId } = await sync.handle(nudgeOf(pod));
+    const stored = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.ok(stored);
+    stored.metadata.deletionTimestamp = '2026-01-01T00:00:30Z';
+    const first = await sync.handle(nudgeOf(pod, 'deleting'));
+    assert.equal(first.outcome, 'deleting-wait');
+    assert.equal(w.eci.calls.delete, 1);
+    assert.equal(w.queue.sent.at(-1)?.message.reason, 'deleting');
+    assert.ok(w.cluster.get('default', pod.metadata.name ?? ''), 'the pod stays while the group terminates');
+    w.eci.groups.delete(groupId ?? '');
+    const second = await sync.handle(nudgeOf(pod, 'deleting'));
+    assert.equal(second.outcome, 'deleted');
+    assert.deepEqual(w.cluster.deletes, [{ key: `default/${pod.metadata.name}`, uid: pod.metadata.uid, grace: 0 }]);
+  });
+
+  it('a pod gone from the API loses the groups tagged with its UID', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const sync = new PodSync(w.deps);
+    await sync.handle(nudgeOf(pod));
+    w.cluster.pods.clear();
+    const res = await sync.handle(nudgeOf(pod, 'deleted'));
+    assert.equal(res.outcome, 'gone-cleaned');
+    assert.equal(w.eci.groups.size, 0);
+  });
+
+  it('a new pod under the same name does not inherit the old pod group', async () => {
+    const w = world();
+    const old = w.cluster.put(makePod({ name: 'same' }));
+    const sync = new PodSync(w.deps);
+    await sync.handle(nudgeOf(old));
+    const fresh = w.cluster.put(makePod({ name: 'same' }));
+    await sync.handle(nudgeOf(old, 'deleted'));
+    const uids = [...w.eci.groups.values()].map((g) => g.Tags?.find((t) => t.Key.endsWith('pod-uid'))?.Value);
+    assert.deepEqual(uids, [fresh.metadata.uid]);
+  });
+});

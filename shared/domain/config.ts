@@ -100,7 +100,7 @@ export const ConfigSchema = z.object({
   LEADER_RETRY_SECONDS: z.coerce.number().positive().default(2),
   /** Health rule: the functions' heartbeat is stale after this long; this many consecutive ECI failures is unhealthy. */
   HEALTH_STALE_SECONDS: z.coerce.number().positive().default(180),
-  HEALTH_ECI_FAILURES: z.coerce.number().int().positive().default(5),
+  HEALTH_ECI_FAILURES: z.coerce.number().int().positive().default(3),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

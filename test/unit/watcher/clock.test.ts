@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decodeMessage, encodeMessage, MAX_PODS_PER_TICK } from '../../../shared/domain/messages.js';
+import type { PodRecord } from '../../../watcher/podState.js';
+import { isChanging } from '../../../watcher/podState.js';
+import { dueForResync, resyncWhy } from '../../../watcher/resync.js';
+import { buildTicks, changingPods } from '../../../watcher/statusClock.js';
+
+const steady: PodRecord = { namespace: 'ns', name: 'a', uid: 'u', specHash: 's', annotationsHash: 'a', phase: 'Running', ready: true, groupId: 'eci-1' };
+
+describe('status clock', () => {
+  const cases: [string, Partial<PodRecord>, boolean][] = [
+    ['steady', {}, false],
+    ['no group yet', { groupId: undefined }, true],
+    ['Pending', { phase: 'Pending' }, true],
+    ['not Ready', { ready: false }, true],
+    ['terminating', { deletion: 'x' }, true],
+    ['Succeeded', { phase: 'Succeeded', ready: false }, false],
+    ['Failed without group', { phase: 'Failed', groupId: undefined }, false],
+  ];
+  for (const [name, over, want] of cases) it(`changing: ${name}`, () => assert.equal(isChanging({ ...steady, ...over }), want));
+
+  it('names only changing pods, drops those changing for too long, and splits into bounded ticks', () => {
+    const now = 1_000_000;
+    const recs: PodRecord[] = [];
+    for (let i = 0; i < 250; i++) recs.push({ ...steady, uid: `u${i}`, name: `p${i}`, phase: 'Pending', changingSince: now - 1000 });
+    recs.push({ ...steady, uid: 'old', phase: 'Pending', changingSince: now - 700_000 });
+    recs.push({ ...steady, uid: 'ok' });
+    const pods = changingPods(recs, now, 600_000);
+    assert.equal(pods.length, 250);
+    const ticks = buildTicks(pods, new Date(now).toISOString());
+    assert.deepEqual(
+      ticks.map((t) => t.pods.length),
+      [MAX_PODS_PER_TICK, MAX_PODS_PER_TICK, 50],
+    );
+    for (const t of ticks) assert.deepEqual(decodeMessage(encodeMessage(t)), t);
+    assert.equal(ticks[0]?.pods[0]?.groupId, 'eci-1');
+  });
+
+  it('sends nothing when every pod is steady', () => {
+    assert.deepEqual(buildTicks(changingPods([steady, { ...steady, uid: 'x' }], 0, 1000), 'now'), []);
+  });
+});
+
+describe('resync', () => {
+  const now = Date.parse('2026-01-01T00:10:00Z');
+  const cases: [string, Partial<PodRecord>, boolean][] = [
+    ['steady and recently synced', { syncedAt: now - 1000 }, false],
+    ['steady, never reported a sync time', {}, false],
+    ['no group', { groupId: undefined }, true],
+    ['terminating', { deletion: 'x' }, true],
+    ['stale status', { syncedAt: now - 600_000 }, true],
+    ['not Ready', { ready: false }, true],
+    ['terminal without group', { phase: 'Failed', groupId: undefined }, false],
+  ];
+  for (const [name, over, want] of cases) {
+    it(name, () => assert.equal(resyncWhy({ ...steady, ...over }, now, 300_000) !== undefined, want));
+  }
+  it('selects the due pods', () => {
+    assert.deepEqual(
+      dueForResync([steady, { ...steady, uid: 'n', groupId: undefined }], now, 300_000).map((r) => r.uid),
+      ['n'],
+    );
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * The status clock: while pods on the node are changing, one status tick per period names them (split into
+ * messages of at most MAX_PODS_PER_TICK pods); when every pod is steady nothing is sent. A pod that keeps
+ * "changing" for longer than `maxAgeMs` (stuck Pending, say) drops out of the ticks: the resync and the
+ * minutely status-sync still cover it, and the tick stays cheap.
+ */
+import type { StatusTick } from '../shared/domain/messages.js';
+import { MAX_PODS_PER_TICK, MESSAGE_VERSION } from '../shared/domain/messages.js';
+import type { PodRecord } from './podState.js';
+import { isChanging } from './podState.js';
+
+export function changingPods(records: Iterable<PodRecord>, nowMs: number, maxAgeMs: number): PodRecord[] {
+  const out: PodRecord[] = [];
+  for (const r of records) {
+    if (!isChanging(r)) continue;
+    if (r.changingSince !== undefined && nowMs - r.changingSince > maxAgeMs) continue;
+    out.push(r);
+  }
+  return out;
+}
+
+export function buildTicks(pods: readonly PodRecord[], at: string, perTick = MAX_PODS_PER_TICK): StatusTick[] {
+  const ticks: StatusTick[] = [];
+  for (let i = 0; i < pods.length; i += perTick) {
+    ticks.push({
+      v: MESSAGE_VERSION,
+      kind: 'status-tick',
+      at,
+      pods: pods.slice(i, i + perTick).map((p) => {
+        const entry: StatusTick['pods'][number] = { namespace: p.namespace, name: p.name, uid: p.uid };
+        if (p.groupId && p.groupId.length <= 64) entry.groupId = p.groupId;
+        return entry;
+      }),
+    });
+  }
+  return ticks;
+}

@@ -1,0 +1,435 @@
+/**
+ * The in-cluster watcher: registers the virtual node and renews its lease, turns pod events into nudges,
+ * runs the status clock and the periodic resync, all while it is the leader; serves health and metrics
+ * always. Built from ports only (Cluster, QueueSender, Clock, Logger): `main.ts` wires the adapters.
+ */
+import { hostname } from 'node:os';
+import type { Config } from '../shared/domain/config.js';
+import { FUNCTIONS_HEARTBEAT_NAME, type FunctionsHeartbeat, leaseToHeartbeat } from '../shared/domain/heartbeat.js';
+import type { Lease, Node, NodeCondition, Pod } from '../shared/domain/k8s.js';
+import { asError } from '../shared/errors.js';
+import type { Clock, Cluster, Logger, PodWatchHandle, QueueSender } from '../shared/ports/index.js';
+import { Checkpoint } from './checkpoint.js';
+import { isNotFound } from './errors.js';
+import type { EventType, PendingNudge, StartupMarks } from './forwarder.js';
+import { Coalescer, decide, makeNudge } from './forwarder.js';
+import { HealthServer } from './http.js';
+import { LeaderElector } from './leader.js';
+import { type WatcherMetrics, watcherMetrics } from './metrics.js';
+import {
+  buildNode,
+  evaluateHealth,
+  type Health,
+  nodeLabels,
+  nodeStatus,
+  nodeTaints,
+} from './node.js';
+import { NodeLease } from './nodeLease.js';
+import { type PodRecord, parseRv, podKey, toRecord } from './podState.js';
+import { dueForResync } from './resync.js';
+import { Sender } from './sender.js';
+import { buildTicks, changingPods } from './statusClock.js';
+
+export type WatcherConfig = Config;
+
+export interface WatcherDeps {
+  cluster: Cluster;
+  queue: QueueSender;
+  clock: Clock;
+  log: Logger;
+  config: WatcherConfig;
+  metrics?: WatcherMetrics;
+  /** Serve /healthz, /readyz, /metrics (default true). */
+  http?: boolean;
+  /** Observe every nudge batch sent (tests and benchmarks). */
+  onSent?: (nudges: readonly PendingNudge[]) => void;
+}
+
+export class Watcher {
+  readonly metrics: WatcherMetrics;
+  readonly identity: string;
+  readonly #d: WatcherDeps;
+  readonly #cfg: WatcherConfig;
+  readonly #log: Logger;
+  readonly #records = new Map<string, PodRecord>();
+  readonly #elector?: LeaderElector;
+  readonly #nodeLease: NodeLease;
+  readonly #checkpoint: Checkpoint;
+  readonly #http?: HealthServer;
+  #coalescer: Coalescer;
+  #sender: Sender;
+  #watch?: PodWatchHandle;
+  #timers: NodeJS.Timeout[] = [];
+  #leading = false;
+  #synced = false;
+  #stopped = false;
+  #marks: StartupMarks = {};
+  #receivedMax?: bigint;
+  #startedAt = 0;
+  #health: Health = { healthy: true, reason: 'Starting', message: 'watcher starting' };
+  #conditions: NodeCondition[] = [];
+  #tickBusy = false;
+  #generation = 0;
+  httpPort?: number;
+
+  constructor(deps: WatcherDeps) {
+    this.#d = deps;
+    this.#cfg = deps.config;
+    this.identity = deps.config.POD_NAME ?? hostname();
+    this.#log = deps.log.child({ component: 'watcher', identity: this.identity, node: deps.config.VNODE_NAME });
+    this.metrics = deps.metrics ?? watcherMetrics();
+    const leaseCluster = deps.cluster;
+    this.#nodeLease = new NodeLease({
+      cluster: leaseCluster,
+      clock: deps.clock,
+      log: this.#log,
+      metrics: this.metrics,
+      nodeName: this.#cfg.VNODE_NAME,
+      renewSeconds: this.#cfg.NODE_LEASE_RENEW_SECONDS,
+      durationSeconds: this.#cfg.NODE_LEASE_DURATION_SECONDS,
+    });
+    this.#checkpoint = new Checkpoint({
+      cluster: leaseCluster,
+      log: this.#log,
+      namespace: this.#cfg.BRIDGE_NAMESPACE,
+      name: `${this.#cfg.VNODE_NAME}-watcher-checkpoint`,
+    });
+    this.#coalescer = this.#newCoalescer();
+    this.#sender = this.#newSender();
+    if (this.#cfg.LEADER_ELECTION) {
+      this.#elector = new LeaderElector({
+        cluster: leaseCluster,
+        clock: deps.clock,
+        log: this.#log,
+        metrics: this.metrics,
+        namespace: this.#cfg.BRIDGE_NAMESPACE,
+        name: `${this.#cfg.VNODE_NAME}-watcher-leader`,
+        identity: this.identity,
+        leaseSeconds: this.#cfg.LEADER_LEASE_SECONDS,
+        retrySeconds: this.#cfg.LEADER_RETRY_SECONDS,
+        onStartedLeading: () => this.#startLeading(),
+        onStoppedLeading: () => this.#stopLeading(),
+      });
+    }
+    if (deps.http !== false) {
+      this.#http = new HealthServer({
+        healthy: () => this.#healthz(),
+        ready: () => this.#readyz(),
+        metrics: () => this.metrics.registry.render(),
+      });
+    }
+  }
+
+  #newCoalescer(): Coalescer {
+    return new Coalescer(this.#cfg.NUDGE_COALESCE_MS, (p) => this.#sender.enqueue(p), () => this.#d.clock.now());
+  }
+
+  #newSender(): Sender {
+    return new Sender({
+      queue: this.#d.queue,
+      clock: this.#d.clock,
+      log: this.#log,
+      metrics: this.metrics,
+      maxBuffer: this.#cfg.SEND_BUFFER_MAX,
+      beforeSend: (rv) => this.#checkpoint.ensureAttempted(rv, this.#receivedMax),
+      onRecoveredAfterDrop: () => this.resync('queue recovered after dropping nudges'),
+      onSent: (batch) => {
+        for (const p of batch) {
+          this.#log.info({ uid: p.nudge.uid, pod: podKey(p.nudge.namespace, p.nudge.name), reason: p.nudge.reason }, 'nudge sent');
+        }
+        this.#d.onSent?.(batch);
+      },
+    });
+  }
+
+  get isLeader(): boolean {
+    return this.#leading;
+  }
+
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  get health(): Health {
+    return this.#health;
+  }
+
+  /** Pods currently known (from the watch). */
+  get podCount(): number {
+    return this.#records.size;
+  }
+
+  async start(): Promise<void> {
+    this.#startedAt = this.#d.clock.now();
+    if (this.#http) this.httpPort = await this.#http.listen(this.#cfg.WATCHER_HTTP_PORT, this.#cfg.WATCHER_HTTP_HOST);
+    if (this.#elector) this.#elector.start();
+    else await this.#startLeading();
+    this.#log.info({ leaderElection: this.#cfg.LEADER_ELECTION, httpPort: this.httpPort }, 'watcher started');
+  }
+
+  /** Graceful stop (SIGTERM): stop watching, flush pending nudges, save the checkpoint, release leadership. */
+  async stop(flushTimeoutMs = 5000): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#leading) {
+      await this.#watch?.stop();
+      this.#watch = undefined;
+      this.#coalescer.flush();
+      const drained = await this.#sender.drain(flushTimeoutMs);
+      if (!drained) this.#log.warn({ buffered: this.#sender.size }, 'stopping with unsent nudges (resync repairs them)');
+      this.#checkpoint.setCompleted(this.#watermark());
+      await this.#checkpoint.sync();
+    }
+    if (this.#elector) await this.#elector.stop({ release: true });
+    else await this.#stopLeading();
+    await this.#http?.close();
+    this.#log.info({}, 'watcher stopped');
+  }
+
+  /** Simulates a crash (tests): everything stops at once; nothing is flushed, saved or released. */
+  async kill(): Promise<void> {
+    this.#stopped = true;
+    this.#generation++;
+    this.#clearTimers();
+    this.#nodeLease.stop();
+    this.#coalescer.clear();
+    this.#sender.clear();
+    await this.#sender.stop();
+    this.#leading = false;
+    if (this.#elector) await this.#elector.stop({ release: false });
+    await this.#watch?.stop();
+    this.#watch = undefined;
+    await this.#http?.close();
+  }
+
+  // ------------------------------------------------------------ leadership
+
+  async #startLeading(): Promise<void> {
+    if (this.#stopped) return;
+    const gen = ++this.#generation;
+    this.#leading = true;
+    this.#synced = false;
+    this.#log.info({}, 'leading: registering the node and watching its pods');
+    const node = await this.#ensureNode();
+    if (gen !== this.#generation) return;
+    this.#nodeLease.start(node?.metadata.uid);
+    this.#marks = await this.#checkpoint.load();
+    if (gen !== this.#generation) return;
+    this.#coalescer = this.#newCoalescer();
+    this.#sender = this.#newSender();
+    this.#sender.start();
+    this.#records.clear();
+    this.#receivedMax = undefined;
+    this.#watch = this.#d.cluster.watchPods(
+      { nodeName: this.#cfg.VNODE_NAME },
+      (ev) => {
+        if (gen === this.#generation) this.#onPodEvent(ev.type, ev.object);
+      },
+      (err) => {
+        this.metrics.watchRestarts.inc();
+        this.#log.warn({ err: err.message }, 'pod watch interrupted; the adapter reconnects');
+      },
+    );
+    this.#every(this.#cfg.NODE_STATUS_SECONDS * 1000, () => this.#refreshNode(true));
+    this.#every(Math.min(this.#cfg.NODE_LEASE_RENEW_SECONDS, this.#cfg.NODE_STATUS_SECONDS) * 1000, () => this.#refreshNode(false));
+    // not awaited: the elector keeps renewing while a large initial list is delivered
+    void this.#afterSync(this.#watch, gen);
+  }
+
+  async #afterSync(watch: PodWatchHandle, gen: number): Promise<void> {
+    try {
+      await watch.synced;
+    } catch (err) {
+      this.#log.error({ err: asError(err).message }, 'pod watch never synced');
+      return;
+    }
+    if (gen !== this.#generation) return;
+    this.#synced = true;
+    this.#log.info({ pods: this.#records.size, marks: { completed: this.#marks.completed?.toString(), attempted: this.#marks.attempted?.toString() } }, 'pod watch synced');
+    this.#every(this.#cfg.STATUS_TICK_MS, () => this.#tick());
+    this.#every(this.#cfg.RESYNC_SECONDS * 1000, () => this.resync('periodic'));
+    this.#every(1000, () => this.#saveCheckpoint());
+  }
+
+  async #stopLeading(): Promise<void> {
+    this.#generation++;
+    this.#leading = false;
+    this.#synced = false;
+    this.#clearTimers();
+    this.#nodeLease.stop();
+    await this.#watch?.stop();
+    this.#watch = undefined;
+    this.#coalescer.clear();
+    await this.#sender.stop();
+    this.#sender.clear();
+    this.#records.clear();
+    this.metrics.pods.set(0);
+  }
+
+  #every(ms: number, fn: () => Promise<void> | void): void {
+    const t = setInterval(() => {
+      Promise.resolve()
+        .then(fn)
+        .catch((err: unknown) => this.#log.error({ err: asError(err).message }, 'periodic task failed'));
+    }, ms);
+    this.#timers.push(t);
+  }
+
+  #clearTimers(): void {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+  }
+
+  // ------------------------------------------------------------ pods
+
+  #onPodEvent(type: EventType, pod: Pod): void {
+    this.metrics.podEvents.inc({ type });
+    const uid = pod.metadata.uid;
+    if (!uid) return;
+    const now = this.#d.clock.now();
+    const prev = this.#records.get(uid);
+    const rv = parseRv(pod.metadata.resourceVersion);
+    if (rv !== undefined && (this.#receivedMax === undefined || rv > this.#receivedMax)) this.#receivedMax = rv;
+    const next = toRecord(pod, now, prev);
+    const d = decide(type, prev, next, rv, this.#marks);
+    if (type === 'DELETED') this.#records.delete(uid);
+    else this.#records.set(uid, next);
+    this.metrics.pods.set(this.#records.size);
+    if (d.reason) {
+      this.#coalescer.add(makeNudge(next, d.reason), rv);
+    } else {
+      this.metrics.nudgesSkipped.inc({ why: d.why });
+      this.#log.debug({ uid, pod: podKey(next.namespace, next.name), why: d.why }, 'no nudge');
+    }
+  }
+
+  /** Nudges every pod that is due (see resync.ts). */
+  resync(why: string): void {
+    if (!this.#leading || !this.#synced) return;
+    this.metrics.resyncs.inc();
+    const due = dueForResync(this.#records.values(), this.#d.clock.now(), this.#cfg.RESYNC_SECONDS * 1000);
+    for (const r of due) this.#coalescer.add(makeNudge(r, 'resync'));
+    this.#log.info({ why, nudged: due.length, pods: this.#records.size }, 'resync');
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#tickBusy) return;
+    const now = this.#d.clock.now();
+    const pods = changingPods(this.#records.values(), now, this.#cfg.STATUS_TICK_MAX_AGE_SECONDS * 1000);
+    if (pods.length === 0) return;
+    this.#tickBusy = true;
+    try {
+      const ticks = buildTicks(pods, new Date(now).toISOString());
+      if (await this.#sender.sendNow(ticks)) this.metrics.ticksSent.inc(undefined, ticks.length);
+    } finally {
+      this.#tickBusy = false;
+    }
+  }
+
+  /** Every pod version at or below this has been sent or needed no nudge. */
+  #watermark(): bigint | undefined {
+    let min: bigint | undefined;
+    for (const x of [this.#coalescer.minRv(), this.#sender.minRv()]) if (x !== undefined && (min === undefined || x < min)) min = x;
+    return min === undefined ? this.#receivedMax : min - 1n;
+  }
+
+  async #saveCheckpoint(): Promise<void> {
+    if (!this.#synced) return;
+    this.#checkpoint.setCompleted(this.#watermark());
+    await this.#checkpoint.sync();
+  }
+
+  // ------------------------------------------------------------ node
+
+  async #readHeartbeat(): Promise<FunctionsHeartbeat | undefined> {
+    let lease: Lease;
+    try {
+      lease = await this.#d.cluster.getLease(this.#cfg.BRIDGE_NAMESPACE, FUNCTIONS_HEARTBEAT_NAME);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    return leaseToHeartbeat(lease);
+  }
+
+  async #evaluate(): Promise<Health> {
+    try {
+      const hb = await this.#readHeartbeat();
+      return evaluateHealth(hb, this.#d.clock.now(), this.#startedAt, {
+        staleSeconds: this.#cfg.HEALTH_STALE_SECONDS,
+        eciFailures: this.#cfg.HEALTH_ECI_FAILURES,
+      });
+    } catch (err) {
+      this.#log.warn({ err: asError(err).message }, 'functions heartbeat unreadable; keeping the last health');
+      return this.#health;
+    }
+  }
+
+  async #ensureNode(): Promise<Node | undefined> {
+    this.#health = await this.#evaluate();
+    this.metrics.healthy.set(this.#health.healthy ? 1 : 0);
+    const name = this.#cfg.VNODE_NAME;
+    let node: Node;
+    try {
+      try {
+        node = await this.#d.cluster.getNode(name);
+        node = await this.#d.cluster.patchNode(name, {
+          metadata: { labels: nodeLabels(this.#cfg) },
+          spec: { taints: nodeTaints(this.#cfg, this.#health, node.spec?.taints ?? []) },
+        });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        node = await this.#d.cluster.createNode(buildNode(this.#cfg, this.#health, this.#d.clock.now()));
+        this.#log.info({ uid: node.metadata.uid }, 'node registered');
+      }
+      this.#conditions = node.status?.conditions ?? [];
+      await this.#patchStatus();
+      return node;
+    } catch (err) {
+      this.#log.error({ err: asError(err).message }, 'node registration failed; retrying with the status loop');
+      return undefined;
+    }
+  }
+
+  async #patchStatus(): Promise<void> {
+    const status = nodeStatus(this.#cfg, this.#health, this.#d.clock.now(), this.#conditions);
+    const node = await this.#d.cluster.patchNodeStatus(this.#cfg.VNODE_NAME, status);
+    this.#conditions = node.status?.conditions ?? status.conditions ?? [];
+  }
+
+  /** Re-evaluates health; patches taints and status when it changed, or when `full` (every 60 s). */
+  async #refreshNode(full: boolean): Promise<void> {
+    if (!this.#leading) return;
+    const prev = this.#health;
+    const next = await this.#evaluate();
+    const changed = prev.healthy !== next.healthy || prev.reason !== next.reason;
+    this.#health = next;
+    this.metrics.healthy.set(next.healthy ? 1 : 0);
+    if (changed) {
+      this.#log.warn({ healthy: next.healthy, reason: next.reason, message: next.message }, 'bridge health changed');
+      const node = await this.#d.cluster.getNode(this.#cfg.VNODE_NAME);
+      await this.#d.cluster.patchNode(this.#cfg.VNODE_NAME, {
+        spec: { taints: nodeTaints(this.#cfg, next, node.spec?.taints ?? []) },
+      });
+    }
+    if (changed || full) await this.#patchStatus();
+  }
+
+  // ------------------------------------------------------------ probes
+
+  #healthz(): { ok: boolean; detail: string } {
+    if (this.#stopped) return { ok: false, detail: 'stopping' };
+    if (this.#leading && this.#nodeLease.lastRenewed > 0) {
+      const age = this.#d.clock.now() - this.#nodeLease.lastRenewed;
+      if (age > this.#cfg.NODE_LEASE_DURATION_SECONDS * 1000) return { ok: false, detail: `node lease not renewed for ${Math.round(age / 1000)}s` };
+    }
+    return { ok: true, detail: this.#leading ? 'leader' : 'standby' };
+  }
+
+  #readyz(): { ok: boolean; detail: string } {
+    if (this.#stopped) return { ok: false, detail: 'stopping' };
+    if (this.#leading) return this.#synced ? { ok: true, detail: 'leader, pod watch synced' } : { ok: false, detail: 'leader, syncing' };
+    if (this.#elector && !this.#elector.healthy) return { ok: false, detail: 'standby, apiserver unreachable' };
+    return { ok: true, detail: 'standby' };
+  }
+}

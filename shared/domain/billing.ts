@@ -16,6 +16,8 @@
 import { z } from 'zod';
 import type { EciContainerGroup, EciKeyValue } from './eci.js';
 import type { Container, Pod } from './k8s.js';
+import { ANNOTATION_USE_SPECS } from './annotations.js';
+import { TAG_NAMESPACE, TAG_OWNER_KIND, TAG_OWNER_NAME } from './names.js';
 import {
   type CpuMemSpec,
   DEFAULT_SPEC,
@@ -25,6 +27,9 @@ import {
   parseSpec,
   roundUpSpec,
 } from './prices.js';
+import { containerSize, podSize as resourcesPodSize } from './resources.js';
+
+const GIB = 1024 ** 3;
 
 // ---------------------------------------------------------------- money
 
@@ -247,30 +252,6 @@ export function podWindow(pod: Pod): Window | undefined {
 
 // ---------------------------------------------------------------- pod size (offline)
 
-const BINARY: Record<string, bigint> = { Ki: 1n << 10n, Mi: 1n << 20n, Gi: 1n << 30n, Ti: 1n << 40n, Pi: 1n << 50n, Ei: 1n << 60n };
-const DECIMAL: Record<string, number> = { n: -9, u: -6, m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
-
-/**
- * A Kubernetes quantity × `unit`, rounded up to an integer ("500m" cpu × 1000 → 500 milli-cores; "1.5Gi" × 1 →
- * 1610612736 bytes). Throws BillingError on a malformed quantity.
- */
-export function parseQuantity(q: string | number, unit = 1n): bigint {
-  const text = String(q).trim();
-  const m = /^([+]?)(\d+(?:\.\d*)?|\.\d+)(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?)$/.exec(text);
-  if (!m?.[2]) throw new BillingError(`not a Kubernetes quantity: '${text}'`);
-  const [intPart = '', fracPart = ''] = m[2].split('.');
-  let num = BigInt(`${intPart}${fracPart}` || '0') * unit;
-  let exp = -fracPart.length;
-  const suffix = m[4] ?? '';
-  if (m[3]) exp += Number(m[3].slice(1));
-  else if (BINARY[suffix] !== undefined) num *= BINARY[suffix];
-  else exp += DECIMAL[suffix] ?? 0;
-  if (exp >= 0) return num * 10n ** BigInt(exp);
-  const d = 10n ** BigInt(-exp);
-  return (num + d - 1n) / d;
-}
-
-export const ANNOTATION_USE_SPECS = 'k8s.aliyun.com/eci-use-specs';
 export const ANNOTATION_SPOT_STRATEGY = 'k8s.aliyun.com/eci-spot-strategy';
 export const ANNOTATION_SPOT_PRICE_LIMIT = 'k8s.aliyun.com/eci-spot-price-limit';
 export const ANNOTATION_COMPUTE_CATEGORY = 'k8s.aliyun.com/eci-compute-category';
@@ -282,29 +263,14 @@ export const ANNOTATION_COST = 'eci-bridge.io/cost';
 /** Namespace annotation: the monthly budget, e.g. `"500"` or `"500 CNY"`. */
 export const ANNOTATION_MONTHLY_BUDGET = 'eci-bridge.io/monthly-budget';
 
-function containerTotals(cs: readonly Container[] | undefined): { cpu: bigint; mem: bigint; gpu: bigint }[] {
-  return (cs ?? []).map((c) => {
-    const pick = (r: string): string | number | undefined => c.resources?.limits?.[r] ?? c.resources?.requests?.[r];
-    const cpu = pick('cpu');
-    const mem = pick('memory');
-    const gpu = pick('nvidia.com/gpu');
-    return {
-      cpu: cpu === undefined ? 0n : parseQuantity(cpu, 1000n),
-      mem: mem === undefined ? 0n : parseQuantity(mem),
-      gpu: gpu === undefined ? 0n : parseQuantity(gpu),
-    };
-  });
-}
-
 export type PodSize = { ok: true; size: BilledSize; requested: string } | { ok: false; reason: string };
 
 /**
- * What ECI would bill a pod at, offline: the first entry of `k8s.aliyun.com/eci-use-specs` when present (a
- * `c-mGi` spec, rounded up, or an ECS instance type); otherwise the pod's resources — per container the limit,
- * else the request; app containers summed, init containers by their maximum (they run one at a time), the larger
- * of the two per resource — rounded up to a supported spec; ECI's default 2 vCPU / 4 GiB when nothing is set.
- * GPU limits without an instance type cannot be priced (ECI needs a GPU instance type).
- * NOTE: duplicates the resource rule of the translation domain until it exports one.
+ * What ECI would bill a pod at, offline. The first entry of `k8s.aliyun.com/eci-use-specs` when present (ECI tries
+ * the list in order): a `c-mGi` spec, rounded up, or an ECS instance type. Otherwise the translation domain's
+ * resource rule (resources.ts: per container the limit, else the request; app containers summed, init containers
+ * by their maximum; ECI's default 2 vCPU / 4 GiB when nothing is set), rounded up to a supported spec. GPU limits
+ * without an instance type cannot be priced (ECI needs a GPU instance type).
  */
 export function podSize(pod: Pod, extraSpecs: readonly CpuMemSpec[] = []): PodSize {
   const ann = pod.metadata.annotations ?? {};
@@ -314,31 +280,31 @@ export function podSize(pod: Pod, extraSpecs: readonly CpuMemSpec[] = []): PodSi
     if (first.startsWith('ecs.')) return { ok: true, size: { kind: 'type', instanceType: first }, requested: first };
     const spec = parseSpec(first);
     if (!spec) return { ok: false, reason: `cannot read ${ANNOTATION_USE_SPECS} entry '${first}'` };
-    const r = roundUpSpec({ cpuMilli: spec.cpuMilli, memoryBytes: (spec.memoryMilliGiB * 1024 ** 3) / 1000 }, extraSpecs);
+    const r = roundUpSpec({ cpuMilli: spec.cpuMilli, memoryBytes: (spec.memoryMilliGiB * GIB) / 1000 }, extraSpecs);
     if (!r) return { ok: false, reason: `no ECI spec holds ${first}` };
     return { ok: true, size: { kind: 'spec', spec: r, economy }, requested: first };
   }
-  let app: { cpu: bigint; mem: bigint; gpu: bigint }[];
-  let init: { cpu: bigint; mem: bigint; gpu: bigint }[];
-  try {
-    app = containerTotals(pod.spec.containers);
-    init = containerTotals(pod.spec.initContainers);
-  } catch (err) {
-    return { ok: false, reason: err instanceof Error ? err.message : String(err) };
-  }
-  const pickMax = (a: bigint, b: bigint): bigint => (a > b ? a : b);
-  const sum = (k: 'cpu' | 'mem' | 'gpu'): bigint => app.reduce((a, c) => a + c[k], 0n);
-  const max = (k: 'cpu' | 'mem' | 'gpu'): bigint => init.reduce((a, c) => pickMax(a, c[k]), 0n);
-  const cpuMilli = pickMax(sum('cpu'), max('cpu'));
-  const memBytes = pickMax(sum('mem'), max('mem'));
-  if (pickMax(sum('gpu'), max('gpu')) > 0n) {
-    return { ok: false, reason: `GPU pods need a GPU instance type in ${ANNOTATION_USE_SPECS}` };
-  }
-  const requested = `${Number(cpuMilli) / 1000} vCPU / ${(Number(memBytes) / 1024 ** 3).toFixed(3).replace(/\.?0+$/, '')} GiB`;
-  if (cpuMilli === 0n && memBytes === 0n) {
+  const sizes = (cs: readonly Container[] | undefined, path: string) =>
+    (cs ?? []).map((c, i) => containerSize(c, `${path}[${i}]`));
+  const app = sizes(pod.spec.containers, 'spec.containers');
+  const init = sizes(pod.spec.initContainers, 'spec.initContainers');
+  const bad = [...app, ...init].flatMap((x) => x.violations).find((v) => v.code === 'InvalidResource');
+  if (bad) return { ok: false, reason: `${bad.field}: ${bad.message}` };
+  const { size, violations } = resourcesPodSize(
+    app.map((x) => x.size),
+    init.map((x) => x.size),
+    undefined,
+    `metadata.annotations.${ANNOTATION_USE_SPECS}`,
+  );
+  const gpu = violations.find((v) => v.code === 'GpuRequiresInstanceType');
+  if (gpu) return { ok: false, reason: gpu.message };
+  if (size.Cpu === undefined && size.Memory === undefined) {
     return { ok: true, size: { kind: 'spec', spec: DEFAULT_SPEC, economy }, requested: 'nothing (ECI default)' };
   }
-  const r = roundUpSpec({ cpuMilli: Number(cpuMilli), memoryBytes: Number(memBytes) }, extraSpecs);
+  const cpu = size.Cpu ?? 0;
+  const mem = size.Memory ?? 0;
+  const requested = `${cpu} vCPU / ${mem} GiB`;
+  const r = roundUpSpec({ cpuMilli: Math.round(cpu * 1000), memoryBytes: Math.ceil(mem * GIB) }, extraSpecs);
   if (!r) return { ok: false, reason: `no ECI spec holds ${requested}` };
   return { ok: true, size: { kind: 'spec', spec: r, economy }, requested };
 }
@@ -392,9 +358,9 @@ export function podOwner(pod: Pod): Owner | undefined {
 
 /** Tag keys on every container group, so ECI's split bills line up with the report. */
 export const COST_TAG_KEYS = {
-  namespace: 'eci-bridge/namespace',
-  ownerKind: 'eci-bridge/owner-kind',
-  ownerName: 'eci-bridge/owner-name',
+  namespace: TAG_NAMESPACE,
+  ownerKind: TAG_OWNER_KIND,
+  ownerName: TAG_OWNER_NAME,
 } as const;
 
 const TAG_VALUE_MAX = 128;

@@ -209,3 +209,48 @@ export const ECI_GROUP_STATUSES = [
   'StartingFailed',
   'WatingForDel',
 ] as const;
+
+/** A Kubernetes-shaped container state in DescribeContainerGroupStatus (eci-api.md Appendix C). */
+export interface EciPodContainerState {
+  /** The SDK's wire name is literally `StartedAtstartedAt` (§4.4); `StartedAt` is accepted too. */
+  Running?: { StartedAtstartedAt?: string; StartedAt?: string };
+  Terminated?: {
+    ContainerID?: string;
+    ExitCode?: number;
+    FinishedAt?: string;
+    Message?: string;
+    Reason?: string;
+    Signal?: number;
+    StartedAt?: string;
+  };
+  Waiting?: { Message?: string; Reason?: string };
+}
+
+/** One `Data[]` item of DescribeContainerGroupStatus, in wire names (note the lower-case keys ECI uses). */
+export interface EciGroupStatusItem {
+  ContainerGroupId: string;
+  Name?: string;
+  Namespace?: string;
+  uuid?: string;
+  Annotations?: string;
+  Status: string;
+  PodStatus?: {
+    Phase?: string;
+    HostIp?: string;
+    PodIp?: string;
+    PodIps?: { Ip: string }[];
+    QosClass?: string;
+    StartTime?: string;
+    Conditions?: { type?: string; status?: string; lastTransitionTime?: string; Message?: string; Reason?: string }[];
+    ContainerStatuses?: {
+      Name: string;
+      Image?: string;
+      ImageID?: string;
+      Ready?: boolean;
+      RestartCount?: number;
+      Started?: boolean;
+      State?: EciPodContainerState;
+      LastState?: EciPodContainerState;
+    }[];
+  };
+}

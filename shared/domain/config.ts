@@ -101,6 +101,14 @@ export const ConfigSchema = z.object({
   /** Health rule: the functions' heartbeat is stale after this long; this many consecutive ECI failures is unhealthy. */
   HEALTH_STALE_SECONDS: z.coerce.number().positive().default(180),
   HEALTH_ECI_FAILURES: z.coerce.number().int().positive().default(3),
+  /** Billing: price tables as JSON (shared/domain/prices.ts PriceTableSchema[]; default: the list prices). */
+  BILLING_PRICE_TABLES: z.string().optional(),
+  /** Pod labels copied into cost tags (key = label name). */
+  BILLING_TEAM_LABELS: csv.default([]),
+  /** Over-budget namespaces: refuse new virtual-node pods, only warn, or do nothing. */
+  BILLING_BUDGET_ENFORCEMENT: z.enum(['refuse', 'warn', 'off']).default('refuse'),
+  /** Count the self-managed VNode charge (2 vCPU / 8 GiB per virtual node) in reports. */
+  BILLING_VNODE_CHARGE: z.stringbool().default(true),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

@@ -363,3 +363,8 @@ export interface K8sEvent {
   lastTimestamp?: string;
   source?: { component?: string; host?: string };
 }
+
+export interface Namespace {
+  metadata: ObjectMeta;
+  status?: { phase?: string };
+}

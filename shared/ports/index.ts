@@ -4,7 +4,7 @@
  * `shared/adapters/*` errors (for ECI: `EciError` with a `kind`; for Kubernetes: `KubeError` subclasses).
  */
 import type { EciContainerGroup, EciCreateRequest, EciEvent, EciKeyValue } from '../domain/eci.js';
-import type { ConfigMap, K8sEvent, Lease, Node, Pod, PodStatus, Secret } from '../domain/k8s.js';
+import type { ConfigMap, K8sEvent, Lease, Namespace, Node, Pod, PodStatus, Secret } from '../domain/k8s.js';
 
 /** pino-compatible structured logger. */
 export interface Logger {
@@ -167,4 +167,17 @@ export interface FunctionInvoker {
    * `InvokeError`.
    */
   invoke(name: string, payload: Buffer | string, opts?: { async?: boolean }): Promise<InvokeResult>;
+}
+
+/**
+ * Cluster operations the billing function needs beyond `Cluster` (kept apart so every fake of `Cluster` need not
+ * implement them; the Kubernetes adapter implements both).
+ */
+export interface ClusterStore {
+  /** Create a ConfigMap; AlreadyExists (a Conflict) when it exists. */
+  createConfigMap(namespace: string, cm: ConfigMap): Promise<ConfigMap>;
+  /** Replace a ConfigMap with its resourceVersion: Conflict when someone else wrote it in between. */
+  replaceConfigMap(namespace: string, cm: ConfigMap): Promise<ConfigMap>;
+  /** All namespaces (budgets are namespace annotations). */
+  listNamespaces(): Promise<Namespace[]>;
 }

@@ -9,12 +9,13 @@ import {
   type CoordinationV1Api,
   PatchStrategy,
   setHeaderOptions,
+  type V1ConfigMap,
   type V1Lease,
   type V1Node,
   type Watch,
 } from '@kubernetes/client-node';
-import type { ConfigMap, K8sEvent, Lease, Node, Pod, PodStatus, Secret } from '../../domain/k8s.js';
-import type { Cluster, PodWatchHandle } from '../../ports/index.js';
+import type { ConfigMap, K8sEvent, Lease, Namespace, Node, Pod, PodStatus, Secret } from '../../domain/k8s.js';
+import type { Cluster, ClusterStore, PodWatchHandle } from '../../ports/index.js';
 import { createKubeClient, type KubeClient, type KubeClientOptions } from './client.js';
 import { isNotFound, toKubeError } from './errors.js';
 import { formatMicroTime, formatTime, toPlain } from './normalize.js';
@@ -64,7 +65,7 @@ interface CachedEvent {
   lastSeen: number;
 }
 
-export class KubeCluster implements Cluster {
+export class KubeCluster implements Cluster, ClusterStore {
   private readonly core: CoreV1Api;
   private readonly coordination: CoordinationV1Api;
   private readonly watcher: Watch;
@@ -280,6 +281,26 @@ export class KubeCluster implements Cluster {
   async getConfigMap(namespace: string, name: string): Promise<ConfigMap> {
     const cm = await call(`get configmap ${namespace}/${name}`, () => this.core.readNamespacedConfigMap({ namespace, name }));
     return toPlain<ConfigMap>(cm);
+  }
+
+  async createConfigMap(namespace: string, cm: ConfigMap): Promise<ConfigMap> {
+    const out = await call(`create configmap ${namespace}/${cm.metadata.name ?? ''}`, () =>
+      this.core.createNamespacedConfigMap({ namespace, body: asSdk<V1ConfigMap>(cm) }),
+    );
+    return toPlain<ConfigMap>(out);
+  }
+
+  async replaceConfigMap(namespace: string, cm: ConfigMap): Promise<ConfigMap> {
+    const name = cm.metadata.name ?? '';
+    const out = await call(`replace configmap ${namespace}/${name}`, () =>
+      this.core.replaceNamespacedConfigMap({ namespace, name, body: asSdk<V1ConfigMap>(cm) }),
+    );
+    return toPlain<ConfigMap>(out);
+  }
+
+  async listNamespaces(): Promise<Namespace[]> {
+    const list = await call('list namespaces', () => this.core.listNamespace());
+    return list.items.map((n) => toPlain<Namespace>(n));
   }
 
   async getSecret(namespace: string, name: string): Promise<Secret> {

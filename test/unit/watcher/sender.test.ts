@@ -30,7 +30,12 @@ describe('Sender', () => {
     const { s, q, metrics } = make();
     const batches: number[] = [];
     const counted = new Sender({
-      queue: { send: async (m) => void batches.push(m.length) || q.queue.send(m) },
+      queue: {
+        send: async (m) => {
+          batches.push(m.length);
+          await q.queue.send(m);
+        },
+      },
       clock: newClock().clock,
       log: newLogger(),
       metrics,

@@ -1,0 +1,92 @@
+/**
+ * The embedded equivalent of an FC 3.0 MNS queue trigger, for `npm start`: consumes an EmbeddedQueue and calls an
+ * FC-style handler with the same CloudEvents Buffer EventBridge delivers, with the same batching, retry policy and
+ * dead-letter/drop behaviour. The loop and event builder are shared/domain/eventbridge.ts — the very code the
+ * EventBridge simulator (emulators/eventbridge) runs against the MNS emulator.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type MnsCloudEvent,
+  type PushRetryStrategy,
+  runEventStream,
+  type StreamEvent,
+  type StreamHandle,
+  serializeEvents,
+} from '../../domain/eventbridge.js';
+import type { FcContextLike, FcCredentials, FcEventHandler } from '../../domain/fc.js';
+import type { Clock } from '../../ports/index.js';
+import { type EmbeddedQueue, systemClock } from './embedded.js';
+
+export interface EmbeddedDeliveryOptions {
+  queue: EmbeddedQueue;
+  handler: FcEventHandler;
+  /** EventBridge's dead-letter target (runOptions.deadLetterQueue); without one, exhausted batches are dropped */
+  deadLetter?: EmbeddedQueue;
+  accountId?: string;
+  region?: string;
+  functionName?: string;
+  triggerName?: string;
+  batchSize?: number;
+  batchWindowSeconds?: number;
+  base64Decode?: boolean;
+  retryStrategy?: PushRetryStrategy;
+  errorsTolerance?: 'ALL' | 'NONE';
+  timeScale?: number;
+  pollWaitSeconds?: number;
+  maximumTasks?: number;
+  /** `context.credentials` for the handler (locally: whatever the composition root has, e.g. env keys) */
+  functionCredentials?: FcCredentials;
+  clock?: Clock;
+  onEvent?(ev: StreamEvent): void;
+}
+
+export function startEmbeddedDelivery(opts: EmbeddedDeliveryOptions): StreamHandle {
+  const clock = opts.clock ?? systemClock;
+  const region = opts.region ?? 'local';
+  const accountId = opts.accountId ?? 'local';
+  const functionName = opts.functionName ?? 'pod-sync';
+  const credentials: FcCredentials = opts.functionCredentials ?? { accessKeyId: '', accessKeySecret: '', securityToken: '' };
+  const q = opts.queue;
+  const dlq = opts.deadLetter;
+
+  const push = (events: MnsCloudEvent[]): Promise<unknown> => {
+    const context: FcContextLike = {
+      requestId: randomUUID(),
+      credentials: { ...credentials },
+      function: { name: functionName, handler: 'index.handler', memory: 512, timeout: 60 },
+      region,
+      accountId,
+    };
+    return opts.handler(Buffer.from(serializeEvents(events), 'utf8'), context);
+  };
+
+  return runEventStream(
+    {
+      info: { region, accountId, queueName: q.name, source: `MNS-${functionName}-${opts.triggerName ?? 'mns-trigger'}` },
+      batchSize: opts.batchSize,
+      batchWindowSeconds: opts.batchWindowSeconds,
+      base64Decode: opts.base64Decode,
+      retryStrategy: opts.retryStrategy,
+      errorsTolerance: opts.errorsTolerance,
+      timeScale: opts.timeScale,
+      pollWaitSeconds: opts.pollWaitSeconds,
+      tasks: opts.maximumTasks,
+    },
+    {
+      queue: {
+        receive: (max, wait, signal) => q.receive(max, wait, signal),
+        delete: async (handles) => {
+          await q.deleteMany(handles);
+        },
+        changeVisibility: (handle, seconds) => q.changeVisibilityDetailed(handle, seconds),
+      },
+      push,
+      deadLetter: dlq ? (bodies) => dlq.send(bodies.map((body) => ({ body }))) : undefined,
+      now: () => clock.now(),
+      sleep: (ms, signal) => clock.sleep(ms, signal),
+      newId: () => randomUUID(),
+      random: () => Math.random(),
+      onEvent: opts.onEvent,
+    },
+  );
+}

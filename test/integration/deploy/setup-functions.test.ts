@@ -1,0 +1,127 @@
+/**
+ * `eci-bridge setup-functions` against a real kube-apiserver (RBAC on): it applies the functions' RBAC, issues
+ * a token, writes the env file — and the token can do what the functions do and nothing more.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { createKubeClient, isForbidden, isNotFound, KubeCluster } from '../../../shared/adapters/kube/index.js';
+
+const kubeconfig = process.env.KUBE_TEST_KUBECONFIG;
+const root = join(import.meta.dirname, '..', '..', '..');
+
+function readEnv(file: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line);
+    if (m?.[1]) out[m[1]] = m[2] ?? '';
+  }
+  return out;
+}
+
+describe('setup-functions', { skip: kubeconfig ? false : 'KUBE_TEST_KUBECONFIG not set' }, () => {
+  const ns = `ecib-fn-${randomBytes(3).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'setup-functions-'));
+  const out = join(dir, 'env');
+  let stdout = '';
+  let env: Record<string, string> = {};
+
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'cli.ts'), 'setup-functions', ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, KUBECONFIG: '' },
+    });
+
+  before(() => {
+    const res = cli('--kubeconfig', kubeconfig ?? '', '--namespace', ns, '--out', out, '--token-ttl', '3600');
+    stdout = res.stdout;
+    assert.equal(res.status, 0, res.stderr);
+    env = readEnv(out);
+  });
+
+  after(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    if (!kubeconfig) return;
+    const admin = createKubeClient({ kubeconfigPath: kubeconfig });
+    const rbac = admin.config.makeApiClient(RbacAuthorizationV1Api);
+    await rbac.deleteClusterRoleBinding({ name: 'eci-bridge-functions' }).catch(() => undefined);
+    await rbac.deleteClusterRole({ name: 'eci-bridge-functions' }).catch(() => undefined);
+    await admin.core.deleteNamespace({ name: ns }).catch(() => undefined);
+  });
+
+  it('writes the API server, a token and the CA into a private env file, and never prints the token', () => {
+    assert.equal(statSync(out).mode & 0o777, 0o600);
+    assert.match(env.KUBE_API_SERVER ?? '', /^https:\/\//);
+    assert.ok((env.KUBE_TOKEN ?? '').length > 20);
+    assert.match(Buffer.from(env.KUBE_CA ?? '', 'base64').toString('utf8'), /BEGIN CERTIFICATE/);
+    assert.equal(env.BRIDGE_NAMESPACE, ns);
+    assert.ok(!stdout.includes(env.KUBE_TOKEN ?? '<none>'), 'token printed');
+    assert.match(stdout, /applied ServiceAccount/);
+  });
+
+  it('is idempotent', () => {
+    const res = cli('--kubeconfig', kubeconfig ?? '', '--namespace', ns, '--out', out, '--token-ttl', '3600');
+    assert.equal(res.status, 0, res.stderr);
+  });
+
+  describe('the token', () => {
+    const fn = () =>
+      createKubeClient({
+        server: env.KUBE_API_SERVER ?? '',
+        token: env.KUBE_TOKEN ?? '',
+        caPem: Buffer.from(env.KUBE_CA ?? '', 'base64').toString('utf8'),
+      });
+
+    it('can do what the functions do: list pods everywhere, events, heartbeat Lease, read config', async () => {
+      const client = fn();
+      const cluster = new KubeCluster(client);
+      await cluster.listPods({ nodeName: 'eci-bridge-vnode' });
+      await cluster.recordEvent({
+        involvedObject: { kind: 'Pod', namespace: ns, name: 'p', uid: 'u-1', apiVersion: 'v1' },
+        reason: 'Test',
+        message: 'setup-functions test',
+        type: 'Normal',
+      });
+      const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+      await cluster.createLease(ns, {
+        metadata: { name: 'eci-bridge-functions', namespace: ns },
+        spec: { holderIdentity: 'functions', leaseDurationSeconds: 180, renewTime: now },
+      });
+      const lease = await cluster.getLease(ns, 'eci-bridge-functions');
+      await cluster.replaceLease(ns, lease);
+      // get is allowed: a missing ConfigMap is NotFound, not Forbidden
+      await assert.rejects(cluster.getConfigMap(ns, 'absent'), (e: unknown) => isNotFound(e));
+      await assert.rejects(cluster.getSecret(ns, 'absent'), (e: unknown) => isNotFound(e));
+    });
+
+    it('cannot do anything else: list secrets, create pods, read nodes, other leases', async () => {
+      const client = fn();
+      const cluster = new KubeCluster(client);
+      await assert.rejects(cluster.getNode('any'), (e: unknown) => isForbidden(e));
+      await assert.rejects(cluster.getLease(ns, 'someone-else'), (e: unknown) => isForbidden(e));
+      await assert.rejects(
+        client.core.listSecretForAllNamespaces().catch((e: unknown) => {
+          throw Object.assign(new Error('list secrets'), { code: (e as { code?: number }).code });
+        }),
+        (e: unknown) => (e as { code?: number }).code === 403,
+      );
+      await assert.rejects(
+        client.core
+          .createNamespacedPod({
+            namespace: ns,
+            body: { metadata: { name: 'x' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+          })
+          .catch((e: unknown) => {
+            throw Object.assign(new Error('create pod'), { code: (e as { code?: number }).code });
+          }),
+        (e: unknown) => (e as { code?: number }).code === 403,
+      );
+    });
+  });
+});

@@ -166,6 +166,93 @@ export async function recordPodEvent(
   }
 }
 
+type Json = Record<string, unknown>;
+
+function isObj(v: unknown): v is Json {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Fields of `next` plus an explicit null for each field of `cur` (among `keys`) that `next` no longer has. */
+function withNulls(cur: Json | undefined, next: Json, keys: readonly string[]): Json {
+  const out: Json = { ...next };
+  for (const k of keys) if (cur && cur[k] !== undefined && next[k] === undefined) out[k] = null;
+  return out;
+}
+
+const STATE_KEYS = ['waiting', 'running', 'terminated'] as const;
+
+function containerPatch(cur: Json | undefined, next: Json): Json {
+  const out: Json = { ...next };
+  for (const k of ['state', 'lastState'] as const) {
+    const n = next[k];
+    const c = cur?.[k];
+    if (isObj(n)) out[k] = withNulls(isObj(c) ? c : undefined, n, STATE_KEYS);
+    else if (isObj(c) && n === undefined && k === 'lastState') out[k] = null;
+  }
+  return out;
+}
+
+/**
+ * The strategic-merge patch that turns `cur` into `next` for the fields the bridge owns: top-level reason/message,
+ * conditions (merged by type; reason/message cleared when gone), container states (a running container loses its
+ * `waiting`). Conditions and containers written by others are left alone. Returns the patch and the status the
+ * server will hold after it.
+ */
+export function statusPatch(cur: PodStatus | undefined, next: PodStatus): { patch: PodStatus; after: PodStatus } {
+  const c = (cur ?? {}) as Json;
+  const patch: Json = withNulls(c, next as Json, ['reason', 'message']);
+  if (next.conditions) {
+    patch.conditions = next.conditions.map((nc) => {
+      const cc = cur?.conditions?.find((x) => x.type === nc.type);
+      return withNulls(cc as Json | undefined, nc as unknown as Json, ['reason', 'message']);
+    });
+  }
+  for (const list of ['containerStatuses', 'initContainerStatuses'] as const) {
+    const n = next[list];
+    if (!n) continue;
+    patch[list] = n.map((nc) => containerPatch(cur?.[list]?.find((x) => x.name === nc.name) as Json | undefined, nc as unknown as Json));
+  }
+  // The patch carries JSON nulls (deletions), which PodStatus cannot type: one cast, read only by the port.
+  return { patch: patch as PodStatus, after: applyStatusPatch(cur, patch as PodStatus) };
+}
+
+function mergeObj(cur: Json | undefined, patch: Json): Json {
+  const out: Json = { ...(cur ?? {}) };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else if (isObj(v) && isObj(out[k])) out[k] = mergeObj(out[k] as Json, v);
+    else out[k] = v;
+  }
+  return out;
+}
+
+function mergeList(cur: unknown, patch: unknown, key: string): unknown {
+  if (!Array.isArray(patch)) return patch;
+  const out = Array.isArray(cur) ? cur.map((x) => ({ ...(x as Json) })) : [];
+  for (const p of patch as Json[]) {
+    const i = out.findIndex((x) => x[key] === p[key]);
+    if (i >= 0) out[i] = mergeObj(out[i], p);
+    else out.push(mergeObj(undefined, p));
+  }
+  return out;
+}
+
+/** Strategic-merge semantics for pods/status: conditions by type, container statuses by name, null deletes. */
+export function applyStatusPatch(cur: PodStatus | undefined, patch: PodStatus): PodStatus {
+  const p = patch as Json;
+  const rest: Json = {};
+  for (const [k, v] of Object.entries(p)) {
+    if (k !== 'conditions' && k !== 'containerStatuses' && k !== 'initContainerStatuses') rest[k] = v;
+  }
+  const out = mergeObj(cur as Json | undefined, rest);
+  if (p.conditions !== undefined) out.conditions = mergeList(cur?.conditions, p.conditions, 'type');
+  if (p.containerStatuses !== undefined) out.containerStatuses = mergeList(cur?.containerStatuses, p.containerStatuses, 'name');
+  if (p.initContainerStatuses !== undefined) {
+    out.initContainerStatuses = mergeList(cur?.initContainerStatuses, p.initContainerStatuses, 'name');
+  }
+  return out as PodStatus;
+}
+
 /**
  * Patches pods/status when, and only when, a user would see a difference. Never writes to a terminal pod and never
  * moves the phase backwards (Running stays Running while ECI restarts containers). Returns the written status.
@@ -176,10 +263,11 @@ export async function writeStatus(deps: UseCaseDeps, pod: Pod, next: PodStatus):
   const status: PodStatus = { ...next };
   const curRank = RANK[current?.phase ?? 'Pending'] ?? 0;
   if (status.phase !== undefined && (RANK[status.phase] ?? 0) < curRank && current?.phase) status.phase = current.phase;
-  if (!deps.domain.differs(current, status)) return undefined;
-  const updated = await deps.cluster.patchPodStatus(pod.metadata.namespace ?? '', pod.metadata.name ?? '', status);
-  pod.status = updated.status ?? status;
-  return status;
+  const { patch, after } = statusPatch(current, status);
+  if (!deps.domain.differs(current, after)) return undefined;
+  const updated = await deps.cluster.patchPodStatus(pod.metadata.namespace ?? '', pod.metadata.name ?? '', patch);
+  pod.status = updated.status ?? after;
+  return after;
 }
 
 export function condition(

@@ -11,8 +11,8 @@ import {
   leaseToHeartbeat,
 } from '../domain/heartbeat.js';
 import type { Lease } from '../domain/k8s.js';
-import type { Clock, Cluster, Logger } from '../ports/index.js';
-import { isConflict, isNotFound } from './errors.js';
+import type { Clock, Cluster, ContainerGroups, Logger } from '../ports/index.js';
+import { classify, describeError, isConflict, isNotFound } from './errors.js';
 
 export interface RunOutcome {
   fn: string;
@@ -76,4 +76,53 @@ export class HeartbeatWriter {
     else await this.deps.cluster.createLease(ns, lease);
     return hb;
   }
+}
+
+/** ECI calls and failures seen through an instrumented ContainerGroups since the last `take()`. */
+export interface EciTally {
+  calls: number;
+  failures: number;
+  lastError?: string;
+}
+
+/**
+ * Wraps a ContainerGroups so every call is counted (and every failure classified) for the heartbeat. A NotFound is
+ * an answer, not a failure; capacity and permanent errors are answers too (ECI is up): only retryable errors
+ * (throttling, 5xx, network, auth expiry surfacing as retryable) count as ECI failures.
+ */
+export function instrumentEci(eci: ContainerGroups): { eci: ContainerGroups; take(): EciTally } {
+  let tally: EciTally = { calls: 0, failures: 0 };
+  const wrap =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      tally.calls++;
+      try {
+        return await fn(...args);
+      } catch (err) {
+        const cls = classify(err);
+        if (cls === 'retryable') {
+          tally.failures++;
+          tally.lastError = `${cls}: ${describeError(err)}`.slice(0, 200);
+        }
+        throw err;
+      }
+    };
+  const wrapped: ContainerGroups = {
+    create: wrap((req) => eci.create(req)),
+    delete: wrap((id) => eci.delete(id)),
+    describe: wrap((ids) => eci.describe(ids)),
+    list: wrap((filter) => eci.list(filter)),
+    events: wrap((ids, since) => eci.events(ids, since)),
+    logs: wrap((id, c, opts) => eci.logs(id, c, opts)),
+    exec: wrap((id, c, cmd, opts) => eci.exec(id, c, cmd, opts)),
+    price: wrap((spec) => eci.price(spec)),
+  };
+  return {
+    eci: wrapped,
+    take() {
+      const t = tally;
+      tally = { calls: 0, failures: 0 };
+      return t;
+    },
+  };
 }

@@ -18,7 +18,7 @@ import type {
   PodWatchHandle,
   QueueSender,
 } from '../../../shared/ports/index.js';
-import { DEFAULT_SETTINGS, type SyncDomain, type UseCaseDeps } from '../../../shared/usecases/context.js';
+import { applyStatusPatch, DEFAULT_SETTINGS, type SyncDomain, type UseCaseDeps } from '../../../shared/usecases/context.js';
 
 export class FakeEciError extends Error {
   constructor(
@@ -156,20 +156,6 @@ export class FakeEci {
   }
 }
 
-function mergeStatus(cur: PodStatus | undefined, patch: PodStatus): PodStatus {
-  const out: PodStatus = { ...(cur ?? {}), ...patch };
-  if (patch.conditions) {
-    const conds = [...(cur?.conditions ?? [])];
-    for (const c of patch.conditions) {
-      const i = conds.findIndex((x) => x.type === c.type);
-      if (i >= 0) conds[i] = { ...conds[i], ...c };
-      else conds.push(c);
-    }
-    out.conditions = conds;
-  }
-  return out;
-}
-
 /** Cluster in memory: pods, events, ConfigMaps, Secrets, tokens, leases; counters per write. */
 export class FakeCluster {
   pods = new Map<string, Pod>();
@@ -209,7 +195,7 @@ export class FakeCluster {
     this.calls.patchStatus++;
     const p = this.pods.get(`${namespace}/${name}`);
     if (!p) throw new FakeKubeError('NotFoundError', 404, 'not found');
-    p.status = mergeStatus(p.status, status);
+    p.status = applyStatusPatch(p.status, status);
     return structuredClone(p);
   }
   async patchPodMetadata(
@@ -351,13 +337,7 @@ export const fakeDomain: SyncDomain = {
     };
   },
   differs(a, b) {
-    // a merge patch changes only the fields it carries
-    return (
-      (b.phase !== undefined && a?.phase !== b.phase) ||
-      (b.podIP !== undefined && a?.podIP !== b.podIP) ||
-      (b.reason !== undefined && a?.reason !== b.reason) ||
-      (b.conditions ?? []).some((c) => a?.conditions?.find((x) => x.type === c.type)?.status !== c.status)
-    );
+    return JSON.stringify(a ?? {}) !== JSON.stringify(b ?? {});
   },
   events(group, _pod, since) {
     return (group.Events ?? [])

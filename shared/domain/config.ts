@@ -67,6 +67,22 @@ export const ConfigSchema = z.object({
   /** FC 2.0 only: the service holding the functions. */
   FC_SERVICE: z.string().default('eci-bridge'),
 
+  /** pod-sync / status-sync / gc (the functions). */
+  /** After this many failed attempts a pod gets an Event and condition ContainerInstanceCreated=False (retries go on). */
+  SYNC_MAX_ATTEMPTS: z.coerce.number().int().positive().default(6),
+  SYNC_RETRY_BASE_SECONDS: z.coerce.number().positive().default(2),
+  SYNC_RETRY_MAX_SECONDS: z.coerce.number().positive().default(300),
+  /** Base delay before retrying a pod all of whose capacity fallbacks (NoStock) failed. */
+  SYNC_CAPACITY_RETRY_SECONDS: z.coerce.number().positive().default(60),
+  /** A group whose pod is gone is deleted by gc only once it is older than this. */
+  GC_ORPHAN_GRACE_SECONDS: z.coerce.number().min(0).default(120),
+  /** A bound pod without a group for this long is re-nudged by gc (and an Event names a pod stuck on errors). */
+  GC_STUCK_POD_SECONDS: z.coerce.number().positive().default(180),
+  /** A pod whose recorded group vanished is Failed (ContainerGroupNotFound) once it is older than this. */
+  LOST_GROUP_GRACE_SECONDS: z.coerce.number().positive().default(120),
+  /** The `kubernetes` Service as ECI pods reach it (HOST:PORT), for KUBERNETES_SERVICE_HOST/PORT in containers. */
+  KUBERNETES_SERVICE_ADDRESS: z.string().regex(/^[^:]+:\d+$/).optional(),
+
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 
   /** Watcher: the virtual node (labels and taint as `k=v,k2=v2` and `key=value:Effect`, or `none`). */

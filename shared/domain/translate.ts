@@ -253,9 +253,33 @@ function translate(pod: Pod, ctx: TranslateContext): TranslateResult {
   }
 
   if (col.violations.length) return { ok: false, violations: dedupe(col.violations), warnings: col.warnings };
+  const request = ordered(req);
   const secretPaths = [...col.secretPaths];
-  secretRegistry.set(req, secretPaths);
-  return { ok: true, request: req, warnings: col.warnings, secretPaths };
+  secretRegistry.set(request, secretPaths);
+  return { ok: true, request, warnings: col.warnings, secretPaths };
+}
+
+const KEY_ORDER = [
+  'RegionId',
+  'ContainerGroupName',
+  'ClientToken',
+  'ZoneId',
+  'VSwitchId',
+  'SecurityGroupId',
+  'RestartPolicy',
+  'Cpu',
+  'Memory',
+  'InstanceType',
+  'EphemeralStorage',
+  'Tag',
+];
+
+/** The request with its identity and placement first (readable dry runs); containers and volumes follow. */
+function ordered(req: EciCreateRequest): EciCreateRequest {
+  const out: Record<string, unknown> = {};
+  for (const k of KEY_ORDER) if (req[k] !== undefined) out[k] = req[k];
+  for (const k of Object.keys(req)) if (!(k in out)) out[k] = req[k];
+  return out as EciCreateRequest;
 }
 
 function dedupe(vs: Violation[]): Violation[] {

@@ -344,7 +344,7 @@ export class KubeCluster implements Cluster, ClusterStore {
 
   async createNode(node: Node): Promise<Node> {
     const created = await call(`create node ${node.metadata.name ?? ''}`, () =>
-      this.core.createNode({ body: asSdk<V1Node>(node) }),
+      this.core.createNode({ body: asSdk<V1Node>(forCreate(node)) }),
     );
     return toPlain<Node>(created);
   }
@@ -368,7 +368,7 @@ export class KubeCluster implements Cluster, ClusterStore {
 
   async createLease(namespace: string, lease: Lease): Promise<Lease> {
     const l = await call(`create lease ${namespace}/${lease.metadata.name ?? ''}`, () =>
-      this.coordination.createNamespacedLease({ namespace, body: asSdk<V1Lease>(leaseForWire(lease)) }),
+      this.coordination.createNamespacedLease({ namespace, body: asSdk<V1Lease>(forCreate(leaseForWire(lease))) }),
     );
     return toPlain<Lease>(l);
   }
@@ -380,6 +380,12 @@ export class KubeCluster implements Cluster, ClusterStore {
     );
     return toPlain<Lease>(l);
   }
+}
+
+/** A create carries no server-set identity (the API server rejects a resourceVersion on create). */
+function forCreate<T extends { metadata: Node['metadata'] }>(obj: T): T {
+  const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
 }
 
 /** MicroTime fields get exactly 6 fractional digits whatever the caller passed. */

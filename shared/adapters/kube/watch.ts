@@ -128,6 +128,25 @@ function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** Settles with `p`, or rejects as soon as `signal` aborts (a stuck request must not hold up stop()). */
+function untilAborted<R>(p: Promise<R>, signal: AbortSignal): Promise<R> {
+  if (signal.aborted) return Promise.reject(new Error('aborted'));
+  return new Promise<R>((resolve, reject) => {
+    const onAbort = () => reject(new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 /** A watch that ended normally this quickly without any event counts as a failure (no hot reconnect loop). */
 const MIN_HEALTHY_WATCH_MS = 1000;
 
@@ -173,7 +192,7 @@ export function startListWatch<T extends WatchedObject>(
   };
 
   async function relist(): Promise<void> {
-    const list = await source.list(abort.signal);
+    const list = await untilAborted(source.list(abort.signal), abort.signal);
     if (stopped) return;
     const events = diffRelist(view, list.items);
     view.clear();
@@ -229,7 +248,7 @@ export function startListWatch<T extends WatchedObject>(
           continue;
         }
         const started = now();
-        const { gone, sawEvent } = await watchOnce(resourceVersion);
+        const { gone, sawEvent } = await untilAborted(watchOnce(resourceVersion), abort.signal);
         if (stopped) break;
         if (gone) {
           report(new GoneError(`${what}: resourceVersion ${resourceVersion} is too old; relisting`, { status: 410, reason: 'Expired' }));

@@ -126,3 +126,14 @@ export function instrumentEci(eci: ContainerGroups): { eci: ContainerGroups; tak
     },
   };
 }
+
+/** The heartbeat outcome of a run from its ECI tally: ECI counts as failing only if no call was answered. */
+export function runOutcome(fn: string, ok: boolean, tally: EciTally): RunOutcome {
+  const answered = tally.calls - tally.failures;
+  return {
+    fn,
+    ok,
+    eciCalled: tally.calls > 0,
+    ...(tally.failures > 0 && answered === 0 ? { eciError: tally.lastError ?? 'retryable: unknown' } : {}),
+  };
+}

@@ -38,18 +38,18 @@ export function bufferEvent(): FcMiddleware {
   };
 }
 
-export function invocationLog(fn: string, logger: Logger, now: () => number = Date.now): FcMiddleware {
+export function invocationLog(fn: string, logger: () => Logger, now: () => number = Date.now): FcMiddleware {
   return {
     before: function invocationLogBefore(request) {
       request.internal.startedAt = now();
     },
     after: function invocationLogAfter(request) {
       const ms = now() - Number(request.internal.startedAt ?? now());
-      logger.info({ fn, requestId: request.context.requestId, ms, result: summarise(request.response) }, `${fn} done`);
+      logger().info({ fn, requestId: request.context.requestId, ms, result: summarise(request.response) }, `${fn} done`);
     },
     onError: function invocationLogOnError(request) {
       const ms = now() - Number(request.internal.startedAt ?? now());
-      logger.error(
+      logger().error(
         { fn, requestId: request.context.requestId, ms, err: request.error?.message, errName: request.error?.name },
         `${fn} failed`,
       );
@@ -69,7 +69,8 @@ function summarise(response: unknown): unknown {
 export function fcHandler<R>(
   fn: string,
   core: (event: Buffer, context: FcContextLike) => Promise<R>,
-  opts: { logger: Logger; middlewares?: FcMiddleware[] },
+  /** `logger` is read per invocation (the handler's logger is built lazily, with its config) */
+  opts: { logger: () => Logger; middlewares?: FcMiddleware[] },
 ): FcEventHandler {
   const wrapped = middy(async (event: Buffer, context: FcContextLike) => core(event, context))
     .use(bufferEvent())

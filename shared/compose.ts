@@ -1,0 +1,252 @@
+/**
+ * The one composition root: config (+ credentials) → adapters → use-cases. The FC functions, the watcher and the
+ * CLI all build through here; no entry point wires an SDK by hand.
+ *
+ * - Kubernetes: explicit server URL + token + CA (KUBE_API_SERVER, KUBE_TOKEN, KUBE_CA: the functions), else
+ *   KUBECONFIG, else the in-cluster service account (the watcher). Built once per process and configuration (it
+ *   holds no cloud credentials).
+ * - ECI and MNS: from the credentials of the invocation (FC passes fresh STS credentials in `context.credentials`),
+ *   else the ALIBABA_CLOUD_* variables. `forCredentials` memoises per credential set (the last two), so a warm
+ *   instance reuses its clients until FC rotates the credentials, and never keeps old ones forever.
+ * - Tests and `npm start` pass overrides (an embedded queue, a clock, a test cluster) through the same code path.
+ */
+import pino from 'pino';
+import type { Config } from './domain/config.js';
+import type { FcCredentials } from './domain/fc.js';
+import { createEciContainerGroups, type EciAdapterOptions } from './adapters/eci/index.js';
+import { createKubeCluster, type KubeClientOptions } from './adapters/kube/index.js';
+import { MnsQueue } from './adapters/queue/index.js';
+import type { Clock, Cluster, ContainerGroups, Logger, QueueSender } from './ports/index.js';
+import { DEFAULT_SETTINGS, type SyncDomain, type SyncSettings, type UseCaseDeps } from './usecases/context.js';
+import { createSyncDomain, type TranslateDefaults } from './usecases/domain.js';
+import { Gc } from './usecases/gc.js';
+import { type EciTally, HeartbeatWriter, instrumentEci } from './usecases/heartbeat.js';
+import { PodSync } from './usecases/podSync.js';
+import { StatusSync } from './usecases/statusSync.js';
+import { BridgeError } from './errors.js';
+
+export class ComposeError extends BridgeError {}
+
+export interface CloudCredentials {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken?: string;
+}
+
+export interface BridgeOverrides {
+  cluster?: Cluster;
+  eci?: ContainerGroups;
+  /** the pod queue (re-nudges) */
+  queue?: QueueSender;
+  /** the dead-letter queue (malformed messages) */
+  deadLetter?: QueueSender;
+  clock?: Clock;
+  logger?: Logger;
+  domain?: SyncDomain;
+  /** extra ECI adapter options (retry policy, rate limits, clock) */
+  eciOptions?: Partial<EciAdapterOptions>;
+}
+
+export interface Bridge {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  cluster: Cluster;
+  /** instrumented: every call is tallied for the heartbeat */
+  eci: ContainerGroups;
+  queue: QueueSender;
+  deadLetter: QueueSender;
+  settings: SyncSettings;
+  deps: UseCaseDeps;
+  podSync: PodSync;
+  statusSync: StatusSync;
+  gc: Gc;
+  heartbeat: HeartbeatWriter;
+  /** ECI calls and failures since the last call */
+  takeEciTally(): EciTally;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const t = setTimeout(resolve, ms);
+      signal?.addEventListener('abort', () => {
+        clearTimeout(t);
+        reject(signal.reason);
+      });
+    }),
+};
+
+/** A pino logger with the bridge's base fields; secrets are redacted by path as a second line of defence. */
+export function createLogger(config: Pick<Config, 'LOG_LEVEL' | 'CLUSTER_NAME'>, bindings: Record<string, unknown> = {}): Logger {
+  return pino({
+    level: config.LOG_LEVEL,
+    base: { cluster: config.CLUSTER_NAME, ...bindings },
+    redact: ['*.token', '*.password', '*.accessKeySecret', '*.securityToken', '*.Password'],
+  }) as unknown as Logger; // pino's Logger has the port's methods; its overloads are wider than the port's
+}
+
+/** The Kubernetes client options from config: explicit server + token + CA, a kubeconfig, or in-cluster. */
+export function kubeOptions(config: Config): KubeClientOptions {
+  if (config.KUBE_API_SERVER || config.KUBE_TOKEN || config.KUBE_CA) {
+    if (!config.KUBE_API_SERVER || !config.KUBE_TOKEN || !config.KUBE_CA) {
+      throw new ComposeError('KUBE_API_SERVER, KUBE_TOKEN and KUBE_CA must be set together');
+    }
+    const ca = config.KUBE_CA.includes('-----BEGIN') ? config.KUBE_CA : Buffer.from(config.KUBE_CA, 'base64').toString('utf8');
+    if (!ca.includes('-----BEGIN')) throw new ComposeError('KUBE_CA is neither PEM nor base64 of PEM');
+    return { server: config.KUBE_API_SERVER, token: config.KUBE_TOKEN, caPem: ca };
+  }
+  if (config.KUBECONFIG) return { kubeconfigPath: config.KUBECONFIG.split(':')[0] ?? config.KUBECONFIG };
+  return { inCluster: true };
+}
+
+export function settingsFrom(config: Config): SyncSettings {
+  return {
+    ...DEFAULT_SETTINGS,
+    clusterName: config.CLUSTER_NAME,
+    vnodeName: config.VNODE_NAME,
+    maxAttempts: config.SYNC_MAX_ATTEMPTS,
+    retryBaseSeconds: config.SYNC_RETRY_BASE_SECONDS,
+    retryMaxSeconds: config.SYNC_RETRY_MAX_SECONDS,
+    capacityRetrySeconds: config.SYNC_CAPACITY_RETRY_SECONDS,
+    orphanGraceSeconds: config.GC_ORPHAN_GRACE_SECONDS,
+    stuckPodSeconds: config.GC_STUCK_POD_SECONDS,
+    lostGroupGraceSeconds: config.LOST_GROUP_GRACE_SECONDS,
+  };
+}
+
+export function translateDefaults(config: Config): TranslateDefaults {
+  const svc = config.KUBERNETES_SERVICE_ADDRESS?.match(/^([^:]+):(\d+)$/);
+  return {
+    clusterName: config.CLUSTER_NAME,
+    vnodeName: config.VNODE_NAME,
+    regionId: config.ECI_REGION,
+    vSwitchIds: config.ECI_VSWITCH_IDS,
+    ...(config.ECI_SECURITY_GROUP_ID ? { securityGroupId: config.ECI_SECURITY_GROUP_ID } : {}),
+    ...(config.ECI_ZONE_ID ? { zoneId: config.ECI_ZONE_ID } : {}),
+    clusterDns: config.CLUSTER_DNS,
+    clusterDomain: config.CLUSTER_DOMAIN,
+    ...(svc?.[1] && svc[2] ? { kubernetesService: { host: svc[1], port: Number(svc[2]) } } : {}),
+  };
+}
+
+/** Credentials from the FC context when present (non-empty), else from config (ALIBABA_CLOUD_*). */
+export function cloudCredentials(config: Config, fc?: FcCredentials): CloudCredentials | undefined {
+  if (fc?.accessKeyId && fc.accessKeySecret) {
+    return { accessKeyId: fc.accessKeyId, accessKeySecret: fc.accessKeySecret, ...(fc.securityToken ? { securityToken: fc.securityToken } : {}) };
+  }
+  if (config.ALIBABA_CLOUD_ACCESS_KEY_ID && config.ALIBABA_CLOUD_ACCESS_KEY_SECRET) {
+    return {
+      accessKeyId: config.ALIBABA_CLOUD_ACCESS_KEY_ID,
+      accessKeySecret: config.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+      ...(config.ALIBABA_CLOUD_SECURITY_TOKEN ? { securityToken: config.ALIBABA_CLOUD_SECURITY_TOKEN } : {}),
+    };
+  }
+  return undefined;
+}
+
+const clusters = new WeakMap<Config, Cluster>();
+
+function clusterFor(config: Config): Cluster {
+  let c = clusters.get(config);
+  if (!c) {
+    c = createKubeCluster(kubeOptions(config), { host: config.VNODE_NAME });
+    clusters.set(config, c);
+  }
+  return c;
+}
+
+function mnsQueue(config: Config, creds: CloudCredentials | undefined, queueName: string, accountId?: string): MnsQueue {
+  const account = config.ALIBABA_CLOUD_ACCOUNT_ID ?? accountId;
+  if (!account) throw new ComposeError('ALIBABA_CLOUD_ACCOUNT_ID is required for the MNS queue');
+  if (!creds) throw new ComposeError('no cloud credentials for the MNS queue (FC context or ALIBABA_CLOUD_ACCESS_KEY_*)');
+  return new MnsQueue({
+    accountId: account,
+    queueName,
+    ...(config.MNS_ENDPOINT ? { endpoint: config.MNS_ENDPOINT } : { region: config.ECI_REGION, internal: true }),
+    credentials: creds,
+  });
+}
+
+/** Builds the whole bridge for one credential set. Prefer `forCredentials` in handlers (memoised). */
+export function createBridge(
+  config: Config,
+  opts: { credentials?: FcCredentials; accountId?: string; overrides?: BridgeOverrides } = {},
+): Bridge {
+  const o = opts.overrides ?? {};
+  const logger = o.logger ?? createLogger(config);
+  const clock = o.clock ?? systemClock;
+  const creds = cloudCredentials(config, opts.credentials);
+  const cluster = o.cluster ?? clusterFor(config);
+  let rawEci = o.eci;
+  if (!rawEci) {
+    if (!creds) throw new ComposeError('no cloud credentials for ECI (FC context or ALIBABA_CLOUD_ACCESS_KEY_*)');
+    rawEci = createEciContainerGroups(config, creds, {
+      logger: logger.child({ adapter: 'eci' }),
+      // The functions re-nudge through the queue: a few in-call retries, then the pod's own delayed retry.
+      retry: { maxAttempts: 3 },
+      ...o.eciOptions,
+    });
+  }
+  const instrumented = instrumentEci(rawEci);
+  const needQueue = !o.queue || !o.deadLetter;
+  if (needQueue && config.QUEUE_KIND === 'embedded') {
+    throw new ComposeError('QUEUE_KIND=embedded: the embedded queue must be passed in (overrides.queue/deadLetter)');
+  }
+  const queue = o.queue ?? mnsQueue(config, creds, config.MNS_QUEUE, opts.accountId);
+  const deadLetter = o.deadLetter ?? mnsQueue(config, creds, config.MNS_DEAD_LETTER_QUEUE, opts.accountId);
+  const settings = settingsFrom(config);
+  const deps: UseCaseDeps = {
+    cluster,
+    eci: instrumented.eci,
+    queue,
+    clock,
+    logger,
+    settings,
+    domain: o.domain ?? createSyncDomain(translateDefaults(config)),
+  };
+  return {
+    config,
+    logger,
+    clock,
+    cluster,
+    eci: instrumented.eci,
+    queue,
+    deadLetter,
+    settings,
+    deps,
+    podSync: new PodSync(deps),
+    statusSync: new StatusSync(deps),
+    gc: new Gc(deps),
+    heartbeat: new HeartbeatWriter({ cluster, clock, logger, namespace: config.BRIDGE_NAMESPACE }),
+    takeEciTally: instrumented.take,
+  };
+}
+
+function credentialKey(c: FcCredentials | undefined): string {
+  return c ? `${c.accessKeyId}\u0000${c.securityToken}` : '';
+}
+
+/**
+ * A memoised factory for handlers: the same bridge while the invocation credentials stay the same; a new one when
+ * FC hands new STS credentials (at most two kept, the older dropped).
+ */
+export function bridgeFactory(
+  config: Config | (() => Config),
+  overrides?: BridgeOverrides | (() => BridgeOverrides),
+): (credentials?: FcCredentials, accountId?: string) => Bridge {
+  const memo = new Map<string, Bridge>();
+  return (credentials, accountId) => {
+    const key = credentialKey(credentials);
+    const hit = memo.get(key);
+    if (hit) return hit;
+    const cfg = typeof config === 'function' ? config() : config;
+    const ov = typeof overrides === 'function' ? overrides() : overrides;
+    const bridge = createBridge(cfg, { ...(credentials ? { credentials } : {}), ...(accountId ? { accountId } : {}), ...(ov ? { overrides: ov } : {}) });
+    memo.set(key, bridge);
+    while (memo.size > 2) memo.delete(memo.keys().next().value as string);
+    return bridge;
+  };
+}

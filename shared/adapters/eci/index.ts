@@ -74,6 +74,7 @@ export class EciContainerGroups implements ContainerGroups {
   readonly #limits: false | Record<string, BucketSpec>;
   readonly #redactor = new Redactor();
   readonly #describeConcurrency: number;
+  readonly #deadlineMs: number;
   readonly #stats: EciAdapterStats = { calls: 0, retries: 0, backoffMs: 0, failures: {} };
 
   constructor(opts: EciAdapterOptions) {
@@ -83,6 +84,7 @@ export class EciContainerGroups implements ContainerGroups {
     this.#log = opts.logger ?? noopLogger;
     this.#random = opts.random ?? Math.random;
     this.#describeConcurrency = opts.describeConcurrency ?? 4;
+    this.#deadlineMs = (opts.readTimeoutMs ?? 15_000) + (opts.connectTimeoutMs ?? 5_000);
     this.#limits = opts.rateLimits === false ? false : { ...ECI_QUOTAS, ...(opts.rateLimits as Record<string, BucketSpec> | undefined) };
     const seen = this.#redactor;
     this.#client = createEciSdkClient({
@@ -104,7 +106,7 @@ export class EciContainerGroups implements ContainerGroups {
       await this.#bucket(action)?.take();
       this.#stats.calls++;
       try {
-        return await fn(this.#client);
+        return await this.#withDeadline(fn(this.#client));
       } catch (err) {
         const facts = sdkErrorFacts(err);
         const kind = classifyCode(facts.code, facts.statusCode);
@@ -131,6 +133,23 @@ export class EciContainerGroups implements ContainerGroups {
         );
       }
     }
+  }
+
+  /**
+   * The SDK's read timeout is not applied on a reused keep-alive socket (httpx starts its timer only for some
+   * sockets), so every call also gets a deadline of connect + read timeout; the late answer is dropped (a create
+   * keeps its ClientToken, so its retry finds the group).
+   */
+  #withDeadline<T>(p: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new Error(`no answer within ${this.#deadlineMs} ms`);
+        err.name = 'RequestTimeoutError';
+        reject(err);
+      }, this.#deadlineMs);
+    });
+    return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
   }
 
   #bucket(action: string): WaitingBucket | undefined {

@@ -35,7 +35,7 @@ export function createHandler(bridges: BridgeProvider, logger: () => Logger): Fc
         logger: bridge.logger.child({ requestId: context.requestId }),
         now: () => bridge.clock.now(),
       });
-      await bridge.heartbeat.record(runOutcome('pod-sync', true, bridge.takeEciTally()));
+      await bridge.heartbeat.record({ ...runOutcome('pod-sync', true, bridge.takeEciTally()), throttle: true });
       return report;
     },
     { logger },

@@ -22,6 +22,8 @@ export interface RunOutcome {
   eciCalled: boolean;
   /** an ECI call failed in this run: short, secret-free class + message */
   eciError?: string;
+  /** frequent runs (pod-sync) are written at most every `minIntervalMs` unless ECI health changed */
+  throttle?: boolean;
 }
 
 export class HeartbeatWriter {
@@ -36,7 +38,7 @@ export class HeartbeatWriter {
   async record(run: RunOutcome): Promise<FunctionsHeartbeat | undefined> {
     const now = this.deps.clock.now();
     const eciFailed = run.eciError !== undefined;
-    if (run.ok && eciFailed === this.lastEciFailed && now - this.lastWrite < this.minIntervalMs) return undefined;
+    if (run.throttle && run.ok && eciFailed === this.lastEciFailed && now - this.lastWrite < this.minIntervalMs) return undefined;
     for (let i = 0; i < 2; i++) {
       try {
         const hb = await this.writeOnce(run, now);

@@ -171,9 +171,10 @@ describe('functions heartbeat', () => {
   it('throttles successful writes per instance but always writes a change in ECI health', async () => {
     const w = world();
     const hb = new HeartbeatWriter({ cluster: w.cluster, clock: w.clock, logger: silentLogger, namespace: 'eci-bridge' }, 15_000);
-    assert.ok(await hb.record({ fn: 'pod-sync', ok: true, eciCalled: true }));
+    assert.ok(await hb.record({ fn: 'pod-sync', ok: true, eciCalled: true, throttle: true }));
     w.clock.t += 1000;
-    assert.equal(await hb.record({ fn: 'pod-sync', ok: true, eciCalled: true }), undefined);
-    assert.ok(await hb.record({ fn: 'pod-sync', ok: true, eciCalled: true, eciError: 'retryable: Throttling' }));
+    assert.equal(await hb.record({ fn: 'pod-sync', ok: true, eciCalled: true, throttle: true }), undefined);
+    assert.ok(await hb.record({ fn: 'gc', ok: true, eciCalled: true }), 'timer runs always write');
+    assert.ok(await hb.record({ fn: 'pod-sync', ok: true, eciCalled: true, eciError: 'retryable: Throttling', throttle: true }));
   });
 });

@@ -514,7 +514,7 @@ function setPath(root: unknown, path: (string | number)[], value: unknown): void
  * A copy of the request with every secret-bearing value replaced by REDACTED: registry passwords, secret and
  * token file contents, env values (and command/args) taken from Secrets. Exact for requests from translatePod
  * (or with `secretPaths`); for any other request it redacts conservatively (all passwords, all ConfigFile
- * contents, all env values).
+ * contents, all env values, commands and args).
  */
 export function redactRequest(request: EciCreateRequest, secretPaths?: readonly string[]): EciCreateRequest {
   const copy = structuredClone(request);
@@ -527,6 +527,9 @@ export function redactRequest(request: EciCreateRequest, secretPaths?: readonly 
   for (const v of copy.Volume ?? []) for (const f of v.ConfigFileVolume?.ConfigFileToPath ?? []) f.Content = REDACTED;
   for (const c of [...copy.Container, ...(copy.InitContainer ?? [])]) {
     for (const e of c.EnvironmentVar ?? []) if (e.Value !== undefined) e.Value = REDACTED;
+    // $(VAR) expansion can carry a secret into command/args.
+    if (c.Command) c.Command = c.Command.map(() => REDACTED);
+    if (c.Arg) c.Arg = c.Arg.map(() => REDACTED);
   }
   return copy;
 }

@@ -24,8 +24,11 @@ trap cleanup EXIT
 if [ "$mode" = all ]; then
   mapfile -t integ < <(find test/integration -name '*.test.ts' 2>/dev/null | sort)
   if [ ${#integ[@]} -gt 0 ] && [ -z "${KUBE_TEST_KUBECONFIG:-}" ]; then
+    already=""
+    npx tsx scripts/testenv/cli.ts status >/dev/null 2>&1 && already=1
     if npx tsx scripts/testenv/cli.ts start; then
-      started=1
+      # Stop it at the end only if this run started it (never pull it from under another user).
+      [ -z "$already" ] && started=1
       KUBE_TEST_KUBECONFIG="$(npx tsx scripts/testenv/cli.ts kubeconfig)"
       export KUBE_TEST_KUBECONFIG
     elif [ -n "${CI:-}" ]; then

@@ -586,3 +586,32 @@ export function budgetAdmission(
   if (!state || !ns) return { allowed: true, warnings: [] };
   return admitUnderBudget(namespace, parseMoney(ns.spent), parseMoney(ns.budget), state.currency, mode);
 }
+
+/**
+ * The budget check for the admission webhook (`AdmissionDeps.extraPodCheck`): reads the budget state the billing
+ * function stored (cached for `cacheMs`, default 30 s) and refuses or warns for a pod in a namespace over budget.
+ */
+export function budgetPodCheck(
+  deps: { cluster: Pick<Cluster, 'getConfigMap'>; clock: Pick<Clock, 'now'> },
+  bridgeNamespace: string,
+  mode: BudgetEnforcement,
+  cacheMs = 30_000,
+): (pod: Pod) => Promise<{ refuse?: string; warn?: string } | undefined> {
+  let cached: { at: number; state: BudgetState | undefined } | undefined;
+  return async (pod) => {
+    if (mode === 'off' || !pod.metadata.namespace) return undefined;
+    const now = deps.clock.now();
+    if (!cached || now - cached.at >= cacheMs) {
+      let cm: ConfigMap | undefined;
+      try {
+        cm = await deps.cluster.getConfigMap(bridgeNamespace, BUDGET_STATE_NAME);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+      cached = { at: now, state: readBudgetState(cm) };
+    }
+    const d = budgetAdmission(cached.state, pod.metadata.namespace, mode, now);
+    if (!d.allowed) return { refuse: d.message ?? 'over budget' };
+    return d.warnings.length ? { warn: d.warnings.join('; ') } : undefined;
+  };
+}

@@ -15,6 +15,7 @@ import {
   type BillingSettings,
   BUDGET_STATE_NAME,
   budgetAdmission,
+  budgetPodCheck,
   readBudgetState,
   reportConfigMapName,
 } from '../../../shared/usecases/billing.js';
@@ -241,5 +242,22 @@ describe('billing use-case', () => {
     assert.equal(budgetAdmission(state, 'shop', 'refuse', now).allowed, true);
     // next month: the state no longer applies
     assert.equal(budgetAdmission(state, 'jobs', 'refuse', Date.parse('2024-06-01T00:00:00Z')).allowed, true);
+  });
+
+  it('gives the admission webhook a cached budget check for pods', async () => {
+    const w = world();
+    w.cluster.namespaces = [{ metadata: { name: 'jobs', annotations: { 'eci-bridge.io/monthly-budget': '0.1' } } }];
+    let now = T0;
+    const check = budgetPodCheck({ cluster: w.cluster, clock: { now: () => now } }, 'eci-bridge', 'refuse');
+    const jobsPod = pod('jobs', 'next', 'u100');
+    assert.equal(await check(jobsPod), undefined, 'no state yet: admitted');
+    await w.billing().run();
+    now = T0 + 10_000; // still cached
+    assert.equal(await check(jobsPod), undefined);
+    now = T0 + HOUR + 10 * MIN;
+    assert.match((await check(jobsPod))?.refuse ?? '', /namespace jobs is over its monthly ECI budget/);
+    const warn = budgetPodCheck({ cluster: w.cluster, clock: { now: () => now } }, 'eci-bridge', 'warn');
+    assert.match((await warn(jobsPod))?.warn ?? '', /over its monthly ECI budget/);
+    assert.equal(await check(pod('shop', 'x', 'u101')), undefined);
   });
 });

@@ -19,15 +19,15 @@ export const systemClock: Clock = {
         reject(new Error('aborted'));
         return;
       }
-      const t = setTimeout(resolve, ms);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(t);
-          reject(new Error('aborted'));
-        },
-        { once: true },
-      );
+      const onAbort = (): void => {
+        clearTimeout(t);
+        reject(new Error('aborted'));
+      };
+      const t = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
     }),
 };
 

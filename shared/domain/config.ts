@@ -112,7 +112,7 @@ export const ConfigSchema = z.object({
   NODE_LEASE_DURATION_SECONDS: z.coerce.number().int().positive().default(40),
   NODE_STATUS_SECONDS: z.coerce.number().positive().default(60),
   LEADER_ELECTION: z.stringbool().default(true),
-  LEADER_LEASE_SECONDS: z.coerce.number().int().positive().default(15),
+  LEADER_LEASE_SECONDS: z.coerce.number().int().positive().default(10),
   LEADER_RETRY_SECONDS: z.coerce.number().positive().default(2),
   /** Health rule: the functions' heartbeat is stale after this long; this many consecutive ECI failures is unhealthy. */
   HEALTH_STALE_SECONDS: z.coerce.number().positive().default(180),

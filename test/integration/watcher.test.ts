@@ -1,0 +1,314 @@
+/**
+ * The watcher against the real kube-apiserver (the local test control plane or KUBE_TEST_KUBECONFIG), through the
+ * real Kubernetes adapter and the embedded queue: node registration and lease, one nudge per bound pod, crash and
+ * restart without losses or repeats, leader failover without the node going NotReady.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CoordinationV1Api, type CoreV1Api } from '@kubernetes/client-node';
+import { createKubeCluster } from '../../shared/adapters/kube/index.js';
+import { EmbeddedQueue } from '../../shared/adapters/queue/index.js';
+import { parseConfig } from '../../shared/domain/config.js';
+import type { Node } from '../../shared/domain/k8s.js';
+import { decodeMessage, type PodNudge } from '../../shared/domain/messages.js';
+import type { Cluster, Logger } from '../../shared/ports/index.js';
+import { systemClock } from '../../watcher/main.js';
+import { Watcher } from '../../watcher/watcher.js';
+import { newLogger } from '../unit/watcher/fakes.js';
+import {
+  coreApi,
+  createTestNamespace,
+  loadKubeConfig,
+  NO_KUBECONFIG,
+  podManifest,
+  type TestNamespace,
+  testKubeconfig,
+  uniqueName,
+  waitUntil,
+} from '../helpers/kube.js';
+
+const kubeconfig = testKubeconfig();
+const stderrLogger: Logger = {
+  debug: () => {},
+  info: (o, m) => process.stderr.write(`${Date.now() % 100000} info ${m} ${JSON.stringify(o)}\n`),
+  warn: (o, m) => process.stderr.write(`${Date.now() % 100000} warn ${m} ${JSON.stringify(o)}\n`),
+  error: (o, m) => process.stderr.write(`${Date.now() % 100000} error ${m} ${JSON.stringify(o)}\n`),
+  child: () => stderrLogger,
+};
+
+/** Runs `fn` over `items` with at most `n` in flight. */
+async function pool<T>(items: readonly T[], n: number, fn: (x: T) => Promise<unknown>): Promise<void> {
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (i < items.length) {
+        const x = items[i++] as T;
+        await fn(x);
+      }
+    }),
+  );
+}
+
+describe('watcher against a real apiserver', { skip: kubeconfig ? false : NO_KUBECONFIG }, () => {
+  let core: CoreV1Api;
+  let coord: CoordinationV1Api;
+  let cluster: Cluster;
+  let bridgeNs: TestNamespace;
+  let podNs: TestNamespace;
+  const watchers: Watcher[] = [];
+  const nodes: string[] = [];
+
+  before(async () => {
+    const path = kubeconfig as string;
+    core = coreApi(path);
+    coord = loadKubeConfig(path).makeApiClient(CoordinationV1Api);
+    cluster = createKubeCluster({ kubeconfigPath: path });
+    bridgeNs = await createTestNamespace(path, 'wbridge');
+    podNs = await createTestNamespace(path, 'wpods');
+  });
+
+  after(async () => {
+    for (const w of watchers) await w.kill();
+    await podNs?.cleanup();
+    await bridgeNs?.cleanup();
+    for (const n of nodes) {
+      await core.deleteNode({ name: n }).catch(() => {});
+      await coord.deleteNamespacedLease({ namespace: 'kube-node-lease', name: n }).catch(() => {});
+    }
+  });
+
+  function newWatcher(vnode: string, queue: EmbeddedQueue, env: Record<string, string> = {}): Watcher {
+    const w = new Watcher({
+      cluster,
+      queue,
+      clock: systemClock,
+      log: process.env.WATCHER_TEST_LOG ? stderrLogger : newLogger(),
+      http: false,
+      config: parseConfig({
+        VNODE_NAME: vnode,
+        BRIDGE_NAMESPACE: bridgeNs.name,
+        POD_IP: '127.0.0.1',
+        LEADER_ELECTION: 'false',
+        STATUS_TICK_MS: '600000',
+        ...env,
+      }),
+    });
+    watchers.push(w);
+    return w;
+  }
+
+  function newVnode(): string {
+    const n = uniqueName('vn');
+    nodes.push(n);
+    return n;
+  }
+
+  /** Takes every message off the queue (receive + delete) and returns the pod nudges. */
+  async function drain(q: EmbeddedQueue, into: PodNudge[]): Promise<PodNudge[]> {
+    for (;;) {
+      const got = await q.receive(16, 0);
+      if (got.length === 0) return into;
+      for (const m of got) {
+        const msg = decodeMessage(m.body);
+        if (msg.kind === 'pod') into.push(msg);
+        await q.delete(m.receiptHandle);
+      }
+    }
+  }
+
+  const createPod = (name: string, vnode: string) =>
+    core.createNamespacedPod({ namespace: podNs.name, body: podManifest(name, vnode) });
+
+  it('registers the node Ready with its labels and taint, and renews its lease at least twice in 25 s', async () => {
+    const vnode = newVnode();
+    const w = newWatcher(vnode, new EmbeddedQueue(), { VNODE_LABELS: 'billing.example.com/vnode=team-a' });
+    await w.start();
+    let node: Node | undefined;
+    await waitUntil('node Ready', async () => {
+      node = await cluster.getNode(vnode).catch(() => undefined);
+      return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    });
+    assert.equal(node?.metadata.labels?.type, 'virtual-kubelet');
+    assert.equal(node?.metadata.labels?.['k8s.aliyun.com/vnode'], 'true');
+    assert.equal(node?.metadata.labels?.['billing.example.com/vnode'], 'team-a');
+    // the apiserver's TaintNodesByCondition admission adds node.kubernetes.io/not-ready:NoSchedule to every new
+    // node; the node-lifecycle controller (not running here) removes it once Ready is True
+    const taints = (node?.spec?.taints ?? []).map((t) => `${t.key}=${t.value}:${t.effect}`).filter((t) => !t.startsWith('node.kubernetes.io/'));
+    assert.deepEqual(taints, ['virtual-kubelet.io/provider=alibabacloud:NoSchedule']);
+    assert.ok(['1000', '1k'].includes(node?.status?.capacity?.pods ?? ''), 'pods capacity (the apiserver canonicalises 1000 to 1k)');
+    assert.equal(node?.status?.daemonEndpoints?.kubeletEndpoint?.Port, 10250);
+    assert.ok(node?.status?.conditions?.some((c) => c.type === 'BridgeHealthy'));
+
+    const renewTimes = new Set<string>();
+    await waitUntil(
+      'two lease renewals',
+      async () => {
+        const l = await cluster.getLease('kube-node-lease', vnode).catch(() => undefined);
+        if (l?.spec?.renewTime) renewTimes.add(l.spec.renewTime);
+        return renewTimes.size >= 3; // the creation plus two renewals
+      },
+      25_000,
+    );
+    const lease = await cluster.getLease('kube-node-lease', vnode);
+    assert.equal(lease.spec?.leaseDurationSeconds, 40);
+    assert.equal(lease.metadata.ownerReferences?.[0]?.uid, node?.metadata.uid);
+    await w.stop();
+  });
+
+  it('sends exactly one "bound" nudge for each of 200 pods bound to the node', async () => {
+    const vnode = newVnode();
+    const q = new EmbeddedQueue();
+    const w = newWatcher(vnode, q);
+    await w.start();
+    await waitUntil('synced', () => w.synced);
+    const names = Array.from({ length: 200 }, (_, i) => `b${i}-${vnode}`);
+    const uids = new Map<string, string>();
+    await pool(names, 16, async (n) => {
+      const p = await createPod(n, vnode);
+      uids.set(n, p.metadata?.uid ?? '');
+    });
+    const nudges: PodNudge[] = [];
+    await waitUntil('200 nudges', async () => (await drain(q, nudges)).length >= 200, 60_000);
+    await new Promise((r) => setTimeout(r, 1500)); // any duplicate would arrive by now
+    await drain(q, nudges);
+    assert.equal(nudges.length, 200);
+    const byName = new Map(nudges.map((n) => [n.name, n]));
+    assert.equal(byName.size, 200);
+    for (const n of names) {
+      assert.equal(byName.get(n)?.reason, 'bound', n);
+      assert.equal(byName.get(n)?.uid, uids.get(n), n);
+    }
+    await w.stop();
+  });
+
+  it('after a crash mid-churn, every pod and every deletion gets its nudge, none twice except by resync', async () => {
+    const vnode = newVnode();
+    const q = new EmbeddedQueue();
+    const first = newWatcher(vnode, q);
+    await first.start();
+    await waitUntil('synced', () => first.synced);
+    const created: string[] = [];
+    const deleted: string[] = [];
+    const forceDeleted: string[] = [];
+    const churn = async (from: number, to: number) => {
+      await pool(
+        Array.from({ length: to - from }, (_, i) => from + i),
+        8,
+        async (i) => {
+          const name = `c${i}-${vnode}`;
+          await createPod(name, vnode);
+          created.push(name);
+          if (i % 5 === 0) {
+            // graceful: stays with a deletionTimestamp (no kubelet) → "deleting"
+            await core.deleteNamespacedPod({ name, namespace: podNs.name });
+            deleted.push(name);
+          } else if (i % 7 === 0) {
+            // force: gone from the API → "deleted" with its UID
+            await core.deleteNamespacedPod({ name, namespace: podNs.name, gracePeriodSeconds: 0 });
+            forceDeleted.push(name);
+          }
+        },
+      );
+    };
+    const during = churn(0, 60);
+    await new Promise((r) => setTimeout(r, 150));
+    await first.kill(); // abrupt: mid-churn, nothing flushed or saved
+    await during;
+    const nudges: PodNudge[] = [];
+    await drain(q, nudges);
+    // while no watcher runs: more pods, graceful deletions of earlier ones
+    for (let i = 60; i < 80; i++) {
+      const name = `c${i}-${vnode}`;
+      await createPod(name, vnode);
+      created.push(name);
+    }
+    for (const name of created.slice(1, 40).filter((n) => !deleted.includes(n) && !forceDeleted.includes(n)).slice(0, 6)) {
+      await core.deleteNamespacedPod({ name, namespace: podNs.name });
+      deleted.push(name);
+    }
+    const second = newWatcher(vnode, q);
+    await second.start();
+    await waitUntil('synced', () => second.synced);
+    const alive = created.filter((n) => !forceDeleted.includes(n));
+    await waitUntil(
+      'every pod and deletion nudged',
+      async () => {
+        await drain(q, nudges);
+        const seen = new Set(nudges.map((n) => n.name));
+        const deleting = new Set(nudges.filter((n) => n.reason === 'deleting').map((n) => n.name));
+        return alive.every((n) => seen.has(n)) && deleted.every((n) => deleting.has(n));
+      },
+      30_000,
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    await drain(q, nudges);
+    const byPod = new Map<string, string[]>();
+    for (const n of nudges) byPod.set(n.name, [...(byPod.get(n.name) ?? []), n.reason]);
+    for (const [name, reasons] of byPod) {
+      const strict = reasons.filter((r) => r !== 'resync');
+      assert.equal(new Set(strict).size, strict.length, `${name} nudged twice: ${reasons.join(',')}`);
+    }
+    for (const n of deleted) assert.ok(byPod.get(n)?.includes('deleting'), `${n} deleting`);
+    // a pod force-deleted while the first watcher ran was either nudged "deleted" or never seen at all
+    // (created and deleted inside the crash window: its group, if any, is the gc's to collect)
+    for (const n of forceDeleted) {
+      const r = byPod.get(n) ?? [];
+      assert.ok(r.length === 0 || r.includes('deleted') || r.includes('bound') || r.includes('resync'), `${n}: ${r.join(',')}`);
+    }
+    await second.stop();
+  });
+
+  it('hands leadership over when the leader dies, without the node going NotReady', async () => {
+    const vnode = newVnode();
+    const q = new EmbeddedQueue();
+    const env = { LEADER_ELECTION: 'true' };
+    const a = newWatcher(vnode, q, { ...env, POD_NAME: 'watcher-a' });
+    await a.start();
+    await waitUntil('a leads', () => a.isLeader && a.synced);
+    const b = newWatcher(vnode, q, { ...env, POD_NAME: 'watcher-b' });
+    await b.start();
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(b.isLeader, false, 'one leader at a time');
+
+    let worstLeaseAgeMs = 0;
+    let notReady = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const [lease, node] = await Promise.all([cluster.getLease('kube-node-lease', vnode), cluster.getNode(vnode)]);
+        const age = Date.now() - Date.parse(lease.spec?.renewTime ?? '');
+        worstLeaseAgeMs = Math.max(worstLeaseAgeMs, age);
+        if (!node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) notReady++;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    const killedAt = Date.now();
+    await a.kill(); // abrupt: the leader lease is not released
+    if (process.env.WATCHER_TEST_LOG) {
+      void (async () => {
+        for (let i = 0; i < 20; i++) {
+          const l = await cluster.getLease(bridgeNs.name, `${vnode}-watcher-leader`);
+          process.stderr.write(`leader lease ${l.spec?.holderIdentity} ${l.spec?.renewTime} b=${b.isLeader}\n`);
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      })();
+    }
+    await waitUntil('b takes over', () => b.isLeader && b.synced, 15_000);
+    const handoverMs = Date.now() - killedAt;
+    // the new leader renews the node lease
+    const before = (await cluster.getLease('kube-node-lease', vnode)).spec?.renewTime;
+    await waitUntil('node lease renewed by the new leader', async () => (await cluster.getLease('kube-node-lease', vnode)).spec?.renewTime !== before, 15_000);
+    sampling = false;
+    await sampler;
+    process.stdout.write(`# leader handover ${(handoverMs / 1000).toFixed(1)} s, worst node-lease age ${(worstLeaseAgeMs / 1000).toFixed(1)} s\n`);
+    assert.equal(notReady, 0);
+    assert.ok(worstLeaseAgeMs < 40_000, `node lease went ${worstLeaseAgeMs} ms without renewal`);
+    const leader = await cluster.getLease(bridgeNs.name, `${vnode}-watcher-leader`);
+    assert.equal(leader.spec?.holderIdentity, 'watcher-b');
+    // the new leader forwards
+    await createPod(`after-${vnode}`, vnode);
+    const nudges: PodNudge[] = [];
+    await waitUntil('nudge from the new leader', async () => (await drain(q, nudges)).some((n) => n.name === `after-${vnode}`));
+    await b.stop();
+  });
+});

@@ -17,18 +17,17 @@ fi
 integ=()
 started=""
 cleanup() {
-  if [ -n "$started" ]; then npx tsx scripts/testenv/cli.ts stop >/dev/null 2>&1 || true; fi
+  # Releases this run's hold; the plane stops only when no other run (or manual start) still uses it.
+  if [ -n "$started" ]; then npx tsx scripts/testenv/cli.ts stop --holder $$ >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
 
 if [ "$mode" = all ]; then
   mapfile -t integ < <(find test/integration -name '*.test.ts' 2>/dev/null | sort)
   if [ ${#integ[@]} -gt 0 ] && [ -z "${KUBE_TEST_KUBECONFIG:-}" ]; then
-    already=""
-    npx tsx scripts/testenv/cli.ts status >/dev/null 2>&1 && already=1
-    if npx tsx scripts/testenv/cli.ts start; then
-      # Stop it at the end only if this run started it (never pull it from under another user).
-      [ -z "$already" ] && started=1
+    if npx tsx scripts/testenv/cli.ts start --holder $$; then
+      # At the end this run releases its hold; the plane is never pulled from under another user.
+      started=1
       KUBE_TEST_KUBECONFIG="$(npx tsx scripts/testenv/cli.ts kubeconfig)"
       export KUBE_TEST_KUBECONFIG
     elif [ -n "${CI:-}" ]; then
@@ -46,4 +45,5 @@ if [ "$mode" = all ]; then
   fi
 fi
 
-exec node --import tsx --test --test-reporter=spec "${unit[@]}" "${integ[@]}"
+# Not `exec`: the EXIT trap must run to release the control plane.
+node --import tsx --test --test-reporter=spec "${unit[@]}" "${integ[@]}"

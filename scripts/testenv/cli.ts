@@ -17,13 +17,22 @@ const usage = `usage: npm run testenv -- <command>
 
   install     install Debian packages (etcd, Go, ...) and build kube-apiserver ${KUBE_VERSION} once (6-10 min),
               cached at ${apiserverBinary()}
-  start       start etcd + kube-apiserver on 127.0.0.1, detached (installs first if needed; no-op when running)
-  stop        stop both and remove their state
+  start [--holder PID]
+              start etcd + kube-apiserver on 127.0.0.1, detached (installs first if needed; no-op when running);
+              --holder registers a user (a test run) instead of pinning it until an explicit stop
+  stop [--holder PID]
+              stop both and remove their state; with --holder, only release that user, and stop when none is left
   status      print whether it runs, where, and its memory use
   kubeconfig  print the path of the kubeconfig (a system:masters token user)`;
 
 async function main(argv: string[]): Promise<number> {
   const cmd = argv[0];
+  const holderArg = argv.indexOf('--holder');
+  const holder = holderArg >= 0 ? Number(argv[holderArg + 1]) : undefined;
+  if (holder !== undefined && !(Number.isInteger(holder) && holder > 0)) {
+    process.stderr.write('testenv: --holder needs a pid\n');
+    return 2;
+  }
   // Progress goes to stderr so that `kubeconfig` (and scripts capturing stdout) see only the answer.
   const log = (line: string) => process.stderr.write(`${line}\n`);
   switch (cmd) {
@@ -31,10 +40,10 @@ async function main(argv: string[]): Promise<number> {
       await install(log);
       return 0;
     case 'start':
-      await startShared(log);
+      await startShared(log, { holder });
       return 0;
     case 'stop':
-      await stopShared(log);
+      await stopShared(log, { holder });
       return 0;
     case 'status': {
       const s = await sharedStatus();

@@ -650,14 +650,81 @@ export async function sharedStatus(): Promise<{ running: boolean; ready: boolean
   return { running, ready, state };
 }
 
-/** Starts the shared control plane detached (a no-op when it is already running); builds the binary if missing. */
-export async function startShared(log: Log = console.log): Promise<ControlPlaneState> {
+function holdersDir(): string {
+  return join(cacheDir(), 'testenv', 'holders');
+}
+
+/**
+ * Who uses the shared control plane: a file per holder pid (a test run), or `manual` (started by hand: kept until
+ * an explicit `stop`). Returns the live holders after pruning the dead.
+ */
+function liveHolders(): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(holdersDir());
+  } catch {
+    return [];
+  }
+  return names.filter((n) => {
+    if (n === 'manual' || isAlive(Number(n))) return true;
+    rmSync(join(holdersDir(), n), { force: true });
+    return false;
+  });
+}
+
+/** A cross-process lock (an O_EXCL file holding the owner's pid; a dead owner's lock is taken over). */
+async function withLock<R>(name: string, fn: () => Promise<R>, timeoutMs = 20 * 60_000): Promise<R> {
+  const dir = join(cacheDir(), 'testenv');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}.lock`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: 'wx' });
+      break;
+    } catch {
+      let owner = 0;
+      try {
+        owner = Number(readFileSync(path, 'utf8'));
+      } catch {
+        continue;
+      }
+      if (!isAlive(owner)) {
+        rmSync(path, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new TestenvError(`${path} is held by pid ${owner}`);
+      await delay(250);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(path, { force: true });
+  }
+}
+
+/**
+ * Starts the shared control plane detached (a no-op when it is already running); builds the binary if missing.
+ * `holder` (a pid) registers a user that `stopShared({ holder })` releases; without it the plane is pinned until
+ * an explicit `stopShared()`.
+ */
+export async function startShared(log: Log = console.log, opts: { holder?: number } = {}): Promise<ControlPlaneState> {
+  return withLock('start', async () => {
+    const state = await ensureShared(log);
+    mkdirSync(holdersDir(), { recursive: true });
+    writeFileSync(join(holdersDir(), opts.holder ? String(opts.holder) : 'manual'), '');
+    return state;
+  });
+}
+
+async function ensureShared(log: Log): Promise<ControlPlaneState> {
   const status = await sharedStatus();
   if (status.running && status.ready && status.state) {
     log(`testenv: already running at ${status.state.server}`);
     return status.state;
   }
-  if (status.state) await stopShared(() => {});
+  if (status.state) await stopProcesses(() => {});
   if (!isExecutable(apiserverBinary()) || missingPackages().length > 0) {
     log('testenv: the kube-apiserver binary or its Debian packages are missing: installing first');
     await install(log);
@@ -673,7 +740,26 @@ export async function startShared(log: Log = console.log): Promise<ControlPlaneS
   return state;
 }
 
-export async function stopShared(log: Log = console.log): Promise<void> {
+/**
+ * Stops the shared control plane. With `holder`, only releases that holder, and stops the plane only when no
+ * other live holder (another test run, or a manual start) still uses it.
+ */
+export async function stopShared(log: Log = console.log, opts: { holder?: number } = {}): Promise<void> {
+  await withLock('start', async () => {
+    if (opts.holder) {
+      rmSync(join(holdersDir(), String(opts.holder)), { force: true });
+      const others = liveHolders();
+      if (others.length > 0) {
+        log(`testenv: still in use (${others.join(', ')}); left running`);
+        return;
+      }
+    }
+    rmSync(holdersDir(), { recursive: true, force: true });
+    await stopProcesses(log);
+  });
+}
+
+async function stopProcesses(log: Log): Promise<void> {
   const state = readSharedState();
   if (state) {
     await killProcess(state.apiserverPid);

@@ -138,15 +138,21 @@ function fromTemplate(kind: string, meta: ObjectMeta, template: unknown, vcts?: 
       .filter((n) => n && !(spec.volumes ?? []).some((v) => v.name === n))
       .map((n) => ({ name: n, persistentVolumeClaim: { claimName: `${n}-${podName}` } })),
   ];
+  // A Deployment's pods belong to a ReplicaSet `<name>-<pod-template-hash>` and carry that label, as in a cluster
+  // (so the owner tags show the Deployment, like the billing report).
+  const hash = kind === 'Deployment' ? 'dryrun' : undefined;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
       ...tm,
+      ...(hash ? { labels: { ...tm.labels, 'pod-template-hash': hash } } : {}),
       name: podName,
       namespace: ns,
       uid: DRY_RUN_UID,
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: OWNER_OF[kind] ?? kind, name, uid: DRY_RUN_UID, controller: true }],
+      ownerReferences: [
+        { apiVersion: 'apps/v1', kind: OWNER_OF[kind] ?? kind, name: hash ? `${name}-${hash}` : name, uid: DRY_RUN_UID, controller: true },
+      ],
     },
     spec: volumes.length ? { ...spec, volumes } : spec,
   };

@@ -14,10 +14,10 @@
  * to people are rounded half-up to a fixed number of decimals.
  */
 import { z } from 'zod';
-import type { EciContainerGroup, EciKeyValue } from './eci.js';
+import type { EciContainerGroup } from './eci.js';
 import type { Container, Pod } from './k8s.js';
 import { ANNOTATION_USE_SPECS } from './annotations.js';
-import { TAG_NAMESPACE, TAG_OWNER_KIND, TAG_OWNER_NAME } from './names.js';
+import type { Owner } from './names.js';
 import {
   type CpuMemSpec,
   DEFAULT_SPEC,
@@ -336,51 +336,8 @@ export function groupSpot(g: EciContainerGroup): SpotTerms | undefined {
 
 // ---------------------------------------------------------------- owners and cost tags
 
-export interface Owner {
-  kind: string;
-  name: string;
-}
-
-/**
- * The workload that owns a pod: the controller reference, lifted from a ReplicaSet to its Deployment when the pod
- * carries `pod-template-hash` (the ReplicaSet is named `<deployment>-<hash>`); none for a bare pod.
- */
-export function podOwner(pod: Pod): Owner | undefined {
-  const refs = pod.metadata.ownerReferences ?? [];
-  const ref = refs.find((r) => r.controller) ?? refs[0];
-  if (!ref) return undefined;
-  const hash = pod.metadata.labels?.['pod-template-hash'];
-  if (ref.kind === 'ReplicaSet' && hash && ref.name.endsWith(`-${hash}`)) {
-    return { kind: 'Deployment', name: ref.name.slice(0, -(hash.length + 1)) };
-  }
-  return { kind: ref.kind, name: ref.name };
-}
-
-/** Tag keys on every container group, so ECI's split bills line up with the report. */
-export const COST_TAG_KEYS = {
-  namespace: TAG_NAMESPACE,
-  ownerKind: TAG_OWNER_KIND,
-  ownerName: TAG_OWNER_NAME,
-} as const;
-
-const TAG_VALUE_MAX = 128;
-
-/**
- * The cost tags of a pod: namespace, owner kind and name, and one tag per configured team label present on the pod
- * (key = the label name). ECI allows ≤ 20 tags per group and 128-character values; values are cut to fit.
- */
-export function costTags(pod: Pod, teamLabels: readonly string[] = []): EciKeyValue[] {
-  const tags: EciKeyValue[] = [];
-  const add = (Key: string, Value: string | undefined): void => {
-    if (Value !== undefined && Value !== '') tags.push({ Key, Value: Value.slice(0, TAG_VALUE_MAX) });
-  };
-  add(COST_TAG_KEYS.namespace, pod.metadata.namespace);
-  const owner = podOwner(pod);
-  add(COST_TAG_KEYS.ownerKind, owner?.kind);
-  add(COST_TAG_KEYS.ownerName, owner?.name);
-  for (const l of teamLabels) add(l, pod.metadata.labels?.[l]);
-  return tags;
-}
+// The owner rule and the cost tags live in names.ts (the translation tags groups with them); re-exported here.
+export { COST_TAG_KEYS, costTags, type Owner, podOwner } from './names.js';
 
 // ---------------------------------------------------------------- the period report
 

@@ -1,8 +1,11 @@
 /**
  * Identity of a pod's container group: its ECI name, its tags and the pod annotations the bridge records.
  * Lookups are by the pod-UID tag or the recorded group id, never by name (ARCHITECTURE.md §2); the name is for
- * people, but it is still unique and stable.
+ * people, but it is still unique and stable. The cost tags (namespace, owner, team labels) are built here once, for
+ * the translation (tags on the group) and for billing (the report's owner), so ECI's split bills line up with it.
  */
+import type { EciKeyValue } from './eci.js';
+import type { Pod } from './k8s.js';
 
 /** Tag keys every container group carries (ECI tag keys ≤ 128 chars, values ≤ 128; no `aliyun`/`acs:` prefix). */
 export const TAG_CLUSTER = 'eci-bridge.io/cluster';
@@ -91,4 +94,71 @@ export function tagProblem(key: string, value: string): string | undefined {
   if (value.length > MAX_TAG_VALUE) return `tag value longer than ${MAX_TAG_VALUE} characters`;
   if (/^acs:/i.test(value)) return 'tag value must not start with "acs:"';
   return undefined;
+}
+
+// ---------------------------------------------------------------- owners and cost tags
+
+export interface Owner {
+  kind: string;
+  name: string;
+}
+
+/**
+ * The workload that owns a pod: the controller reference, lifted from a ReplicaSet to its Deployment when the pod
+ * carries `pod-template-hash` (the ReplicaSet is named `<deployment>-<hash>`); none for a bare pod. The one owner
+ * rule: the group's owner tags and the billing report both use it.
+ */
+export function podOwner(pod: Pod): Owner | undefined {
+  const refs = pod.metadata.ownerReferences ?? [];
+  const ref = refs.find((r) => r?.controller) ?? refs[0];
+  if (!ref) return undefined;
+  const hash = pod.metadata.labels?.['pod-template-hash'];
+  if (ref.kind === 'ReplicaSet' && hash && ref.name.endsWith(`-${hash}`)) {
+    return { kind: 'Deployment', name: ref.name.slice(0, -(hash.length + 1)) };
+  }
+  return { kind: ref.kind, name: ref.name };
+}
+
+/** Tag keys on every container group, so ECI's split bills line up with the report. */
+export const COST_TAG_KEYS = {
+  namespace: TAG_NAMESPACE,
+  ownerKind: TAG_OWNER_KIND,
+  ownerName: TAG_OWNER_NAME,
+} as const;
+
+/** At most this many team-label tags: the bridge's own tags must always fit in ECI's 20. */
+export const MAX_TEAM_LABELS = MAX_TAGS - BRIDGE_TAG_KEYS.length;
+
+/**
+ * Why a list of team labels (BILLING_TEAM_LABELS) cannot become tag keys, or undefined when it can: too many to fit
+ * beside the bridge's tags, a bridge tag key, or a key ECI refuses.
+ */
+export function teamLabelsProblem(labels: readonly string[]): string | undefined {
+  if (labels.length > MAX_TEAM_LABELS) {
+    return `${labels.length} team labels; at most ${MAX_TEAM_LABELS} fit beside the bridge's ${BRIDGE_TAG_KEYS.length} tags (ECI allows ${MAX_TAGS})`;
+  }
+  for (const l of labels) {
+    if ((BRIDGE_TAG_KEYS as readonly string[]).includes(l)) return `team label '${l}' is one of the bridge's own tag keys`;
+    const p = tagProblem(l, '');
+    if (p) return `team label '${l}': ${p}`;
+  }
+  if (new Set(labels).size !== labels.length) return 'team labels are listed twice';
+  return undefined;
+}
+
+/**
+ * The cost tags of a pod: namespace, owner kind and name (`podOwner`), and one tag per configured team label present
+ * on the pod (key = the label name, value = the label value). Values go through `tagValue` (ECI's 128 characters).
+ */
+export function costTags(pod: Pod, teamLabels: readonly string[] = []): EciKeyValue[] {
+  const tags: EciKeyValue[] = [];
+  const add = (Key: string, Value: string | undefined): void => {
+    if (Value !== undefined && Value !== '' && !tags.some((t) => t.Key === Key)) tags.push({ Key, Value: tagValue(Value) });
+  };
+  add(COST_TAG_KEYS.namespace, pod.metadata.namespace);
+  const owner = podOwner(pod);
+  add(COST_TAG_KEYS.ownerKind, owner?.kind);
+  add(COST_TAG_KEYS.ownerName, owner?.name);
+  for (const l of teamLabels) add(l, pod.metadata.labels?.[l]);
+  return tags;
 }

@@ -11,18 +11,7 @@ import { expand, resolveEnv, type EnvContext } from './env.js';
 import type { Violation, Warning } from './errors.js';
 import { violation } from './errors.js';
 import type { ConfigMap, Container, Pod, Secret } from './k8s.js';
-import {
-  containerGroupName,
-  MAX_TAGS,
-  TAG_CLUSTER,
-  TAG_NAMESPACE,
-  TAG_OWNER_KIND,
-  TAG_OWNER_NAME,
-  TAG_POD_NAME,
-  TAG_POD_UID,
-  TAG_VNODE,
-  tagValue,
-} from './names.js';
+import { containerGroupName, costTags, MAX_TAGS, TAG_CLUSTER, TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE, tagValue } from './names.js';
 import { applyLifecycle, applyProbes } from './probes.js';
 import { type Resolved, Sources } from './references.js';
 import { type ContainerSize, containerSize, INCLUDED_EPHEMERAL_GIB, parseQuantity, podSize } from './resources.js';
@@ -38,6 +27,11 @@ export interface TranslateContext {
   /** Bridge identity, written into tags. */
   clusterName: string;
   vnodeName: string;
+  /**
+   * Pod labels copied into cost tags (BILLING_TEAM_LABELS; key = the label name), beside the namespace and owner
+   * tags. At most MAX_TEAM_LABELS (checked where the config is read: names.ts teamLabelsProblem).
+   */
+  teamLabels?: readonly string[];
   /** ECI placement defaults (annotations override vSwitch and security group). */
   regionId: string;
   vSwitchIds: string[];
@@ -412,17 +406,16 @@ function translateContainer(
 
 function buildTags(pod: Pod, ctx: TranslateContext, ann: AnnotationResult): EciKeyValue[] {
   const md = pod.metadata;
+  // namespace, owner (the Deployment, not its ReplicaSet: the same rule as the billing report) and team labels
+  const cost = costTags(pod, ctx.teamLabels);
   const tags: EciKeyValue[] = [
     { Key: TAG_CLUSTER, Value: tagValue(ctx.clusterName) },
     { Key: TAG_VNODE, Value: tagValue(ctx.vnodeName) },
-    { Key: TAG_NAMESPACE, Value: tagValue(md.namespace ?? '') },
+    cost.find((t) => t.Key === TAG_NAMESPACE) ?? { Key: TAG_NAMESPACE, Value: tagValue(md.namespace ?? '') },
     { Key: TAG_POD_NAME, Value: tagValue(md.name ?? '') },
   ];
   if (md.uid) tags.push({ Key: TAG_POD_UID, Value: md.uid });
-  const owner = (md.ownerReferences ?? []).find((o) => o?.controller) ?? md.ownerReferences?.[0];
-  if (owner) {
-    tags.push({ Key: TAG_OWNER_KIND, Value: tagValue(owner.kind ?? '') }, { Key: TAG_OWNER_NAME, Value: tagValue(owner.name ?? '') });
-  }
+  tags.push(...cost.filter((t) => t.Key !== TAG_NAMESPACE));
   for (const t of ann.customTags) {
     if (!tags.some((x) => x.Key === t.Key)) tags.push(t);
   }

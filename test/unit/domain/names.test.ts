@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAnnotations } from '../../../shared/domain/annotations.js';
-import { containerGroupName, isValidGroupName, tagProblem, tagValue } from '../../../shared/domain/names.js';
+import { BRIDGE_TAG_KEYS, containerGroupName, costTags, isValidGroupName, MAX_TEAM_LABELS, tagProblem, tagValue, teamLabelsProblem } from '../../../shared/domain/names.js';
 import { podReferences, tokenKey } from '../../../shared/domain/references.js';
 import { parseQuantity, qosClass } from '../../../shared/domain/resources.js';
 import { basePod } from './helpers.js';
@@ -122,5 +122,32 @@ describe('resources and references', () => {
       imagePullSecrets: ['pull'],
     });
     assert.equal(tokenKey(r.serviceAccountTokens[0] as never), 'sa|vault|3600');
+  });
+});
+
+describe('team labels (BILLING_TEAM_LABELS)', () => {
+  const cases: [string, string[], RegExp | undefined][] = [
+    ['none', [], undefined],
+    ['a few', ['team', 'app.kubernetes.io/part-of'], undefined],
+    ['as many as fit', Array.from({ length: MAX_TEAM_LABELS }, (_, i) => `l${i}`), undefined],
+    ['one too many', Array.from({ length: MAX_TEAM_LABELS + 1 }, (_, i) => `l${i}`), /at most/],
+    ['a bridge key', [BRIDGE_TAG_KEYS[0]], /bridge's own/],
+    ['a reserved prefix', ['aliyun-team'], /aliyun/],
+    ['twice', ['team', 'team'], /twice/],
+  ];
+  for (const [what, labels, problem] of cases) {
+    it(what, () => {
+      const p = teamLabelsProblem(labels);
+      if (problem) assert.match(p ?? '', problem);
+      else assert.equal(p, undefined);
+    });
+  }
+
+  it('a long label value is cut to ECI\'s limit the same way as every tag value', () => {
+    const pod = basePod();
+    pod.metadata.labels = { team: 't'.repeat(300) };
+    const team = costTags(pod, ['team']).find((t) => t.Key === 'team');
+    assert.equal(team?.Value, tagValue('t'.repeat(300)));
+    assert.ok((team?.Value.length ?? 0) <= 128);
   });
 });

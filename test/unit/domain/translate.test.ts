@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EciCreateRequest } from '../../../shared/domain/eci.js';
 import type { ConfigMap, Pod, Secret } from '../../../shared/domain/k8s.js';
+import { MAX_TAGS, MAX_TEAM_LABELS } from '../../../shared/domain/names.js';
 import { tokenKey, UNRESOLVED } from '../../../shared/domain/references.js';
 import { translatePod } from '../../../shared/domain/translate.js';
 import { validatePod } from '../../../shared/domain/validate.js';
@@ -109,6 +110,41 @@ describe('translatePod mapping', () => {
       'eci-bridge.io/owner-name': 'web-abc',
       team: 'a',
     });
+  });
+
+  it('cost tags: a Deployment pod is tagged with its Deployment (the billing owner rule) and the configured team labels', () => {
+    // Prepare
+    const pod = withPod((p) => {
+      p.metadata.labels = { 'pod-template-hash': '7d4b9c', team: 'payments', 'cost-center': 'cc-42', other: 'x' };
+      p.metadata.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d4b9c', uid: 'u', controller: true }];
+      p.metadata.annotations = { 'k8s.aliyun.com/eci-custom-tags': 'team:override,env:prod' };
+    });
+    // Act
+    const req = ok(pod, baseCtx({ teamLabels: ['team', 'cost-center', 'absent'] }));
+    // Assess
+    const tags = Object.fromEntries((req.Tag ?? []).map((t) => [t.Key, t.Value]));
+    assert.equal(tags['eci-bridge.io/owner-kind'], 'Deployment');
+    assert.equal(tags['eci-bridge.io/owner-name'], 'web');
+    assert.equal(tags.team, 'payments', 'the team label wins over a custom tag of the same key');
+    assert.equal(tags['cost-center'], 'cc-42');
+    assert.equal(tags.env, 'prod');
+    assert.equal('absent' in tags, false, 'a team label the pod lacks gives no tag');
+    assert.equal('other' in tags, false, 'only configured labels become tags');
+    assert.equal(new Set((req.Tag ?? []).map((t) => t.Key)).size, req.Tag?.length, 'no key twice');
+  });
+
+  it('cost tags: the bridge tags and the largest allowed team-label set fit in ECI\'s 20 tags; a custom tag more is refused', () => {
+    const labels = Array.from({ length: MAX_TEAM_LABELS }, (_, i) => `l${i}`);
+    const pod = withPod((p) => {
+      p.metadata.labels = Object.fromEntries(labels.map((l) => [l, 'v']));
+      p.metadata.ownerReferences = [{ apiVersion: 'batch/v1', kind: 'Job', name: 'j', uid: 'u', controller: true }];
+    });
+    const req = ok(pod, baseCtx({ teamLabels: labels }));
+    assert.equal(req.Tag?.length, MAX_TAGS);
+    pod.metadata.annotations = { 'k8s.aliyun.com/eci-custom-tags': 'extra:1' };
+    const r = translatePod(pod, baseCtx({ teamLabels: labels }));
+    assert.equal(r.ok, false);
+    assert.deepEqual(r.ok ? [] : r.violations.map((v) => v.code), ['TooManyTags']);
   });
 
   it('annotations override vSwitch and security group and drop the default zone', () => {

@@ -65,6 +65,15 @@ export interface CallCounts {
   crashedAfterCreate: number;
 }
 
+/** A group's current status and when (ms on the emulator's clock, exact to the simulated step) it entered it. */
+export interface GroupState {
+  id: string;
+  name: string;
+  status: string;
+  since: number;
+  tags: { Key: string; Value: string }[];
+}
+
 export interface EciEmulator {
   /** `127.0.0.1:PORT`, for the SDK's `endpoint` with `protocol: 'http'`. */
   readonly endpoint: string;
@@ -79,6 +88,8 @@ export interface EciEmulator {
   setCredentials(credentials: EmulatorCredential[]): void;
   /** Every container group, as DescribeContainerGroups would show it (advanced to now). */
   groups(): Record<string, unknown>[];
+  /** Every group's status and the exact time it changed (benchmarks: state change → pod status latency). */
+  states(): GroupState[];
   close(): Promise<void>;
 }
 
@@ -269,6 +280,16 @@ export async function startEciEmulator(opts: EciEmulatorOptions = {}): Promise<E
     groups: () => {
       service.sweep();
       return [...service.groups.values()].map((g) => groupWire(g));
+    },
+    states: () => {
+      service.sweep();
+      return [...service.groups.values()].map((g) => ({
+        id: g.id,
+        name: g.init.name,
+        status: g.status,
+        since: g.statusChangedAt,
+        tags: g.init.tags.map((t) => ({ ...t })),
+      }));
     },
     close: async () => {
       clearInterval(sweeper);

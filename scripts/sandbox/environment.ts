@@ -1,0 +1,132 @@
+/**
+ * The sandbox's surroundings: a PRIVATE local control plane (a real kube-apiserver + etcd in its own temporary
+ * directory and on its own ports, killed by a watchdog even if this process dies, so it never disturbs the shared
+ * test control plane `npm test` uses, and is always gone afterwards), the ECI emulator in-process with a time
+ * scale, the bridge configuration pointing at both, and the namespaces (the bridge's own, and the demo namespace
+ * with what a controller-manager would add: the `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap).
+ * The benchmark builds on the same function, so the sandbox wiring exists once.
+ */
+import { existsSync } from 'node:fs';
+import { createKubeClient, type KubeClient } from '../../shared/adapters/kube/index.js';
+import { applyManifests, clusterEndpoint, type Manifest } from '../../shared/adapters/kube/provision.js';
+import { type Config, parseConfig } from '../../shared/domain/config.js';
+import { DEFAULT_CREDENTIAL, type EciEmulator, startEciEmulator } from '../../emulators/eci/index.js';
+import { apiserverBinary, type ControlPlane, install, KUBE_VERSION, startControlPlane } from '../testenv/controlPlane.js';
+
+export type Say = (line: string) => void;
+
+export interface SandboxEnvironment {
+  readonly controlPlane: ControlPlane;
+  readonly emulator: EciEmulator;
+  readonly config: Config;
+  readonly kube: KubeClient;
+  /** Closes the emulator and stops the control plane (idempotent). */
+  stop(): Promise<void>;
+  readonly closed: { emulator: boolean; controlPlane: boolean };
+}
+
+export interface EnvironmentOptions {
+  /** Emulator time scale: simulated seconds × this = real seconds. */
+  timeScale: number;
+  say: Say;
+  /** Extra configuration (strings, as environment variables). */
+  env?: Record<string, string>;
+}
+
+/** Builds the control plane the first time (6-10 minutes), saying so; seconds afterwards. */
+export async function ensureControlPlaneBuilt(say: Say): Promise<void> {
+  if (existsSync(apiserverBinary()) && existsSync('/usr/bin/etcd')) return;
+  const t0 = Date.now();
+  say(`First run: building the local control plane (kube-apiserver ${KUBE_VERSION} from Debian source, plus etcd).`);
+  say('This takes 6-10 minutes, once; later runs start it in seconds. Progress follows.');
+  await install((line) => say(`  ${line}`));
+  say(`Control plane built in ${Math.round((Date.now() - t0) / 1000)} s.`);
+}
+
+export async function startSandboxEnvironment(opts: EnvironmentOptions): Promise<SandboxEnvironment> {
+  await ensureControlPlaneBuilt(opts.say);
+  const t0 = Date.now();
+  const controlPlane = await startControlPlane();
+  opts.say(`Started a private kube-apiserver ${KUBE_VERSION} + etcd at ${controlPlane.server} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  let emulator: EciEmulator;
+  try {
+    emulator = await startEciEmulator({ timeScale: opts.timeScale, scenario: { seed: 1 } });
+  } catch (err) {
+    await controlPlane.stop();
+    throw err;
+  }
+  opts.say(`Started the ECI emulator at ${emulator.url} (time scale ${opts.timeScale}: ${Math.round(1 / opts.timeScale)} simulated s per real s)`);
+  const closed = { emulator: false, controlPlane: false };
+  const stop = async (): Promise<void> => {
+    if (!closed.emulator) {
+      await emulator.close();
+      closed.emulator = true;
+    }
+    if (!closed.controlPlane) {
+      await controlPlane.stop();
+      closed.controlPlane = true;
+    }
+  };
+  try {
+    const config = parseConfig({
+      CLUSTER_NAME: 'sandbox',
+      VNODE_NAME: 'eci-bridge-vnode',
+      BRIDGE_NAMESPACE: 'eci-bridge',
+      ECI_REGION: 'cn-hangzhou',
+      ECI_ENDPOINT: emulator.endpoint,
+      ECI_PROTOCOL: 'http',
+      ECI_VSWITCH_IDS: 'vsw-sandbox-h,vsw-sandbox-i',
+      ECI_SECURITY_GROUP_ID: 'sg-sandbox',
+      ALIBABA_CLOUD_ACCESS_KEY_ID: DEFAULT_CREDENTIAL.accessKeyId,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: DEFAULT_CREDENTIAL.accessKeySecret,
+      ALIBABA_CLOUD_ACCOUNT_ID: 'sandbox',
+      QUEUE_KIND: 'embedded',
+      KUBECONFIG: controlPlane.kubeconfigPath,
+      KUBERNETES_SERVICE_ADDRESS: controlPlane.server.replace(/^https:\/\//, ''),
+      POD_IP: '127.0.0.1',
+      WATCHER_HTTP_HOST: '127.0.0.1',
+      WATCHER_HTTP_PORT: '0',
+      LOG_LEVEL: 'warn',
+      ...opts.env,
+    });
+    const kube = createKubeClient({ kubeconfigPath: controlPlane.kubeconfigPath });
+    await applyManifests(kube, [namespace(config.BRIDGE_NAMESPACE)]);
+    return { controlPlane, emulator, config, kube, stop, closed };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+export function namespace(name: string): Manifest {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'app.kubernetes.io/part-of': 'eci-bridge' } } };
+}
+
+/**
+ * The namespace, its `default` ServiceAccount and `kube-root-ca.crt`. A real cluster's controller-manager adds the
+ * last two itself (give it `waitMs`); a bare apiserver does not, so what is still missing then is created here.
+ */
+export async function ensureNamespace(kube: KubeClient, name: string, opts: { waitMs?: number } = {}): Promise<void> {
+  await applyManifests(kube, [namespace(name)]);
+  const missing = (read: () => Promise<unknown>): Promise<boolean> =>
+    read().then(
+      () => false,
+      () => true,
+    );
+  const deadline = Date.now() + (opts.waitMs ?? 0);
+  for (;;) {
+    const sa = await missing(() => kube.core.readNamespacedServiceAccount({ namespace: name, name: 'default' }));
+    const cm = await missing(() => kube.core.readNamespacedConfigMap({ namespace: name, name: 'kube-root-ca.crt' }));
+    if (!sa && !cm) return;
+    if (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
+    }
+    const add: Manifest[] = [];
+    if (sa) add.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: name } });
+    const ca = clusterEndpoint(kube).caPem;
+    if (cm && ca) add.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt', namespace: name }, data: { 'ca.crt': ca } });
+    await applyManifests(kube, add);
+    return;
+  }
+}

@@ -108,6 +108,8 @@ async function buildOne(e: BundleEntry, outDir: string, minify: boolean): Promis
       target: 'node20',
       format: 'cjs',
       minify,
+      // Error classes are told apart by name (BridgeError sets name from the class): keep names when minifying.
+      keepNames: true,
       sourcemap: 'linked',
       // @alicloud/fc2 (FC 2.0 invoker only, loaded lazily) pulls ali-oss/urllib, whose optional proxy-agent
       // cannot be bundled; the FC nodejs runtimes ship @alicloud/fc2 preinstalled.

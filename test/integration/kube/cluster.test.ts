@@ -23,10 +23,11 @@ import {
   NO_KUBECONFIG,
   podManifest,
   type TestNamespace,
+  testKubeconfig,
   uniqueName,
 } from '../../helpers/kube.js';
 
-const kubeconfig = process.env.KUBE_TEST_KUBECONFIG || undefined;
+const kubeconfig = testKubeconfig();
 
 describe('kube adapter: Cluster against a real kube-apiserver', { skip: kubeconfig ? false : NO_KUBECONFIG }, () => {
   let ns: TestNamespace;

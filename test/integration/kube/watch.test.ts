@@ -14,12 +14,13 @@ import {
   NO_KUBECONFIG,
   podManifest,
   type TestNamespace,
+  testKubeconfig,
   uniqueName,
   waitUntil,
 } from '../../helpers/kube.js';
 import { PodView } from './podView.js';
 
-const kubeconfig = process.env.KUBE_TEST_KUBECONFIG || undefined;
+const kubeconfig = testKubeconfig();
 
 describe('kube adapter: watchPods', { skip: kubeconfig ? false : NO_KUBECONFIG }, () => {
   let ns: TestNamespace;

@@ -73,8 +73,10 @@ export function makeNudge(r: Pick<PodRecord, 'namespace' | 'name' | 'uid' | 'res
 
 export interface PendingNudge {
   nudge: PodNudge;
-  /** the lowest resourceVersion this nudge covers (for the checkpoint) */
+  /** the lowest resourceVersion this nudge covers (for the completed mark) */
   firstRv?: bigint;
+  /** the highest resourceVersion this nudge covers (for the write-ahead attempted mark) */
+  lastRv?: bigint;
   /** epoch ms the first event arrived (for latency metrics) */
   since: number;
 }
@@ -93,9 +95,10 @@ export class Coalescer {
     if (cur) {
       cur.nudge = { ...nudge, reason: strongerReason(cur.nudge.reason, nudge.reason) };
       if (rv !== undefined && (cur.firstRv === undefined || rv < cur.firstRv)) cur.firstRv = rv;
+      if (rv !== undefined && (cur.lastRv === undefined || rv > cur.lastRv)) cur.lastRv = rv;
       return;
     }
-    const entry: PendingNudge & { timer?: NodeJS.Timeout } = { nudge, firstRv: rv, since: this.now() };
+    const entry: PendingNudge & { timer?: NodeJS.Timeout } = { nudge, firstRv: rv, lastRv: rv, since: this.now() };
     this.#pending.set(nudge.uid, entry);
     if (this.windowMs <= 0) {
       this.#emit(nudge.uid);
@@ -109,7 +112,7 @@ export class Coalescer {
     if (!e) return;
     this.#pending.delete(uid);
     if (e.timer) clearTimeout(e.timer);
-    this.emit({ nudge: e.nudge, firstRv: e.firstRv, since: e.since });
+    this.emit({ nudge: e.nudge, firstRv: e.firstRv, lastRv: e.lastRv, since: e.since });
   }
 
   /** Emits everything pending now (shutdown). */

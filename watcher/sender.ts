@@ -12,6 +12,8 @@ import type { PendingNudge } from './forwarder.js';
 import type { WatcherMetrics } from './metrics.js';
 
 export const BATCH_SIZE = 16;
+/** Batches sent concurrently per round (one write-ahead checkpoint covers the whole round). */
+export const PARALLEL_BATCHES = 4;
 
 export interface SenderOptions {
   queue: QueueSender;
@@ -130,8 +132,8 @@ export class Sender {
     }
   }
 
-  #take(): PendingNudge[] {
-    const n = Math.min(BATCH_SIZE, this.size);
+  #take(max: number): PendingNudge[] {
+    const n = Math.min(max, this.size);
     const batch = this.#buf.slice(this.#head, this.#head + n);
     this.#head += n;
     this.#compact();
@@ -151,17 +153,36 @@ export class Sender {
         this.#wake = undefined;
         continue;
       }
-      this.#inFlight = this.#take();
-      const batch = this.#inFlight;
+      const round = this.#take(BATCH_SIZE * PARALLEL_BATCHES);
+      this.#inFlight = round;
       let maxRv: bigint | undefined;
-      for (const p of batch) if (p.firstRv !== undefined && (maxRv === undefined || p.firstRv > maxRv)) maxRv = p.firstRv;
+      for (const p of round) {
+        const rv = p.lastRv ?? p.firstRv;
+        if (rv !== undefined && (maxRv === undefined || rv > maxRv)) maxRv = rv;
+      }
       try {
         if (this.o.beforeSend) await this.o.beforeSend(maxRv);
-        await this.o.queue.send(batch.map((p) => ({ body: encodeMessage(p.nudge) })));
-        for (const p of batch) this.o.metrics.nudgesSent.inc({ reason: p.nudge.reason });
+        const chunks: PendingNudge[][] = [];
+        for (let i = 0; i < round.length; i += BATCH_SIZE) chunks.push(round.slice(i, i + BATCH_SIZE));
+        const results = await Promise.allSettled(chunks.map((c) => this.o.queue.send(c.map((p) => ({ body: encodeMessage(p.nudge) })))));
+        const failed: PendingNudge[] = [];
+        let firstError: unknown;
+        results.forEach((r, i) => {
+          const chunk = chunks[i] ?? [];
+          if (r.status === 'rejected') {
+            failed.push(...chunk);
+            firstError ??= r.reason;
+            return;
+          }
+          for (const p of chunk) this.o.metrics.nudgesSent.inc({ reason: p.nudge.reason });
+          this.o.onSent?.(chunk);
+        });
+        if (failed.length > 0) {
+          this.#inFlight = failed;
+          throw firstError;
+        }
         this.#inFlight = [];
         this.o.metrics.sendBuffer.set(this.size);
-        this.o.onSent?.(batch);
         if (this.#failing) {
           this.#failing = false;
           this.o.log.info({ attempts: attempt }, 'queue send recovered');
@@ -170,8 +191,8 @@ export class Sender {
         this.#droppedSinceHealthy = 0;
         attempt = 0;
       } catch (err) {
-        // put the batch back at the head, in order, and back off
-        this.#buf.splice(this.#head, 0, ...batch);
+        // put what was not sent back at the head, in order, and back off
+        this.#buf.splice(this.#head, 0, ...this.#inFlight);
         this.#inFlight = [];
         this.o.metrics.sendErrors.inc();
         attempt++;

@@ -93,6 +93,7 @@ export class Watcher {
       log: this.#log,
       namespace: this.#cfg.BRIDGE_NAMESPACE,
       name: `${this.#cfg.VNODE_NAME}-watcher-checkpoint`,
+      now: () => deps.clock.now(),
     });
     this.#coalescer = this.#newCoalescer();
     this.#sender = this.#newSender();
@@ -215,6 +216,8 @@ export class Watcher {
     this.#nodeLease.start(node?.metadata.uid);
     this.#marks = await this.#checkpoint.load();
     if (gen !== this.#generation) return;
+    // move the write-ahead mark ahead now, so the first burst of nudges does not wait for it
+    await this.#checkpoint.maintain(undefined);
     this.#coalescer = this.#newCoalescer();
     this.#sender = this.#newSender();
     this.#sender.start();
@@ -336,7 +339,7 @@ export class Watcher {
   async #saveCheckpoint(): Promise<void> {
     if (!this.#synced) return;
     this.#checkpoint.setCompleted(this.#watermark());
-    await this.#checkpoint.sync();
+    await this.#checkpoint.maintain(this.#receivedMax);
   }
 
   // ------------------------------------------------------------ node

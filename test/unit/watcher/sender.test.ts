@@ -44,7 +44,7 @@ describe('Sender', () => {
     senders.push(counted, s);
     for (let i = 0; i < 40; i++) counted.enqueue(nudge(i));
     counted.start();
-    await until(() => q.sent.length === 40);
+    await until(() => q.sent.length === 40 && metrics.nudgesSent.get({ reason: 'bound' }) === 40);
     assert.ok(batches.every((b) => b <= 16));
     assert.deepEqual(
       q.sent.map((m) => (decodeMessage(m.body) as { name: string }).name),

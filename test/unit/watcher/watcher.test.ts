@@ -126,22 +126,31 @@ describe('Watcher (with in-memory ports)', () => {
     await new Promise((r) => setTimeout(r, 1200)); // one checkpoint save
     await first.kill();
     // while no watcher runs: new pods, a graceful deletion
-    for (let i = 10; i < 15; i++) fc.addPod(`p${i}`, NODE);
-    fc.modifyPod('default', 'p3', (x) => {
+    const rvOf = new Map<string, number>();
+    for (let i = 10; i < 15; i++) rvOf.set(`p${i}`, Number(fc.addPod(`p${i}`, NODE).metadata.resourceVersion));
+    const p3 = fc.modifyPod('default', 'p3', (x) => {
       x.metadata.deletionTimestamp = new Date().toISOString();
     });
+    rvOf.set('p3', Number(p3.metadata.resourceVersion));
     const second = start(fc, q, { STATUS_TICK_MS: '600000' }).w;
     await second.start();
     await until(() => nudges(q).length >= 16, 3000, 'catch-up nudges');
     await new Promise((r) => setTimeout(r, 100));
-    const byPod = new Map<string, string[]>();
-    for (const n of nudges(q)) byPod.set(n.name, [...(byPod.get(n.name) ?? []), n.reason]);
-    for (let i = 0; i < 15; i++) assert.equal(byPod.get(`p${i}`)?.[0], 'bound', `p${i} bound`);
-    assert.deepEqual(byPod.get('p3'), ['bound', 'deleting']);
-    for (const [name, reasons] of byPod) {
-      const nonResync = reasons.filter((r) => r !== 'resync');
-      assert.equal(new Set(nonResync).size, nonResync.length, `${name}: ${reasons.join(',')}`);
+    const byPod = new Map<string, PodNudge[]>();
+    for (const n of nudges(q)) byPod.set(n.name, [...(byPod.get(n.name) ?? []), n]);
+    for (let i = 0; i < 10; i++) assert.equal(byPod.get(`p${i}`)?.[0]?.reason, 'bound', `p${i} bound`);
+    // what changed while no watcher ran is nudged with the new state: as what it is, or as resync when it fell
+    // inside the checkpoint's headroom (see checkpoint.ts)
+    for (const [name, rv] of rvOf) {
+      const after = (byPod.get(name) ?? []).filter((n) => Number(n.resourceVersion) >= rv);
+      assert.equal(after.length, 1, `${name} nudged once for its new state`);
+      assert.ok(['bound', 'deleting', 'resync'].includes(after[0]?.reason ?? ''), `${name}: ${after[0]?.reason}`);
     }
+    for (const [name, list] of byPod) {
+      const nonResync = list.map((n) => n.reason).filter((r) => r !== 'resync');
+      assert.equal(new Set(nonResync).size, nonResync.length, `${name}: ${list.map((n) => n.reason).join(',')}`);
+    }
+    assert.equal(second.metrics.nudgesSkipped.get({ why: 'already forwarded before the restart' }), 9);
     await second.stop();
   });
 

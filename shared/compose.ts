@@ -9,6 +9,8 @@
  *   else the ALIBABA_CLOUD_* variables. `forCredentials` memoises per credential set (the last two), so a warm
  *   instance reuses its clients until FC rotates the credentials, and never keeps old ones forever.
  * - Tests and `npm start` pass overrides (an embedded queue, a clock, a test cluster) through the same code path.
+ * - Billing: `billingOf(bridge)` gives the billing function its use-case over the bridge's (instrumented) ECI port and
+ *   cluster; `connectBilling(config)` gives the `cost` CLI the cluster and ECI ports it reads.
  */
 import pino from 'pino';
 import type { Config } from './domain/config.js';
@@ -16,7 +18,9 @@ import type { FcCredentials } from './domain/fc.js';
 import { createEciContainerGroups, type EciAdapterOptions } from './adapters/eci/index.js';
 import { createKubeCluster, type KubeClientOptions } from './adapters/kube/index.js';
 import { MnsQueue } from './adapters/queue/index.js';
-import type { Clock, Cluster, ContainerGroups, Logger, QueueSender } from './ports/index.js';
+import { teamLabelsProblem } from './domain/names.js';
+import type { Clock, Cluster, ClusterStore, ContainerGroups, Logger, QueueSender } from './ports/index.js';
+import { Billing, billingSettingsFromConfig } from './usecases/billing.js';
 import { DEFAULT_SETTINGS, type SyncDomain, type SyncSettings, type UseCaseDeps } from './usecases/context.js';
 import { createSyncDomain, type TranslateDefaults } from './usecases/domain.js';
 import { Gc } from './usecases/gc.js';
@@ -71,20 +75,27 @@ export const systemClock: Clock = {
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const t = setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => {
+      // the listener is removed when the sleep ends: long-lived signals (the watcher's loops) must not collect them
+      const onAbort = (): void => {
         clearTimeout(t);
-        reject(signal.reason);
-      });
+        reject(signal?.reason);
+      };
+      const t = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
     }),
 };
+
+const LOG_REDACT = ['*.token', '*.password', '*.accessKeySecret', '*.securityToken', '*.Password'];
 
 /** A pino logger with the bridge's base fields; secrets are redacted by path as a second line of defence. */
 export function createLogger(config: Pick<Config, 'LOG_LEVEL' | 'CLUSTER_NAME'>, bindings: Record<string, unknown> = {}): Logger {
   return pino({
     level: config.LOG_LEVEL,
     base: { cluster: config.CLUSTER_NAME, ...bindings },
-    redact: ['*.token', '*.password', '*.accessKeySecret', '*.securityToken', '*.Password'],
+    redact: LOG_REDACT,
   }) as unknown as Logger; // pino's Logger has the port's methods; its overloads are wider than the port's
 }
 
@@ -119,9 +130,12 @@ export function settingsFrom(config: Config): SyncSettings {
 
 export function translateDefaults(config: Config): TranslateDefaults {
   const svc = config.KUBERNETES_SERVICE_ADDRESS?.match(/^([^:]+):(\d+)$/);
+  const teamProblem = teamLabelsProblem(config.BILLING_TEAM_LABELS);
+  if (teamProblem) throw new ComposeError(`BILLING_TEAM_LABELS: ${teamProblem}`);
   return {
     clusterName: config.CLUSTER_NAME,
     vnodeName: config.VNODE_NAME,
+    ...(config.BILLING_TEAM_LABELS.length ? { teamLabels: config.BILLING_TEAM_LABELS } : {}),
     regionId: config.ECI_REGION,
     vSwitchIds: config.ECI_VSWITCH_IDS,
     ...(config.ECI_SECURITY_GROUP_ID ? { securityGroupId: config.ECI_SECURITY_GROUP_ID } : {}),
@@ -249,4 +263,56 @@ export function bridgeFactory(
     while (memo.size > 2) memo.delete(memo.keys().next().value as string);
     return bridge;
   };
+}
+
+// ---------------------------------------------------------------- billing
+
+/** The Kubernetes adapter implements ClusterStore beside Cluster; a test's plain Cluster fake may not. */
+function hasStore(c: Cluster): c is Cluster & ClusterStore {
+  const s = c as Partial<ClusterStore>;
+  return typeof s.createConfigMap === 'function' && typeof s.replaceConfigMap === 'function' && typeof s.listNamespaces === 'function';
+}
+
+const billings = new WeakMap<Bridge, Billing>();
+
+/**
+ * The billing use-case of a bridge (memoised per bridge, so instance-type prices learned from
+ * DescribeContainerGroupPrice are kept while the credentials stay the same). ECI calls go through the bridge's
+ * instrumented port, so they count in the heartbeat's ECI tally.
+ */
+export function billingOf(bridge: Bridge): Billing {
+  let b = billings.get(bridge);
+  if (!b) {
+    const cluster = bridge.cluster;
+    if (!hasStore(cluster)) throw new ComposeError('billing needs a cluster that can store ConfigMaps and list namespaces (ClusterStore)');
+    b = new Billing(
+      { cluster, groups: bridge.eci, clock: bridge.clock, logger: bridge.logger.child({ usecase: 'billing' }) },
+      billingSettingsFromConfig(bridge.config),
+    );
+    billings.set(bridge, b);
+  }
+  return b;
+}
+
+/**
+ * What `eci-bridge cost` reads in cluster mode: the cluster (KUBE_API_SERVER/KUBE_TOKEN/KUBE_CA, KUBECONFIG or
+ * in-cluster) and the ECI container groups (ALIBABA_CLOUD_* credentials). No queue is needed. Logs go to stderr, so
+ * the report on stdout stays clean.
+ */
+export async function connectBilling(config: Config): Promise<{
+  cluster: Cluster & ClusterStore;
+  groups: ContainerGroups;
+  clock: Clock;
+  logger: Logger;
+}> {
+  const creds = cloudCredentials(config);
+  if (!creds) throw new ComposeError('no cloud credentials for ECI: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET');
+  const cluster = clusterFor(config);
+  if (!hasStore(cluster)) throw new ComposeError('the Kubernetes adapter does not implement ClusterStore');
+  const logger = pino(
+    { level: config.LOG_LEVEL, base: { cluster: config.CLUSTER_NAME, cli: 'cost' }, redact: LOG_REDACT },
+    pino.destination(2),
+  ) as unknown as Logger; // as in createLogger: pino's overloads are wider than the port's
+  const groups = createEciContainerGroups(config, creds, { logger: logger.child({ adapter: 'eci' }) });
+  return { cluster, groups, clock: systemClock, logger };
 }

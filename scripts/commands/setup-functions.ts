@@ -47,8 +47,11 @@ const usage = `usage: eci-bridge setup-functions [--kubeconfig K] [--context C] 
   --token-ttl SECS    use a TokenRequest with this expiry instead of a long-lived token Secret
   --print-token       also print the token to stdout`;
 
-/** Loads the RBAC manifests, moved into `namespace` (namespaced objects and ServiceAccount subjects). */
-export function loadRbacManifests(namespace: string, file = RBAC_FILE): Manifest[] {
+/**
+ * Loads the RBAC manifests, moved into `namespace` (namespaced objects and ServiceAccount subjects), with the
+ * virtual node's name (the one node the functions may get) set to `vnodeName` when given.
+ */
+export function loadRbacManifests(namespace: string, file = RBAC_FILE, vnodeName?: string): Manifest[] {
   const docs = parseAllDocuments(readFileSync(file, 'utf8'));
   return docs
     .map((d) => d.toJS() as Manifest | null)
@@ -56,6 +59,11 @@ export function loadRbacManifests(namespace: string, file = RBAC_FILE): Manifest
     .map((m) => {
       const out = structuredClone(m);
       if (out.metadata.namespace) out.metadata.namespace = namespace;
+      if (vnodeName && Array.isArray(out.rules)) {
+        for (const r of out.rules as { resources?: string[]; resourceNames?: string[] }[]) {
+          if (r.resources?.includes('nodes') && r.resourceNames) r.resourceNames = [vnodeName];
+        }
+      }
       const subjects = out.subjects;
       if (Array.isArray(subjects)) {
         for (const s of subjects as { kind?: string; namespace?: string }[]) {
@@ -112,7 +120,7 @@ export async function run(argv: string[]): Promise<number> {
   const client = createKubeClient({ kubeconfigPath, ...(v.context ? { context: v.context } : {}) });
   // The namespace too, so this can run before `kubectl apply -k deploy/` (server-side apply shares ownership).
   const ns: Manifest = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } };
-  const applied = await applyManifests(client, [ns, ...loadRbacManifests(namespace)]);
+  const applied = await applyManifests(client, [ns, ...loadRbacManifests(namespace, RBAC_FILE, process.env.VNODE_NAME)]);
   for (const a of applied) process.stdout.write(`applied ${a.kind} ${a.namespace ? `${a.namespace}/` : ''}${a.name}\n`);
 
   const endpoint = clusterEndpoint(client);

@@ -496,7 +496,8 @@ export class Billing {
       const before: BudgetLevel = prev?.month === month ? (prev.namespaces[ns]?.level ?? 0) : 0;
       for (const ev of budgetEvents(ns, before, level, s, budget, this.table.currency)) {
         await cluster.recordEvent({
-          involvedObject: { kind: 'Namespace', name: ns, apiVersion: 'v1' },
+          // recorded in the namespace itself (`kubectl get events -n <ns>` shows it to the team that owns the budget)
+          involvedObject: { kind: 'Namespace', name: ns, namespace: ns, apiVersion: 'v1' },
           reason: ev.reason,
           message: ev.message,
           type: ev.type,

@@ -172,7 +172,7 @@ describe('bundles', () => {
 
     const timer = JSON.stringify({ triggerTime: '2026-01-01T00:00:00Z', triggerName: 'every-minute', payload: '{}' });
 
-    for (const fn of ['status-sync', 'gc']) {
+    for (const fn of ['status-sync', 'gc', 'billing']) {
       it(`${fn} runs a timer event to completion`, async (t) => {
         if (!discoverFunctions().includes(fn)) return t.skip(`no functions/${fn}`);
         const out = await invoke(fn, timer);

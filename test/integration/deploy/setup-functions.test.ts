@@ -26,6 +26,7 @@ function readEnv(file: string): Record<string, string> {
 
 describe('setup-functions', { skip: kubeconfig ? false : 'KUBE_TEST_KUBECONFIG not set' }, () => {
   const ns = `ecib-fn-${randomBytes(3).toString('hex')}`;
+  const vnode = `vnode-${randomBytes(3).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'setup-functions-'));
   const out = join(dir, 'env');
   let stdout = '';
@@ -35,7 +36,7 @@ describe('setup-functions', { skip: kubeconfig ? false : 'KUBE_TEST_KUBECONFIG n
     spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'cli.ts'), 'setup-functions', ...args], {
       cwd: root,
       encoding: 'utf8',
-      env: { ...process.env, KUBECONFIG: '' },
+      env: { ...process.env, KUBECONFIG: '', VNODE_NAME: vnode },
     });
 
   before(() => {
@@ -98,6 +99,34 @@ describe('setup-functions', { skip: kubeconfig ? false : 'KUBE_TEST_KUBECONFIG n
       // get is allowed: a missing ConfigMap is NotFound, not Forbidden
       await assert.rejects(cluster.getConfigMap(ns, 'absent'), (e: unknown) => isNotFound(e));
       await assert.rejects(cluster.getSecret(ns, 'absent'), (e: unknown) => isNotFound(e));
+    });
+
+    it('can do what billing does: report and budget ConfigMaps in the bridge namespace, list namespaces, get the virtual node', async () => {
+      const cluster = new KubeCluster(fn());
+      // Act: what Billing.store / evaluateBudgets do
+      const created = await cluster.createConfigMap(ns, { metadata: { name: 'eci-bridge-cost-2024-05-01', namespace: ns }, data: { a: '1' } });
+      await cluster.replaceConfigMap(ns, { metadata: { ...created.metadata }, data: { a: '1', b: '2' } });
+      const namespaces = await cluster.listNamespaces();
+      // Assess
+      assert.ok(namespaces.some((n) => n.metadata.name === ns));
+      assert.deepEqual((await cluster.getConfigMap(ns, 'eci-bridge-cost-2024-05-01')).data, { a: '1', b: '2' });
+      // the virtual node (named by VNODE_NAME at setup) is readable: missing is NotFound, not Forbidden
+      await assert.rejects(cluster.getNode(vnode), (e: unknown) => isNotFound(e));
+      // budget Events about a Namespace, recorded in that namespace
+      await cluster.recordEvent({
+        involvedObject: { kind: 'Namespace', name: ns, namespace: ns, apiVersion: 'v1' },
+        reason: 'BudgetThreshold',
+        message: 'setup-functions test',
+        type: 'Warning',
+      });
+    });
+
+    it('cannot write ConfigMaps outside the bridge namespace', async () => {
+      const cluster = new KubeCluster(fn());
+      await assert.rejects(
+        cluster.createConfigMap('default', { metadata: { name: `x-${randomBytes(3).toString('hex')}`, namespace: 'default' }, data: {} }),
+        (e: unknown) => isForbidden(e),
+      );
     });
 
     it('cannot do anything else: list secrets, create pods, read nodes, other leases', async () => {

@@ -163,11 +163,17 @@ describe('s.yaml', () => {
     );
   });
 
-  it('runs status-sync every minute and gc every 5 minutes', () => {
+  it('runs status-sync every minute, gc every 5 minutes and billing hourly (after the hour, so it is complete)', () => {
     const cron = (fn: string): unknown =>
       get((resources[fn]?.props.triggers as Obj[] | undefined)?.find((t) => t.triggerType === 'timer'), 'triggerConfig.cronExpression');
     assert.equal(cron('status-sync'), '@every 1m');
     assert.equal(cron('gc'), '@every 5m');
+    // FC cron: seconds minutes hours day month weekday, UTC; one fixed minute in every hour, not at minute 0
+    const fields = String(cron('billing')).split(' ');
+    assert.equal(fields.length, 6);
+    assert.deepEqual(fields.slice(2), ['*', '*', '*', '*']);
+    assert.ok(Number(fields[1]) > 0 && Number(fields[1]) < 60, 'a minute after the hour');
+    assert.equal(resources.billing?.props.concurrencyConfig && get(resources.billing.props, 'concurrencyConfig.reservedConcurrency'), 1);
   });
 
   it('creates the queue and its dead-letter queue with the names the functions use', () => {

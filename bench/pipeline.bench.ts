@@ -1,0 +1,158 @@
+/**
+ * `npm run bench -- pipeline [--pods=N] [--time-scale=X]`: the whole bridge as `npm start` runs it (the sandbox
+ * composition of scripts/sandbox: private kube-apiserver, ECI emulator, watcher, embedded queue + delivery →
+ * pod-sync, timers at their deployed periods), with N pods created at once, run to Running, then deleted.
+ *
+ * 1. ECI state change → pod status latency: from the moment the emulator moved a group to Running (its exact
+ *    simulated transition time, `states()`) to the pod update with phase Running seen by a watch. Target p99 <= 2 s.
+ * 2. ECI API calls per pod lifecycle (create → Running → delete), by action. Target <= 6.
+ * Figures are also written to bench/results/pipeline.json. A benchmark never fails on a number.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { applyManifests, type Manifest } from '../shared/adapters/kube/provision.js';
+import { TAG_CLUSTER, TAG_POD_UID } from '../shared/domain/names.js';
+import { ensureNamespace, startSandboxEnvironment } from '../scripts/sandbox/environment.js';
+import { capturingLogger } from '../scripts/sandbox/log.js';
+import { startRuntime } from '../scripts/sandbox/runtime.js';
+import { PodTracker } from '../scripts/sandbox/tracker.js';
+
+const TARGET_P99_MS = 2000;
+const TARGET_CALLS = 6;
+const NAMESPACE = 'bench';
+
+/** `--name V` or `--name=V` (the second survives `npm run bench -- pipeline --pods=N`, see scripts/bench.ts). */
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(name);
+  const eq = process.argv.find((a) => a.startsWith(`${name}=`));
+  const v = eq ? Number(eq.slice(name.length + 1)) : i >= 0 ? Number(process.argv[i + 1]) : Number.NaN;
+  return Number.isFinite(v) && v > 0 ? v : dflt;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function pool<T>(items: readonly T[], n: number, fn: (x: T) => Promise<unknown>): Promise<void> {
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (i < items.length) await fn(items[i++] as T);
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  const n = Math.floor(arg('--pods', 50));
+  const scale = arg('--time-scale', 0.5);
+  const say = (l: string) => process.stdout.write(`${l}\n`);
+  const logger = capturingLogger();
+  const env = await startSandboxEnvironment({ timeScale: scale, say, env: { LOG_LEVEL: 'warn' } });
+  const { config, emulator } = env;
+  const runtime = await startRuntime({ config, logger, http: false });
+  const tracker = new PodTracker(runtime.bridge.cluster, config.VNODE_NAME);
+  // (group id, status) → when the emulator entered it; group id → pod UID
+  const entered = new Map<string, number>();
+  const uidOf = new Map<string, string>();
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      for (const g of emulator.states()) {
+        if (g.tags.find((t) => t.Key === TAG_CLUSTER)?.Value !== config.CLUSTER_NAME) continue;
+        const uid = g.tags.find((t) => t.Key === TAG_POD_UID)?.Value;
+        if (uid) uidOf.set(g.id, uid);
+        const key = `${g.id}/${g.status}`;
+        if (!entered.has(key)) entered.set(key, g.since);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  try {
+    await runtime.ready();
+    await tracker.start();
+    await ensureNamespace(env.kube, NAMESPACE);
+    const pods: Manifest[] = Array.from({ length: n }, (_, i) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `web-${String(i).padStart(4, '0')}`, namespace: NAMESPACE },
+      spec: { nodeName: config.VNODE_NAME, terminationGracePeriodSeconds: 10, containers: [{ name: 'web', image: 'nginx:1.25-alpine' }] },
+    }));
+    emulator.resetCalls();
+    const t0 = Date.now();
+    await pool(pods, 8, (p) => applyManifests(env.kube, [p]));
+    const ours = () => tracker.all().filter((t) => t.namespace === NAMESPACE);
+    await until(`${n} pods Running`, () => ours().filter((t) => t.phaseSeen.Running !== undefined).length >= n, 180_000);
+    const tRunning = Date.now();
+    for (const t of ours()) await runtime.bridge.cluster.deletePod(NAMESPACE, t.name, { uid: t.uid, gracePeriodSeconds: 10 });
+    await until(
+      'every pod gone and every group deleted',
+      () => ours().every((t) => t.goneAt !== undefined) && emulator.states().filter((g) => uidOf.has(g.id)).length === 0,
+      180_000,
+    );
+    const tDone = Date.now();
+    const calls = emulator.calls();
+
+    // latency: group → Running (emulator) to pod phase Running (watch)
+    const lat: number[] = [];
+    for (const [gid, uid] of uidOf) {
+      const since = entered.get(`${gid}/Running`);
+      const seen = tracker.get(uid)?.phaseSeen.Running;
+      if (since !== undefined && seen !== undefined) lat.push(Math.max(0, seen - since));
+    }
+    lat.sort((a, b) => a - b);
+    const [p50, p95, p99] = [50, 95, 99].map((p) => percentile(lat, p));
+    const perPod: Record<string, number> = {};
+    for (const [a, c] of Object.entries(calls.byAction)) perPod[a] = c / n;
+    const perPodTotal = calls.total / n;
+    const fmt = (ms: number | undefined) => (ms === undefined || Number.isNaN(ms) ? '-' : `${(ms / 1000).toFixed(2)} s`);
+    say('');
+    say(`${n} pods, emulator time scale ${scale}; all Running ${((tRunning - t0) / 1000).toFixed(1)} s after the first create; all gone ${((tDone - tRunning) / 1000).toFixed(1)} s after the deletes`);
+    say(`ECI Running → pod Running (watch), ${lat.length} pods: p50 ${fmt(p50)}, p95 ${fmt(p95)}, p99 ${fmt(p99)}, max ${fmt(lat.at(-1))}   target p99 <= ${fmt(TARGET_P99_MS)}: ${(p99 ?? Number.POSITIVE_INFINITY) <= TARGET_P99_MS ? 'met' : 'MISSED'}`);
+    say(`ECI calls per pod lifecycle: ${perPodTotal.toFixed(2)}   target <= ${TARGET_CALLS}: ${perPodTotal <= TARGET_CALLS ? 'met' : 'MISSED'}`);
+    for (const [a, c] of Object.entries(perPod).sort((x, y) => y[1] - x[1])) say(`  ${a.padEnd(28)} ${c.toFixed(2)} per pod (${calls.byAction[a]} calls)`);
+    if (Object.keys(calls.errors).length > 0) say(`  error answers: ${JSON.stringify(calls.errors)}`);
+    const warn = logger.counts();
+    if (warn.warn + warn.error > 0) say(`  bridge warnings ${warn.warn}, errors ${warn.error}; last: ${logger.recent().at(-1)?.msg ?? ''}`);
+    const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'pipeline.json');
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(
+      out,
+      `${JSON.stringify(
+        {
+          at: new Date().toISOString(),
+          pods: n,
+          timeScale: scale,
+          latencyMs: { samples: lat.length, p50, p95, p99, max: lat.at(-1), target: { p99: TARGET_P99_MS } },
+          eciCallsPerPod: { total: perPodTotal, byAction: perPod, target: TARGET_CALLS },
+          eciCalls: calls.byAction,
+          durationsMs: { toAllRunning: tRunning - t0, deleteToAllGone: tDone - tRunning },
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    say(`written to ${out}`);
+  } finally {
+    polling = false;
+    await poller;
+    await runtime.stop();
+    await tracker.stop();
+    await env.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`pipeline bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

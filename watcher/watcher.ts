@@ -224,7 +224,8 @@ export class Watcher {
     this.#records.clear();
     this.#receivedMax = undefined;
     this.#watch = this.#d.cluster.watchPods(
-      { nodeName: this.#cfg.VNODE_NAME },
+      // the watcher keeps its own compact records: the adapter need not keep whole pods
+      { nodeName: this.#cfg.VNODE_NAME, slim: true },
       (ev) => {
         if (gen === this.#generation) this.#onPodEvent(ev.type, ev.object);
       },

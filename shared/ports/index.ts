@@ -111,9 +111,11 @@ export interface Cluster {
    * List+watch pods with `spec.nodeName=<node>`, forever: resourceVersion tracking, bookmarks, relist on 410,
    * reconnect with backoff and jitter. ADDED/MODIFIED/DELETED are delivered in order; a relist delivers the
    * differences as events (so the consumer's view matches the server without duplicates or losses).
+   * `slim`: the adapter remembers only each pod's identity (name, namespace, uid, resourceVersion) instead of
+   * the whole object (memory with thousands of pods); a DELETED found by a relist then carries only that identity.
    */
   watchPods(
-    opts: { nodeName: string },
+    opts: { nodeName: string; slim?: boolean },
     onEvent: (ev: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: Pod }) => void,
     onError?: (err: Error) => void,
   ): PodWatchHandle;

@@ -118,7 +118,7 @@ export class KubeCluster implements Cluster, ClusterStore {
   }
 
   watchPods(
-    opts: { nodeName: string },
+    opts: { nodeName: string; slim?: boolean },
     onEvent: (ev: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: Pod }) => void,
     onError?: (err: Error) => void,
   ): PodWatchHandle {
@@ -170,7 +170,7 @@ export class KubeCluster implements Cluster, ClusterStore {
             );
         }),
     };
-    return startListWatch(source, what, onEvent, onError, this.opts.watch);
+    return startListWatch(source, what, onEvent, onError, { ...this.opts.watch, slimView: opts.slim ?? false });
   }
 
   async patchPodStatus(namespace: string, name: string, status: PodStatus): Promise<Pod> {

@@ -50,6 +50,19 @@ export interface ListWatchOptions {
   random?: () => number;
   /** Injectable clock (epoch ms). Default Date.now. */
   now?: () => number;
+  /**
+   * Keep only each object's identity (name, namespace, uid, resourceVersion) in the view, not the whole object:
+   * a large saving for many objects. Events still carry whole objects, except a DELETED found by a relist, which
+   * then carries the identity only. Default false.
+   */
+  slimView?: boolean;
+}
+
+/** The identity of an object, all a view needs to diff a relist (objects are plain JSON, so a shallow copy is exact). */
+export function identityOf<T extends WatchedObject>(o: T): T {
+  const m = o.metadata;
+  // the view holds partial objects by design (slimView); their type stays T for the callers
+  return { metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion } } as unknown as T;
 }
 
 export interface ListWatchHandle {
@@ -99,7 +112,11 @@ export function diffRelist<T extends WatchedObject>(known: ReadonlyMap<string, T
  * an ADDED for a known key is a MODIFIED, a MODIFIED for an unknown key is an ADDED, an event with the
  * resourceVersion already seen is dropped, a DELETED for an unknown key is dropped.
  */
-export function applyWatchEvent<T extends WatchedObject>(view: Map<string, T>, ev: ViewEvent<T>): ViewEvent<T> | undefined {
+export function applyWatchEvent<T extends WatchedObject>(
+  view: Map<string, T>,
+  ev: ViewEvent<T>,
+  keep: (o: T) => T = (o) => o,
+): ViewEvent<T> | undefined {
   const key = objectKey(ev.object);
   const old = view.get(key);
   if (ev.type === 'DELETED') {
@@ -107,7 +124,7 @@ export function applyWatchEvent<T extends WatchedObject>(view: Map<string, T>, e
     view.delete(key);
     return ev;
   }
-  view.set(key, ev.object);
+  view.set(key, keep(ev.object));
   if (!old) return { type: 'ADDED', object: ev.object };
   if (old.metadata.uid === ev.object.metadata.uid && old.metadata.resourceVersion === ev.object.metadata.resourceVersion) {
     return undefined;
@@ -163,6 +180,7 @@ export function startListWatch<T extends WatchedObject>(
   const now = opts.now ?? Date.now;
   const abort = new AbortController();
   const view = new Map<string, T>();
+  const keep = opts.slimView ? identityOf<T> : (o: T) => o;
   let stopped = false;
   let resourceVersion: string | undefined;
 
@@ -196,7 +214,7 @@ export function startListWatch<T extends WatchedObject>(
     if (stopped) return;
     const events = diffRelist(view, list.items);
     view.clear();
-    for (const o of list.items) view.set(objectKey(o), o);
+    for (const o of list.items) view.set(objectKey(o), keep(o));
     for (const ev of events) deliver(ev);
     resourceVersion = list.resourceVersion;
     if (!isSynced) {
@@ -230,7 +248,7 @@ export function startListWatch<T extends WatchedObject>(
         const obj = object as T;
         if (obj.metadata?.resourceVersion) resourceVersion = obj.metadata.resourceVersion;
         sawEvent = true;
-        deliver(applyWatchEvent(view, { type, object: obj }));
+        deliver(applyWatchEvent(view, { type, object: obj }, keep));
       },
       abort.signal,
     );

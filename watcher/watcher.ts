@@ -404,6 +404,17 @@ export class Watcher {
   /** Re-evaluates health; patches taints and status when it changed, or when `full` (every 60 s). */
   async #refreshNode(full: boolean): Promise<void> {
     if (!this.#leading) return;
+    try {
+      await this.#refreshNodeOnce(full);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      this.#log.warn({}, 'the node is gone: registering it again');
+      const node = await this.#ensureNode();
+      if (node) this.#nodeLease.start(node.metadata.uid);
+    }
+  }
+
+  async #refreshNodeOnce(full: boolean): Promise<void> {
     const prev = this.#health;
     const next = await this.#evaluate();
     const changed = prev.healthy !== next.healthy || prev.reason !== next.reason;

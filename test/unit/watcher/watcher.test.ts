@@ -184,6 +184,19 @@ describe('Watcher (with in-memory ports)', () => {
     await w.stop();
   });
 
+  it('registers the node again when someone deletes it', async () => {
+    const fc = newFakeCluster();
+    const { w } = start(fc, newFakeQueue());
+    await w.start();
+    await until(() => w.synced);
+    const uid = fc.nodes.get(NODE)?.metadata.uid;
+    assert.ok(uid);
+    fc.nodes.delete(NODE);
+    await until(() => fc.nodes.has(NODE), 3000, 'node re-registered');
+    await until(() => fc.nodes.get(NODE)?.status?.conditions?.some((c) => c.type === 'Ready') ?? false);
+    await w.stop();
+  });
+
   it('serves /healthz, /readyz and /metrics', async () => {
     const fc = newFakeCluster();
     const q = newFakeQueue();

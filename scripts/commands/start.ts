@@ -76,11 +76,16 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const ctl = new AbortController();
+  let firstSignalAt = 0;
   const onSignal = (sig: string) => {
-    if (ctl.signal.aborted) {
+    // Ctrl-C reaches npm, tsx and node alike, and tsx relays it too: one press can arrive twice within moments,
+    // so only a signal well after the first one means "again"
+    if (ctl.signal.aborted && Date.now() - firstSignalAt > 1500) {
       process.stderr.write(`\n${sig} again: exiting now\n`);
       process.exit(130);
     }
+    if (ctl.signal.aborted) return;
+    firstSignalAt = Date.now();
     process.stderr.write(`\n${sig}: stopping (cleaning up; ${sig} again to exit at once)\n`);
     ctl.abort();
   };

@@ -222,6 +222,7 @@ async function cleanupDemo(s: Session, ns: string, timeoutMs: number, demoUids: 
 }
 
 async function keepRunning(s: Session, say: Say, lines: string[]): Promise<void> {
+  if (s.signal?.aborted) return;
   for (const l of lines) say(l);
   while (!s.signal?.aborted) {
     await s.groups.refresh();
@@ -282,12 +283,13 @@ export async function runSandbox(opts: StartOptions = {}): Promise<StartResult> 
       logger,
       statusSyncEveryMs: Math.max(1000, 60_000 * scale),
       gcEveryMs: Math.max(2000, 300_000 * scale),
+      billingEveryMs: Math.max(60_000, 3_600_000 * scale),
     });
     await runtime.ready();
     say(
       `Bridge running: watcher leads and watches node ${env.config.VNODE_NAME}` +
         `${runtime.watcher.httpPort ? ` (health on 127.0.0.1:${runtime.watcher.httpPort})` : ''}; pod-sync on the embedded queue; ` +
-        `status-sync every ${Math.max(1, 60 * scale)} s, gc every ${Math.max(2, 300 * scale)} s`,
+        `status-sync every ${Math.max(1, 60 * scale)} s, gc every ${Math.max(2, 300 * scale)} s, billing every ${Math.max(60, 3600 * scale)} s`,
     );
     tracker = new PodTracker(runtime.bridge.cluster, env.config.VNODE_NAME);
     await tracker.start();
@@ -409,7 +411,13 @@ export async function runAgainstCluster(opts: ClusterOptions): Promise<StartResu
     `eci-bridge: the whole bridge in one process against ${opts.kubeconfig} (virtual node ${config.VNODE_NAME}) and ECI at ` +
       `${config.ECI_ENDPOINT ? `${config.ECI_PROTOCOL}://${config.ECI_ENDPOINT}` : `eci-vpc.${config.ECI_REGION}.aliyuncs.com`}`,
   );
-  const kube = createKubeClient({ kubeconfigPath: opts.kubeconfig });
+  let kube: KubeClient;
+  try {
+    kube = createKubeClient({ kubeconfigPath: opts.kubeconfig });
+  } catch (err) {
+    await emulator?.close();
+    throw err;
+  }
   let runtime: Runtime | undefined;
   let tracker: PodTracker | undefined;
   const failures: string[] = [];
@@ -420,7 +428,7 @@ export async function runAgainstCluster(opts: ClusterOptions): Promise<StartResu
     await applyManifests(kube, [namespace(config.BRIDGE_NAMESPACE)]);
     runtime = await startRuntime({ config, logger });
     await runtime.ready();
-    say(`Bridge running: the watcher leads; pod-sync on the embedded queue; status-sync every 60 s, gc every 5 min. Ctrl-C stops.`);
+    say(`Bridge running: the watcher leads; pod-sync on the embedded queue; status-sync every 60 s, gc every 5 min, billing hourly. Ctrl-C stops.`);
     tracker = new PodTracker(runtime.bridge.cluster, config.VNODE_NAME);
     await tracker.start();
     const s: Session = {

@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { createHandler as createBilling } from '../../functions/billing/index.js';
 import { createHandler as createGc } from '../../functions/gc/index.js';
 import { createHandler as createPodSync } from '../../functions/pod-sync/index.js';
 import { createHandler as createStatusSync } from '../../functions/status-sync/index.js';
@@ -25,17 +26,20 @@ import { RuntimeError } from './errors.js';
 export interface RuntimeOptions {
   config: Config;
   logger: Logger;
-  /** FC timer periods (s.yaml: status-sync every minute, gc every 5 minutes), in ms. */
+  /** FC timer periods (s.yaml: status-sync every minute, gc every 5 minutes, billing hourly), in ms. */
   statusSyncEveryMs?: number;
   gcEveryMs?: number;
+  billingEveryMs?: number;
   /** Scales EventBridge's waits (batch window, retry delays); 1 = as deployed. */
   deliveryTimeScale?: number;
   /** Serve the watcher's /healthz, /readyz, /metrics on config.WATCHER_HTTP_HOST:PORT (default true). */
   http?: boolean;
 }
 
+export type TimerFn = 'status-sync' | 'gc' | 'billing';
+
 export interface TimerRun {
-  fn: 'status-sync' | 'gc';
+  fn: TimerFn;
   ok: boolean;
   at: number;
   error?: string;
@@ -52,7 +56,7 @@ export interface Runtime {
   /** Timer runs so far (newest last, at most 100). */
   timerRuns(): readonly TimerRun[];
   /** Runs a timer function now (as FC would on its schedule). */
-  runTimer(fn: 'status-sync' | 'gc'): Promise<TimerRun>;
+  runTimer(fn: TimerFn): Promise<TimerRun>;
   /** Resolves when the watcher leads and its pod watch has synced. */
   ready(timeoutMs?: number): Promise<void>;
   readonly stopped: boolean;
@@ -85,6 +89,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const podSync = createPodSync(bridges, fnLogger('pod-sync'));
   const statusSync = createStatusSync(bridges, fnLogger('status-sync'));
   const gc = createGc(bridges, fnLogger('gc'));
+  const billing = createBilling(bridges, fnLogger('billing'));
 
   const delivery = startEmbeddedDelivery({
     queue,
@@ -113,8 +118,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const busy = new Set<string>();
   const inFlight = new Set<Promise<unknown>>();
   let stopped = false;
-  const invoke = async (fn: 'status-sync' | 'gc'): Promise<TimerRun> => {
-    const handler: FcEventHandler = fn === 'gc' ? gc : statusSync;
+  const invoke = async (fn: TimerFn): Promise<TimerRun> => {
+    const handler: FcEventHandler = fn === 'gc' ? gc : fn === 'billing' ? billing : statusSync;
     const context: FcContextLike = {
       requestId: randomUUID(),
       credentials: { ...credentials },
@@ -124,7 +129,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     };
     let run: TimerRun;
     try {
-      await handler(timerEvent(fn === 'gc' ? 'gc-timer' : 'status-sync-timer'), context);
+      await handler(timerEvent(`${fn}-timer`), context);
       run = { fn, ok: true, at: Date.now() };
     } catch (err) {
       run = { fn, ok: false, at: Date.now(), error: asError(err).message };
@@ -134,7 +139,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     if (runs.length > 100) runs.shift();
     return run;
   };
-  const runTimer = (fn: 'status-sync' | 'gc'): Promise<TimerRun> => {
+  const runTimer = (fn: TimerFn): Promise<TimerRun> => {
     const p = invoke(fn);
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
@@ -143,9 +148,10 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const timers = [
     ['status-sync', opts.statusSyncEveryMs ?? 60_000],
     ['gc', opts.gcEveryMs ?? 300_000],
+    ['billing', opts.billingEveryMs ?? 3_600_000],
   ].map(([fn, ms]) =>
     setInterval(() => {
-      const name = fn as 'status-sync' | 'gc';
+      const name = fn as TimerFn;
       // FC runs one instance per timer (reservedConcurrency 1): skip a tick while the previous run goes on
       if (stopped || busy.has(name)) return;
       busy.add(name);

@@ -421,7 +421,9 @@ export class Watcher {
     this.#health = next;
     this.metrics.healthy.set(next.healthy ? 1 : 0);
     if (changed) {
-      this.#log.warn({ healthy: next.healthy, reason: next.reason, message: next.message }, 'bridge health changed');
+      const line = { healthy: next.healthy, reason: next.reason, message: next.message };
+      if (next.healthy) this.#log.info(line, 'bridge health changed');
+      else this.#log.warn(line, 'bridge health changed: tainting the node NoSchedule (Ready stays True)');
       const node = await this.#d.cluster.getNode(this.#cfg.VNODE_NAME);
       await this.#d.cluster.patchNode(this.#cfg.VNODE_NAME, {
         spec: { taints: nodeTaints(this.#cfg, next, node.spec?.taints ?? []) },

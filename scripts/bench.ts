@@ -11,12 +11,14 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = join(root, 'bench');
 const args = process.argv.slice(2);
-const named = args.filter((a) => !a.startsWith('-') && /^[a-z0-9-]+$/.test(a));
-const flags = args.filter((a) => !named.includes(a));
-const files = readdirSync(benchDir)
+const all = readdirSync(benchDir)
   .filter((f) => f.endsWith('.bench.ts'))
-  .filter((f) => named.length === 0 || named.includes(f.replace(/\.bench\.ts$/, '')))
+  .map((f) => f.replace(/\.bench\.ts$/, ''))
   .sort();
+// A bare word that names a benchmark selects it; everything else (flags and their values) goes to each one.
+const named = args.filter((a) => all.includes(a));
+const flags = args.filter((a) => !all.includes(a));
+const files = all.filter((n) => named.length === 0 || named.includes(n)).map((n) => `${n}.bench.ts`);
 
 if (files.length === 0) {
   process.stderr.write('bench: no benchmark found\n');

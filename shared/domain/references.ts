@@ -28,7 +28,19 @@ export const UNRESOLVED = Symbol('unresolved');
 export type Resolved<T> = T | typeof UNRESOLVED;
 
 export function serviceAccountOf(pod: Pod): string {
-  return pod.spec?.serviceAccountName || pod.spec?.serviceAccount || 'default';
+  return name(pod?.spec?.serviceAccountName) || name(pod?.spec?.serviceAccount) || 'default';
+}
+
+/**
+ * The pod comes from the API server, a file or a queue-triggered read, and `validate` may not have run yet: an array
+ * field that is not an array reads as empty, and a name that is not a non-empty string as absent, so a malformed pod
+ * yields fewer references instead of a throw (translation then refuses it with reasons).
+ */
+function list<T>(v: readonly T[] | undefined): readonly T[] {
+  return Array.isArray(v) ? v : [];
+}
+function name(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 /** The key of `tokens` in the translate context for one token request. */
@@ -43,27 +55,30 @@ export function podReferences(pod: Pod): PodReferences {
   const tokens = new Map<string, TokenRequestSpec>();
   const spec = pod?.spec;
   const sa = serviceAccountOf(pod);
-  const containers = [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])];
+  const add = (into: Set<string>, v: unknown): void => {
+    const n = name(v);
+    if (n) into.add(n);
+  };
+  const containers = [...list(spec?.initContainers), ...list(spec?.containers)];
   for (const c of containers) {
-    for (const e of c?.env ?? []) {
-      const cm = e?.valueFrom?.configMapKeyRef?.name;
-      const s = e?.valueFrom?.secretKeyRef?.name;
-      if (cm) cms.add(cm);
-      if (s) secrets.add(s);
+    for (const e of list(c?.env)) {
+      add(cms, e?.valueFrom?.configMapKeyRef?.name);
+      add(secrets, e?.valueFrom?.secretKeyRef?.name);
     }
-    for (const f of c?.envFrom ?? []) {
-      if (f?.configMapRef?.name) cms.add(f.configMapRef.name);
-      if (f?.secretRef?.name) secrets.add(f.secretRef.name);
+    for (const f of list(c?.envFrom)) {
+      add(cms, f?.configMapRef?.name);
+      add(secrets, f?.secretRef?.name);
     }
   }
-  for (const v of spec?.volumes ?? []) {
-    if (v?.configMap?.name) cms.add(v.configMap.name);
-    if (v?.secret?.secretName) secrets.add(v.secret.secretName);
-    for (const src of v?.projected?.sources ?? []) {
-      if (src?.configMap?.name) cms.add(src.configMap.name);
-      if (src?.secret?.name) secrets.add(src.secret.name);
+  for (const v of list(spec?.volumes)) {
+    add(cms, v?.configMap?.name);
+    add(secrets, v?.secret?.secretName);
+    for (const src of list(v?.projected?.sources)) {
+      add(cms, src?.configMap?.name);
+      add(secrets, src?.secret?.name);
       const t = src?.serviceAccountToken;
-      if (t) {
+      if (t && typeof t === 'object') {
+        // the same request (and key) volumes.ts builds when it looks the token up
         const req: TokenRequestSpec = {
           serviceAccountName: sa,
           ...(t.audience ? { audience: t.audience } : {}),
@@ -73,7 +88,9 @@ export function podReferences(pod: Pod): PodReferences {
       }
     }
   }
-  const pulls = (spec?.imagePullSecrets ?? []).map((s) => s?.name).filter((n): n is string => !!n);
+  const pulls = list(spec?.imagePullSecrets)
+    .map((s) => name(s?.name))
+    .filter((n): n is string => n !== undefined);
   return {
     configMaps: [...cms].sort(),
     secrets: [...secrets].sort(),

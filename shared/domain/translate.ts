@@ -11,7 +11,7 @@ import { expand, resolveEnv, type EnvContext } from './env.js';
 import type { Violation, Warning } from './errors.js';
 import { violation } from './errors.js';
 import type { ConfigMap, Container, Pod, Secret } from './k8s.js';
-import { containerGroupName, costTags, MAX_TAGS, TAG_CLUSTER, TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE, tagValue } from './names.js';
+import { containerGroupName, costTags, MAX_TAGS, TAG_CLUSTER, TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE, tagProblem, tagValue } from './names.js';
 import { applyLifecycle, applyProbes } from './probes.js';
 import { type Resolved, Sources } from './references.js';
 import { type ContainerSize, containerSize, INCLUDED_EPHEMERAL_GIB, parseQuantity, podSize } from './resources.js';
@@ -99,8 +99,9 @@ function translate(pod: Pod, ctx: TranslateContext): TranslateResult {
   const name = str(md.name);
   if (!NS_RE.test(ns) || ns.length > 63) col.refuse('InvalidName', 'metadata.namespace', 'the namespace is missing or not a valid DNS label');
   if (!NAME_RE.test(name) || name.length > 253) col.refuse('InvalidName', 'metadata.name', 'the name is missing or not a valid DNS subdomain');
-  if (md.uid !== undefined && (typeof md.uid !== 'string' || md.uid.length > 64 || !/^[\x21-\x7e]+$/.test(md.uid))) {
-    col.refuse('InvalidUid', 'metadata.uid', 'metadata.uid is not 1-64 printable ASCII characters');
+  // the uid is also the pod-uid tag value, so ECI's tag rules apply to it (no acs: prefix, no http://)
+  if (md.uid !== undefined && (typeof md.uid !== 'string' || md.uid.length > 64 || !/^[\x21-\x7e]+$/.test(md.uid) || tagProblem(TAG_POD_UID, md.uid))) {
+    col.refuse('InvalidUid', 'metadata.uid', 'metadata.uid is not 1-64 printable ASCII characters usable as an ECI tag value');
   }
 
   podLevelChecks(pod, col);
@@ -212,7 +213,7 @@ function translate(pod: Pod, ctx: TranslateContext): TranslateResult {
   const sysctls = spec.securityContext?.sysctls ?? [];
   if (sysctls.length) {
     sysctls.forEach((s, i) => {
-      if (!s?.name || typeof s.value !== 'string') col.refuse('InvalidSysctl', `spec.securityContext.sysctls[${i}]`, 'a sysctl needs a name and a value');
+      if (typeof s?.name !== 'string' || !s.name || typeof s.value !== 'string') col.refuse('InvalidSysctl', `spec.securityContext.sysctls[${i}]`, 'a sysctl needs a name and a value');
     });
     req.SecurityContext = { Sysctl: sysctls.filter((s) => s?.name).map((s) => ({ Name: s.name, Value: String(s.value) })) };
   }
@@ -246,11 +247,43 @@ function translate(pod: Pod, ctx: TranslateContext): TranslateResult {
     if (req[k] === undefined) req[k] = v;
   }
 
+  const odd = unsendable(req);
+  if (odd) col.refuse('InvalidPod', 'spec', `a field holds a value ECI cannot take (at ${odd}): not a string, finite number or boolean, or nested too deeply`);
   if (col.violations.length) return { ok: false, violations: dedupe(col.violations), warnings: col.warnings };
   const request = ordered(req);
   const secretPaths = [...col.secretPaths];
   secretRegistry.set(request, secretPaths);
   return { ok: true, request, warnings: col.warnings, secretPaths };
+}
+
+/** The deepest a CreateContainerGroup request nests (Container[i].LivenessProbe.HttpGet.Port is 5 levels). */
+const MAX_REQUEST_DEPTH = 10;
+
+/**
+ * The wire path of the first value in the request that the ECI wire cannot carry, if any: a non-finite number
+ * (JSON turns it into null), a value that is not JSON (undefined, function, bigint, symbol), or nesting deeper than
+ * any request field (a pod value carried over verbatim where a scalar belongs). Iterative: a hostile pod may nest
+ * thousands of levels, which would overflow structuredClone and JSON.stringify later.
+ */
+function unsendable(req: EciCreateRequest): string | undefined {
+  const stack: { v: unknown; path: string; depth: number }[] = [{ v: req, path: '', depth: 0 }];
+  while (stack.length) {
+    const { v, path, depth } = stack.pop() as { v: unknown; path: string; depth: number };
+    if (typeof v === 'string' || typeof v === 'boolean') continue;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return path;
+      continue;
+    }
+    if (!v || typeof v !== 'object' || depth >= MAX_REQUEST_DEPTH) return path || 'request';
+    const arr = Array.isArray(v);
+    for (const k of Object.keys(v)) {
+      const child = (v as Record<string, unknown>)[k];
+      // an absent optional field is left out of the wire request; inside an array it would become null
+      if (child === undefined && !arr) continue;
+      stack.push({ v: child, path: arr ? `${path}[${k}]` : path ? `${path}.${k}` : k, depth: depth + 1 });
+    }
+  }
+  return undefined;
 }
 
 const KEY_ORDER = [
@@ -331,11 +364,11 @@ function translateContainer(
   declared: ReadonlySet<string>,
   init: boolean,
 ): EciContainer {
-  if (!isRecord(c) || typeof c.name !== 'string') {
+  if (!isRecord(c) || typeof c.name !== 'string' || c.name === '') {
     col.refuse('InvalidPod', path, 'a container needs a name');
     return { Name: '', Image: '' };
   }
-  if (!c.image) col.refuse('MissingImage', `${path}.image`, `container ${c.name} has no image`);
+  if (typeof c.image !== 'string' || !c.image) col.refuse('MissingImage', `${path}.image`, `container ${c.name} has no image`);
   const out: EciContainer = { Name: c.name, Image: c.image ?? '' };
   const env = resolveEnv(envCtx, c, path, wire);
   const expandList = (xs: string[], key: 'Command' | 'Arg'): string[] =>

@@ -3,42 +3,16 @@
  * stop gracefully on SIGTERM/SIGINT (stop watching, flush, release leadership). The only watcher file that
  * constructs adapters; everything else works on ports.
  */
-import pino from 'pino';
-import { createKubeCluster, type KubeClientOptions } from '../shared/adapters/kube/index.js';
+import { createKubeAdmissionSupport, createKubeCluster } from '../shared/adapters/kube/index.js';
 import { MnsQueue } from '../shared/adapters/queue/index.js';
+import { createLogger, kubeOptions, systemClock } from '../shared/compose.js';
 import { type Config, parseConfig } from '../shared/domain/config.js';
 import { asError } from '../shared/errors.js';
-import type { Clock, Logger } from '../shared/ports/index.js';
 import { Watcher } from './watcher.js';
+import { type AdmissionRuntime, startAdmission } from './webhook/index.js';
 
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(new Error('aborted'));
-        return;
-      }
-      const onAbort = (): void => {
-        clearTimeout(t);
-        reject(new Error('aborted'));
-      };
-      const t = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
-
-export function kubeOptions(cfg: Config): KubeClientOptions {
-  if (cfg.KUBE_API_SERVER && cfg.KUBE_TOKEN && cfg.KUBE_CA) {
-    const ca = cfg.KUBE_CA.includes('BEGIN CERTIFICATE') ? cfg.KUBE_CA : Buffer.from(cfg.KUBE_CA, 'base64').toString('utf8');
-    return { server: cfg.KUBE_API_SERVER, token: cfg.KUBE_TOKEN, caPem: ca };
-  }
-  if (cfg.KUBECONFIG) return { kubeconfigPath: cfg.KUBECONFIG };
-  return { inCluster: true };
-}
+// Kept for the benchmarks and tests that import the clock from here.
+export { systemClock };
 
 export function buildQueue(cfg: Config): MnsQueue {
   if (cfg.QUEUE_KIND !== 'mns') {
@@ -63,10 +37,10 @@ export function buildQueue(cfg: Config): MnsQueue {
 
 export async function main(env: Record<string, string | undefined> = process.env): Promise<void> {
   const cfg = parseConfig(env);
-  // pino's logger satisfies the Logger port (obj, msg) signatures; the cast narrows its richer type.
-  const log = pino({ level: cfg.LOG_LEVEL, base: { app: 'eci-bridge-watcher' } }) as unknown as Logger;
+  const log = createLogger(cfg, { app: 'eci-bridge-watcher' });
+  const cluster = createKubeCluster(kubeOptions(cfg), { component: 'eci-bridge-watcher', host: cfg.VNODE_NAME });
   const watcher = new Watcher({
-    cluster: createKubeCluster(kubeOptions(cfg), { component: 'eci-bridge-watcher', host: cfg.VNODE_NAME }),
+    cluster,
     queue: buildQueue(cfg),
     clock: systemClock,
     log,
@@ -77,8 +51,7 @@ export async function main(env: Record<string, string | undefined> = process.env
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    watcher
-      .stop()
+    Promise.all([watcher.stop(), admission?.stop()])
       .then(() => process.exit(0))
       .catch((err: unknown) => {
         log.error({ err: asError(err).message }, 'shutdown failed');
@@ -87,6 +60,11 @@ export async function main(env: Record<string, string | undefined> = process.env
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // The eci-profile webhooks: served by every replica (not only the leader), so admission never waits on an election.
+  let admission: AdmissionRuntime | undefined;
+  if (cfg.WEBHOOK_ENABLED) {
+    admission = await startAdmission({ cluster, support: createKubeAdmissionSupport(kubeOptions(cfg)), clock: systemClock, log, config: cfg });
+  }
   await watcher.start();
 }
 

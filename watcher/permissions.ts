@@ -6,7 +6,7 @@
 export interface Permission {
   /** the Cluster port method */
   method: string;
-  apiGroup: '' | 'coordination.k8s.io';
+  apiGroup: '' | 'coordination.k8s.io' | 'admissionregistration.k8s.io';
   resource: string;
   verbs: readonly string[];
   /** cluster-wide (ClusterRole) or in a namespace (Role) */
@@ -27,4 +27,24 @@ export const WATCHER_PERMISSIONS: readonly Permission[] = [
   { method: 'getLease', apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['get'], scope: 'bridge' },
   { method: 'createLease', apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['create'], scope: 'bridge' },
   { method: 'replaceLease', apiGroup: 'coordination.k8s.io', resource: 'leases', verbs: ['update'], scope: 'bridge' },
+  // the eci-profile webhooks (watcher/webhook/, when WEBHOOK_ENABLED)
+  { method: 'getConfigMap', apiGroup: '', resource: 'configmaps', verbs: ['get'], scope: 'bridge' },
+  { method: 'getSecret', apiGroup: '', resource: 'secrets', verbs: ['get'], scope: 'bridge' },
+  { method: 'createSecret', apiGroup: '', resource: 'secrets', verbs: ['create'], scope: 'bridge' },
+  { method: 'listPods', apiGroup: '', resource: 'pods', verbs: ['list'], scope: 'cluster' },
+  { method: 'getNamespace', apiGroup: '', resource: 'namespaces', verbs: ['get'], scope: 'cluster' },
+  {
+    method: 'setWebhookCaBundle',
+    apiGroup: 'admissionregistration.k8s.io',
+    resource: 'mutatingwebhookconfigurations',
+    verbs: ['get', 'patch'],
+    scope: 'cluster',
+  },
+  {
+    method: 'setWebhookCaBundle',
+    apiGroup: 'admissionregistration.k8s.io',
+    resource: 'validatingwebhookconfigurations',
+    verbs: ['get', 'patch'],
+    scope: 'cluster',
+  },
 ];

@@ -83,6 +83,20 @@ export const ConfigSchema = z.object({
   /** The `kubernetes` Service as ECI pods reach it (HOST:PORT), for KUBERNETES_SERVICE_HOST/PORT in containers. */
   KUBERNETES_SERVICE_ADDRESS: z.string().regex(/^[^:]+:\d+$/).optional(),
 
+  /** eci-profile webhooks, served by the watcher (both replicas) over TLS. */
+  WEBHOOK_ENABLED: z.stringbool().default(false),
+  WEBHOOK_PORT: z.coerce.number().int().min(0).max(65535).default(9443),
+  /** A mounted TLS Secret (tls.crt, tls.key, ca.crt), e.g. from cert-manager; unset: generated and shared via WEBHOOK_TLS_SECRET. */
+  WEBHOOK_TLS_DIR: z.string().optional(),
+  WEBHOOK_TLS_SECRET: z.string().default('eci-bridge-webhook-tls'),
+  /** The Service in front of the watcher's webhook port (the generated certificate names it). */
+  WEBHOOK_SERVICE: z.string().default('eci-bridge-webhook'),
+  /** Name of the Mutating- and ValidatingWebhookConfiguration whose caBundle the watcher keeps current. */
+  WEBHOOK_CONFIG_NAME: z.string().default('eci-bridge'),
+  WEBHOOK_EXCLUDED_NAMESPACES: csv.default([]),
+  PROFILE_CONFIGMAP: z.string().default('eci-profile'),
+  PROFILE_RELOAD_SECONDS: z.coerce.number().positive().default(5),
+
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 
   /** Watcher: the virtual node (labels and taint as `k=v,k2=v2` and `key=value:Effect`, or `none`). */

@@ -183,3 +183,15 @@ export interface ClusterStore {
   /** All namespaces (budgets are namespace annotations). */
   listNamespaces(): Promise<Namespace[]>;
 }
+
+/** What the eci-profile webhooks need beyond `Cluster` (served by the watcher). */
+export interface AdmissionSupport {
+  getNamespace(name: string): Promise<Namespace>;
+  /** Create a Secret; AlreadyExistsError when it already exists (so replicas agree on one). */
+  createSecret(namespace: string, secret: Secret): Promise<Secret>;
+  /**
+   * Sets `clientConfig.caBundle` on every webhook of the Mutating- and ValidatingWebhookConfiguration named
+   * `name` (only where it differs). Missing configurations are skipped. Returns how many webhooks changed.
+   */
+  setWebhookCaBundle(name: string, caPem: string): Promise<number>;
+}

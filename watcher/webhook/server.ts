@@ -29,6 +29,9 @@ const ROUTES: Record<string, (req: AdmissionRequest, deps: AdmissionDeps) => Pro
   '/validate-services': validateServiceAdmission,
 };
 
+/** The paths served (deploy/webhook.yaml points at them; a test keeps both in step). */
+export const WEBHOOK_PATHS = Object.keys(ROUTES);
+
 const MAX_BODY = 3 * 1024 * 1024;
 
 export interface WebhookServer {

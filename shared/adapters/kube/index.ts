@@ -4,3 +4,4 @@ export { createKubeCluster, KubeCluster, type KubeClusterOptions } from './clust
 export * from './errors.js';
 export { formatMicroTime, formatTime, toPlain } from './normalize.js';
 export { backoffDelay, diffRelist, type ListWatchOptions } from './watch.js';
+export { createKubeAdmissionSupport, KubeAdmissionSupport } from './admission.js';

@@ -5,14 +5,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { createKubeCluster } from '../../../shared/adapters/kube/index.js';
+import { createServer } from 'node:net';
+import { createKubeAdmissionSupport, createKubeCluster } from '../../../shared/adapters/kube/index.js';
+import { systemClock } from '../../../shared/compose.js';
+import { parseConfig } from '../../../shared/domain/config.js';
 import type { Pod } from '../../../shared/domain/k8s.js';
-import type { VirtualNodeIdentity } from '../../../shared/domain/profile.js';
-import { validatePod } from '../../../shared/domain/validate.js';
 import type { Logger } from '../../../shared/ports/index.js';
-import { generateTls } from '../../../watcher/webhook/certs.js';
-import { PROFILE_CONFIGMAP, ProfileStore } from '../../../watcher/webhook/profileStore.js';
-import { startWebhookServer, type WebhookServer } from '../../../watcher/webhook/server.js';
+import { type AdmissionRuntime, startAdmission } from '../../../watcher/webhook/index.js';
+import { PROFILE_CONFIGMAP } from '../../../watcher/webhook/profileStore.js';
 import { createTestNamespace, loadKubeConfig, NO_KUBECONFIG, type TestNamespace, testKubeconfig, uniqueName, waitUntil } from '../../helpers/kube.js';
 
 const kubeconfig = testKubeconfig();
@@ -26,12 +26,15 @@ const logger: Logger = {
   child: () => logger,
 };
 
-const vnode: VirtualNodeIdentity = {
-  nodeName: 'eci-vnode-webhook-test',
-  labels: { type: 'virtual-kubelet', 'k8s.aliyun.com/vnode': 'true' },
-  taint: { key: 'virtual-kubelet.io/provider', value: 'alibabacloud', effect: 'NoSchedule' },
-  exclusiveLabels: { 'k8s.aliyun.com/vnode': 'true' },
-};
+const vnodeName = 'eci-vnode-webhook-test';
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
 
 describe('eci-profile webhooks (real apiserver → our HTTPS server)', { skip: kubeconfig ? false : NO_KUBECONFIG }, () => {
   let kc: KubeConfig;
@@ -40,8 +43,7 @@ describe('eci-profile webhooks (real apiserver → our HTTPS server)', { skip: k
   let adm: AdmissionregistrationV1Api;
   let ns: TestNamespace;
   let bridgeNs: TestNamespace;
-  let server: WebhookServer | undefined;
-  let store: ProfileStore;
+  let runtime: AdmissionRuntime | undefined;
   const cfgName = uniqueName('eci-bridge-test');
 
   async function writeProfile(selectors: unknown): Promise<void> {
@@ -66,29 +68,13 @@ describe('eci-profile webhooks (real apiserver → our HTTPS server)', { skip: k
     adm = kc.makeApiClient(AdmissionregistrationV1Api);
     ns = await createTestNamespace(kubeconfig as string, 'webhook');
     bridgeNs = await createTestNamespace(kubeconfig as string, 'bridge');
-    const cluster = createKubeCluster({ kubeconfigPath: kubeconfig as string });
-    store = new ProfileStore(cluster, { namespace: bridgeNs.name, intervalMs: 200, logger });
     await writeProfile([{ name: 'burst', objectLabels: { matchLabels: { burst: 'true' } }, effect: { annotations: { 'team.example/cost-center': 'c1' }, labels: { 'eci-bridge.io/burst': 'yes' } }, policy: 'virtualNodeOnly' }]);
-    await store.start();
-    const tls = await generateTls({ dnsNames: ['localhost'], ips: ['127.0.0.1'] });
-    server = await startWebhookServer({
-      tls,
-      logger,
-      host: '127.0.0.1',
-      deps: {
-        vnode,
-        profile: () => store.current(),
-        excludedNamespaces: new Set(['kube-system', bridgeNs.name]),
-        namespaceLabels: async (n) => (await core.readNamespace({ name: n })).metadata?.labels ?? {},
-        validatePod: (pod) => validatePod(pod),
-        virtualPodsMatch: async () => false,
-      },
-    });
-    const url = (path: string) => `https://127.0.0.1:${server?.port}${path}`;
-    const caBundle = Buffer.from(tls.caPem).toString('base64');
+    const port = await freePort();
+    const url = (path: string) => `https://127.0.0.1:${port}${path}`;
     // Only the test namespace is sent to the webhook, so other test files are never affected.
     const namespaceSelector = { matchLabels: { 'kubernetes.io/metadata.name': ns.name } };
     await core.patchNamespace({ name: ns.name, body: [{ op: 'add', path: '/metadata/labels/kubernetes.io~1metadata.name', value: ns.name }] });
+    // No caBundle in the configurations: the runtime generates the CA and writes it in, as in a cluster.
     const common = { admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Ignore', timeoutSeconds: 5, namespaceSelector };
     await adm.createMutatingWebhookConfiguration({
       body: {
@@ -97,7 +83,7 @@ describe('eci-profile webhooks (real apiserver → our HTTPS server)', { skip: k
           {
             ...common,
             name: 'mutate-pods.eci-bridge.io',
-            clientConfig: { url: url('/mutate-pods'), caBundle },
+            clientConfig: { url: url('/mutate-pods') },
             rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }],
             reinvocationPolicy: 'Never',
           },
@@ -111,13 +97,13 @@ describe('eci-profile webhooks (real apiserver → our HTTPS server)', { skip: k
           {
             ...common,
             name: 'validate-pods.eci-bridge.io',
-            clientConfig: { url: url('/validate-pods'), caBundle },
+            clientConfig: { url: url('/validate-pods') },
             rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'] }],
           },
           {
             ...common,
             name: 'validate-workloads.eci-bridge.io',
-            clientConfig: { url: url('/validate-workloads'), caBundle },
+            clientConfig: { url: url('/validate-workloads') },
             rules: [
               { apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments', 'statefulsets', 'replicasets', 'daemonsets'] },
               { apiGroups: ['batch'], apiVersions: ['v1', 'v1beta1'], operations: ['CREATE', 'UPDATE'], resources: ['jobs', 'cronjobs'] },
@@ -125,6 +111,22 @@ describe('eci-profile webhooks (real apiserver → our HTTPS server)', { skip: k
           },
         ],
       },
+    });
+    const config = parseConfig({
+      BRIDGE_NAMESPACE: bridgeNs.name,
+      VNODE_NAME: vnodeName,
+      WEBHOOK_PORT: String(port),
+      WEBHOOK_CONFIG_NAME: cfgName,
+      PROFILE_RELOAD_SECONDS: '0.2',
+    });
+    runtime = await startAdmission({
+      cluster: createKubeCluster({ kubeconfigPath: kubeconfig as string }),
+      support: createKubeAdmissionSupport({ kubeconfigPath: kubeconfig as string }),
+      clock: systemClock,
+      log: logger,
+      config,
+      certIps: ['127.0.0.1'],
+      host: '127.0.0.1',
     });
     // The apiserver picks webhook configurations up asynchronously: wait until a matching pod is mutated.
     await waitUntil(
@@ -143,12 +145,22 @@ describe('eci-profile webhooks (real apiserver → our HTTPS server)', { skip: k
   });
 
   after(async () => {
-    store?.stop();
     await adm?.deleteMutatingWebhookConfiguration({ name: cfgName }).catch(() => {});
     await adm?.deleteValidatingWebhookConfiguration({ name: cfgName }).catch(() => {});
-    await server?.close();
+    await runtime?.stop();
     await ns?.cleanup();
     await bridgeNs?.cleanup();
+  });
+
+  it('stores one shared certificate and writes its CA into both configurations', async () => {
+    const secret = await core.readNamespacedSecret({ name: 'eci-bridge-webhook-tls', namespace: bridgeNs.name });
+    const ca = Buffer.from(secret.data?.['ca.crt'] ?? '', 'base64').toString();
+    assert.match(ca, /BEGIN CERTIFICATE/);
+    const m = await adm.readMutatingWebhookConfiguration({ name: cfgName });
+    const v = await adm.readValidatingWebhookConfiguration({ name: cfgName });
+    const bundles = [...(m.webhooks ?? []), ...(v.webhooks ?? [])].map((w) => Buffer.from(w.clientConfig.caBundle ?? '', 'base64').toString());
+    assert.equal(bundles.length, 3);
+    for (const b of bundles) assert.equal(b, ca);
   });
 
   it('sends a pod matching a selector to the virtual node with the effect', async () => {
@@ -170,7 +182,7 @@ describe('eci-profile webhooks (real apiserver → our HTTPS server)', { skip: k
     const body = {
       metadata: { name: uniqueName('hostpath') },
       spec: {
-        nodeName: vnode.nodeName,
+        nodeName: vnodeName,
         containers: [{ name: 'c', image: 'nginx', volumeMounts: [{ name: 'h', mountPath: '/h' }] }],
         volumes: [{ name: 'h', hostPath: { path: '/var/log' } }],
       },
@@ -211,7 +223,7 @@ describe('eci-profile webhooks (real apiserver → our HTTPS server)', { skip: k
 
   it('applies a profile change without a restart', async () => {
     await writeProfile([{ name: 'gpu-jobs', objectLabels: { matchLabels: { gpu: 'true' } }, policy: 'virtualNodeOnly' }]);
-    await waitUntil('the new profile to load', () => store.current().selectors[0]?.name === 'gpu-jobs');
+    await waitUntil('the new profile to load', () => runtime?.profile.current().selectors[0]?.name === 'gpu-jobs');
     const pod = await createPod(uniqueName('gpu'), { gpu: 'true' });
     assert.equal(pod.metadata.annotations?.['eci-bridge.io/profile-selector'], 'gpu-jobs');
     const old = await createPod(uniqueName('burst'), { burst: 'true' });
@@ -219,16 +231,18 @@ describe('eci-profile webhooks (real apiserver → our HTTPS server)', { skip: k
   });
 
   it('keeps the last good profile when a bad one is written', async () => {
-    const before = store.rejected();
+    const profile = runtime?.profile;
+    assert.ok(profile);
+    const before = profile.rejected();
     await writeProfile([{ name: 'bad', policy: 'sometimes' }]);
-    await waitUntil('the bad profile to be rejected', () => store.rejected() > before);
-    assert.equal(store.current().selectors[0]?.name, 'gpu-jobs');
+    await waitUntil('the bad profile to be rejected', () => profile.rejected() > before);
+    assert.equal(profile.current().selectors[0]?.name, 'gpu-jobs');
     assert.ok(logs.some((l) => l.level === 'error' && /eci-profile rejected/.test(l.msg)));
   });
 
   it('with the webhook down, ordinary pods are still created', async () => {
-    await server?.close();
-    server = undefined;
+    await runtime?.stop();
+    runtime = undefined;
     const pod = await createPod(uniqueName('outage'), { app: 'x' });
     assert.ok(pod.metadata.uid);
   });

@@ -53,9 +53,10 @@ describe('deploy/', () => {
 
   it('lists every Cluster method the watcher calls in its permissions', () => {
     const used = new Set<string>();
-    for (const f of readdirSync(join(root, 'watcher')).filter((x) => x.endsWith('.ts'))) {
+    const sources = readdirSync(join(root, 'watcher'), { recursive: true, encoding: 'utf8' }).filter((x) => x.endsWith('.ts'));
+    for (const f of sources) {
       const src = readFileSync(join(root, 'watcher', f), 'utf8');
-      for (const m of src.matchAll(/cluster\.(\w+)\(/g)) if (m[1]) used.add(m[1]);
+      for (const m of src.matchAll(/(?:cluster|support)\.(\w+)\(/g)) if (m[1]) used.add(m[1]);
     }
     assert.ok(used.size > 0);
     const mapped = new Set(WATCHER_PERMISSIONS.map((p) => p.method));
@@ -71,7 +72,8 @@ describe('deploy/', () => {
       for (const r of doc.rules as Rule[]) for (const n of r.resourceNames ?? []) names.add(n);
     }
     const v = config.VNODE_NAME;
-    assert.deepEqual([...names].sort(), [v, `${v}-watcher-checkpoint`, `${v}-watcher-leader`, 'eci-bridge-functions'].sort());
+    const webhook = [config.PROFILE_CONFIGMAP, 'eci-bridge-budgets', config.WEBHOOK_TLS_SECRET, config.WEBHOOK_CONFIG_NAME];
+    assert.deepEqual([...names].sort(), [v, `${v}-watcher-checkpoint`, `${v}-watcher-leader`, 'eci-bridge-functions', ...webhook].sort());
   });
 
   it('runs 2 replicas with probes on the watcher paths, downward-API POD_IP/POD_NAME and known env names', () => {

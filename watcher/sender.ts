@@ -5,7 +5,7 @@
  * a tick missed while the queue is down is replaced by the next one a second later.
  */
 import type { QueueMessage } from '../shared/domain/messages.js';
-import { encodeMessage } from '../shared/domain/messages.js';
+import { encodeMessage, priorityOf } from '../shared/domain/messages.js';
 import { asError } from '../shared/errors.js';
 import type { Clock, Logger, QueueSender } from '../shared/ports/index.js';
 import type { PendingNudge } from './forwarder.js';
@@ -86,12 +86,12 @@ export class Sender {
     return min;
   }
 
-  /** Best effort, unbuffered (status ticks). Skipped while the queue is failing. */
+  /** Best effort, unbuffered (status ticks, sent with their kind's priority). Skipped while the queue is failing. */
   async sendNow(messages: readonly QueueMessage[]): Promise<boolean> {
     if (this.#failing || messages.length === 0) return false;
     try {
       for (let i = 0; i < messages.length; i += BATCH_SIZE) {
-        await this.o.queue.send(messages.slice(i, i + BATCH_SIZE).map((m) => ({ body: encodeMessage(m) })));
+        await this.o.queue.send(messages.slice(i, i + BATCH_SIZE).map((m) => ({ body: encodeMessage(m), priority: priorityOf(m) })));
       }
       return true;
     } catch (err) {

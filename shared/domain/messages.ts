@@ -61,6 +61,17 @@ export type StatusTick = z.infer<typeof StatusTickSchema>;
 export const QueueMessageSchema = z.discriminatedUnion('kind', [PodNudgeSchema, StatusTickSchema]);
 export type QueueMessage = z.infer<typeof QueueMessageSchema>;
 
+/**
+ * MNS message priority (1 highest … 16, default 8; mns-fc.md §1.4) per message kind. Status ticks go first: they
+ * carry the status of pods that are already running, and must not wait behind a burst of create nudges (a tick
+ * costs one batched describe; the nudges behind it lose a few milliseconds). Nudges keep the default.
+ */
+export const MESSAGE_PRIORITY = { 'status-tick': 1, pod: 8 } as const satisfies Record<QueueMessage['kind'], number>;
+
+export function priorityOf(msg: Pick<QueueMessage, 'kind'>): number {
+  return MESSAGE_PRIORITY[msg.kind];
+}
+
 export class MessageError extends Error {
   constructor(
     message: string,

@@ -56,6 +56,9 @@ export type Outcome =
   | 'deleted'
   | 'group-lost';
 
+/** Work a caller may run after the latency-critical part (Events after every status of a tick). */
+export type Deferred = () => Promise<void>;
+
 export interface SyncResult {
   outcome: Outcome;
   groupId?: string;
@@ -99,6 +102,7 @@ export class PodSync {
     pod: Pod,
     known: EciContainerGroup | null | undefined,
     nudge?: Pick<PodNudge, 'attempt'>,
+    later?: Deferred[],
   ): Promise<SyncResult> {
     if (pod.spec.nodeName !== this.deps.settings.vnodeName) return { outcome: 'not-ours' };
     if (pod.metadata.deletionTimestamp) return this.deleting(pod, known);
@@ -113,7 +117,7 @@ export class PodSync {
       const live = found.find((g) => !FINISHED_GROUP.has(g.Status)) ?? found[0];
       if (live) {
         await this.recordGroupId(pod, live.ContainerGroupId);
-        const res = await this.applyGroup(pod, live);
+        const res = await this.applyGroup(pod, live, later);
         return { ...res, outcome: 'adopted' };
       }
       if (recorded) return this.groupLost(pod);
@@ -121,20 +125,28 @@ export class PodSync {
     }
     if (group === null) return this.groupLost(pod);
     if (recorded !== group.ContainerGroupId) await this.recordGroupId(pod, group.ContainerGroupId);
-    return this.applyGroup(pod, group);
+    return this.applyGroup(pod, group, later);
   }
 
-  /** Maps the group onto the pod: status patch when changed, new ECI events as Kubernetes Events. */
-  async applyGroup(pod: Pod, group: EciContainerGroup): Promise<SyncResult> {
+  /**
+   * Maps the group onto the pod: status patch when changed, then new ECI events as Kubernetes Events. The status
+   * goes first: it is what users and controllers wait for, the Events (one write each, plus the seen-mark) follow;
+   * with `later` they are handed to the caller (a tick writes every pod's status before any pod's Events).
+   */
+  async applyGroup(pod: Pod, group: EciContainerGroup, later?: Deferred[]): Promise<SyncResult> {
     const now = this.deps.clock.now();
+    const wasTerminal = isTerminalPhase(pod.status?.phase);
     const status = this.deps.domain.toStatus(group, pod, now);
-    await this.emitEciEvents(pod, group);
     const written = await writeStatus(this.deps, pod, status);
+    // the events that explain how the pod got terminal are still told, once
+    if (!wasTerminal) {
+      if (later) later.push(() => this.emitEciEvents(pod, group));
+      else await this.emitEciEvents(pod, group);
+    }
     return { outcome: written ? 'status-patched' : 'unchanged', groupId: group.ContainerGroupId };
   }
 
   private async emitEciEvents(pod: Pod, group: EciContainerGroup): Promise<void> {
-    if (isTerminalPhase(pod.status?.phase)) return;
     const seenRaw = pod.metadata.annotations?.[ANNOTATION_EVENTS_SEEN];
     const seen = seenRaw ? Date.parse(seenRaw) : 0;
     const fresh = this.deps.domain.events(group, pod, Number.isFinite(seen) ? seen : 0);

@@ -3,11 +3,12 @@
  * - A malformed message goes to the dead-letter queue with its reason (logged, counted), never into a retry loop.
  * - Nudges: duplicates within the batch are merged (one convergence per pod UID, the highest attempt kept);
  *   each pod is converged on its own, a failing pod is retried on its own (pod-sync sends a delayed re-nudge).
- * - Status ticks: all ticks of the batch are merged into one, so their groups are described together in batches.
+ * - Status ticks: all ticks of the batch are merged into one, so their groups are described together in batches;
+ *   the tick runs at the same time as the nudges, never behind them.
  * The batch always resolves: EventBridge retries whole batches, which would repeat the good messages.
  */
 import { encodeBody } from '../domain/messages-codec.js';
-import type { PodNudge, QueueMessage, StatusTick } from '../domain/messages.js';
+import { MAX_MESSAGE_BYTES, type PodNudge, type QueueMessage, type StatusTick } from '../domain/messages.js';
 import type { Logger, QueueSender } from '../ports/index.js';
 import { describeError } from './errors.js';
 import type { PodSync, SyncResult } from './podSync.js';
@@ -64,7 +65,13 @@ export async function processQueueBatch(items: readonly QueueItem[], deps: Queue
   if (dead.length > 0) await deadLetter(dead, deps, report);
 
   report.nudges = nudges.size;
-  const queue = [...nudges.values()];
+  // The status tick runs beside the nudges, not after them: it carries the status of pods that already run, and a
+  // batch of create nudges (seconds of ECI calls) must not hold it back.
+  await Promise.all([convergeNudges([...nudges.values()], deps, report), statusTick(ticks, deps, report)]);
+  return report;
+}
+
+async function convergeNudges(queue: PodNudge[], deps: QueueBatchDeps, report: BatchReport): Promise<void> {
   const workers = Array.from({ length: Math.min(deps.concurrency ?? 8, queue.length) }, async () => {
     for (let n = queue.shift(); n; n = queue.shift()) {
       let res: SyncResult;
@@ -80,18 +87,17 @@ export async function processQueueBatch(items: readonly QueueItem[], deps: Queue
     }
   });
   await Promise.all(workers);
+}
 
-  if (ticks.length > 0) {
-    report.ticks = ticks.length;
-    const merged = mergeTicks(ticks);
-    try {
-      report.status = await deps.statusSync.tick(merged);
-      if (report.status.eciError) report.eciError = report.status.eciError;
-    } catch (err) {
-      deps.logger.error({ err: describeError(err) }, 'status tick failed');
-    }
+async function statusTick(ticks: StatusTick[], deps: QueueBatchDeps, report: BatchReport): Promise<void> {
+  if (ticks.length === 0) return;
+  report.ticks = ticks.length;
+  try {
+    report.status = await deps.statusSync.tick(mergeTicks(ticks));
+    if (report.status.eciError) report.eciError = report.status.eciError;
+  } catch (err) {
+    deps.logger.error({ err: describeError(err) }, 'status tick failed');
   }
-  return report;
 }
 
 /** All pods of several ticks, once each (the latest tick's entry wins). */
@@ -102,6 +108,25 @@ export function mergeTicks(ticks: readonly StatusTick[]): StatusTick {
   return { v: 1, kind: 'status-tick', at: last?.at ?? '', pods: [...pods.values()] } as StatusTick;
 }
 
+/** The first part of a dead-lettered body kept when the whole would not fit. */
+const DEAD_LETTER_BODY_CHARS = 40_000;
+
+/**
+ * The encoded dead letter, within the queue's message size (64 KiB of base64). The body is cut by characters first,
+ * then halved until the encoding fits: JSON escaping (`\u0001` is six bytes) and UTF-8 (three bytes per CJK character)
+ * can grow a character many times, and one oversized message would make the whole dead-letter send fail.
+ */
+export function fittedDeadLetter(dl: DeadLetterBody): string {
+  const cut = (n: number): DeadLetterBody => ({ ...dl, body: `${dl.body.slice(0, n)}…(truncated)` });
+  let keep = Math.min(dl.body.length, DEAD_LETTER_BODY_CHARS);
+  let enc = encodeBody(keep < dl.body.length ? cut(keep) : dl);
+  while (enc.length > MAX_MESSAGE_BYTES && keep > 0) {
+    keep = Math.floor(keep / 2);
+    enc = encodeBody(cut(keep));
+  }
+  return enc;
+}
+
 async function deadLetter(dead: QueueItem[], deps: QueueBatchDeps, report: BatchReport): Promise<void> {
   const at = new Date(deps.now()).toISOString();
   const out = dead.flatMap((d) => {
@@ -110,9 +135,9 @@ async function deadLetter(dead: QueueItem[], deps: QueueBatchDeps, report: Batch
     deps.logger.warn({ messageId: d.messageId, reason: d.reason, detail: d.detail.slice(0, 500) }, 'malformed message: dead-lettered');
     const body: DeadLetterBody = {
       deadLetter: { reason: d.reason, detail: d.detail.slice(0, 2000), messageId: d.messageId, at, source: 'pod-sync' },
-      body: d.body.length > 40_000 ? `${d.body.slice(0, 40_000)}…(truncated)` : d.body,
+      body: d.body,
     };
-    return [{ body: encodeBody(body) }];
+    return [{ body: fittedDeadLetter(body) }];
   });
   try {
     await deps.deadLetter.send(out);

@@ -13,7 +13,7 @@ import type { StatusTick } from '../domain/messages.js';
 import { TAG_POD_UID } from '../domain/names.js';
 import { bridgeTags, groupIdOf, isTerminalPhase, podKey, tagOf, type UseCaseDeps } from './context.js';
 import { classify, describeError, isNotFound } from './errors.js';
-import { PodSync, type SyncResult } from './podSync.js';
+import { type Deferred, PodSync, type SyncResult } from './podSync.js';
 
 export interface StatusReport {
   pods: number;
@@ -26,6 +26,9 @@ export interface StatusReport {
   eciCalls: number;
   eciError?: string;
 }
+
+/** Pods a tick (or sweep) converges at the same time. */
+export const TICK_CONCURRENCY = 16;
 
 function emptyReport(): StatusReport {
   return { pods: 0, groups: 0, patched: 0, unchanged: 0, deleted: 0, failed: 0, eciCalls: 0 };
@@ -70,12 +73,14 @@ export class StatusSync {
     }
     report.groups = groups.length;
     const byId = new Map(groups.map((g) => [g.ContainerGroupId, g]));
+    const work: [Pod, EciContainerGroup | null][] = [];
     for (const pod of live) {
       const id = groupIdOf(pod) ?? tick.pods.find((r) => r.uid === pod.metadata.uid)?.groupId;
       // A pod with no group yet is pod-sync's (its create may be in flight): the tick only reports.
       if (!id) continue;
-      await this.one(pod, byId.get(id) ?? null, report);
+      work.push([pod, byId.get(id) ?? null]);
     }
+    await this.each(work, report);
     return report;
   }
 
@@ -102,6 +107,7 @@ export class StatusSync {
       list.push(g);
       byUid.set(uid, list);
     }
+    const work: [Pod, EciContainerGroup | null][] = [];
     for (const pod of pods) {
       if (isTerminalPhase(pod.status?.phase) && !pod.metadata.deletionTimestamp) continue;
       const mine = byUid.get(pod.metadata.uid ?? '') ?? [];
@@ -110,14 +116,32 @@ export class StatusSync {
       // No group for this pod: gc re-nudges stuck pods; a recorded group missing from the list is checked by id
       // on the pod's next nudge, so a page race in the listing cannot fail a healthy pod here.
       if (!group) continue;
-      await this.one(pod, group, report);
+      work.push([pod, group]);
     }
+    await this.each(work, report);
     return report;
   }
 
-  private async one(pod: Pod, group: EciContainerGroup | null, report: StatusReport): Promise<void> {
+  /**
+   * Converges pods with their described groups, `TICK_CONCURRENCY` at a time: a tick naming 50 pods that all just
+   * started writes 50 statuses, and one after the other that alone would take seconds. Every status is written
+   * before any ECI event becomes a Kubernetes Event (those are several writes per pod and nobody waits for them).
+   */
+  private async each(work: [Pod, EciContainerGroup | null][], report: StatusReport): Promise<void> {
+    const later: Deferred[] = [];
+    await pool(work, TICK_CONCURRENCY, ([pod, group]) => this.one(pod, group, report, later));
+    await pool(later, TICK_CONCURRENCY, async (fn) => {
+      try {
+        await fn();
+      } catch (err) {
+        this.deps.logger.warn({ err: describeError(err) }, 'status sync: recording ECI events failed');
+      }
+    });
+  }
+
+  private async one(pod: Pod, group: EciContainerGroup | null, report: StatusReport, later?: Deferred[]): Promise<void> {
     try {
-      const res: SyncResult = await this.podSync.convergePod(pod, group);
+      const res: SyncResult = await this.podSync.convergePod(pod, group, undefined, later);
       if (res.outcome === 'status-patched' || res.outcome === 'group-lost') report.patched++;
       else if (res.outcome === 'deleted') report.deleted++;
       else report.unchanged++;
@@ -128,6 +152,15 @@ export class StatusSync {
       }
     }
   }
+}
+
+/** Runs `fn` over `items`, `n` at a time. */
+async function pool<T>(items: readonly T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
 }
 
 function isString(x: string | undefined): x is string {

@@ -5,8 +5,10 @@ import {
   encodeMessage,
   MAX_PODS_PER_TICK,
   MessageError,
+  priorityOf,
   type QueueMessage,
 } from '../../../shared/domain/messages.js';
+import { MNS_LIMITS } from '../../../shared/domain/queue-model.js';
 
 const nudge: QueueMessage = {
   v: 1,
@@ -19,6 +21,11 @@ const nudge: QueueMessage = {
 };
 
 describe('queue messages', () => {
+  it('status ticks have the highest MNS priority, nudges the default', () => {
+    assert.equal(priorityOf({ kind: 'status-tick' }), MNS_LIMITS.minPriority);
+    assert.equal(priorityOf({ kind: 'pod' }), MNS_LIMITS.defaultPriority);
+  });
+
   it('round-trips a nudge through base64 JSON', () => {
     const body = encodeMessage(nudge);
     assert.match(body, /^[A-Za-z0-9+/]+=*$/);

@@ -106,6 +106,7 @@ describe('Sender', () => {
     const tick: StatusTick = { v: MESSAGE_VERSION, kind: 'status-tick', at: 'now', pods: [{ namespace: 'ns', name: 'p', uid: 'u' }] };
     assert.equal(await s.sendNow([tick]), true);
     assert.equal(q.sent.length, 1);
+    assert.equal(q.sent[0]?.priority, 1, 'a tick jumps the queue of nudges (MNS priority 1)');
     q.failing = true;
     assert.equal(await s.sendNow([tick]), false);
     assert.equal(metrics.sendErrors.get(), 1);

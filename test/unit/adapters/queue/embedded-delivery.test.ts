@@ -12,6 +12,7 @@ import {
 } from '../../../../shared/domain/eventbridge.js';
 import type { FcContextLike } from '../../../../shared/domain/fc.js';
 import { decodeBody, encodeBody } from '../../../../shared/domain/messages-codec.js';
+import { encodeMessage, priorityOf, type StatusTick } from '../../../../shared/domain/messages.js';
 
 async function until(pred: () => boolean, what: string, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -116,6 +117,31 @@ describe('startEmbeddedDelivery', () => {
     assert.equal(ctx?.function.name, 'pod-sync');
     assert.ok(ctx?.requestId);
     await until(() => q.stats().messages === 0, 'the queue to empty');
+  });
+
+  it('delivers a status tick sent behind a burst of nudges in the first batch (tick priority)', async () => {
+    // Prepare: 30 create nudges queued, then one tick with the priority the watcher gives it
+    const q = mk('pods');
+    const nudges = Array.from({ length: 30 }, (_, i) => encodeMessage({ v: 1, kind: 'pod', namespace: 'n', name: `p${i}`, uid: `u${i}`, reason: 'bound' }));
+    await q.send(nudges.map((body) => ({ body })));
+    const tick: StatusTick = { v: 1, kind: 'status-tick', at: 'now', pods: [{ namespace: 'n', name: 'p0', uid: 'u0' }] };
+    await q.send([{ body: encodeMessage(tick), priority: priorityOf(tick) }]);
+    const batches: string[][] = [];
+    // Act
+    running = startEmbeddedDelivery({
+      queue: q,
+      batchSize: 10,
+      batchWindowSeconds: 0,
+      maximumTasks: 1,
+      handler: async (event) => {
+        const arr = JSON.parse(event.toString('utf8')) as MnsCloudEvent[];
+        batches.push(arr.map((e) => (JSON.parse(e.data.messageBody) as { kind: string }).kind));
+      },
+    });
+    await until(() => batches.flat().length >= 31, '31 delivered messages');
+    // Assess
+    assert.equal(batches[0]?.[0], 'status-tick');
+    assert.equal(batches.flat().filter((k) => k === 'status-tick').length, 1);
   });
 
   it('retries a failing batch whole, then succeeds', async () => {

@@ -1,0 +1,132 @@
+/**
+ * The status flow's speed rules (ARCHITECTURE.md §3 "Status flows back fast, then cheaply"), with in-memory fakes
+ * that count calls: ticks run beside nudges, a tick converges its pods in parallel and writes every status before
+ * any Event.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { PodNudge, StatusTick } from '../../../shared/domain/messages.js';
+import { processQueueBatch, type QueueItem } from '../../../shared/usecases/queueBatch.js';
+import { PodSync, type SyncResult } from '../../../shared/usecases/podSync.js';
+import { type StatusReport, StatusSync } from '../../../shared/usecases/statusSync.js';
+import { makePod, nudgeOf, silentLogger, world } from './fakes.js';
+
+async function createPods(w: ReturnType<typeof world>, count: number) {
+  const sync = new PodSync(w.deps);
+  const pods = [];
+  for (let i = 0; i < count; i++) {
+    const pod = w.cluster.put(makePod());
+    const res = await sync.handle(nudgeOf(pod));
+    pods.push({ pod, groupId: res.groupId ?? '' });
+  }
+  return pods;
+}
+
+function tickOf(pods: { pod: ReturnType<typeof makePod>; groupId: string }[]): StatusTick {
+  return {
+    v: 1,
+    kind: 'status-tick',
+    at: '2026-01-01T00:00:01Z',
+    pods: pods.map(({ pod, groupId }) => ({ namespace: 'default', name: pod.metadata.name ?? '', uid: pod.metadata.uid ?? '', groupId })),
+  };
+}
+
+const yieldOnce = () => new Promise<void>((r) => setImmediate(r));
+
+describe('queue batch: ticks beside nudges', () => {
+  it('starts the status tick before the batch nudges are done', async () => {
+    // Prepare: pod-sync takes a while per nudge; the tick only records when it starts
+    const order: string[] = [];
+    const podSync = {
+      async handle(n: PodNudge): Promise<SyncResult> {
+        order.push(`nudge-start ${n.name}`);
+        for (let i = 0; i < 5; i++) await yieldOnce();
+        order.push(`nudge-end ${n.name}`);
+        return { outcome: 'unchanged' };
+      },
+    } as unknown as PodSync;
+    const statusSync = {
+      async tick(): Promise<StatusReport> {
+        order.push('tick-start');
+        return { pods: 0, groups: 0, patched: 0, unchanged: 0, deleted: 0, failed: 0, eciCalls: 0 };
+      },
+    } as unknown as StatusSync;
+    const nudge = (name: string): QueueItem => ({
+      ok: true,
+      messageId: name,
+      message: { v: 1, kind: 'pod', namespace: 'ns', name, uid: `u-${name}`, reason: 'bound' },
+    });
+    const tick: QueueItem = {
+      ok: true,
+      messageId: 't',
+      message: { v: 1, kind: 'status-tick', at: 'now', pods: [{ namespace: 'ns', name: 'a', uid: 'u-a' }] },
+    };
+    // Act
+    const report = await processQueueBatch([nudge('a'), nudge('b'), tick], {
+      podSync,
+      statusSync,
+      deadLetter: { send: async () => {} },
+      logger: silentLogger,
+      now: () => 0,
+      concurrency: 1,
+    });
+    // Assess
+    assert.equal(report.nudges, 2);
+    assert.equal(report.ticks, 1);
+    assert.ok(order.indexOf('tick-start') < order.indexOf('nudge-end a'), `order was ${order.join(', ')}`);
+  });
+});
+
+describe('status tick: parallel, statuses before Events', () => {
+  it('converges the named pods in parallel, and writes every status before any ECI event becomes an Event', async () => {
+    // Prepare: 12 pods whose groups all started, each with a new ECI event
+    const w = world();
+    const pods = await createPods(w, 12);
+    for (const { groupId } of pods) {
+      w.eci.set(groupId, {
+        Status: 'Running',
+        Events: [{ Type: 'Normal', Reason: 'Started', Message: 'Started container', LastTimestamp: '2026-01-01T00:00:05Z' }],
+      });
+    }
+    const log: string[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const patchStatus = w.cluster.patchPodStatus.bind(w.cluster);
+    w.cluster.patchPodStatus = async (ns, name, status) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await yieldOnce();
+      inFlight--;
+      log.push('status');
+      return patchStatus(ns, name, status);
+    };
+    const recordEvent = w.cluster.recordEvent.bind(w.cluster);
+    w.cluster.recordEvent = async (ev) => {
+      if (ev.reason === 'Started') log.push('event');
+      return recordEvent(ev);
+    };
+    // Act
+    const report = await new StatusSync(w.deps).tick(tickOf(pods));
+    // Assess
+    assert.equal(report.patched, 12);
+    assert.ok(maxInFlight > 1, 'status patches overlap');
+    assert.equal(log.filter((x) => x === 'event').length, 12, 'each ECI event told once');
+    assert.ok(log.lastIndexOf('status') < log.indexOf('event'), `order was ${log.join(',')}`);
+    for (const { pod } of pods) assert.equal(w.cluster.get('default', pod.metadata.name ?? '')?.status?.phase, 'Running');
+  });
+
+  it('still tells the ECI events of a pod that just became terminal, once', async () => {
+    const w = world();
+    const pods = await createPods(w, 1);
+    const [{ pod, groupId }] = pods as [{ pod: ReturnType<typeof makePod>; groupId: string }];
+    w.eci.set(groupId, {
+      Status: 'Succeeded',
+      Events: [{ Type: 'Normal', Reason: 'Completed', Message: 'exit 0', LastTimestamp: '2026-01-01T00:00:05Z' }],
+    });
+    const s = new StatusSync(w.deps);
+    await s.tick(tickOf(pods));
+    await s.tick(tickOf(pods));
+    assert.equal(w.cluster.get('default', pod.metadata.name ?? '')?.status?.phase, 'Succeeded');
+    assert.equal(w.cluster.events.filter((e) => e.reason === 'Completed').length, 1);
+  });
+});

@@ -98,6 +98,12 @@ export interface EciHealth {
 }
 
 export const ANNOTATION_EVENTS_SEEN = 'eci-bridge.io/eci-events-seen';
+/**
+ * Set (to the time) just before pod-sync first calls CreateContainerGroup for a pod. Without it no group of the
+ * pod can exist, so the create needs no lookup by UID tag; with it but no recorded group id, a create's result
+ * may have been lost, and pod-sync looks the group up before creating.
+ */
+export const ANNOTATION_CREATE_ATTEMPTED = 'eci-bridge.io/create-attempted';
 export const CONDITION_SYNC = 'ContainerInstanceCreated';
 export const EVENT_SOURCE = 'eci-bridge';
 
@@ -113,6 +119,10 @@ export const FINISHED_GROUP = new Set(['Succeeded', 'Failed', 'Expired', 'Schedu
 
 export function podKey(pod: Pod): string {
   return `${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}`;
+}
+
+export function createAttempted(pod: Pod): boolean {
+  return !!pod.metadata.annotations?.[ANNOTATION_CREATE_ATTEMPTED];
 }
 
 export function groupIdOf(pod: Pod): string | undefined {

@@ -9,9 +9,11 @@
  *    grace 0 and a UID precondition.
  * 4. Terminal pod: nothing (never written again).
  * 5. Recorded group: describe, map, patch only if changed; ECI events → Kubernetes Events.
- * 6. No recorded group: look up by UID tag first (crash between create and record); else validate → resolve
- *    references → translate → create with ClientToken = pod UID (capacity fallbacks get derived tokens) → record
- *    the group id → Pending with a clear reason + Event.
+ * 6. No recorded group: if a create was attempted before (the create-attempted mark), look the group up by UID
+ *    tag (a crash between create and record); else validate → resolve references → translate → mark the attempt →
+ *    create with ClientToken = pod UID (capacity fallbacks get derived tokens; IdempotentParameterMismatch means
+ *    the token's group exists: adopt it) → record the group id → Pending with a clear reason + Event. A pod never
+ *    attempted costs no lookup: CreateContainerGroup is its only ECI call.
  * Errors: retryable → delayed re-nudge (attempt+1; after maxAttempts an Event and a condition make it visible);
  * capacity → fallbacks, then Event + delayed retry; permanent → pod Failed + Event.
  */
@@ -22,10 +24,12 @@ import type { PodNudge } from '../domain/messages.js';
 import { ANNOTATION_INSTANCE_ID } from '../domain/names.js';
 import { tokenKey } from '../domain/references.js';
 import {
+  ANNOTATION_CREATE_ATTEMPTED,
   ANNOTATION_EVENTS_SEEN,
   backoffSeconds,
   CONDITION_SYNC,
   condition,
+  createAttempted,
   FINISHED_GROUP,
   failPod,
   groupIdOf,
@@ -38,7 +42,7 @@ import {
   type UseCaseDeps,
   writeStatus,
 } from './context.js';
-import { classify, describeError, isConflict, isNotFound, PodReferenceError } from './errors.js';
+import { classify, describeError, errorCode, isConflict, isNotFound, PodReferenceError } from './errors.js';
 
 export type Outcome =
   | 'gone-cleaned'
@@ -113,19 +117,26 @@ export class PodSync {
       group = (await this.deps.eci.describe([recorded]))[0] ?? null;
     }
     if (group === undefined || (group === null && !recorded)) {
-      const found = await groupsOfUid(this.deps, pod.metadata.uid ?? '');
-      const live = found.find((g) => !FINISHED_GROUP.has(g.Status)) ?? found[0];
-      if (live) {
-        await this.recordGroupId(pod, live.ContainerGroupId);
-        const res = await this.applyGroup(pod, live, later);
-        return { ...res, outcome: 'adopted' };
-      }
+      // Nobody has tried to create a group for this pod (no mark): none can exist, so no lookup by tag is needed.
+      if (!recorded && !createAttempted(pod)) return this.create(pod, nudge?.attempt ?? 0);
+      const adopted = await this.adopt(pod, later);
+      if (adopted) return adopted;
       if (recorded) return this.groupLost(pod);
       return this.create(pod, nudge?.attempt ?? 0);
     }
     if (group === null) return this.groupLost(pod);
     if (recorded !== group.ContainerGroupId) await this.recordGroupId(pod, group.ContainerGroupId);
     return this.applyGroup(pod, group, later);
+  }
+
+  /** Finds the pod's group by its UID tag (a create whose result was never recorded) and records and applies it. */
+  private async adopt(pod: Pod, later?: Deferred[]): Promise<SyncResult | undefined> {
+    const found = await groupsOfUid(this.deps, pod.metadata.uid ?? '');
+    const live = found.find((g) => !FINISHED_GROUP.has(g.Status)) ?? found[0];
+    if (!live) return undefined;
+    await this.recordGroupId(pod, live.ContainerGroupId);
+    const res = await this.applyGroup(pod, live, later);
+    return { ...res, outcome: 'adopted' };
   }
 
   /**
@@ -160,6 +171,14 @@ export class PodSync {
       ...(pod.metadata.annotations ?? {}),
       [ANNOTATION_EVENTS_SEEN]: new Date(latest).toISOString(),
     };
+  }
+
+  private async markCreateAttempt(pod: Pod): Promise<void> {
+    const at = new Date(this.deps.clock.now()).toISOString();
+    const updated = await this.deps.cluster.patchPodMetadata(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
+      annotations: { [ANNOTATION_CREATE_ATTEMPTED]: at },
+    });
+    pod.metadata.annotations = updated.metadata.annotations ?? { ...(pod.metadata.annotations ?? {}), [ANNOTATION_CREATE_ATTEMPTED]: at };
   }
 
   private async recordGroupId(pod: Pod, id: string): Promise<void> {
@@ -198,6 +217,9 @@ export class PodSync {
     }
     for (const w of t.warnings) this.deps.logger.info({ pod: podKey(pod), warning: w.code }, w.message);
     const uid = pod.metadata.uid ?? '';
+    // The mark goes on before the first CreateContainerGroup: a crash between the create and recording its id
+    // leaves it, and the retry then looks the group up by its UID tag instead of creating blindly.
+    if (!createAttempted(pod)) await this.markCreateAttempt(pod);
     const variants = capacityVariants(t.request, pod, uid);
     let lastCapacity: unknown;
     let id: string | undefined;
@@ -208,6 +230,12 @@ export class PodSync {
         used = i;
         break;
       } catch (err) {
+        // The token was used before with other parameters (a minted token or a ConfigMap changed since a create
+        // whose result was lost): that group is this pod's.
+        if (errorCode(err) === 'IdempotentParameterMismatch') {
+          const adopted = await this.adopt(pod);
+          if (adopted) return adopted;
+        }
         if (classify(err) !== 'capacity') throw err;
         lastCapacity = err;
         this.deps.logger.warn({ pod: podKey(pod), variant: i, err: describeError(err) }, 'no capacity, trying next fallback');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ANNOTATION_INSTANCE_ID } from '../../../shared/domain/names.js';
-import { CONDITION_SYNC } from '../../../shared/usecases/context.js';
+import { ANNOTATION_CREATE_ATTEMPTED, CONDITION_SYNC } from '../../../shared/usecases/context.js';
 import { PodSync } from '../../../shared/usecases/podSync.js';
 import { FakeEciError, makePod, nudgeOf, world } from './fakes.js';
 
@@ -52,6 +52,39 @@ describe('pod-sync: creating', () => {
     assert.equal(w.eci.calls.create, 1);
     const id = [...w.eci.groups.keys()][0];
     assert.equal(w.cluster.get('default', pod.metadata.name ?? '')?.metadata.annotations?.[ANNOTATION_INSTANCE_ID], id);
+  });
+
+  it('a pod never attempted costs one ECI call to create: no lookup by UID tag, the attempt marked first', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    let markedBeforeCreate = false;
+    const create = w.eci.create.bind(w.eci);
+    w.eci.create = async (req) => {
+      markedBeforeCreate = !!w.cluster.get('default', pod.metadata.name ?? '')?.metadata.annotations?.[ANNOTATION_CREATE_ATTEMPTED];
+      return create(req);
+    };
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'created');
+    assert.deepEqual(w.eci.calls, { create: 1, delete: 0, describe: 0, list: 0, events: 0, price: 0 });
+    assert.ok(markedBeforeCreate, 'the create-attempted mark is written before CreateContainerGroup');
+  });
+
+  it('IdempotentParameterMismatch (the token created a group with other parameters) adopts that group', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const sync = new PodSync(w.deps);
+    w.eci.loseCreateResponse = true;
+    await sync.handle(nudgeOf(pod)); // the group exists, its id is not recorded
+    const stored = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.ok(stored?.metadata.annotations);
+    delete stored.metadata.annotations[ANNOTATION_CREATE_ATTEMPTED]; // as if written by a bridge without the mark
+    w.eci.createFailures.push(new FakeEciError('permanent', 'IdempotentParameterMismatch'));
+    const res = await sync.handle(nudgeOf(pod, 'retry', 1));
+    assert.equal(res.outcome, 'adopted');
+    assert.equal(w.eci.groups.size, 1);
+    const after = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.equal(after?.metadata.annotations?.[ANNOTATION_INSTANCE_ID], [...w.eci.groups.keys()][0]);
+    assert.notEqual(after?.status?.phase, 'Failed');
   });
 
   it('refuses an unsupported pod: Failed UnsupportedFeature with the alternative, an Event, no group', async () => {

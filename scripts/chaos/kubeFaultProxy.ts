@@ -27,7 +27,7 @@ export const NO_FAULTS: KubeFaults = { conflictRate: 0, errorRate: 0, latencyMs:
 export interface KubeFaultProxy {
   url: string;
   setFaults(f: Partial<KubeFaults>): void;
-  counts(): { requests: number; conflicts: number; errors: number; droppedWatches: number };
+  counts(): { requests: number; conflicts: number; errors: number; droppedWatches: number; delayed: number };
   close(): Promise<void>;
 }
 
@@ -44,7 +44,7 @@ export async function startKubeFaultProxy(opts: {
   const upstream = new URL(opts.upstream);
   const rnd = seededRandom(opts.seed ?? 1);
   let faults: KubeFaults = { ...NO_FAULTS, ...opts.faults };
-  const counts = { requests: 0, conflicts: 0, errors: 0, droppedWatches: 0 };
+  const counts = { requests: 0, conflicts: 0, errors: 0, droppedWatches: 0, delayed: 0 };
   const agent =
     upstream.protocol === 'https:'
       ? new https.Agent({ keepAlive: true, ca: opts.caPem, maxSockets: 64 })
@@ -111,8 +111,10 @@ export async function startKubeFaultProxy(opts: {
       res.on('close', () => up.destroy());
       req.pipe(up);
     };
-    if (delay > 0) setTimeout(forward, delay);
-    else forward();
+    if (delay > 0) {
+      counts.delayed++;
+      setTimeout(forward, delay);
+    } else forward();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -19,7 +19,7 @@ import type { Config } from '../../shared/domain/config.js';
 import type { StreamHandle } from '../../shared/domain/eventbridge.js';
 import type { FcContextLike, FcCredentials, FcEventHandler } from '../../shared/domain/fc.js';
 import { asError } from '../../shared/errors.js';
-import type { Logger } from '../../shared/ports/index.js';
+import type { Logger, QueueSender } from '../../shared/ports/index.js';
 import { Watcher } from '../../watcher/watcher.js';
 import { RuntimeError } from './errors.js';
 
@@ -34,6 +34,8 @@ export interface RuntimeOptions {
   deliveryTimeScale?: number;
   /** Serve the watcher's /healthz, /readyz, /metrics on config.WATCHER_HTTP_HOST:PORT (default true). */
   http?: boolean;
+  /** Wraps the queue as the watcher sends to it (the chaos suite injects transport faults here). */
+  watcherQueue?: (queue: QueueSender) => QueueSender;
 }
 
 export type TimerFn = 'status-sync' | 'gc' | 'billing';
@@ -161,7 +163,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
 
   const watcher = new Watcher({
     cluster: bridge.cluster,
-    queue,
+    queue: opts.watcherQueue ? opts.watcherQueue(queue) : queue,
     clock: systemClock,
     log: logger.child({ component: 'watcher' }),
     config: { ...config, POD_NAME: config.POD_NAME ?? `npm-start-${hostname()}-${process.pid}` },

@@ -87,4 +87,17 @@ describe('kube fault proxy', () => {
     assert.equal(proxy.counts().droppedWatches, 1);
     proxy.setFaults({ dropWatchRate: 0 });
   });
+
+  it('counts the requests it delays, and forwards them unchanged', async () => {
+    const before = proxy.counts().delayed;
+    proxy.setFaults({ latencyMs: 20 });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => call('GET', `/delayed/${i}`)));
+    proxy.setFaults({ latencyMs: 0 });
+    for (const [i, r] of results.entries()) assert.deepEqual(JSON.parse(r.body), { method: 'GET', path: `/delayed/${i}` });
+    const delayed = proxy.counts().delayed - before;
+    // a delay is uniform in [0, 20) ms, so nearly every request waits; none without latency set
+    assert.ok(delayed >= 15 && delayed <= 20, `delayed=${delayed}`);
+    await call('GET', '/not-delayed');
+    assert.equal(proxy.counts().delayed - before, delayed);
+  });
 });

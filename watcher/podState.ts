@@ -103,7 +103,10 @@ export function toRecord(pod: Pod, nowMs: number, prev?: PodRecord): PodRecord {
     groupId: m.annotations?.[GROUP_ANNOTATION] || undefined,
     syncedAt: parseTime(m.annotations?.[SYNCED_AT_ANNOTATION]),
   };
-  if (isChanging(rec)) rec.changingSince = prev?.changingSince ?? nowMs;
+  // A deletion starts a change of its own: a pod that was stuck (and so left out of the ticks) is ticked again
+  // while its group terminates, so the tick, not a per-pod poll, finishes the deletion.
+  const deletionStarted = rec.deletion !== undefined && prev?.deletion !== rec.deletion;
+  if (isChanging(rec)) rec.changingSince = deletionStarted ? nowMs : (prev?.changingSince ?? nowMs);
   return rec;
 }
 

@@ -315,6 +315,13 @@ export class PodSync {
 
   // ------------------------------------------------------------------ delete
 
+  /**
+   * A pod with a deletionTimestamp: delete its group (ECI runs preStop / SIGTERM within the grace period it got at
+   * create), and once the group is gone or finished delete the pod with grace 0. Whoever sees the group
+   * terminating leaves it be: the watcher names a terminating pod in its status ticks every second, and a tick
+   * (one batched describe for all such pods) finishes the deletion — no per-pod re-describe, no re-nudge. If the
+   * watcher is away, gc re-nudges a deletion nobody finished within a minute.
+   */
   private async deleting(pod: Pod, known: EciContainerGroup | null | undefined): Promise<SyncResult> {
     const ns = pod.metadata.namespace ?? '';
     const name = pod.metadata.name ?? '';
@@ -324,26 +331,16 @@ export class PodSync {
     else {
       const recorded = groupIdOf(pod);
       groups = recorded ? await this.deps.eci.describe([recorded]) : [];
-      if (groups.length === 0) groups = await groupsOfUid(this.deps, uid);
+      // without a recorded id a group exists only if a create was attempted (its result lost)
+      if (groups.length === 0 && createAttempted(pod)) groups = await groupsOfUid(this.deps, uid);
     }
-    let pending = groups.filter((g) => !FINISHED_GROUP.has(g.Status));
+    const pending = groups.filter((g) => !FINISHED_GROUP.has(g.Status));
     for (const g of pending) {
       if (g.Status !== 'Terminating') await this.deps.eci.delete(g.ContainerGroupId);
     }
-    // A status tick or sweep (known !== undefined) comes back by itself: it neither re-describes nor re-nudges.
-    const polled = known !== undefined;
-    if (pending.length > 0 && !polled) {
-      pending = (await this.deps.eci.describe(pending.map((g) => g.ContainerGroupId))).filter((g) => !FINISHED_GROUP.has(g.Status));
-    }
     if (pending.length > 0) {
-      // ECI is running preStop / SIGTERM within the grace period it got at create: wait, bounded by that period.
       const deadline = Date.parse(pod.metadata.deletionTimestamp ?? '') + 30_000;
-      if (!(this.deps.clock.now() > deadline)) {
-        if (!polled) {
-          await renudge(this.deps, podNudgeOf(pod, 0), this.deps.settings.deletePollSeconds, { counts: false, reason: 'deleting' });
-        }
-        return { outcome: 'deleting-wait', groupId: pending[0]?.ContainerGroupId };
-      }
+      if (!(this.deps.clock.now() > deadline)) return { outcome: 'deleting-wait', groupId: pending[0]?.ContainerGroupId };
       this.deps.logger.warn(
         { pod: `${ns}/${name}`, groups: pending.map((g) => g.ContainerGroupId) },
         'grace period over and the group still terminates: deleting the pod (gc collects the group)',

@@ -265,15 +265,31 @@ describe('pod-sync: deleting', () => {
     const stored = w.cluster.get('default', pod.metadata.name ?? '');
     assert.ok(stored);
     stored.metadata.deletionTimestamp = '2026-01-01T00:00:30Z';
+    const calls = { ...w.eci.calls };
     const first = await sync.handle(nudgeOf(pod, 'deleting'));
     assert.equal(first.outcome, 'deleting-wait');
-    assert.equal(w.eci.calls.delete, 1);
-    assert.equal(w.queue.sent.at(-1)?.message.reason, 'deleting');
+    assert.equal(w.eci.calls.delete - calls.delete, 1);
+    assert.equal(w.eci.calls.describe - calls.describe, 1, 'one look before the delete, none after');
+    assert.equal(w.queue.sent.length, 0, 'no re-nudge: the status ticks poll the terminating group');
     assert.ok(w.cluster.get('default', pod.metadata.name ?? ''), 'the pod stays while the group terminates');
+    // a second nudge while it terminates deletes nothing more
+    assert.equal((await sync.handle(nudgeOf(pod, 'deleting'))).outcome, 'deleting-wait');
+    assert.equal(w.eci.calls.delete - calls.delete, 1);
     w.eci.groups.delete(groupId ?? '');
     const second = await sync.handle(nudgeOf(pod, 'deleting'));
     assert.equal(second.outcome, 'deleted');
     assert.deepEqual(w.cluster.deletes, [{ key: `default/${pod.metadata.name}`, uid: pod.metadata.uid, grace: 0 }]);
+  });
+
+  it('a terminating pod that never had a create attempted is deleted at once, without any ECI call', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const stored = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.ok(stored);
+    stored.metadata.deletionTimestamp = '2026-01-01T00:00:30Z';
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod, 'deleting'));
+    assert.equal(res.outcome, 'deleted');
+    assert.deepEqual(w.eci.calls, { create: 0, delete: 0, describe: 0, list: 0, events: 0, price: 0 });
   });
 
   it('a pod gone from the API loses the groups tagged with its UID', async () => {

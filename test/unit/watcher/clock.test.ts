@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Pod } from '../../../shared/domain/k8s.js';
 import { decodeMessage, encodeMessage, MAX_PODS_PER_TICK } from '../../../shared/domain/messages.js';
 import type { PodRecord } from '../../../watcher/podState.js';
-import { isChanging } from '../../../watcher/podState.js';
+import { isChanging, toRecord } from '../../../watcher/podState.js';
 import { dueForResync, resyncWhy } from '../../../watcher/resync.js';
 import { buildTicks, changingPods } from '../../../watcher/statusClock.js';
 
@@ -35,6 +36,24 @@ describe('status clock', () => {
     );
     for (const t of ticks) assert.deepEqual(decodeMessage(encodeMessage(t)), t);
     assert.equal(ticks[0]?.pods[0]?.groupId, 'eci-1');
+  });
+
+  it('a deletion restarts the change clock, so a pod left out of the ticks for too long is ticked while it terminates', () => {
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    const pod: Pod = {
+      metadata: { name: 'a', namespace: 'ns', uid: 'u', annotations: { 'k8s.aliyun.com/eci-instance-id': 'eci-1' } },
+      spec: { containers: [{ name: 'c', image: 'i' }] },
+      status: { phase: 'Pending' },
+    };
+    const stuck = toRecord(pod, t0);
+    const later = t0 + 700_000;
+    assert.equal(changingPods([toRecord(pod, later, stuck)], later, 600_000).length, 0, 'stuck Pending: out of the ticks');
+    const deleting = toRecord({ ...pod, metadata: { ...pod.metadata, deletionTimestamp: '2026-01-01T00:11:40Z' } }, later, stuck);
+    assert.equal(deleting.changingSince, later);
+    assert.deepEqual(
+      changingPods([deleting], later + 1000, 600_000).map((r) => r.uid),
+      ['u'],
+    );
   });
 
   it('sends nothing when every pod is steady', () => {

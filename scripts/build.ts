@@ -12,12 +12,15 @@
  * - `import.meta.url` / `import.meta.dirname` in our own ESM sources are rewritten to the bundle's
  *   `__filename` / `__dirname` (esbuild otherwise leaves `import.meta` empty in CJS output).
  * - `whatwg-url` is shimmed with Node's URL (see shimWhatwgUrl): -280 KB per bundle.
+ * - Function bundles use the lite Kubernetes client (shared/adapters/kube/lite.ts): the client-node adapter that
+ *   compose.ts imports for kubeconfig / in-cluster use is replaced by shared/adapters/kube/absent.ts in them
+ *   (see withoutClientNode), so @kubernetes/client-node (~1 MB, most of the load time) is not bundled.
  * - Minified, with a separate source map (`NODE_OPTIONS=--enable-source-maps` in s.yaml).
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build as esbuild, type Plugin } from 'esbuild';
+import { build as esbuild, type Metafile, type Plugin } from 'esbuild';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Bundle size above which the build warns (cold-start and upload budget). */
@@ -37,6 +40,8 @@ export interface BuiltBundle extends BundleEntry {
   file: string;
   bytes: number;
   mapBytes: number;
+  /** esbuild's metafile of this bundle (inputs and their bytes in the output) */
+  metafile: Metafile;
 }
 
 export interface BuildOptions {
@@ -91,14 +96,31 @@ const shimWhatwgUrl: Plugin = {
   },
 };
 
+/**
+ * For the function bundles: compose.ts's import of the client-node adapter (`./adapters/kube/index.js`, used only
+ * for KUBECONFIG / in-cluster configs, which the functions never have) resolves to `absent.ts`, a stub that says so.
+ */
+function withoutClientNode(root: string): Plugin {
+  const compose = join(root, 'shared', 'compose.ts');
+  return {
+    name: 'functions-without-client-node',
+    setup(b) {
+      b.onResolve({ filter: /\/adapters\/kube\/index\.js$/ }, (args) =>
+        args.importer === compose ? { path: join(root, 'shared', 'adapters', 'kube', 'absent.ts') } : undefined,
+      );
+    },
+  };
+}
+
 const IMPORT_META_BANNER =
   'var __bundle_import_meta_url=require("url").pathToFileURL(__filename).href;' +
   'var __bundle_import_meta_dirname=__dirname;var __bundle_import_meta_filename=__filename;';
 
-async function buildOne(e: BundleEntry, outDir: string, minify: boolean): Promise<BuiltBundle> {
+async function buildOne(e: BundleEntry, root: string, outDir: string, minify: boolean): Promise<BuiltBundle> {
   const dir = join(outDir, e.outSubdir);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'index.js');
+  let metafile: Metafile;
   try {
     const res = await esbuild({
       entryPoints: [e.entry],
@@ -120,11 +142,12 @@ async function buildOne(e: BundleEntry, outDir: string, minify: boolean): Promis
         'import.meta.filename': '__bundle_import_meta_filename',
       },
       banner: { js: IMPORT_META_BANNER },
-      plugins: [shimWhatwgUrl],
+      plugins: e.name.startsWith('functions/') ? [shimWhatwgUrl, withoutClientNode(root)] : [shimWhatwgUrl],
       legalComments: 'none',
       logLevel: 'silent',
       metafile: true,
     });
+    metafile = res.metafile;
     for (const w of res.warnings) {
       process.stderr.write(`build: ${e.name}: warning: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}\n`);
     }
@@ -134,7 +157,7 @@ async function buildOne(e: BundleEntry, outDir: string, minify: boolean): Promis
     });
   }
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
-  return { ...e, file, bytes: statSync(file).size, mapBytes: statSync(`${file}.map`).size };
+  return { ...e, file, bytes: statSync(file).size, mapBytes: statSync(`${file}.map`).size, metafile };
 }
 
 /** Builds the bundles (in parallel) and returns their sizes. Throws BuildError on the first failure. */
@@ -147,7 +170,32 @@ export async function buildBundles(opts: BuildOptions = {}): Promise<BuiltBundle
     rmSync(join(outDir, 'functions'), { recursive: true, force: true });
     rmSync(join(outDir, 'watcher'), { recursive: true, force: true });
   }
-  return Promise.all(entries.map((e) => buildOne(e, outDir, opts.minify ?? true)));
+  return Promise.all(entries.map((e) => buildOne(e, root, outDir, opts.minify ?? true)));
+}
+
+/**
+ * What a bundle is made of: bytes in the output per package (`node_modules/<pkg>`, scoped packages kept whole) or,
+ * for our own sources, per top-level folder (`shared/adapters/kube`, `functions/gc`), largest first.
+ */
+export function contributors(metafile: Metafile, depth = 3): { name: string; bytes: number }[] {
+  const sums = new Map<string, number>();
+  for (const out of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(out.inputs)) {
+      const key = contributorOf(input, depth);
+      sums.set(key, (sums.get(key) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...sums].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
+}
+
+function contributorOf(input: string, depth: number): string {
+  const nm = input.lastIndexOf('node_modules/');
+  if (nm >= 0) {
+    const parts = input.slice(nm + 'node_modules/'.length).split('/');
+    return (parts[0]?.startsWith('@') ? parts.slice(0, 2) : parts.slice(0, 1)).join('/');
+  }
+  if (!input.includes('/')) return input; // esbuild's virtual inputs (`<runtime>`, shims)
+  return input.split('/').slice(0, depth - 1).join('/');
 }
 
 export function formatBytes(n: number): string {
@@ -170,6 +218,16 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   process.stdout.write(`built ${built.length} bundle(s) in ${Math.round(performance.now() - started)} ms\n`);
+  const analyze = argv.indexOf('--analyze');
+  if (analyze >= 0) {
+    const top = Number(argv[analyze + 1]) || 15;
+    for (const b of built) {
+      process.stdout.write(`\n${b.name} (${formatBytes(b.bytes)}): top ${top} contributors\n`);
+      for (const c of contributors(b.metafile).slice(0, top)) {
+        process.stdout.write(`  ${formatBytes(c.bytes).padStart(10)}  ${((100 * c.bytes) / b.bytes).toFixed(1).padStart(5)}%  ${c.name}\n`);
+      }
+    }
+  }
   if (warned) process.stderr.write(`build: ${warned} bundle(s) over the ${formatBytes(MAX_BUNDLE_BYTES)} budget\n`);
   return 0;
 }

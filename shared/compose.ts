@@ -2,8 +2,8 @@
  * The one composition root: config (+ credentials) → adapters → use-cases. The FC functions, the watcher and the
  * CLI all build through here; no entry point wires an SDK by hand.
  *
- * - Kubernetes: explicit server URL + token + CA (KUBE_API_SERVER, KUBE_TOKEN, KUBE_CA: the functions), else
- *   KUBECONFIG, else the in-cluster service account (the watcher). Built once per process and configuration (it
+ * - Kubernetes: explicit server URL + token + CA (KUBE_API_SERVER, KUBE_TOKEN, KUBE_CA: the functions, through the
+ *   lite client over node:https), else KUBECONFIG, else the in-cluster service account (client-node). Built once per process and configuration (it
  *   holds no cloud credentials).
  * - ECI and MNS: from the credentials of the invocation (FC passes fresh STS credentials in `context.credentials`),
  *   else the ALIBABA_CLOUD_* variables. `forCredentials` memoises per credential set (the last two), so a warm
@@ -17,6 +17,7 @@ import type { Config } from './domain/config.js';
 import type { FcCredentials } from './domain/fc.js';
 import { createEciContainerGroups, type EciAdapterOptions } from './adapters/eci/index.js';
 import { createKubeCluster, type KubeClientOptions } from './adapters/kube/index.js';
+import { createLiteKubeCluster } from './adapters/kube/lite.js';
 import { MnsQueue } from './adapters/queue/index.js';
 import { teamLabelsProblem } from './domain/names.js';
 import type { Clock, Cluster, ClusterStore, ContainerGroups, Logger, QueueSender } from './ports/index.js';
@@ -163,10 +164,16 @@ export function cloudCredentials(config: Config, fc?: FcCredentials): CloudCrede
 
 const clusters = new WeakMap<Config, Cluster>();
 
+/**
+ * Explicit server + token + CA (the functions' settings) → the dependency-free client over node:https
+ * (adapters/kube/lite.ts); a kubeconfig or the in-cluster account → the client-node adapter. The function bundles
+ * are built without the latter (scripts/build.ts), so they never load @kubernetes/client-node.
+ */
 function clusterFor(config: Config): Cluster {
   let c = clusters.get(config);
   if (!c) {
-    c = createKubeCluster(kubeOptions(config), { host: config.VNODE_NAME });
+    const opts = kubeOptions(config);
+    c = 'server' in opts ? createLiteKubeCluster(opts, { host: config.VNODE_NAME }) : createKubeCluster(opts, { host: config.VNODE_NAME });
     clusters.set(config, c);
   }
   return c;

@@ -14,28 +14,19 @@ import {
   type V1Node,
   type Watch,
 } from '@kubernetes/client-node';
-import type { ConfigMap, K8sEvent, Lease, Namespace, Node, Pod, PodStatus, Secret } from '../../domain/k8s.js';
+import type { ConfigMap, Lease, Namespace, Node, Pod, PodStatus, Secret } from '../../domain/k8s.js';
 import type { Cluster, ClusterStore, PodWatchHandle } from '../../ports/index.js';
 import { createKubeClient, type KubeClient, type KubeClientOptions } from './client.js';
-import { isNotFound, toKubeError } from './errors.js';
-import { formatMicroTime, formatTime, toPlain } from './normalize.js';
+import { toKubeError } from './errors.js';
+import { type EventInput, EventRecorder, type EventRecorderOptions } from './events.js';
+import { forCreate, leaseForWire, toPlain } from './normalize.js';
 import { type ListResult, type ListWatchOptions, startListWatch, type WatchSource } from './watch.js';
 
-export interface KubeClusterOptions {
-  /** `source.component` of recorded Events. Default `eci-bridge`. */
-  component?: string;
-  /** `source.host` of recorded Events (the virtual node's name, usually). */
-  host?: string;
-  /** Events with the same (object, reason, message) within this window are aggregated. Default 10 min. */
-  eventAggregationWindowMs?: number;
-  /** How many recent Events the aggregation cache remembers. Default 512. */
-  eventCacheSize?: number;
+export interface KubeClusterOptions extends EventRecorderOptions {
   /** Server-side watch timeout: each watch lasts a random time in [t, 2t) seconds. Default 300. */
   watchTimeoutSeconds?: number;
   /** Backoff, sleep, randomness and clock of the watch loop (tests inject them). */
   watch?: ListWatchOptions;
-  /** Clock for Event timestamps and aggregation. Default Date.now. */
-  now?: () => number;
 }
 
 const SMP = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
@@ -58,20 +49,11 @@ async function call<T>(context: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-interface CachedEvent {
-  namespace: string;
-  name: string;
-  count: number;
-  lastSeen: number;
-}
-
 export class KubeCluster implements Cluster, ClusterStore {
   private readonly core: CoreV1Api;
   private readonly coordination: CoordinationV1Api;
   private readonly watcher: Watch;
-  private readonly now: () => number;
-  private readonly events = new Map<string, CachedEvent>();
-  private readonly eventChains = new Map<string, Promise<void>>();
+  private readonly recorder: EventRecorder;
 
   constructor(
     client: KubeClient,
@@ -80,7 +62,16 @@ export class KubeCluster implements Cluster, ClusterStore {
     this.core = client.core;
     this.coordination = client.coordination;
     this.watcher = client.watch;
-    this.now = opts.now ?? Date.now;
+    this.recorder = new EventRecorder(
+      {
+        create: async (namespace, body, context) => {
+          await call(context, () => this.core.createNamespacedEvent({ namespace, body: asSdk<CoreV1Event>(body) }));
+        },
+        patch: async (namespace, name, body, context) =>
+          (await call(context, () => this.core.patchNamespacedEvent({ namespace, name, body }, MERGE))).count,
+      },
+      opts,
+    );
   }
 
   // ---------------------------------------------------------------- pods
@@ -204,76 +195,9 @@ export class KubeCluster implements Cluster, ClusterStore {
 
   // ---------------------------------------------------------------- events
 
-  /**
-   * Records an Event. A repeat of the same (involved object, type, reason, message) within the aggregation window
-   * patches `count` and `lastTimestamp` of the Event created first instead of creating another (client-go's
-   * recorder does the same). Repeats of one key are serialised; a vanished Event is created again.
-   */
-  async recordEvent(ev: Omit<K8sEvent, 'metadata' | 'count' | 'firstTimestamp' | 'lastTimestamp'>): Promise<void> {
-    const io = ev.involvedObject;
-    const key = JSON.stringify([io.uid ?? `${io.kind}/${io.namespace ?? ''}/${io.name}`, ev.type, ev.reason, ev.message]);
-    const prev = this.eventChains.get(key) ?? Promise.resolve();
-    const next = prev.catch(() => {}).then(() => this.recordEventNow(key, ev));
-    this.eventChains.set(key, next);
-    try {
-      await next;
-    } finally {
-      if (this.eventChains.get(key) === next) this.eventChains.delete(key);
-    }
-  }
-
-  private async recordEventNow(
-    key: string,
-    ev: Omit<K8sEvent, 'metadata' | 'count' | 'firstTimestamp' | 'lastTimestamp'>,
-  ): Promise<void> {
-    const nowMs = this.now();
-    const stamp = formatTime(new Date(Math.floor(nowMs / 1000) * 1000));
-    const window = this.opts.eventAggregationWindowMs ?? 10 * 60_000;
-    const cached = this.events.get(key);
-    if (cached && nowMs - cached.lastSeen <= window) {
-      try {
-        const patched = await call(`aggregate event ${cached.namespace}/${cached.name}`, () =>
-          this.core.patchNamespacedEvent(
-            { namespace: cached.namespace, name: cached.name, body: { count: cached.count + 1, lastTimestamp: stamp } },
-            MERGE,
-          ),
-        );
-        this.remember(key, { ...cached, count: patched.count ?? cached.count + 1, lastSeen: nowMs });
-        return;
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-        this.events.delete(key); // expired or deleted: record it afresh
-      }
-    }
-    const io = ev.involvedObject;
-    const namespace = io.namespace ?? 'default';
-    const name = `${io.name}.${(BigInt(nowMs) * 1_000_000n + BigInt(Math.floor(Math.random() * 1_000_000))).toString(16)}`;
-    const body: K8sEvent = {
-      metadata: { name, namespace },
-      involvedObject: io,
-      reason: ev.reason,
-      message: ev.message,
-      type: ev.type,
-      count: 1,
-      firstTimestamp: stamp,
-      lastTimestamp: stamp,
-      source: ev.source ?? { component: this.opts.component ?? 'eci-bridge', ...(this.opts.host ? { host: this.opts.host } : {}) },
-    };
-    await call(`create event ${namespace}/${name} (${ev.reason})`, () =>
-      this.core.createNamespacedEvent({ namespace, body: asSdk<CoreV1Event>(body) }),
-    );
-    this.remember(key, { namespace, name, count: 1, lastSeen: nowMs });
-  }
-
-  private remember(key: string, entry: CachedEvent): void {
-    this.events.delete(key); // re-insert: Map order is the LRU order
-    this.events.set(key, entry);
-    const max = this.opts.eventCacheSize ?? 512;
-    while (this.events.size > max) {
-      const oldest = this.events.keys().next().value;
-      if (oldest === undefined) break;
-      this.events.delete(oldest);
-    }
+  /** Records an Event, aggregating repeats (./events.ts). */
+  recordEvent(ev: EventInput): Promise<void> {
+    return this.recorder.record(ev);
   }
 
   // ---------------------------------------------------------------- config, secrets, tokens
@@ -380,20 +304,6 @@ export class KubeCluster implements Cluster, ClusterStore {
     );
     return toPlain<Lease>(l);
   }
-}
-
-/** A create carries no server-set identity (the API server rejects a resourceVersion on create). */
-function forCreate<T extends { metadata: Node['metadata'] }>(obj: T): T {
-  const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, ...metadata } = obj.metadata;
-  return { ...obj, metadata };
-}
-
-/** MicroTime fields get exactly 6 fractional digits whatever the caller passed. */
-function leaseForWire(lease: Lease): Lease {
-  const spec = lease.spec ? { ...lease.spec } : undefined;
-  if (spec?.renewTime) spec.renewTime = formatMicroTime(spec.renewTime);
-  if (spec?.acquireTime) spec.acquireTime = formatMicroTime(spec.acquireTime);
-  return { ...lease, spec };
 }
 
 /** The composition root's entry: a Cluster from a kubeconfig, the in-cluster account, or server + token + CA. */

@@ -56,7 +56,8 @@ export interface StatusBody {
   message?: string;
 }
 
-function parseStatus(body: unknown): StatusBody | undefined {
+/** A Status from a response body (object or JSON text), or undefined when it is not one. */
+export function parseStatus(body: unknown): StatusBody | undefined {
   let v: unknown = body;
   if (typeof v === 'string') {
     try {

@@ -4,6 +4,7 @@
  * the adapter goes through `toPlain`, so the rest of the bridge sees only the plain JSON of shared/domain/k8s.ts
  * and an object compares equal whichever way it arrived.
  */
+import type { Lease, ObjectMeta } from '../../domain/k8s.js';
 
 /** metav1.Time: RFC 3339 in UTC with whole seconds, as the API server writes it (`2026-11-27T20:14:23Z`). */
 export function formatTime(d: Date): string {
@@ -49,4 +50,18 @@ function plain(value: unknown, depth: number): unknown {
     out[k] = plain(v, depth + 1);
   }
   return out;
+}
+
+/** A create carries no server-set identity (the API server rejects a resourceVersion on create). */
+export function forCreate<T extends { metadata: ObjectMeta }>(obj: T): T {
+  const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
+}
+
+/** A Lease as written: MicroTime fields get exactly 6 fractional digits whatever the caller passed. */
+export function leaseForWire(lease: Lease): Lease {
+  const spec = lease.spec ? { ...lease.spec } : undefined;
+  if (spec?.renewTime) spec.renewTime = formatMicroTime(spec.renewTime);
+  if (spec?.acquireTime) spec.acquireTime = formatMicroTime(spec.acquireTime);
+  return { ...lease, spec };
 }

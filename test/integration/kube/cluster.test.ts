@@ -1,20 +1,25 @@
 /**
- * The Kubernetes adapter against a real kube-apiserver (the local test control plane or KUBE_TEST_KUBECONFIG).
+ * The Kubernetes adapter against a real kube-apiserver (the local test control plane or KUBE_TEST_KUBECONFIG),
+ * run once per implementation of the port: the client-node adapter (watcher, CLI) and the lite client over
+ * node:https (the FC functions). Both must behave the same: same plain JSON, same typed errors.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import {
+  AlreadyExistsError,
   ConflictError,
   createKubeCluster,
   ForbiddenError,
   isConflict,
   isNotFound,
   KubeError,
-  type KubeCluster,
+  type KubeClusterOptions,
   NotFoundError,
 } from '../../../shared/adapters/kube/index.js';
+import { createLiteKubeCluster, type LiteKubeConnection } from '../../../shared/adapters/kube/lite.js';
 import type { Node, PodCondition } from '../../../shared/domain/k8s.js';
+import type { Cluster, ClusterStore } from '../../../shared/ports/index.js';
 import {
   clusterCaPem,
   coreApi,
@@ -29,265 +34,294 @@ import {
 
 const kubeconfig = testKubeconfig();
 
-describe('kube adapter: Cluster against a real kube-apiserver', { skip: kubeconfig ? false : NO_KUBECONFIG }, () => {
-  let ns: TestNamespace;
-  let cluster: KubeCluster;
-  let core: CoreV1Api;
-  const nodeName = uniqueName('vnode');
-  const createdNodes: string[] = [];
+type Port = Cluster & ClusterStore;
 
-  before(async () => {
-    const path = kubeconfig as string;
-    ns = await createTestNamespace(path, 'adapter');
-    cluster = createKubeCluster({ kubeconfigPath: path }, { component: 'eci-bridge-test', host: nodeName });
-    core = coreApi(path);
-  });
-  after(async () => {
-    for (const n of createdNodes) await core.deleteNode({ name: n }).catch(() => {});
-    await ns?.cleanup();
-  });
+/** Server, token and CA of the test kubeconfig (what the functions are configured with). */
+function connection(path: string): LiteKubeConnection {
+  const kc = loadKubeConfig(path);
+  return { server: kc.getCurrentCluster()?.server as string, token: kc.getCurrentUser()?.token as string, caPem: clusterCaPem(kc) };
+}
 
-  async function createPod(name: string, node: string | undefined = nodeName) {
-    return core.createNamespacedPod({ namespace: ns.name, body: podManifest(name, node) });
-  }
+const implementations: { name: string; fromKubeconfig: (path: string, opts: KubeClusterOptions) => Port; direct: (conn: LiteKubeConnection) => Port }[] = [
+  { name: 'client-node', fromKubeconfig: (path, opts) => createKubeCluster({ kubeconfigPath: path }, opts), direct: (conn) => createKubeCluster(conn) },
+  { name: 'lite', fromKubeconfig: (path, opts) => createLiteKubeCluster(connection(path), opts), direct: (conn) => createLiteKubeCluster(conn) },
+];
 
-  it('maps a missing object to NotFoundError (no HTTP codes, no ApiException)', async () => {
-    const err = await cluster.getPod(ns.name, 'does-not-exist').then(
-      () => assert.fail('expected NotFound'),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof NotFoundError);
-    assert.ok(isNotFound(new Error('wrapped', { cause: err })));
-    assert.match(err.message, /^get pod .*\/does-not-exist: pods "does-not-exist" not found$/);
-    await assert.rejects(cluster.getSecret(ns.name, 'nope'), NotFoundError);
-    await assert.rejects(cluster.getNode(uniqueName('nope')), NotFoundError);
-    await assert.rejects(cluster.getPod(uniqueName('no-such-ns'), 'x'), NotFoundError);
-  });
+for (const impl of implementations) {
+  describe(`kube adapter (${impl.name}): Cluster against a real kube-apiserver`, { skip: kubeconfig ? false : NO_KUBECONFIG }, () => {
+    let ns: TestNamespace;
+    let cluster: Port;
+    let core: CoreV1Api;
+    const nodeName = uniqueName('vnode');
+    const createdNodes: string[] = [];
 
-  it('builds a client from server + token + CA; a wrong token is ForbiddenError without the token in the message', async () => {
-    const kc = loadKubeConfig(kubeconfig as string);
-    const server = kc.getCurrentCluster()?.server as string;
-    const token = kc.getCurrentUser()?.token as string;
-    const caPem = clusterCaPem(kc);
-    const direct = createKubeCluster({ server, token, caPem });
-    const cm = await direct.getConfigMap(ns.name, 'kube-root-ca.crt');
-    assert.equal(cm.data?.['ca.crt'], caPem);
-    assert.equal(typeof cm.metadata.creationTimestamp, 'string');
-
-    const badToken = `bad-${token.slice(0, 8)}-token`;
-    const bad = createKubeCluster({ server, token: badToken, caPem });
-    const err = await bad.getConfigMap(ns.name, 'kube-root-ca.crt').then(
-      () => assert.fail('expected Forbidden'),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof ForbiddenError);
-    assert.equal(err.status, 401);
-    assert.ok(!err.message.includes(badToken) && !err.message.includes(token));
-  });
-
-  it('reads ConfigMaps and Secrets as plain JSON (base64 data unchanged)', async () => {
-    await core.createNamespacedSecret({
-      namespace: ns.name,
-      body: { metadata: { name: 'creds' }, type: 'Opaque', data: { password: Buffer.from('s3cret').toString('base64') } },
+    before(async () => {
+      const path = kubeconfig as string;
+      ns = await createTestNamespace(path, 'adapter');
+      cluster = impl.fromKubeconfig(path, { component: 'eci-bridge-test', host: nodeName });
+      core = coreApi(path);
     });
-    const s = await cluster.getSecret(ns.name, 'creds');
-    assert.equal(Buffer.from(s.data?.password ?? '', 'base64').toString(), 's3cret');
-    assert.equal(s.type, 'Opaque');
-    assert.match(s.metadata.creationTimestamp ?? '', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
-  });
-
-  it('a pod gets the kube-api-access projected volume (ServiceAccount admission, bound tokens)', async () => {
-    await createPod('with-sa');
-    const pod = await cluster.getPod(ns.name, 'with-sa');
-    assert.equal(pod.spec.serviceAccountName, 'default');
-    const vol = pod.spec.volumes?.find((v) => v.name.startsWith('kube-api-access-'));
-    assert.ok(vol?.projected, `no kube-api-access volume in ${JSON.stringify(pod.spec.volumes)}`);
-    const sources = vol.projected.sources ?? [];
-    assert.equal(sources.find((s) => s.serviceAccountToken)?.serviceAccountToken?.path, 'token');
-    assert.equal(sources.find((s) => s.configMap)?.configMap?.name, 'kube-root-ca.crt');
-    assert.ok(sources.some((s) => s.downwardAPI?.items?.some((i) => i.fieldRef?.fieldPath === 'metadata.namespace')));
-    const mount = pod.spec.containers[0]?.volumeMounts?.find((m) => m.name === vol.name);
-    assert.equal(mount?.mountPath, '/var/run/secrets/kubernetes.io/serviceaccount');
-  });
-
-  it('TokenRequest returns a token bound to the pod', async () => {
-    const pod = await createPod('token-holder');
-    const uid = pod.metadata?.uid as string;
-    const res = await cluster.requestPodToken(ns.name, 'default', {
-      podName: 'token-holder',
-      podUid: uid,
-      expirationSeconds: 3600,
+    after(async () => {
+      for (const n of createdNodes) await core.deleteNode({ name: n }).catch(() => {});
+      await ns?.cleanup();
     });
-    const payload = JSON.parse(Buffer.from(res.token.split('.')[1] ?? '', 'base64url').toString()) as {
-      sub: string;
-      'kubernetes.io': { namespace: string; pod: { name: string; uid: string } };
-    };
-    assert.equal(payload.sub, `system:serviceaccount:${ns.name}:default`);
-    assert.deepStrictEqual(payload['kubernetes.io'].pod, { name: 'token-holder', uid });
-    assert.ok(Date.parse(res.expirationTimestamp) > Date.now());
-    // A token for a pod UID that does not match is refused.
-    await assert.rejects(
-      cluster.requestPodToken(ns.name, 'default', { podName: 'token-holder', podUid: '00000000-0000-0000-0000-000000000000' }),
-      KubeError,
-    );
-  });
 
-  it('strategic-merge patch of pods/status: adding one condition keeps the others', async () => {
-    await createPod('status');
-    const t = '2026-01-01T00:00:00Z';
-    const cond = (type: string, status: PodCondition['status']): PodCondition => ({ type, status, lastTransitionTime: t });
-    await cluster.patchPodStatus(ns.name, 'status', {
-      phase: 'Pending',
-      conditions: [cond('PodScheduled', 'True'), cond('Initialized', 'True')],
-    });
-    const after = await cluster.patchPodStatus(ns.name, 'status', { conditions: [cond('Ready', 'False')] });
-    const types = (after.status?.conditions ?? []).map((c) => `${c.type}=${c.status}`).sort();
-    assert.deepStrictEqual(types, ['Initialized=True', 'PodScheduled=True', 'Ready=False']);
-    assert.equal(after.status?.phase, 'Pending');
-    // Changing one condition by type leaves the rest.
-    const flipped = await cluster.patchPodStatus(ns.name, 'status', { phase: 'Running', conditions: [cond('Ready', 'True')] });
-    assert.deepStrictEqual(
-      (flipped.status?.conditions ?? []).map((c) => `${c.type}=${c.status}`).sort(),
-      ['Initialized=True', 'PodScheduled=True', 'Ready=True'],
-    );
-    assert.equal(flipped.status?.phase, 'Running');
-    assert.equal(flipped.status?.conditions?.[0]?.lastTransitionTime, t);
-  });
+    async function createPod(name: string, node: string | undefined = nodeName) {
+      return core.createNamespacedPod({ namespace: ns.name, body: podManifest(name, node) });
+    }
 
-  it('patches pod metadata (null removes a key)', async () => {
-    await createPod('meta');
-    await cluster.patchPodMetadata(ns.name, 'meta', { annotations: { a: '1', b: '2' }, labels: { tier: 'x' } });
-    const p = await cluster.patchPodMetadata(ns.name, 'meta', { annotations: { a: null } });
-    assert.equal(p.metadata.annotations?.a, undefined);
-    assert.equal(p.metadata.annotations?.b, '2');
-    assert.equal(p.metadata.labels?.tier, 'x');
-    assert.equal(p.metadata.labels?.app, 'test');
-  });
-
-  it('delete with a stale UID precondition fails with ConflictError; the right UID deletes', async () => {
-    const pod = await createPod('victim');
-    const err = await cluster
-      .deletePod(ns.name, 'victim', { uid: '11111111-2222-3333-4444-555555555555', gracePeriodSeconds: 0 })
-      .then(
-        () => assert.fail('expected Conflict'),
+    it('maps a missing object to NotFoundError (no HTTP codes, no ApiException)', async () => {
+      const err = await cluster.getPod(ns.name, 'does-not-exist').then(
+        () => assert.fail('expected NotFound'),
         (e: unknown) => e,
       );
-    assert.ok(err instanceof ConflictError && isConflict(err));
-    assert.equal((await cluster.getPod(ns.name, 'victim')).metadata.uid, pod.metadata?.uid);
-    await cluster.deletePod(ns.name, 'victim', { uid: pod.metadata?.uid as string, gracePeriodSeconds: 0 });
-    await assert.rejects(cluster.getPod(ns.name, 'victim'), NotFoundError);
-    await assert.rejects(
-      cluster.deletePod(ns.name, 'victim', { uid: pod.metadata?.uid as string, gracePeriodSeconds: 0 }),
-      NotFoundError,
-    );
-  });
-
-  it('a graceful delete of a bound pod sets deletionTimestamp and keeps the object', async () => {
-    const pod = await createPod('graceful');
-    await cluster.deletePod(ns.name, 'graceful', { uid: pod.metadata?.uid as string, gracePeriodSeconds: 30 });
-    const p = await cluster.getPod(ns.name, 'graceful');
-    assert.equal(p.metadata.deletionGracePeriodSeconds, 30);
-    assert.match(p.metadata.deletionTimestamp ?? '', /Z$/);
-  });
-
-  it('aggregates repeated Events: count goes to 2 on one Event; a vanished Event is created again', async () => {
-    const pod = await createPod('evented');
-    const involvedObject = { kind: 'Pod', namespace: ns.name, name: 'evented', uid: pod.metadata?.uid, apiVersion: 'v1' };
-    const list = async () =>
-      (await core.listNamespacedEvent({ namespace: ns.name, fieldSelector: `involvedObject.uid=${pod.metadata?.uid}` })).items;
-    await cluster.recordEvent({ involvedObject, reason: 'Pulling', message: 'pulling image', type: 'Normal' });
-    await cluster.recordEvent({ involvedObject, reason: 'Pulling', message: 'pulling image', type: 'Normal' });
-    await cluster.recordEvent({ involvedObject, reason: 'Failed', message: 'quota exceeded', type: 'Warning' });
-    const events = await list();
-    const pulling = events.filter((e) => e.reason === 'Pulling');
-    assert.equal(pulling.length, 1);
-    assert.equal(pulling[0]?.count, 2);
-    assert.equal(pulling[0]?.source?.component, 'eci-bridge-test');
-    assert.equal(pulling[0]?.source?.host, nodeName);
-    assert.ok((pulling[0]?.lastTimestamp?.getTime() ?? 0) >= (pulling[0]?.firstTimestamp?.getTime() ?? 1));
-    assert.equal(events.filter((e) => e.reason === 'Failed')[0]?.count, 1);
-
-    // The aggregated Event disappears (TTL, someone deleted it): the next repeat creates a new one.
-    await core.deleteNamespacedEvent({ namespace: ns.name, name: pulling[0]?.metadata?.name as string });
-    await cluster.recordEvent({ involvedObject, reason: 'Pulling', message: 'pulling image', type: 'Normal' });
-    const again = (await list()).filter((e) => e.reason === 'Pulling');
-    assert.equal(again.length, 1);
-    assert.equal(again[0]?.count, 1);
-    assert.notEqual(again[0]?.metadata?.name, pulling[0]?.metadata?.name);
-  });
-
-  it('concurrent repeats of one Event still aggregate into one', async () => {
-    const pod = await createPod('burst');
-    const involvedObject = { kind: 'Pod', namespace: ns.name, name: 'burst', uid: pod.metadata?.uid };
-    await Promise.all(
-      Array.from({ length: 5 }, () => cluster.recordEvent({ involvedObject, reason: 'Tick', message: 'same', type: 'Normal' })),
-    );
-    const events = (await core.listNamespacedEvent({ namespace: ns.name, fieldSelector: `involvedObject.name=burst` })).items;
-    assert.equal(events.length, 1);
-    assert.equal(events[0]?.count, 5);
-  });
-
-  it('creates and renews a Lease with MicroTime (6 fractional digits), Conflict on a stale resourceVersion', async () => {
-    const created = await cluster.createLease(ns.name, {
-      metadata: { name: nodeName },
-      spec: { holderIdentity: nodeName, leaseDurationSeconds: 40, renewTime: new Date().toISOString() },
+      assert.ok(err instanceof NotFoundError);
+      assert.ok(isNotFound(new Error('wrapped', { cause: err })));
+      assert.match(err.message, /^get pod .*\/does-not-exist: pods "does-not-exist" not found$/);
+      await assert.rejects(cluster.getSecret(ns.name, 'nope'), NotFoundError);
+      await assert.rejects(cluster.getNode(uniqueName('nope')), NotFoundError);
+      await assert.rejects(cluster.getPod(uniqueName('no-such-ns'), 'x'), NotFoundError);
     });
-    assert.match(created.spec?.renewTime ?? '', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
-    const renewAt = '2030-01-02T03:04:05.123456Z';
-    const renewed = await cluster.replaceLease(ns.name, { ...created, spec: { ...created.spec, renewTime: renewAt } });
-    assert.equal(renewed.spec?.renewTime, renewAt);
-    assert.notEqual(renewed.metadata.resourceVersion, created.metadata.resourceVersion);
-    assert.equal((await cluster.getLease(ns.name, nodeName)).spec?.renewTime, renewAt);
-    // Someone else renewed in between: replacing with the old resourceVersion is a Conflict.
-    await assert.rejects(cluster.replaceLease(ns.name, created), ConflictError);
-    await assert.rejects(cluster.createLease(ns.name, created), (e: unknown) => isConflict(e));
-  });
 
-  it('creates a Node, patches its status (conditions merge by type) and its metadata/spec', async () => {
-    const name = uniqueName('vnode');
-    createdNodes.push(name);
-    const hb = '2026-01-01T00:00:00Z';
-    const node: Node = {
-      metadata: { name, labels: { type: 'virtual-kubelet' } },
-      spec: { taints: [{ key: 'virtual-kubelet.io/provider', value: 'eci', effect: 'NoSchedule' }] },
-    };
-    const created = await cluster.createNode(node);
-    assert.equal(created.metadata.name, name);
-    await cluster.patchNodeStatus(name, {
-      capacity: { cpu: '1000', memory: '4Ti', pods: '1000' },
-      allocatable: { cpu: '1000', memory: '4Ti', pods: '1000' },
-      conditions: [
-        { type: 'Ready', status: 'False', reason: 'Starting', lastHeartbeatTime: hb, lastTransitionTime: hb },
-        { type: 'MemoryPressure', status: 'False', lastHeartbeatTime: hb, lastTransitionTime: hb },
-      ],
-      addresses: [{ type: 'InternalIP', address: '10.0.0.5' }],
-      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+    it('builds a client from server + token + CA; a wrong token is ForbiddenError without the token in the message', async () => {
+      const kc = loadKubeConfig(kubeconfig as string);
+      const server = kc.getCurrentCluster()?.server as string;
+      const token = kc.getCurrentUser()?.token as string;
+      const caPem = clusterCaPem(kc);
+      const direct = impl.direct({ server, token, caPem });
+      const cm = await direct.getConfigMap(ns.name, 'kube-root-ca.crt');
+      assert.equal(cm.data?.['ca.crt'], caPem);
+      assert.equal(typeof cm.metadata.creationTimestamp, 'string');
+
+      const badToken = `bad-${token.slice(0, 8)}-token`;
+      const bad = impl.direct({ server, token: badToken, caPem });
+      const err = await bad.getConfigMap(ns.name, 'kube-root-ca.crt').then(
+        () => assert.fail('expected Forbidden'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof ForbiddenError);
+      assert.equal(err.status, 401);
+      assert.ok(!err.message.includes(badToken) && !err.message.includes(token));
     });
-    const patched = await cluster.patchNodeStatus(name, {
-      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: hb, lastTransitionTime: hb }],
+
+    it('reads ConfigMaps and Secrets as plain JSON (base64 data unchanged)', async () => {
+      await core.createNamespacedSecret({
+        namespace: ns.name,
+        body: { metadata: { name: 'creds' }, type: 'Opaque', data: { password: Buffer.from('s3cret').toString('base64') } },
+      });
+      const s = await cluster.getSecret(ns.name, 'creds');
+      assert.equal(Buffer.from(s.data?.password ?? '', 'base64').toString(), 's3cret');
+      assert.equal(s.type, 'Opaque');
+      assert.match(s.metadata.creationTimestamp ?? '', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
     });
-    const conds = Object.fromEntries((patched.status?.conditions ?? []).map((c) => [c.type, c.status]));
-    assert.deepStrictEqual(conds, { Ready: 'True', MemoryPressure: 'False' });
-    assert.equal(patched.status?.capacity?.memory, '4Ti');
-    assert.equal(patched.status?.daemonEndpoints?.kubeletEndpoint?.Port, 10250);
-    assert.equal(patched.status?.conditions?.[0]?.lastHeartbeatTime, hb);
 
-    const relabelled = await cluster.patchNode(name, { metadata: { labels: { 'kubernetes.io/role': 'agent' } } });
-    assert.equal(relabelled.metadata.labels?.type, 'virtual-kubelet');
-    assert.equal(relabelled.metadata.labels?.['kubernetes.io/role'], 'agent');
-    assert.equal(relabelled.spec?.taints?.[0]?.key, 'virtual-kubelet.io/provider');
-    await assert.rejects(cluster.createNode(node), (e: unknown) => isConflict(e));
-  });
+    it('a pod gets the kube-api-access projected volume (ServiceAccount admission, bound tokens)', async () => {
+      await createPod('with-sa');
+      const pod = await cluster.getPod(ns.name, 'with-sa');
+      assert.equal(pod.spec.serviceAccountName, 'default');
+      const vol = pod.spec.volumes?.find((v) => v.name.startsWith('kube-api-access-'));
+      assert.ok(vol?.projected, `no kube-api-access volume in ${JSON.stringify(pod.spec.volumes)}`);
+      const sources = vol.projected.sources ?? [];
+      assert.equal(sources.find((s) => s.serviceAccountToken)?.serviceAccountToken?.path, 'token');
+      assert.equal(sources.find((s) => s.configMap)?.configMap?.name, 'kube-root-ca.crt');
+      assert.ok(sources.some((s) => s.downwardAPI?.items?.some((i) => i.fieldRef?.fieldPath === 'metadata.namespace')));
+      const mount = pod.spec.containers[0]?.volumeMounts?.find((m) => m.name === vol.name);
+      assert.equal(mount?.mountPath, '/var/run/secrets/kubernetes.io/serviceaccount');
+    });
 
-  it('lists pods by node and by label', async () => {
-    const node = uniqueName('vnode');
-    await createPod('on-node-1', node);
-    await createPod('on-node-2', node);
-    await createPod('elsewhere', uniqueName('other'));
-    const onNode = await cluster.listPods({ nodeName: node });
-    assert.deepStrictEqual(onNode.map((p) => p.metadata.name).sort(), ['on-node-1', 'on-node-2']);
-    const inNs = await cluster.listPods({ namespace: ns.name, labelSelector: 'app=test' });
-    assert.ok(inNs.length >= 3);
-    assert.ok(inNs.every((p) => p.metadata.namespace === ns.name && typeof p.metadata.creationTimestamp === 'string'));
+    it('TokenRequest returns a token bound to the pod', async () => {
+      const pod = await createPod('token-holder');
+      const uid = pod.metadata?.uid as string;
+      const res = await cluster.requestPodToken(ns.name, 'default', {
+        podName: 'token-holder',
+        podUid: uid,
+        expirationSeconds: 3600,
+      });
+      const payload = JSON.parse(Buffer.from(res.token.split('.')[1] ?? '', 'base64url').toString()) as {
+        sub: string;
+        'kubernetes.io': { namespace: string; pod: { name: string; uid: string } };
+      };
+      assert.equal(payload.sub, `system:serviceaccount:${ns.name}:default`);
+      assert.deepStrictEqual(payload['kubernetes.io'].pod, { name: 'token-holder', uid });
+      assert.ok(Date.parse(res.expirationTimestamp) > Date.now());
+      // A token for a pod UID that does not match is refused.
+      await assert.rejects(
+        cluster.requestPodToken(ns.name, 'default', { podName: 'token-holder', podUid: '00000000-0000-0000-0000-000000000000' }),
+        KubeError,
+      );
+    });
+
+    it('strategic-merge patch of pods/status: adding one condition keeps the others', async () => {
+      await createPod('status');
+      const t = '2026-01-01T00:00:00Z';
+      const cond = (type: string, status: PodCondition['status']): PodCondition => ({ type, status, lastTransitionTime: t });
+      await cluster.patchPodStatus(ns.name, 'status', {
+        phase: 'Pending',
+        conditions: [cond('PodScheduled', 'True'), cond('Initialized', 'True')],
+      });
+      const after = await cluster.patchPodStatus(ns.name, 'status', { conditions: [cond('Ready', 'False')] });
+      const types = (after.status?.conditions ?? []).map((c) => `${c.type}=${c.status}`).sort();
+      assert.deepStrictEqual(types, ['Initialized=True', 'PodScheduled=True', 'Ready=False']);
+      assert.equal(after.status?.phase, 'Pending');
+      // Changing one condition by type leaves the rest.
+      const flipped = await cluster.patchPodStatus(ns.name, 'status', { phase: 'Running', conditions: [cond('Ready', 'True')] });
+      assert.deepStrictEqual(
+        (flipped.status?.conditions ?? []).map((c) => `${c.type}=${c.status}`).sort(),
+        ['Initialized=True', 'PodScheduled=True', 'Ready=True'],
+      );
+      assert.equal(flipped.status?.phase, 'Running');
+      assert.equal(flipped.status?.conditions?.[0]?.lastTransitionTime, t);
+    });
+
+    it('patches pod metadata (null removes a key)', async () => {
+      await createPod('meta');
+      await cluster.patchPodMetadata(ns.name, 'meta', { annotations: { a: '1', b: '2' }, labels: { tier: 'x' } });
+      const p = await cluster.patchPodMetadata(ns.name, 'meta', { annotations: { a: null } });
+      assert.equal(p.metadata.annotations?.a, undefined);
+      assert.equal(p.metadata.annotations?.b, '2');
+      assert.equal(p.metadata.labels?.tier, 'x');
+      assert.equal(p.metadata.labels?.app, 'test');
+    });
+
+    it('delete with a stale UID precondition fails with ConflictError; the right UID deletes', async () => {
+      const pod = await createPod('victim');
+      const err = await cluster
+        .deletePod(ns.name, 'victim', { uid: '11111111-2222-3333-4444-555555555555', gracePeriodSeconds: 0 })
+        .then(
+          () => assert.fail('expected Conflict'),
+          (e: unknown) => e,
+        );
+      assert.ok(err instanceof ConflictError && isConflict(err));
+      assert.equal((await cluster.getPod(ns.name, 'victim')).metadata.uid, pod.metadata?.uid);
+      await cluster.deletePod(ns.name, 'victim', { uid: pod.metadata?.uid as string, gracePeriodSeconds: 0 });
+      await assert.rejects(cluster.getPod(ns.name, 'victim'), NotFoundError);
+      await assert.rejects(
+        cluster.deletePod(ns.name, 'victim', { uid: pod.metadata?.uid as string, gracePeriodSeconds: 0 }),
+        NotFoundError,
+      );
+    });
+
+    it('a graceful delete of a bound pod sets deletionTimestamp and keeps the object', async () => {
+      const pod = await createPod('graceful');
+      await cluster.deletePod(ns.name, 'graceful', { uid: pod.metadata?.uid as string, gracePeriodSeconds: 30 });
+      const p = await cluster.getPod(ns.name, 'graceful');
+      assert.equal(p.metadata.deletionGracePeriodSeconds, 30);
+      assert.match(p.metadata.deletionTimestamp ?? '', /Z$/);
+    });
+
+    it('aggregates repeated Events: count goes to 2 on one Event; a vanished Event is created again', async () => {
+      const pod = await createPod('evented');
+      const involvedObject = { kind: 'Pod', namespace: ns.name, name: 'evented', uid: pod.metadata?.uid, apiVersion: 'v1' };
+      const list = async () =>
+        (await core.listNamespacedEvent({ namespace: ns.name, fieldSelector: `involvedObject.uid=${pod.metadata?.uid}` })).items;
+      await cluster.recordEvent({ involvedObject, reason: 'Pulling', message: 'pulling image', type: 'Normal' });
+      await cluster.recordEvent({ involvedObject, reason: 'Pulling', message: 'pulling image', type: 'Normal' });
+      await cluster.recordEvent({ involvedObject, reason: 'Failed', message: 'quota exceeded', type: 'Warning' });
+      const events = await list();
+      const pulling = events.filter((e) => e.reason === 'Pulling');
+      assert.equal(pulling.length, 1);
+      assert.equal(pulling[0]?.count, 2);
+      assert.equal(pulling[0]?.source?.component, 'eci-bridge-test');
+      assert.equal(pulling[0]?.source?.host, nodeName);
+      assert.ok((pulling[0]?.lastTimestamp?.getTime() ?? 0) >= (pulling[0]?.firstTimestamp?.getTime() ?? 1));
+      assert.equal(events.filter((e) => e.reason === 'Failed')[0]?.count, 1);
+
+      // The aggregated Event disappears (TTL, someone deleted it): the next repeat creates a new one.
+      await core.deleteNamespacedEvent({ namespace: ns.name, name: pulling[0]?.metadata?.name as string });
+      await cluster.recordEvent({ involvedObject, reason: 'Pulling', message: 'pulling image', type: 'Normal' });
+      const again = (await list()).filter((e) => e.reason === 'Pulling');
+      assert.equal(again.length, 1);
+      assert.equal(again[0]?.count, 1);
+      assert.notEqual(again[0]?.metadata?.name, pulling[0]?.metadata?.name);
+    });
+
+    it('concurrent repeats of one Event still aggregate into one', async () => {
+      const pod = await createPod('burst');
+      const involvedObject = { kind: 'Pod', namespace: ns.name, name: 'burst', uid: pod.metadata?.uid };
+      await Promise.all(
+        Array.from({ length: 5 }, () => cluster.recordEvent({ involvedObject, reason: 'Tick', message: 'same', type: 'Normal' })),
+      );
+      const events = (await core.listNamespacedEvent({ namespace: ns.name, fieldSelector: `involvedObject.name=burst` })).items;
+      assert.equal(events.length, 1);
+      assert.equal(events[0]?.count, 5);
+    });
+
+    it('creates and renews a Lease with MicroTime (6 fractional digits), Conflict on a stale resourceVersion', async () => {
+      const created = await cluster.createLease(ns.name, {
+        metadata: { name: nodeName },
+        spec: { holderIdentity: nodeName, leaseDurationSeconds: 40, renewTime: new Date().toISOString() },
+      });
+      assert.match(created.spec?.renewTime ?? '', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+      const renewAt = '2030-01-02T03:04:05.123456Z';
+      const renewed = await cluster.replaceLease(ns.name, { ...created, spec: { ...created.spec, renewTime: renewAt } });
+      assert.equal(renewed.spec?.renewTime, renewAt);
+      assert.notEqual(renewed.metadata.resourceVersion, created.metadata.resourceVersion);
+      assert.equal((await cluster.getLease(ns.name, nodeName)).spec?.renewTime, renewAt);
+      // Someone else renewed in between: replacing with the old resourceVersion is a Conflict.
+      await assert.rejects(cluster.replaceLease(ns.name, created), ConflictError);
+      await assert.rejects(cluster.createLease(ns.name, created), (e: unknown) => isConflict(e));
+    });
+
+    it('creates a Node, patches its status (conditions merge by type) and its metadata/spec', async () => {
+      const name = uniqueName('vnode');
+      createdNodes.push(name);
+      const hb = '2026-01-01T00:00:00Z';
+      const node: Node = {
+        metadata: { name, labels: { type: 'virtual-kubelet' } },
+        spec: { taints: [{ key: 'virtual-kubelet.io/provider', value: 'eci', effect: 'NoSchedule' }] },
+      };
+      const created = await cluster.createNode(node);
+      assert.equal(created.metadata.name, name);
+      await cluster.patchNodeStatus(name, {
+        capacity: { cpu: '1000', memory: '4Ti', pods: '1000' },
+        allocatable: { cpu: '1000', memory: '4Ti', pods: '1000' },
+        conditions: [
+          { type: 'Ready', status: 'False', reason: 'Starting', lastHeartbeatTime: hb, lastTransitionTime: hb },
+          { type: 'MemoryPressure', status: 'False', lastHeartbeatTime: hb, lastTransitionTime: hb },
+        ],
+        addresses: [{ type: 'InternalIP', address: '10.0.0.5' }],
+        daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      });
+      const patched = await cluster.patchNodeStatus(name, {
+        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: hb, lastTransitionTime: hb }],
+      });
+      const conds = Object.fromEntries((patched.status?.conditions ?? []).map((c) => [c.type, c.status]));
+      assert.deepStrictEqual(conds, { Ready: 'True', MemoryPressure: 'False' });
+      assert.equal(patched.status?.capacity?.memory, '4Ti');
+      assert.equal(patched.status?.daemonEndpoints?.kubeletEndpoint?.Port, 10250);
+      assert.equal(patched.status?.conditions?.[0]?.lastHeartbeatTime, hb);
+
+      const relabelled = await cluster.patchNode(name, { metadata: { labels: { 'kubernetes.io/role': 'agent' } } });
+      assert.equal(relabelled.metadata.labels?.type, 'virtual-kubelet');
+      assert.equal(relabelled.metadata.labels?.['kubernetes.io/role'], 'agent');
+      assert.equal(relabelled.spec?.taints?.[0]?.key, 'virtual-kubelet.io/provider');
+      await assert.rejects(cluster.createNode(node), (e: unknown) => isConflict(e));
+    });
+
+    it('lists pods by node and by label', async () => {
+      const node = uniqueName('vnode');
+      await createPod('on-node-1', node);
+      await createPod('on-node-2', node);
+      await createPod('elsewhere', uniqueName('other'));
+      const onNode = await cluster.listPods({ nodeName: node });
+      assert.deepStrictEqual(onNode.map((p) => p.metadata.name).sort(), ['on-node-1', 'on-node-2']);
+      const inNs = await cluster.listPods({ namespace: ns.name, labelSelector: 'app=test' });
+      assert.ok(inNs.length >= 3);
+      assert.ok(inNs.every((p) => p.metadata.namespace === ns.name && typeof p.metadata.creationTimestamp === 'string'));
+    });
+
+    it('stores ConfigMaps (create, replace with resourceVersion, Conflict when stale, AlreadyExists) and lists namespaces', async () => {
+      const created = await cluster.createConfigMap(ns.name, { metadata: { name: 'report', labels: { app: 'test' } }, data: { a: '1' } });
+      assert.equal(created.data?.a, '1');
+      assert.match(created.metadata.resourceVersion ?? '', /^\d+$/);
+      const replaced = await cluster.replaceConfigMap(ns.name, { ...created, data: { a: '2', b: '3' } });
+      assert.deepStrictEqual(replaced.data, { a: '2', b: '3' });
+      assert.equal((await cluster.getConfigMap(ns.name, 'report')).data?.b, '3');
+      await assert.rejects(cluster.replaceConfigMap(ns.name, { ...created, data: { a: 'stale' } }), ConflictError);
+      await assert.rejects(cluster.createConfigMap(ns.name, { metadata: { name: 'report' }, data: {} }), AlreadyExistsError);
+      await assert.rejects(cluster.replaceConfigMap(ns.name, { metadata: { name: 'missing' }, data: {} }), NotFoundError);
+      const names = (await cluster.listNamespaces()).map((n) => n.metadata.name);
+      assert.ok(names.includes(ns.name) && names.includes('default'), names.join(','));
+    });
   });
-});
+}

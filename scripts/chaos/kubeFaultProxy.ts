@@ -17,12 +17,19 @@ export interface KubeFaults {
   errorRate: number;
   /** added latency, uniformly in [0, latencyMs] */
   latencyMs: number;
+  /** probability that a request is delayed at all (default 1: every request, when latencyMs > 0) */
+  latencyRate?: number;
   /** probability that a watch stream is cut after `dropWatchAfterMs` (uniform in [0, that]) */
   dropWatchRate: number;
   dropWatchAfterMs: number;
+  /**
+   * Inject each enabled fault (rate > 0) on its first chance after `setFaults` while none of that kind has been
+   * injected since, then by chance: a short run then cannot miss a fault by bad luck.
+   */
+  atLeastOnce?: boolean;
 }
 
-export const NO_FAULTS: KubeFaults = { conflictRate: 0, errorRate: 0, latencyMs: 0, dropWatchRate: 0, dropWatchAfterMs: 0 };
+export const NO_FAULTS: KubeFaults = { conflictRate: 0, errorRate: 0, latencyMs: 0, latencyRate: 1, dropWatchRate: 0, dropWatchAfterMs: 0 };
 
 export interface KubeFaultProxy {
   url: string;
@@ -50,15 +57,25 @@ export async function startKubeFaultProxy(opts: {
       ? new https.Agent({ keepAlive: true, ca: opts.caPem, maxSockets: 64 })
       : new http.Agent({ keepAlive: true, maxSockets: 64 });
   const open = new Set<http.ClientRequest>();
+  // `atLeastOnce`: the counts when the faults were last set, and the kinds forced since (their counters move only
+  // when the answer is sent)
+  let baseline = { ...counts };
+  const forced = new Set<keyof typeof counts>();
+  const first = (kind: Exclude<keyof typeof counts, 'requests'>, enabled: boolean): boolean => {
+    if (!enabled || faults.atLeastOnce !== true || counts[kind] > baseline[kind] || forced.has(kind)) return false;
+    forced.add(kind);
+    return true;
+  };
 
   const server = http.createServer((req, res) => {
     counts.requests++;
     const isWatch = /[?&]watch=(1|true)/.test(req.url ?? '') || /\/watch\//.test(req.url ?? '');
     const isWrite = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method ?? 'GET');
-    const delay = faults.latencyMs > 0 ? Math.floor(rnd() * faults.latencyMs) : 0;
-    const conflict = isWrite && rnd() < faults.conflictRate;
-    const error = !isWatch && !conflict && rnd() < faults.errorRate;
-    const drop = isWatch && rnd() < faults.dropWatchRate;
+    const delayed = faults.latencyMs > 0 && (rnd() < (faults.latencyRate ?? 1) || first('delayed', true));
+    const delay = delayed ? Math.max(1, Math.floor(rnd() * faults.latencyMs)) : 0;
+    const conflict = isWrite && (rnd() < faults.conflictRate || first('conflicts', faults.conflictRate > 0));
+    const error = !isWatch && !conflict && (rnd() < faults.errorRate || first('errors', faults.errorRate > 0));
+    const drop = isWatch && (rnd() < faults.dropWatchRate || first('droppedWatches', faults.dropWatchRate > 0));
     const dropAfter = Math.floor(rnd() * faults.dropWatchAfterMs);
 
     const forward = (): void => {
@@ -123,6 +140,8 @@ export async function startKubeFaultProxy(opts: {
     url: `http://127.0.0.1:${port}`,
     setFaults(f) {
       faults = { ...faults, ...f };
+      baseline = { ...counts };
+      forced.clear();
     },
     counts: () => ({ ...counts }),
     async close() {

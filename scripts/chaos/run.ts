@@ -299,17 +299,19 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     ];
     env.emulator.setFaults(
       {
-        actions: { '*': { errors: eciErrors }, CreateContainerGroup: { errors: eciErrors, crashAfterCreateRate: 0.05 } },
+        actions: { '*': { errors: eciErrors }, CreateContainerGroup: { errors: eciErrors, crashAfterCreateRate: 0.05, crashAfterCreateCount: 1 } },
         noStock: { vSwitches: [SOLD_OUT_VSWITCH] },
       },
       (seed * 17 + 3) >>> 0,
     );
     const eciBefore = env.emulator.calls();
-    proxy.setFaults({ conflictRate: 0.05, errorRate: 0.03, latencyMs: 30, dropWatchRate: 0.3, dropWatchAfterMs: 5000 });
-    faulty.setFaults({ dropRate: 0.05, duplicateRate: 0.2, reorderRate: 0.1, maxReorderDelaySeconds: 3, corruptRate: 0.01 });
+    // every other watch stream is cut within 4 s (and its reconnection may be cut again)
+    proxy.setFaults({ conflictRate: 0.05, errorRate: 0.03, latencyMs: 250, latencyRate: 0.1, dropWatchRate: 0.5, dropWatchAfterMs: 4000, atLeastOnce: true });
+    faulty.setFaults({ dropRate: 0.05, duplicateRate: 0.2, reorderRate: 0.1, maxReorderDelaySeconds: 3, corruptRate: 0.01, atLeastOnce: true });
     say(
       'Faults on: queue 20% duplicated, 10% reordered, 5% dropped, 1% corrupted; ECI 20% Throttling.User, 10% ServiceUnavailable, ' +
-        `5% creates lose their response, no stock behind ${SOLD_OUT_VSWITCH}; Kubernetes 5% 409 on writes, 3% 500, latency, cut watches`,
+        `5% creates lose their response, no stock behind ${SOLD_OUT_VSWITCH}; Kubernetes 5% 409 on writes, 3% 500, ` +
+        '10% delayed up to 250 ms, half the watch streams cut',
     );
 
     // groups placed in the other zone because the first was sold out (ECI's own multi-zone fallback)

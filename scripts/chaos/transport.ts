@@ -17,7 +17,14 @@ export interface TransportFaults {
   maxReorderDelaySeconds: number;
   /** probability a message's body is mangled (it cannot be parsed any more) */
   corruptRate: number;
+  /**
+   * Apply each enabled fault (rate > 0) to one of the first messages after `setFaults`, then by chance: a short run
+   * then cannot miss a fault by bad luck.
+   */
+  atLeastOnce?: boolean;
 }
+
+type Kind = 'drop' | 'corrupt' | 'reorder' | 'duplicate';
 
 export const NO_TRANSPORT_FAULTS: TransportFaults = { dropRate: 0, duplicateRate: 0, reorderRate: 0, maxReorderDelaySeconds: 3, corruptRate: 0 };
 
@@ -34,15 +41,26 @@ export class FaultyQueueSender implements QueueSender {
   readonly #random: () => number;
   #faults: TransportFaults;
   readonly #counts: TransportCounts = { messages: 0, dropped: 0, duplicated: 0, reordered: 0, corrupted: 0 };
+  /** kinds still to be forced once (atLeastOnce), in this order */
+  #pending: Kind[] = [];
 
   constructor(inner: QueueSender, random: () => number, faults: Partial<TransportFaults> = {}) {
     this.#inner = inner;
     this.#random = random;
-    this.#faults = { ...NO_TRANSPORT_FAULTS, ...faults };
+    this.#faults = { ...NO_TRANSPORT_FAULTS };
+    this.setFaults(faults);
   }
 
   setFaults(faults: Partial<TransportFaults>): void {
-    this.#faults = { ...this.#faults, ...faults };
+    const f = { ...this.#faults, ...faults };
+    this.#faults = f;
+    const rates: [Kind, number][] = [
+      ['drop', f.dropRate],
+      ['corrupt', f.corruptRate],
+      ['reorder', f.reorderRate],
+      ['duplicate', f.duplicateRate],
+    ];
+    this.#pending = f.atLeastOnce ? rates.filter(([, r]) => r > 0).map(([k]) => k) : [];
   }
 
   counts(): TransportCounts {
@@ -55,23 +73,26 @@ export class FaultyQueueSender implements QueueSender {
     const out: OutgoingMessage[] = [];
     for (const m of messages) {
       this.#counts.messages++;
-      if (rnd() < f.dropRate) {
+      // a forced fault applies alone to its message; otherwise each fault by chance
+      const force = this.#pending.shift();
+      const hit = (kind: Kind, rate: number): boolean => (force ? force === kind : rnd() < rate);
+      if (hit('drop', f.dropRate)) {
         this.#counts.dropped++;
         continue;
       }
-      if (rnd() < f.corruptRate) {
+      if (hit('corrupt', f.corruptRate)) {
         this.#counts.corrupted++;
         out.push({ ...m, body: corrupt(m.body) });
         continue;
       }
       let sent: OutgoingMessage = m;
-      if (rnd() < f.reorderRate) {
+      if (hit('reorder', f.reorderRate)) {
         this.#counts.reordered++;
         const extra = 1 + Math.floor(rnd() * Math.max(1, f.maxReorderDelaySeconds));
         sent = { ...m, delaySeconds: (m.delaySeconds ?? 0) + extra };
       }
       out.push(sent);
-      if (rnd() < f.duplicateRate) {
+      if (hit('duplicate', f.duplicateRate)) {
         this.#counts.duplicated++;
         // the copy arrives now or a little later: a redelivery is not always back to back
         out.push({ ...m, delaySeconds: (m.delaySeconds ?? 0) + Math.floor(rnd() * 2) });

@@ -100,4 +100,27 @@ describe('kube fault proxy', () => {
     await call('GET', '/not-delayed');
     assert.equal(proxy.counts().delayed - before, delayed);
   });
+
+  it('with atLeastOnce, injects each enabled fault on its first chance even at a tiny rate', async () => {
+    const before = proxy.counts();
+    proxy.setFaults({ conflictRate: 1e-9, errorRate: 1e-9, atLeastOnce: true });
+    const w = await call('PATCH', '/api/v1/namespaces/a/pods/first');
+    assert.equal(w.status, 409, 'the first write after enabling conflicts');
+    const r = await call('GET', '/api/v1/namespaces/a/pods/first');
+    assert.equal(r.status, 500, 'the first read after enabling errors');
+    // once each kind has fired, the (tiny) rate decides again
+    for (let i = 0; i < 20; i++) assert.equal((await call('PATCH', `/api/v1/namespaces/a/pods/p${i}`)).status, 200);
+    proxy.setFaults({ conflictRate: 0, errorRate: 0, atLeastOnce: false });
+    assert.equal(proxy.counts().conflicts - before.conflicts, 1);
+    assert.equal(proxy.counts().errors - before.errors, 1);
+  });
+
+  it('delays only a share of the requests when latencyRate is set', async () => {
+    const before = proxy.counts().delayed;
+    proxy.setFaults({ latencyMs: 5, latencyRate: 0.3 });
+    for (let i = 0; i < 100; i++) await call('GET', `/some-delayed/${i}`);
+    proxy.setFaults({ latencyMs: 0, latencyRate: 1 });
+    const delayed = proxy.counts().delayed - before;
+    assert.ok(delayed > 10 && delayed < 55, `delayed=${delayed}`);
+  });
 });

@@ -484,6 +484,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
           `Converging (${Math.round((Date.now() - liftedAt) / 1000)} s): ${verdict.duplicates} duplicates, ${verdict.orphans} orphans, ` +
             `${verdict.lost} lost, ${verdict.mismatched} mismatched, ${verdict.terminating} terminating`,
         );
+        for (const line of verdict.violations.slice(0, 3)) say(`  e.g. ${line}`);
       }
       await sleep(1000);
     }

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { ANNOTATION_INSTANCE_SPEC } from '../shared/domain/billing.js';
 import type { Pod } from '../shared/domain/k8s.js';
 import { ANNOTATION_INSTANCE_ID } from '../shared/domain/names.js';
+import { podStatusDigest } from '../shared/domain/statusDigest.js';
 
 /** Annotation where pod-sync records the container group id. */
 export const GROUP_ANNOTATION = ANNOTATION_INSTANCE_ID;
@@ -35,6 +36,8 @@ export interface PodRecord {
   syncedAt?: number;
   /** epoch ms since which the pod has been "changing" (see isChanging) */
   changingSince?: number;
+  /** digest of the pod status (shared/domain/statusDigest.ts), sent in status ticks */
+  digest?: string;
 }
 
 /** JSON with sorted keys, so equal objects hash equally whatever the key order (list vs watch objects). */
@@ -102,6 +105,7 @@ export function toRecord(pod: Pod, nowMs: number, prev?: PodRecord): PodRecord {
     ready: isReady(pod),
     groupId: m.annotations?.[GROUP_ANNOTATION] || undefined,
     syncedAt: parseTime(m.annotations?.[SYNCED_AT_ANNOTATION]),
+    digest: podStatusDigest(pod.status),
   };
   // A deletion starts a change of its own: a pod that was stuck (and so left out of the ticks) is ticked again
   // while its group terminates, so the tick, not a per-pod poll, finishes the deletion.

@@ -2,10 +2,11 @@
  * The status clock: while pods on the node are changing, one status tick per period names them (split into
  * messages of at most MAX_PODS_PER_TICK pods); when every pod is steady nothing is sent. A pod that keeps
  * "changing" for longer than `maxAgeMs` (stuck Pending, say) drops out of the ticks: the resync and the
- * minutely status-sync still cover it, and the tick stays cheap.
+ * minutely status-sync still cover it, and the tick stays cheap. Each pod goes with its phase and status digest,
+ * so pod-sync reads from the API server only the pods whose group changed.
  */
 import type { StatusTick } from '../shared/domain/messages.js';
-import { MAX_PODS_PER_TICK, MESSAGE_VERSION } from '../shared/domain/messages.js';
+import { MAX_PODS_PER_TICK, TICK_VERSION } from '../shared/domain/messages.js';
 import type { PodRecord } from './podState.js';
 import { isChanging } from './podState.js';
 
@@ -19,16 +20,22 @@ export function changingPods(records: Iterable<PodRecord>, nowMs: number, maxAge
   return out;
 }
 
+const PHASES: ReadonlySet<string> = new Set(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']);
+
+/** Ticks naming `pods`, each with what the watcher sees of it (phase, status digest, deleting): version 2. */
 export function buildTicks(pods: readonly PodRecord[], at: string, perTick = MAX_PODS_PER_TICK): StatusTick[] {
   const ticks: StatusTick[] = [];
   for (let i = 0; i < pods.length; i += perTick) {
     ticks.push({
-      v: MESSAGE_VERSION,
+      v: TICK_VERSION,
       kind: 'status-tick',
       at,
       pods: pods.slice(i, i + perTick).map((p) => {
         const entry: StatusTick['pods'][number] = { namespace: p.namespace, name: p.name, uid: p.uid };
         if (p.groupId && p.groupId.length <= 64) entry.groupId = p.groupId;
+        if (p.phase && PHASES.has(p.phase)) entry.phase = p.phase as NonNullable<StatusTick['pods'][number]['phase']>;
+        if (p.digest) entry.digest = p.digest;
+        if (p.deletion !== undefined) entry.deleting = true;
         return entry;
       }),
     });

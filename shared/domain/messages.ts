@@ -38,24 +38,44 @@ export type PodNudge = z.infer<typeof PodNudgeSchema>;
 /** Pods named per status tick at most; the watcher splits larger sets into several ticks. */
 export const MAX_PODS_PER_TICK = 100;
 
-export const StatusTickSchema = z.strictObject({
-  v: z.literal(MESSAGE_VERSION),
-  kind: z.literal('status-tick'),
-  /** ISO time the watcher sent the tick */
-  at: z.string().max(40),
-  pods: z
-    .array(
-      z.strictObject({
-        namespace: k8sName,
-        name: k8sName,
-        uid,
-        /** the recorded container group id, when the pod has one */
-        groupId: z.string().max(64).optional(),
-      }),
-    )
-    .min(1)
-    .max(MAX_PODS_PER_TICK),
+/**
+ * Status tick versions: 1 names pods (and their recorded group); 2 adds, per pod, what the watcher sees of it —
+ * `phase`, the status `digest` (shared/domain/statusDigest.ts) and `deleting` — so pod-sync reads only the pods
+ * whose group changed. pod-sync accepts both; deploy the functions before the watcher (an older pod-sync refuses
+ * version 2 and dead-letters it, which costs only that tick).
+ */
+export const TICK_VERSION = 2 as const;
+
+const tickPod = z.strictObject({
+  namespace: k8sName,
+  name: k8sName,
+  uid,
+  /** the recorded container group id, when the pod has one */
+  groupId: z.string().max(64).optional(),
+  /** v2: the pod phase the watcher sees */
+  phase: z.enum(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']).optional(),
+  /** v2: the digest of the pod status the watcher sees */
+  digest: z.string().regex(/^[0-9a-f]{16}$/).optional(),
+  /** v2: the pod has a deletionTimestamp */
+  deleting: z.literal(true).optional(),
 });
+
+export const StatusTickSchema = z
+  .strictObject({
+    v: z.union([z.literal(MESSAGE_VERSION), z.literal(TICK_VERSION)]),
+    kind: z.literal('status-tick'),
+    /** ISO time the watcher sent the tick */
+    at: z.string().max(40),
+    pods: z.array(tickPod).min(1).max(MAX_PODS_PER_TICK),
+  })
+  .superRefine((t, ctx) => {
+    if (t.v !== MESSAGE_VERSION) return;
+    t.pods.forEach((p, i) => {
+      for (const k of ['phase', 'digest', 'deleting'] as const) {
+        if (p[k] !== undefined) ctx.addIssue({ code: 'custom', path: ['pods', i, k], message: `${k} needs status tick version ${TICK_VERSION}` });
+      }
+    });
+  });
 export type StatusTick = z.infer<typeof StatusTickSchema>;
 
 export const QueueMessageSchema = z.discriminatedUnion('kind', [PodNudgeSchema, StatusTickSchema]);

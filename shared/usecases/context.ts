@@ -37,6 +37,11 @@ export interface SyncDomain {
   ): { ok: true; request: EciCreateRequest; warnings: { code: string; message: string }[] } | { ok: false; violations: Violation[] };
   /** ECI group → the pod status it implies. */
   toStatus(group: EciContainerGroup, pod: Pod, nowMs: number): PodStatus;
+  /**
+   * The status digest (shared/domain/statusDigest.ts) the pod would have once `group` is applied to a pod in
+   * `phase`. Optional: without it, status ticks read every pod they name.
+   */
+  groupDigest?(group: EciContainerGroup, phase: string | undefined): string;
   /** Would patching `next` over `current` change anything a user sees? */
   differs(current: PodStatus | undefined, next: PodStatus): boolean;
   /** ECI events of the group newer than `sinceMs`, as Kubernetes Event fields. */

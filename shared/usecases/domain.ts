@@ -6,6 +6,7 @@ import { TRANSIENT_VIOLATIONS } from '../domain/errors.js';
 import { eciEventsToK8s } from '../domain/events.js';
 import { podReferences } from '../domain/references.js';
 import { groupToPodStatus, podStatusDiffers } from '../domain/status.js';
+import { groupStatusDigest } from '../domain/statusDigest.js';
 import { type TranslateContext, translatePod } from '../domain/translate.js';
 import { validatePod } from '../domain/validate.js';
 import type { SyncDomain } from './context.js';
@@ -23,6 +24,7 @@ export function createSyncDomain(defaults: TranslateDefaults): SyncDomain {
     },
     toStatus: (group, pod, nowMs) => groupToPodStatus(group, pod, new Date(nowMs).toISOString()),
     differs: podStatusDiffers,
+    groupDigest: groupStatusDigest,
     events(group, pod, sinceMs) {
       return eciEventsToK8s(group.Events, pod, { now: new Date(sinceMs).toISOString() })
         .map((e) => ({ reason: e.reason, message: e.message, type: e.type, atMs: Date.parse(e.lastTimestamp ?? '') }))

@@ -8,7 +8,7 @@
  * The batch always resolves: EventBridge retries whole batches, which would repeat the good messages.
  */
 import { encodeBody } from '../domain/messages-codec.js';
-import { MAX_MESSAGE_BYTES, type PodNudge, type QueueMessage, type StatusTick } from '../domain/messages.js';
+import { MAX_MESSAGE_BYTES, MESSAGE_VERSION, type PodNudge, type QueueMessage, type StatusTick, TICK_VERSION } from '../domain/messages.js';
 import type { Logger, QueueSender } from '../ports/index.js';
 import { describeError } from './errors.js';
 import type { PodSync, SyncResult } from './podSync.js';
@@ -105,7 +105,8 @@ export function mergeTicks(ticks: readonly StatusTick[]): StatusTick {
   const pods = new Map<string, StatusTick['pods'][number]>();
   for (const t of ticks) for (const p of t.pods) pods.set(p.uid, p);
   const last = ticks[ticks.length - 1];
-  return { v: 1, kind: 'status-tick', at: last?.at ?? '', pods: [...pods.values()] } as StatusTick;
+  const v = ticks.some((t) => t.v === TICK_VERSION) ? TICK_VERSION : MESSAGE_VERSION;
+  return { v, kind: 'status-tick', at: last?.at ?? '', pods: [...pods.values()] } as StatusTick;
 }
 
 /** The first part of a dead-lettered body kept when the whole would not fit. */

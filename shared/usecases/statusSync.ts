@@ -22,6 +22,8 @@ export interface StatusReport {
   unchanged: number;
   deleted: number;
   failed: number;
+  /** pods of a tick left alone without a read: their group matched the status digest the watcher sent */
+  skipped: number;
   /** describe/list calls made to ECI in this run */
   eciCalls: number;
   eciError?: string;
@@ -31,7 +33,7 @@ export interface StatusReport {
 export const TICK_CONCURRENCY = 16;
 
 function emptyReport(): StatusReport {
-  return { pods: 0, groups: 0, patched: 0, unchanged: 0, deleted: 0, failed: 0, eciCalls: 0 };
+  return { pods: 0, groups: 0, patched: 0, unchanged: 0, deleted: 0, failed: 0, skipped: 0, eciCalls: 0 };
 }
 
 export class StatusSync {
@@ -40,12 +42,27 @@ export class StatusSync {
     this.podSync = new PodSync(deps);
   }
 
-  /** A status tick: the named pods, their groups described in batches. */
+  /**
+   * A status tick: the named pods' groups are described in batches first; then only the pods whose group changed
+   * are read and converged. A pod is left alone when the tick carries its status digest (version 2) and the
+   * digest of its described group matches it (shared/domain/statusDigest.ts) — most of a tick's pods, most of the
+   * time. A terminating pod, a pod whose group is gone or unknown, and every pod of a version 1 tick are read.
+   */
   async tick(tick: StatusTick): Promise<StatusReport> {
     const report = emptyReport();
+    const byId = new Map<string, EciContainerGroup>();
+    if (!(await this.describeInto(tick.pods.map((r) => r.groupId).filter(isString), byId, report))) return report;
+    const digestOf = this.deps.domain.groupDigest;
+    const toRead = tick.pods.filter((ref) => {
+      if (!digestOf || !ref.digest || !ref.groupId || ref.deleting) return true;
+      const group = byId.get(ref.groupId);
+      if (!group || digestOf(group, ref.phase) !== ref.digest) return true;
+      report.skipped++;
+      return false;
+    });
     const pods: Pod[] = [];
     await Promise.all(
-      tick.pods.map(async (ref) => {
+      toRead.map(async (ref) => {
         try {
           const pod = await this.deps.cluster.getPod(ref.namespace, ref.name);
           if (pod.metadata.uid === ref.uid) pods.push(pod);
@@ -59,29 +76,35 @@ export class StatusSync {
     );
     report.pods = pods.length;
     const live = pods.filter((p) => !isTerminalPhase(p.status?.phase) || p.metadata.deletionTimestamp);
-    const ids = [...new Set(live.map((p) => groupIdOf(p) ?? tick.pods.find((r) => r.uid === p.metadata.uid)?.groupId).filter(isString))];
-    let groups: EciContainerGroup[] = [];
-    if (ids.length > 0) {
-      try {
-        report.eciCalls += Math.ceil(ids.length / 20);
-        groups = await this.deps.eci.describe(ids);
-      } catch (err) {
-        report.eciError = `${classify(err)}: ${describeError(err)}`;
-        this.deps.logger.warn({ err: report.eciError, ids: ids.length }, 'status tick: describe failed');
-        return report;
-      }
-    }
-    report.groups = groups.length;
-    const byId = new Map(groups.map((g) => [g.ContainerGroupId, g]));
+    const idOf = (p: Pod): string | undefined => groupIdOf(p) ?? tick.pods.find((r) => r.uid === p.metadata.uid)?.groupId;
+    // a group recorded since the watcher built the tick
+    const unseen = live.map(idOf).filter((id): id is string => isString(id) && !byId.has(id) && !tick.pods.some((r) => r.groupId === id));
+    if (!(await this.describeInto(unseen, byId, report))) return report;
+    report.groups = byId.size;
     const work: [Pod, EciContainerGroup | null][] = [];
     for (const pod of live) {
-      const id = groupIdOf(pod) ?? tick.pods.find((r) => r.uid === pod.metadata.uid)?.groupId;
+      const id = idOf(pod);
       // A pod with no group yet is pod-sync's (its create may be in flight): the tick only reports.
       if (!id) continue;
       work.push([pod, byId.get(id) ?? null]);
     }
     await this.each(work, report);
     return report;
+  }
+
+  /** DescribeContainerGroups for `ids` (<= 20 per call) into `byId`; false (reported) when ECI failed. */
+  private async describeInto(ids: readonly string[], byId: Map<string, EciContainerGroup>, report: StatusReport): Promise<boolean> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return true;
+    try {
+      report.eciCalls += Math.ceil(unique.length / 20);
+      for (const g of await this.deps.eci.describe(unique)) byId.set(g.ContainerGroupId, g);
+      return true;
+    } catch (err) {
+      report.eciError = `${classify(err)}: ${describeError(err)}`;
+      this.deps.logger.warn({ err: report.eciError, ids: unique.length }, 'status tick: describe failed');
+      return false;
+    }
   }
 
   /** The minutely sweep over every group of this cluster + virtual node. */

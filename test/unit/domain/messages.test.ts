@@ -36,6 +36,19 @@ describe('queue messages', () => {
     assert.deepEqual(decodeMessage(JSON.stringify(nudge)), nudge);
   });
 
+  it('round-trips a version 2 tick with what the watcher sees of each pod', () => {
+    const tick: QueueMessage = {
+      v: 2,
+      kind: 'status-tick',
+      at: '2026-01-01T00:00:00Z',
+      pods: [
+        { namespace: 'ns', name: 'a', uid: 'u1', groupId: 'eci-1', phase: 'Pending', digest: '0123456789abcdef' },
+        { namespace: 'ns', name: 'b', uid: 'u2', groupId: 'eci-2', phase: 'Running', digest: 'fedcba9876543210', deleting: true },
+      ],
+    };
+    assert.deepEqual(decodeMessage(encodeMessage(tick)), tick);
+  });
+
   it('round-trips non-ASCII names byte-exactly', () => {
     const tick: QueueMessage = { v: 1, kind: 'status-tick', at: '2026-01-01T00:00:00Z', pods: [{ namespace: 'ns', name: 'pödé', uid: 'u1' }] };
     assert.deepEqual(decodeMessage(encodeMessage(tick)), tick);
@@ -49,6 +62,17 @@ describe('queue messages', () => {
     ['future version', JSON.stringify({ ...nudge, v: 2 }), 'schema'],
     ['bad reason', JSON.stringify({ ...nudge, reason: 'because' }), 'schema'],
     ['empty tick', JSON.stringify({ v: 1, kind: 'status-tick', at: 'x', pods: [] }), 'schema'],
+    [
+      'a version 1 tick with a status digest',
+      JSON.stringify({ v: 1, kind: 'status-tick', at: 'x', pods: [{ namespace: 'n', name: 'p', uid: 'u', digest: '0123456789abcdef' }] }),
+      'schema',
+    ],
+    [
+      'a malformed status digest',
+      JSON.stringify({ v: 2, kind: 'status-tick', at: 'x', pods: [{ namespace: 'n', name: 'p', uid: 'u', digest: 'xyz' }] }),
+      'schema',
+    ],
+    ['a version 3 tick', JSON.stringify({ v: 3, kind: 'status-tick', at: 'x', pods: [{ namespace: 'n', name: 'p', uid: 'u' }] }), 'schema'],
     [
       'oversized tick',
       JSON.stringify({

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PodNudge, StatusTick } from '../../../shared/domain/messages.js';
+import { groupToPodStatus, podStatusDiffers } from '../../../shared/domain/status.js';
+import { groupStatusDigest, podStatusDigest } from '../../../shared/domain/statusDigest.js';
 import { processQueueBatch, type QueueItem } from '../../../shared/usecases/queueBatch.js';
 import { PodSync, type SyncResult } from '../../../shared/usecases/podSync.js';
 import { type StatusReport, StatusSync } from '../../../shared/usecases/statusSync.js';
@@ -48,7 +50,7 @@ describe('queue batch: ticks beside nudges', () => {
     const statusSync = {
       async tick(): Promise<StatusReport> {
         order.push('tick-start');
-        return { pods: 0, groups: 0, patched: 0, unchanged: 0, deleted: 0, failed: 0, eciCalls: 0 };
+        return { pods: 0, groups: 0, patched: 0, unchanged: 0, deleted: 0, failed: 0, skipped: 0, eciCalls: 0 };
       },
     } as unknown as StatusSync;
     const nudge = (name: string): QueueItem => ({
@@ -128,5 +130,86 @@ describe('status tick: parallel, statuses before Events', () => {
     await s.tick(tickOf(pods));
     assert.equal(w.cluster.get('default', pod.metadata.name ?? '')?.status?.phase, 'Succeeded');
     assert.equal(w.cluster.events.filter((e) => e.reason === 'Completed').length, 1);
+  });
+});
+
+describe('status tick version 2: only changed pods are read', () => {
+  /** fakes with the real status mapping and digest */
+  function realWorld() {
+    const w = world();
+    w.deps.domain = {
+      ...w.deps.domain,
+      toStatus: (g, pod, now) => groupToPodStatus(g, pod, new Date(now).toISOString()),
+      differs: podStatusDiffers,
+      groupDigest: groupStatusDigest,
+    };
+    return w;
+  }
+  /** the tick the watcher would send now: each pod with its phase and status digest */
+  function watcherTick(w: ReturnType<typeof world>, pods: { pod: ReturnType<typeof makePod>; groupId: string }[]): StatusTick {
+    return {
+      v: 2,
+      kind: 'status-tick',
+      at: '2026-01-01T00:00:02Z',
+      pods: pods.map(({ pod, groupId }) => {
+        const cur = w.cluster.get('default', pod.metadata.name ?? '');
+        return {
+          namespace: 'default',
+          name: pod.metadata.name ?? '',
+          uid: pod.metadata.uid ?? '',
+          groupId,
+          ...(cur?.status?.phase ? { phase: cur.status.phase } : {}),
+          digest: podStatusDigest(cur?.status),
+          ...(cur?.metadata.deletionTimestamp ? { deleting: true as const } : {}),
+        };
+      }),
+    };
+  }
+
+  it('reads and patches the 2 pods of 20 whose groups started, with one batched describe', async () => {
+    // Prepare: 20 pods converged onto their Pending groups
+    const w = realWorld();
+    const pods = await createPods(w, 20);
+    const s = new StatusSync(w.deps);
+    await s.tick(tickOf(pods));
+    for (const { groupId } of pods.slice(0, 2)) {
+      w.eci.set(groupId, {
+        Status: 'Running',
+        IntranetIp: '10.0.0.9',
+        Containers: [{ Name: 'app', Image: 'nginx', Ready: true, RestartCount: 0, CurrentState: { State: 'Running', StartTime: '2026-01-01T00:00:01Z' } }],
+      });
+    }
+    const gets = w.cluster.calls.getPod;
+    const describes = w.eci.calls.describe;
+    // Act
+    const report = await s.tick(watcherTick(w, pods));
+    // Assess
+    assert.equal(w.cluster.calls.getPod - gets, 2, 'only the changed pods are read');
+    assert.equal(w.eci.calls.describe - describes, 1);
+    assert.equal(report.patched, 2);
+    assert.equal(report.skipped, 18);
+    for (const { pod } of pods.slice(0, 2)) assert.equal(w.cluster.get('default', pod.metadata.name ?? '')?.status?.phase, 'Running');
+    // once applied, the next tick reads nothing
+    const again = await s.tick(watcherTick(w, pods));
+    assert.equal(again.skipped, 20);
+    assert.equal(w.cluster.calls.getPod - gets, 2);
+  });
+
+  it('always reads a terminating pod and a pod whose group is gone', async () => {
+    const w = realWorld();
+    const pods = await createPods(w, 3);
+    const s = new StatusSync(w.deps);
+    await s.tick(tickOf(pods));
+    const [a, b] = pods as [(typeof pods)[number], (typeof pods)[number]];
+    const stored = w.cluster.get('default', a.pod.metadata.name ?? '');
+    assert.ok(stored);
+    stored.metadata.deletionTimestamp = '2026-01-01T00:00:30Z';
+    w.eci.groups.delete(a.groupId);
+    w.eci.groups.delete(b.groupId);
+    const gets = w.cluster.calls.getPod;
+    const report = await s.tick(watcherTick(w, pods));
+    assert.equal(w.cluster.calls.getPod - gets, 2);
+    assert.equal(report.deleted, 1, 'the terminating pod whose group is gone is deleted');
+    assert.equal(report.skipped, 1);
   });
 });

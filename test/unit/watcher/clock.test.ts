@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Pod } from '../../../shared/domain/k8s.js';
-import { decodeMessage, encodeMessage, MAX_PODS_PER_TICK } from '../../../shared/domain/messages.js';
+import { decodeMessage, encodeMessage, MAX_PODS_PER_TICK, type StatusTick } from '../../../shared/domain/messages.js';
+import { podStatusDigest } from '../../../shared/domain/statusDigest.js';
 import type { PodRecord } from '../../../watcher/podState.js';
 import { isChanging, toRecord } from '../../../watcher/podState.js';
 import { dueForResync, resyncWhy } from '../../../watcher/resync.js';
@@ -36,6 +37,8 @@ describe('status clock', () => {
     );
     for (const t of ticks) assert.deepEqual(decodeMessage(encodeMessage(t)), t);
     assert.equal(ticks[0]?.pods[0]?.groupId, 'eci-1');
+    assert.equal(ticks[0]?.v, 2);
+    assert.equal(ticks[0]?.pods[0]?.phase, 'Pending');
   });
 
   it('a deletion restarts the change clock, so a pod left out of the ticks for too long is ticked while it terminates', () => {
@@ -54,6 +57,21 @@ describe('status clock', () => {
       changingPods([deleting], later + 1000, 600_000).map((r) => r.uid),
       ['u'],
     );
+  });
+
+  it('each named pod goes with its status digest, and a terminating one says so', () => {
+    const pod: Pod = {
+      metadata: { name: 'a', namespace: 'ns', uid: 'u', annotations: { 'k8s.aliyun.com/eci-instance-id': 'eci-1' } },
+      spec: { containers: [{ name: 'c', image: 'i' }] },
+      status: { phase: 'Pending', podIP: '10.0.0.1' },
+    };
+    const rec = toRecord(pod, 0);
+    const gone = toRecord({ ...pod, metadata: { ...pod.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } }, 0);
+    const [tick] = buildTicks([rec, gone], 'now');
+    assert.equal(tick?.pods[0]?.digest, podStatusDigest(pod.status));
+    assert.equal(tick?.pods[0]?.deleting, undefined);
+    assert.equal(tick?.pods[1]?.deleting, true);
+    assert.deepEqual(decodeMessage(encodeMessage(tick as StatusTick)), tick);
   });
 
   it('sends nothing when every pod is steady', () => {

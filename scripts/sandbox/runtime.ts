@@ -101,9 +101,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     triggerName: 'pods-queue',
     region: config.FC_REGION ?? config.ECI_REGION,
     ...(config.ALIBABA_CLOUD_ACCOUNT_ID ? { accountId: config.ALIBABA_CLOUD_ACCOUNT_ID } : {}),
-    // as the s.yaml trigger: 10 messages or 1 s, two parallel pushes, BACKOFF_RETRY, errors tolerated → DLQ
+    // as the s.yaml trigger: up to 10 messages, no time window, two parallel pushes, BACKOFF_RETRY, errors tolerated → DLQ
     batchSize: 10,
-    batchWindowSeconds: 1,
+    batchWindowSeconds: 0,
     maximumTasks: 2,
     base64Decode: true,
     retryStrategy: 'BACKOFF_RETRY',

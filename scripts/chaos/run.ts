@@ -238,7 +238,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       CLUSTER_NAME: 'chaos',
       ECI_VSWITCH_IDS: `${SOLD_OUT_VSWITCH},${OTHER_VSWITCH}`,
       // short clocks, so what the faults break is repaired within the run
-      RESYNC_SECONDS: '5',
+      RESYNC_SECONDS: '15',
       GC_ORPHAN_GRACE_SECONDS: '5',
       GC_STUCK_POD_SECONDS: '20',
       LOST_GROUP_GRACE_SECONDS: '120',
@@ -480,9 +480,11 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       if (Date.now() > deadline) break;
       if (Date.now() - lastReport > 5000) {
         lastReport = Date.now();
+        const q = rt.queue.stats();
         say(
           `Converging (${Math.round((Date.now() - liftedAt) / 1000)} s): ${verdict.duplicates} duplicates, ${verdict.orphans} orphans, ` +
-            `${verdict.lost} lost, ${verdict.mismatched} mismatched, ${verdict.terminating} terminating`,
+            `${verdict.lost} lost, ${verdict.mismatched} mismatched, ${verdict.terminating} terminating; ` +
+            `queue ${q.active} ready, ${q.inactive} in flight, ${q.delayed} delayed`,
         );
         for (const line of verdict.violations.slice(0, 3)) say(`  e.g. ${line}`);
       }

@@ -194,7 +194,8 @@ describe('FC functions end to end (real apiserver, ECI emulator, FC-shaped event
     t.diagnostic(`ECI calls, create → Running (2×2 deliveries + ticks): ${JSON.stringify(calls)}`);
     assert.equal(calls.CreateContainerGroup, 1, 'duplicates were absorbed before CreateContainerGroup');
 
-    // delete the running pod: its group goes, then the pod (grace 0, UID precondition)
+    // delete the running pod: its group goes, then the pod (grace 0, UID precondition); while the group
+    // terminates the watcher names the pod in its status ticks, and a tick finishes the deletion
     emu.resetCalls();
     await core.deleteNamespacedPod({ namespace: ns.name, name: pod.metadata?.name ?? '', gracePeriodSeconds: 30 });
     await podSync(queueEvent([nudge(pod, 'deleting')]), fcContext('pod-sync'));
@@ -207,6 +208,7 @@ describe('FC functions end to end (real apiserver, ECI emulator, FC-shaped event
       if (gone) break;
       if (Date.now() > deadline) throw new Error('the deleted pod never disappeared');
       await new Promise((r) => setTimeout(r, 50));
+      await podSync(queueEvent([tick([pod])]), fcContext('pod-sync'));
       await deliverQueued();
     }
     const left = groupsOf(pod.metadata?.uid ?? '').filter((g) => g.Status !== 'Succeeded' && g.Status !== 'Failed');

@@ -24,9 +24,10 @@ export function createHandler(bridges: BridgeProvider, logger: () => Logger): Fc
       try {
         items = parseQueueEvent(event);
       } catch (err) {
-        if (!(err instanceof FcEventError)) throw err;
-        // Not even an envelope: nothing to isolate; dead-letter the whole event as one malformed message.
-        items = [{ ok: false, messageId: context.requestId, reason: 'envelope', detail: err.message, body: event.toString('utf8') }];
+        // Not even an envelope: nothing to isolate; dead-letter the whole event as one malformed message. Parsing is
+        // deterministic, so any failure here (not only FcEventError) would fail again on every retry of the batch.
+        const detail = err instanceof FcEventError ? err.message : 'the event could not be parsed';
+        items = [{ ok: false, messageId: context.requestId, reason: 'envelope', detail, body: event.toString('utf8') }];
       }
       const report = await processQueueBatch(items, {
         podSync: bridge.podSync,

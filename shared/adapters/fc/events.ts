@@ -60,6 +60,21 @@ export type QueueRecord =
       body: string;
     };
 
+/**
+ * The JSON text of an element or body that failed to parse, kept for the dead letter. A hostile value can nest
+ * deeper than JSON.stringify recurses (a RangeError that would fail the whole batch): it is replaced by a marker.
+ */
+function jsonText(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? '';
+  } catch {
+    return '(the value nests too deeply to serialise)';
+  }
+}
+
+/** EventBridge's largest batch (`batchWindow.CountBasedWindow` is 1-10000, mns-fc.md §4.6). */
+export const MAX_EVENTS_PER_BATCH = 10_000;
+
 function bufferText(event: Buffer | string | Uint8Array): string {
   if (typeof event === 'string') return event;
   return Buffer.from(event).toString('utf8');
@@ -82,6 +97,10 @@ export function parseQueueEvent(event: Buffer | string | Uint8Array): QueueRecor
   const value = parseJson(text, 'not-cloudevents');
   const items = Array.isArray(value) ? value : [value];
   if (items.length === 0) return [];
+  if (items.length > MAX_EVENTS_PER_BATCH) {
+    // no EventBridge batch is this large: parsing millions of elements one by one would outlast the function timeout
+    throw new FcEventError(`the event holds ${items.length} elements; an EventBridge batch holds at most ${MAX_EVENTS_PER_BATCH}`, 'not-cloudevents');
+  }
   const records: QueueRecord[] = [];
   let anyCloudEvent = false;
   for (const [i, item] of items.entries()) {
@@ -92,14 +111,14 @@ export function parseQueueEvent(event: Buffer | string | Uint8Array): QueueRecor
         messageId: `#${i}`,
         reason: 'envelope',
         detail: `element ${i} is not an MNS CloudEvent: ${z.prettifyError(ce.error)}`,
-        body: JSON.stringify(item) ?? '',
+        body: jsonText(item),
       });
       continue;
     }
     anyCloudEvent = true;
     const messageId = ce.data.data.messageId ?? ce.data.id ?? `#${i}`;
     const raw = ce.data.data.messageBody;
-    const body = typeof raw === 'string' ? raw : JSON.stringify(raw);
+    const body = typeof raw === 'string' ? raw : jsonText(raw);
     try {
       const message = typeof raw === 'string' ? decodeMessage(raw) : parseMessageValue(raw);
       records.push({ ok: true, messageId, message });

@@ -14,7 +14,8 @@
  * - `whatwg-url` is shimmed with Node's URL (see shimWhatwgUrl): -280 KB per bundle.
  * - Function bundles use the lite Kubernetes client (shared/adapters/kube/lite.ts): the client-node adapter that
  *   compose.ts imports for kubeconfig / in-cluster use is replaced by shared/adapters/kube/absent.ts in them
- *   (see withoutClientNode), so @kubernetes/client-node (~1 MB, most of the load time) is not bundled.
+ *   (see withoutClientNode), so @kubernetes/client-node (~1 MB, most of the load time) is not bundled; nor are
+ *   the packages @darabonba/typescript loads for helpers the ECI SDK never calls (see darabonbaWithoutUnused).
  * - Minified, with a separate source map (`NODE_OPTIONS=--enable-source-maps` in s.yaml).
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -112,6 +113,32 @@ function withoutClientNode(root: string): Plugin {
   };
 }
 
+/**
+ * Packages that `@darabonba/typescript` (required by @alicloud/tea-util for `toMap` and `RuntimeOptions` only)
+ * loads for helpers the ECI SDK path never calls: lodash (its `merge`), moment (its `Date`), ws and the proxy agents
+ * (its WebSocket client). In the function bundles they are replaced by a stub that throws a clear error if one is
+ * ever used: ~290 KB per bundle.
+ */
+const DARABONBA_UNUSED = /^(lodash|moment|ws|https-proxy-agent|http-proxy-agent|socks-proxy-agent)$/;
+
+const darabonbaWithoutUnused: Plugin = {
+  name: 'darabonba-without-unused',
+  setup(b) {
+    b.onResolve({ filter: DARABONBA_UNUSED }, (args) =>
+      args.importer.includes('node_modules/@darabonba/typescript/') ? { path: args.path, namespace: 'not-bundled' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'not-bundled' }, (args) => ({
+      // A callable, constructible proxy: requiring it is harmless (no keys but the target function's fixed ones, no
+      // __esModule); any use throws.
+      contents:
+        `const fail = () => { throw new Error(${JSON.stringify(`${args.path} is not in this function bundle (only @darabonba/typescript helpers the ECI SDK never calls use it)`)}); };` +
+        'module.exports = new Proxy(function () {}, { get: (t, k) => (k === "__esModule" ? undefined : k === "prototype" ? t.prototype : fail()), ' +
+        'apply: fail, construct: fail, ownKeys: (t) => Reflect.ownKeys(t).filter((k) => !Object.getOwnPropertyDescriptor(t, k).configurable) });',
+      loader: 'js',
+    }));
+  },
+};
+
 const IMPORT_META_BANNER =
   'var __bundle_import_meta_url=require("url").pathToFileURL(__filename).href;' +
   'var __bundle_import_meta_dirname=__dirname;var __bundle_import_meta_filename=__filename;';
@@ -142,7 +169,7 @@ async function buildOne(e: BundleEntry, root: string, outDir: string, minify: bo
         'import.meta.filename': '__bundle_import_meta_filename',
       },
       banner: { js: IMPORT_META_BANNER },
-      plugins: e.name.startsWith('functions/') ? [shimWhatwgUrl, withoutClientNode(root)] : [shimWhatwgUrl],
+      plugins: e.name.startsWith('functions/') ? [shimWhatwgUrl, withoutClientNode(root), darabonbaWithoutUnused] : [shimWhatwgUrl],
       legalComments: 'none',
       logLevel: 'silent',
       metafile: true,

@@ -10,21 +10,25 @@ import type { Clock, ContainerGroups, Logger } from '../../ports/index.js';
 import { classifyCode, EciError, EciSdkFailure, sdkErrorFacts } from './errors.js';
 import { backoffMs, type BucketSpec, DEFAULT_RETRY, ECI_QUOTAS, type RetryPolicy, systemClock, WaitingBucket } from './retry.js';
 import { Redactor, secretsOfCreate } from './sanitize.js';
-import {
-  createEciSdkClient,
-  type EciClientOptions,
-  type EciCredentials,
-  type EciCredentialsProvider,
-  type EciSdkClient,
-  eciSdk,
-  toSdkModel,
-  toWire,
-} from './sdk.js';
+import { toSdkModel, toWire } from './models.js';
+import type { EciClientOptions, EciCredentials, EciCredentialsProvider, EciSdkClient } from './sdk.js';
 
 export { classifyCode, EciError, type EciErrorKind } from './errors.js';
 export { ECI_QUOTAS, type RetryPolicy } from './retry.js';
 export { REDACTED, Redactor } from './sanitize.js';
-export { createEciSdkClient, defaultEndpoint, type EciCredentials, type EciCredentialsProvider } from './sdk.js';
+export type { EciCredentials, EciCredentialsProvider } from './sdk.js';
+
+/**
+ * The SDK (@alicloud/eci20180808 with openapi-client, tea-util, credentials: ~600 KB and most of a function
+ * bundle's load time) is loaded on the first call, not when the adapter's module is: a process that never calls
+ * ECI never loads it, and the others load it once (the promise is shared).
+ */
+type SdkModule = typeof import('./sdk.js');
+let sdkModule: Promise<SdkModule> | undefined;
+const loadSdk = (): Promise<SdkModule> => {
+  sdkModule ??= import('./sdk.js');
+  return sdkModule;
+};
 
 export interface EciAdapterOptions extends Omit<EciClientOptions, 'onCredentials'> {
   retry?: Partial<RetryPolicy>;
@@ -64,7 +68,8 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 }
 
 export class EciContainerGroups implements ContainerGroups {
-  readonly #client: EciSdkClient;
+  #client: Promise<EciSdkClient> | undefined;
+  readonly #clientOptions: EciClientOptions;
   readonly #region: string;
   readonly #retry: RetryPolicy;
   readonly #clock: Clock;
@@ -87,12 +92,18 @@ export class EciContainerGroups implements ContainerGroups {
     this.#deadlineMs = (opts.readTimeoutMs ?? 15_000) + (opts.connectTimeoutMs ?? 5_000);
     this.#limits = opts.rateLimits === false ? false : { ...ECI_QUOTAS, ...(opts.rateLimits as Record<string, BucketSpec> | undefined) };
     const seen = this.#redactor;
-    this.#client = createEciSdkClient({
+    this.#clientOptions = {
       ...opts,
       onCredentials: (c: EciCredentials) => {
         seen.add(c.accessKeySecret, c.securityToken);
       },
-    });
+    };
+  }
+
+  /** The SDK client, built on first use (see loadSdk). */
+  #sdkClient(): Promise<EciSdkClient> {
+    this.#client ??= loadSdk().then((m) => m.createEciSdkClient(this.#clientOptions));
+    return this.#client;
   }
 
   stats(): EciAdapterStats {
@@ -102,11 +113,12 @@ export class EciContainerGroups implements ContainerGroups {
   // ---------------------------------------------------------------- the pipeline
 
   async #call<T>(action: string, fn: (client: EciSdkClient) => Promise<T>, redactor: Redactor = this.#redactor): Promise<T> {
+    const client = await this.#sdkClient();
     for (let attempt = 1; ; attempt++) {
       await this.#bucket(action)?.take();
       this.#stats.calls++;
       try {
-        return await this.#withDeadline(fn(this.#client));
+        return await this.#withDeadline(fn(client));
       } catch (err) {
         const facts = sdkErrorFacts(err);
         const kind = classifyCode(facts.code, facts.statusCode);
@@ -167,6 +179,7 @@ export class EciContainerGroups implements ContainerGroups {
   // ---------------------------------------------------------------- the port
 
   async create(req: EciCreateRequest): Promise<{ containerGroupId: string }> {
+    const { eciSdk } = await loadSdk();
     // a token is what makes retries safe: keep the caller's (the pod UID), or make one for all attempts
     const wire: Record<string, unknown> = { ...req, ClientToken: req.ClientToken ?? randomUUID() };
     if (!wire.RegionId) wire.RegionId = this.#region;
@@ -190,6 +203,7 @@ export class EciContainerGroups implements ContainerGroups {
   }
 
   async delete(containerGroupId: string): Promise<void> {
+    const { eciSdk } = await loadSdk();
     const request = new eciSdk.DeleteContainerGroupRequest({ regionId: this.#region, containerGroupId, clientToken: randomUUID() });
     try {
       await this.#call('DeleteContainerGroup', (c) => c.deleteContainerGroup(request));
@@ -200,6 +214,7 @@ export class EciContainerGroups implements ContainerGroups {
   }
 
   async describe(ids: readonly string[]): Promise<EciContainerGroup[]> {
+    const { eciSdk } = await loadSdk();
     const unique = [...new Set(ids)];
     const batches = chunks(unique, 20);
     const out: EciContainerGroup[][] = new Array(batches.length);
@@ -222,6 +237,7 @@ export class EciContainerGroups implements ContainerGroups {
   }
 
   async list(filter: { tags: readonly EciKeyValue[]; status?: string }): Promise<EciContainerGroup[]> {
+    const { eciSdk } = await loadSdk();
     const all: EciContainerGroup[] = [];
     let token: string | undefined;
     for (let page = 0; page < 100_000; page++) {
@@ -241,6 +257,7 @@ export class EciContainerGroups implements ContainerGroups {
   }
 
   async events(ids: readonly string[], sinceSecond?: number): Promise<Map<string, EciEvent[]>> {
+    const { eciSdk } = await loadSdk();
     const out = new Map<string, EciEvent[]>();
     for (const batch of chunks([...new Set(ids)], 20)) {
       const request = new eciSdk.DescribeContainerGroupEventsRequest({
@@ -275,6 +292,7 @@ export class EciContainerGroups implements ContainerGroups {
     container: string,
     opts?: { tail?: number; limitBytes?: number; sinceSeconds?: number; previous?: boolean; timestamps?: boolean },
   ): Promise<string> {
+    const { eciSdk } = await loadSdk();
     const request = new eciSdk.DescribeContainerLogRequest({
       regionId: this.#region,
       containerGroupId,
@@ -295,6 +313,7 @@ export class EciContainerGroups implements ContainerGroups {
     command: readonly string[],
     opts?: { tty?: boolean; stdin?: boolean; sync?: boolean },
   ): Promise<{ webSocketUri?: string; syncResponse?: string }> {
+    const { eciSdk } = await loadSdk();
     const request = new eciSdk.ExecContainerCommandRequest({
       regionId: this.#region,
       containerGroupId,
@@ -316,6 +335,7 @@ export class EciContainerGroups implements ContainerGroups {
     zoneId?: string;
     spotStrategy?: string;
   }): Promise<{ tradePrice: number; originalPrice: number; currency: string }> {
+    const { eciSdk } = await loadSdk();
     const request = new eciSdk.DescribeContainerGroupPriceRequest({ regionId: this.#region, ...spec });
     const res = await this.#call('DescribeContainerGroupPrice', (c) => c.describeContainerGroupPrice(request));
     const price = res.body?.priceInfo?.price;

@@ -7,8 +7,11 @@
  * - An empty queue (404 MessageNotExist) is `[]`. SDK failures become the QueueError family (errors.ts).
  * - STS: pass `credentials.securityToken` and optionally `refreshCredentials`, which the SDK calls every
  *   `refreshIntervalMs` (it only runs when an initial token was given).
+ * - The SDK (with its XML parser) is loaded on the first call, not with this module: most function invocations
+ *   never send (a re-nudge or a dead letter is the exception), so they never pay for loading it. The options the
+ *   SDK's constructor asserts are checked here, at construction, as before.
  */
-import MNS from '@alicloud/mns';
+import type MNS from '@alicloud/mns';
 import type { OutgoingMessage, PodQueue, ReceivedMessage } from '../../ports/index.js';
 import {
   QueueAuthError,
@@ -100,12 +103,26 @@ function toInt(s: string | undefined): number {
 
 export class MnsQueue implements PodQueue {
   readonly queueName: string;
-  readonly #client: MNS;
+  readonly #options: MNS.MnsClientOptions;
+  readonly #accountId: string;
+  #sdk: Promise<MNS> | undefined;
 
   constructor(opts: MnsQueueOptions) {
     this.queueName = opts.queueName;
     const refresh = opts.refreshCredentials;
-    this.#client = new MNS(opts.accountId, {
+    // what @alicloud/mns's constructor asserts, checked now although the SDK is built on first use
+    const missing = !opts.accountId
+      ? 'accountId'
+      : !opts.credentials.accessKeyId
+        ? 'credentials.accessKeyId'
+        : !opts.credentials.accessKeySecret
+          ? 'credentials.accessKeySecret'
+          : !opts.endpoint && !opts.region
+            ? 'region (or endpoint)'
+            : undefined;
+    if (missing) throw new QueueError(`MNS queue ${opts.queueName}: ${missing} is required`, { code: 'InvalidOptions', operation: 'configure' });
+    this.#accountId = opts.accountId;
+    this.#options = {
       accessKeyId: opts.credentials.accessKeyId,
       accessKeySecret: opts.credentials.accessKeySecret,
       securityToken: opts.credentials.securityToken,
@@ -118,7 +135,13 @@ export class MnsQueue implements PodQueue {
       secure: opts.secure,
       readTimeout: opts.readTimeoutMs,
       connectTimeout: opts.connectTimeoutMs,
-    });
+    };
+  }
+
+  /** The SDK client, built on first use (one load per process, one client per queue). */
+  #client(): Promise<MNS> {
+    this.#sdk ??= import('@alicloud/mns').then((m) => new m.default(this.#accountId, this.#options));
+    return this.#sdk;
   }
 
   /** Sends every message, in batches of <= 16 and <= 64 KiB. Nothing is sent if any body is invalid. */
@@ -142,7 +165,7 @@ export class MnsQueue implements PodQueue {
     const n = Math.min(MNS_MAX_BATCH, Math.max(1, Math.floor(max)));
     const wait = Math.min(MNS_MAX_WAIT_SECONDS, Math.max(0, Math.floor(waitSeconds)));
     try {
-      const res = await this.#client.batchReceiveMessage(this.queueName, n, wait);
+      const res = await (await this.#client()).batchReceiveMessage(this.queueName, n, wait);
       return res.body.map((m) => ({
         messageId: m.MessageId,
         body: m.MessageBody,
@@ -159,7 +182,7 @@ export class MnsQueue implements PodQueue {
 
   async delete(receiptHandle: string): Promise<void> {
     try {
-      await this.#client.deleteMessage(this.queueName, encodeURIComponent(receiptHandle));
+      await (await this.#client()).deleteMessage(this.queueName, encodeURIComponent(receiptHandle));
     } catch (err) {
       throw this.#translate(err, 'DeleteMessage', true);
     }
@@ -171,7 +194,7 @@ export class MnsQueue implements PodQueue {
     for (let i = 0; i < receiptHandles.length; i += MNS_MAX_BATCH) {
       const chunk = receiptHandles.slice(i, i + MNS_MAX_BATCH);
       try {
-        const res = await this.#client.batchDeleteMessage(this.queueName, chunk.map(escapeXml));
+        const res = await (await this.#client()).batchDeleteMessage(this.queueName, chunk.map(escapeXml));
         for (const e of res.body ?? []) refused.push({ receiptHandle: e.ReceiptHandle, code: e.ErrorCode });
       } catch (err) {
         throw this.#translate(err, 'BatchDeleteMessage', true);
@@ -182,7 +205,7 @@ export class MnsQueue implements PodQueue {
 
   async changeVisibility(receiptHandle: string, seconds: number): Promise<string> {
     try {
-      const res = await this.#client.changeMessageVisibility(this.queueName, encodeURIComponent(receiptHandle), seconds);
+      const res = await (await this.#client()).changeMessageVisibility(this.queueName, encodeURIComponent(receiptHandle), seconds);
       return res.body.ReceiptHandle;
     } catch (err) {
       throw this.#translate(err, 'ChangeMessageVisibility', true);
@@ -192,7 +215,7 @@ export class MnsQueue implements PodQueue {
   /** Up to `max` visible messages without receiving them. */
   async peek(max: number): Promise<PeekedMessage[]> {
     try {
-      const res = await this.#client.batchPeekMessage(this.queueName, Math.min(MNS_MAX_BATCH, Math.max(1, max)));
+      const res = await (await this.#client()).batchPeekMessage(this.queueName, Math.min(MNS_MAX_BATCH, Math.max(1, max)));
       return res.body.map((m) => ({
         messageId: m.MessageId,
         body: m.MessageBody,
@@ -208,7 +231,7 @@ export class MnsQueue implements PodQueue {
 
   async attributes(): Promise<MnsQueueAttributes> {
     try {
-      const { body: b } = await this.#client.getQueueAttributes(this.queueName);
+      const { body: b } = await (await this.#client()).getQueueAttributes(this.queueName);
       return {
         activeMessages: toInt(b.ActiveMessages),
         inactiveMessages: toInt(b.InactiveMessages),
@@ -229,7 +252,7 @@ export class MnsQueue implements PodQueue {
     const params: Record<string, number> = {};
     for (const [k, v] of Object.entries(attrs)) if (v !== undefined) params[k] = v;
     try {
-      const res = await this.#client.createQueue(this.queueName, params);
+      const res = await (await this.#client()).createQueue(this.queueName, params);
       return res.code === 201 ? 'created' : 'exists';
     } catch (err) {
       throw this.#translate(err, 'CreateQueue');
@@ -238,7 +261,7 @@ export class MnsQueue implements PodQueue {
 
   async deleteQueue(): Promise<void> {
     try {
-      await this.#client.deleteQueue(this.queueName);
+      await (await this.#client()).deleteQueue(this.queueName);
     } catch (err) {
       throw this.#translate(err, 'DeleteQueue');
     }
@@ -266,7 +289,7 @@ export class MnsQueue implements PodQueue {
   async #sendBatch(chunk: { params: MNS.MnsSendParams; index: number }[]): Promise<void> {
     let items: MNS.MnsSentMessage[];
     try {
-      const res = await this.#client.batchSendMessage(
+      const res = await (await this.#client()).batchSendMessage(
         this.queueName,
         chunk.map((c) => c.params),
       );

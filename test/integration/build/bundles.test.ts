@@ -77,6 +77,16 @@ describe('bundles', () => {
     }
   });
 
+  it('leaves @kubernetes/client-node out of the function bundles (they use the lite client); the watcher keeps it', () => {
+    const hasClientNode = (b: BuiltBundle) => Object.keys(b.metafile.inputs).some((i) => i.includes('node_modules/@kubernetes/client-node/'));
+    for (const b of built.filter((x) => x.name.startsWith('functions/'))) {
+      assert.equal(hasClientNode(b), false, `${b.name} bundles @kubernetes/client-node`);
+      assert.ok(Object.keys(b.metafile.inputs).some((i) => i.endsWith('shared/adapters/kube/lite.ts')), `${b.name}: no lite client`);
+    }
+    const watcher = built.find((b) => b.name === 'watcher');
+    assert.ok(watcher && hasClientNode(watcher), 'the watcher bundle lost its Kubernetes client');
+  });
+
   it('loads every function bundle in a fresh process, with nothing from node_modules, and exports handler', async () => {
     for (const b of built.filter((x) => x.name.startsWith('functions/'))) {
       const res = await node(LOAD, { BUNDLE: b.file }, outDir);

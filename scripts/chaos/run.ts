@@ -240,7 +240,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       // short clocks, so what the faults break is repaired within the run
       RESYNC_SECONDS: '15',
       GC_ORPHAN_GRACE_SECONDS: '5',
-      GC_STUCK_POD_SECONDS: '20',
+      GC_STUCK_POD_SECONDS: '60',
       LOST_GROUP_GRACE_SECONDS: '120',
       SYNC_MAX_ATTEMPTS: '3',
       SYNC_RETRY_BASE_SECONDS: '1',
@@ -273,7 +273,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       config,
       logger,
       statusSyncEveryMs: Math.max(1000, 60_000 * scale),
-      gcEveryMs: 3000,
+      gcEveryMs: 10_000,
       billingEveryMs: 3_600_000,
       deliveryTimeScale: 0.1,
       http: false,

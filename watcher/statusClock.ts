@@ -8,7 +8,7 @@
 import type { StatusTick } from '../shared/domain/messages.js';
 import { MAX_PODS_PER_TICK, TICK_VERSION } from '../shared/domain/messages.js';
 import type { PodRecord } from './podState.js';
-import { isChanging } from './podState.js';
+import { isChanging, isTerminal } from './podState.js';
 
 export function changingPods(records: Iterable<PodRecord>, nowMs: number, maxAgeMs: number): PodRecord[] {
   const out: PodRecord[] = [];
@@ -42,3 +42,20 @@ export function buildTicks(pods: readonly PodRecord[], at: string, perTick = MAX
   }
   return ticks;
 }
+
+/**
+ * The steady tick: when some pod on the node is steady (Running and Ready, with a group), one message asking
+ * pod-sync for the groups whose status changed in the last `periodSeconds` plus a margin for delivery (a window
+ * that overlaps the previous one: a change is never missed between two ticks, and seeing it twice is harmless).
+ */
+export function steadyTick(records: Iterable<PodRecord>, at: string, periodSeconds: number): StatusTick | undefined {
+  for (const r of records) {
+    if (r.groupId && !isTerminal(r.phase) && !isChanging(r)) {
+      return { v: TICK_VERSION, kind: 'status-tick', at, since: Math.min(3600, periodSeconds + STEADY_MARGIN_SECONDS), pods: [] };
+    }
+  }
+  return undefined;
+}
+
+/** Added to the steady window: delivery delay and clock skew between the watcher and ECI. */
+export const STEADY_MARGIN_SECONDS = 5;

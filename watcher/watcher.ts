@@ -28,7 +28,7 @@ import { NodeLease } from './nodeLease.js';
 import { type PodRecord, parseRv, podKey, toRecord } from './podState.js';
 import { dueForResync } from './resync.js';
 import { Sender } from './sender.js';
-import { buildTicks, changingPods } from './statusClock.js';
+import { buildTicks, changingPods, steadyTick } from './statusClock.js';
 
 export type WatcherConfig = Config;
 
@@ -251,6 +251,7 @@ export class Watcher {
     this.#synced = true;
     this.#log.info({ pods: this.#records.size, marks: { completed: this.#marks.completed?.toString(), attempted: this.#marks.attempted?.toString() } }, 'pod watch synced');
     this.#every(this.#cfg.STATUS_TICK_MS, () => this.#tick());
+    if (this.#cfg.STATUS_STEADY_SECONDS > 0) this.#every(this.#cfg.STATUS_STEADY_SECONDS * 1000, () => this.#steadyTick());
     this.#every(this.#cfg.RESYNC_SECONDS * 1000, () => this.resync('periodic'));
     this.#every(1000, () => this.#saveCheckpoint());
   }
@@ -328,6 +329,11 @@ export class Watcher {
     } finally {
       this.#tickBusy = false;
     }
+  }
+
+  async #steadyTick(): Promise<void> {
+    const tick = steadyTick(this.#records.values(), new Date(this.#d.clock.now()).toISOString(), this.#cfg.STATUS_STEADY_SECONDS);
+    if (tick && (await this.#sender.sendNow([tick]))) this.metrics.ticksSent.inc(undefined, 1);
   }
 
   /** Every pod version at or below this has been sent or needed no nudge. */

@@ -119,6 +119,13 @@ export const ConfigSchema = z.object({
   /** Status clock period, and how long a pod may keep changing before only resync and status-sync cover it. */
   STATUS_TICK_MS: z.coerce.number().int().positive().default(1000),
   STATUS_TICK_MAX_AGE_SECONDS: z.coerce.number().positive().default(600),
+  /**
+   * While the node has steady pods (Running and Ready), a "steady" tick every this many seconds asks ECI once
+   * (DescribeContainerGroupStatus, SinceSecond, cluster + node tags) which groups changed, so a finished Job or a
+   * reclaimed spot instance shows within seconds instead of at the minutely sweep. One call per period in all,
+   * not per pod. 0 turns it off.
+   */
+  STATUS_STEADY_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
   /** Per-pod coalescing window for nudges. */
   NUDGE_COALESCE_MS: z.coerce.number().int().min(0).default(50),
   SEND_BUFFER_MAX: z.coerce.number().int().positive().default(10000),

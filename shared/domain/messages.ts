@@ -41,7 +41,7 @@ export const MAX_PODS_PER_TICK = 100;
 /**
  * Status tick versions: 1 names pods (and their recorded group); 2 adds, per pod, what the watcher sees of it —
  * `phase`, the status `digest` (shared/domain/statusDigest.ts) and `deleting` — so pod-sync reads only the pods
- * whose group changed. pod-sync accepts both; deploy the functions before the watcher (an older pod-sync refuses
+ * whose group changed, and `since` (the steady tick: groups whose status changed lately, the node's pods unnamed). pod-sync accepts both; deploy the functions before the watcher (an older pod-sync refuses
  * version 2 and dead-letters it, which costs only that tick).
  */
 export const TICK_VERSION = 2 as const;
@@ -66,10 +66,17 @@ export const StatusTickSchema = z
     kind: z.literal('status-tick'),
     /** ISO time the watcher sent the tick */
     at: z.string().max(40),
-    pods: z.array(tickPod).min(1).max(MAX_PODS_PER_TICK),
+    /**
+     * v2, a "steady" tick: also converge the pods whose group status changed in the last `since` seconds (one
+     * DescribeContainerGroupStatus for the whole node); such a tick may name no pod.
+     */
+    since: z.number().int().min(1).max(3600).optional(),
+    pods: z.array(tickPod).max(MAX_PODS_PER_TICK),
   })
   .superRefine((t, ctx) => {
+    if (t.pods.length === 0 && t.since === undefined) ctx.addIssue({ code: 'custom', path: ['pods'], message: 'a tick names pods, or has `since`' });
     if (t.v !== MESSAGE_VERSION) return;
+    if (t.since !== undefined) ctx.addIssue({ code: 'custom', path: ['since'], message: `since needs status tick version ${TICK_VERSION}` });
     t.pods.forEach((p, i) => {
       for (const k of ['phase', 'digest', 'deleting'] as const) {
         if (p[k] !== undefined) ctx.addIssue({ code: 'custom', path: ['pods', i, k], message: `${k} needs status tick version ${TICK_VERSION}` });

@@ -3,7 +3,7 @@
  * `shared/adapters/` implement them. Each method documents its contract; errors are the typed families of
  * `shared/adapters/*` errors (for ECI: `EciError` with a `kind`; for Kubernetes: `KubeError` subclasses).
  */
-import type { EciContainerGroup, EciCreateRequest, EciEvent, EciKeyValue } from '../domain/eci.js';
+import type { EciContainerGroup, EciCreateRequest, EciEvent, EciGroupStatusItem, EciKeyValue } from '../domain/eci.js';
 import type { ConfigMap, K8sEvent, Lease, Namespace, Node, Pod, PodStatus, Secret } from '../domain/k8s.js';
 
 /** pino-compatible structured logger. */
@@ -32,6 +32,11 @@ export interface ContainerGroups {
   describe(ids: readonly string[]): Promise<EciContainerGroup[]>;
   /** DescribeContainerGroups filtered by tags (and status), all pages (Limit 20, NextToken). */
   list(filter: { tags: readonly EciKeyValue[]; status?: string }): Promise<EciContainerGroup[]>;
+  /**
+   * DescribeContainerGroupStatus filtered by tags and `SinceSecond`: the groups whose status changed in the last
+   * `sinceSeconds`, all pages (<= 200 per call; quota 10,000/min). Optional: without it steady ticks do nothing.
+   */
+  changedSince?(filter: { tags: readonly EciKeyValue[]; sinceSeconds: number }): Promise<EciGroupStatusItem[]>;
   /** DescribeContainerGroupEvents for up to 20 groups at a time; keyed by group id. */
   events(ids: readonly string[], sinceSecond?: number): Promise<Map<string, EciEvent[]>>;
   /** DescribeContainerLog. */

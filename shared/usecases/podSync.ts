@@ -60,6 +60,9 @@ export type Outcome =
   | 'deleted'
   | 'group-lost';
 
+/** A tick or sweep deletes a still-running group of a terminating pod only this long after the deletion was asked. */
+export const POLLED_DELETE_AFTER_SECONDS = 10;
+
 /** Work a caller may run after the latency-critical part (Events after every status of a tick). */
 export type Deferred = () => Promise<void>;
 
@@ -335,8 +338,11 @@ export class PodSync {
       if (groups.length === 0 && createAttempted(pod)) groups = await groupsOfUid(this.deps, uid);
     }
     const pending = groups.filter((g) => !FINISHED_GROUP.has(g.Status));
+    // The 'deleting' nudge deletes the group; a tick or sweep (known) only when that nudge has had its time and
+    // the group still runs — else both would send DeleteContainerGroup for the same group.
+    const mayDelete = known === undefined || this.deletionAgeSeconds(pod) > POLLED_DELETE_AFTER_SECONDS;
     for (const g of pending) {
-      if (g.Status !== 'Terminating') await this.deps.eci.delete(g.ContainerGroupId);
+      if (g.Status !== 'Terminating' && mayDelete) await this.deps.eci.delete(g.ContainerGroupId);
     }
     if (pending.length > 0) {
       const deadline = Date.parse(pod.metadata.deletionTimestamp ?? '') + 30_000;
@@ -352,6 +358,14 @@ export class PodSync {
       if (!isNotFound(err) && !isConflict(err)) throw err;
     }
     return { outcome: 'deleted', groupId: groups[0]?.ContainerGroupId };
+  }
+
+  /** Seconds since the pod's deletion was asked (deletionTimestamp is that moment plus the grace period). */
+  private deletionAgeSeconds(pod: Pod): number {
+    const end = Date.parse(pod.metadata.deletionTimestamp ?? '');
+    if (!Number.isFinite(end)) return 0;
+    const asked = end - (pod.metadata.deletionGracePeriodSeconds ?? 0) * 1000;
+    return (this.deps.clock.now() - asked) / 1000;
   }
 
   /** Deletes every group of this cluster tagged with the UID (the pod is gone). */

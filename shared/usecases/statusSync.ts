@@ -10,7 +10,7 @@
 import type { EciContainerGroup } from '../domain/eci.js';
 import type { Pod } from '../domain/k8s.js';
 import type { StatusTick } from '../domain/messages.js';
-import { TAG_POD_UID } from '../domain/names.js';
+import { TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID } from '../domain/names.js';
 import { bridgeTags, groupIdOf, isTerminalPhase, podKey, tagOf, type UseCaseDeps } from './context.js';
 import { classify, describeError, isNotFound } from './errors.js';
 import { type Deferred, PodSync, type SyncResult } from './podSync.js';
@@ -28,6 +28,9 @@ export interface StatusReport {
   eciCalls: number;
   eciError?: string;
 }
+
+/** Group statuses a steady tick leaves to the fast ticks (a pod starting) or to nobody (a pod running). */
+const QUIET: ReadonlySet<string> = new Set(['Scheduling', 'Pending', 'Running']);
 
 /** Pods a tick (or sweep) converges at the same time. */
 export const TICK_CONCURRENCY = 16;
@@ -52,8 +55,9 @@ export class StatusSync {
     const report = emptyReport();
     const byId = new Map<string, EciContainerGroup>();
     if (!(await this.describeInto(tick.pods.map((r) => r.groupId).filter(isString), byId, report))) return report;
+    const refs = [...tick.pods, ...(await this.changedLately(tick, byId, report))];
     const digestOf = this.deps.domain.groupDigest;
-    const toRead = tick.pods.filter((ref) => {
+    const toRead = refs.filter((ref) => {
       if (!digestOf || !ref.digest || !ref.groupId || ref.deleting) return true;
       const group = byId.get(ref.groupId);
       if (!group || digestOf(group, ref.phase) !== ref.digest) return true;
@@ -76,9 +80,9 @@ export class StatusSync {
     );
     report.pods = pods.length;
     const live = pods.filter((p) => !isTerminalPhase(p.status?.phase) || p.metadata.deletionTimestamp);
-    const idOf = (p: Pod): string | undefined => groupIdOf(p) ?? tick.pods.find((r) => r.uid === p.metadata.uid)?.groupId;
+    const idOf = (p: Pod): string | undefined => groupIdOf(p) ?? refs.find((r) => r.uid === p.metadata.uid)?.groupId;
     // a group recorded since the watcher built the tick
-    const unseen = live.map(idOf).filter((id): id is string => isString(id) && !byId.has(id) && !tick.pods.some((r) => r.groupId === id));
+    const unseen = live.map(idOf).filter((id): id is string => isString(id) && !byId.has(id) && !refs.some((r) => r.groupId === id));
     if (!(await this.describeInto(unseen, byId, report))) return report;
     report.groups = byId.size;
     const work: [Pod, EciContainerGroup | null][] = [];
@@ -90,6 +94,41 @@ export class StatusSync {
     }
     await this.each(work, report);
     return report;
+  }
+
+  /**
+   * The steady part of a tick: one DescribeContainerGroupStatus (SinceSecond, cluster + node tags) for the groups
+   * whose status changed lately; those that left Pending/Running (finished, restarting, reclaimed, terminating)
+   * and whose pod the tick does not name are described (<= 20 per call, for their tags and details) and their
+   * pods converged. A group that went Running → Restarting → Running between two steady ticks is left to the
+   * sweep (its pod stays Running; only the restart count waits).
+   */
+  private async changedLately(tick: StatusTick, byId: Map<string, EciContainerGroup>, report: StatusReport): Promise<StatusTick['pods']> {
+    const changedSince = this.deps.eci.changedSince?.bind(this.deps.eci);
+    if (!changedSince || tick.since === undefined) return [];
+    let ids: string[];
+    try {
+      const items = await changedSince({ tags: bridgeTags(this.deps.settings), sinceSeconds: tick.since });
+      report.eciCalls += Math.max(1, Math.ceil(items.length / 200));
+      const named = new Set(tick.pods.map((r) => r.groupId));
+      ids = items.filter((i) => !QUIET.has(i.Status) && !named.has(i.ContainerGroupId)).map((i) => i.ContainerGroupId);
+    } catch (err) {
+      report.eciError = `${classify(err)}: ${describeError(err)}`;
+      this.deps.logger.warn({ err: report.eciError }, 'status tick: DescribeContainerGroupStatus failed');
+      return [];
+    }
+    const groups = new Map<string, EciContainerGroup>();
+    if (!(await this.describeInto(ids, groups, report))) return [];
+    const refs: StatusTick['pods'] = [];
+    for (const g of groups.values()) {
+      const namespace = tagOf(g, TAG_NAMESPACE);
+      const name = tagOf(g, TAG_POD_NAME);
+      const uid = tagOf(g, TAG_POD_UID);
+      if (!namespace || !name || !uid) continue;
+      byId.set(g.ContainerGroupId, g);
+      refs.push({ namespace, name, uid, groupId: g.ContainerGroupId });
+    }
+    return refs;
   }
 
   /** DescribeContainerGroups for `ids` (<= 20 per call) into `byId`; false (reported) when ECI failed. */

@@ -5,7 +5,7 @@
  * ClientToken) up to `maxAttempts` → surface an `EciError` with a sanitised message.
  */
 import { randomUUID } from 'node:crypto';
-import type { EciContainerGroup, EciCreateRequest, EciEvent, EciKeyValue } from '../../domain/eci.js';
+import type { EciContainerGroup, EciCreateRequest, EciEvent, EciGroupStatusItem, EciKeyValue } from '../../domain/eci.js';
 import type { Clock, ContainerGroups, Logger } from '../../ports/index.js';
 import { classifyCode, EciError, EciSdkFailure, sdkErrorFacts } from './errors.js';
 import { backoffMs, type BucketSpec, DEFAULT_RETRY, ECI_QUOTAS, type RetryPolicy, systemClock, WaitingBucket } from './retry.js';
@@ -251,6 +251,29 @@ export class EciContainerGroups implements ContainerGroups {
       const res = await this.#call('DescribeContainerGroups', (c) => c.describeContainerGroups(request));
       all.push(...groupsOf(res.body));
       token = res.body?.nextToken || undefined;
+      if (!token) break;
+    }
+    return all;
+  }
+
+  async changedSince(filter: { tags: readonly EciKeyValue[]; sinceSeconds: number }): Promise<EciGroupStatusItem[]> {
+    const { eciSdk } = await loadSdk();
+    const all: EciGroupStatusItem[] = [];
+    let token: string | undefined;
+    for (let page = 0; page < 10_000; page++) {
+      const request = new eciSdk.DescribeContainerGroupStatusRequest({
+        regionId: this.#region,
+        limit: 200,
+        sinceSecond: Math.max(1, Math.round(filter.sinceSeconds)),
+        tag: filter.tags.map((t) => ({ key: t.Key, value: t.Value })),
+        nextToken: token,
+      });
+      const res = await this.#call('DescribeContainerGroupStatus', (c) => c.describeContainerGroupStatus(request));
+      const body = res.body ? toWire(res.body) : {};
+      for (const d of asArray(body.Data)) {
+        if (typeof d.ContainerGroupId === 'string' && typeof d.Status === 'string') all.push(d as unknown as EciGroupStatusItem);
+      }
+      token = typeof body.NextToken === 'string' && body.NextToken ? body.NextToken : undefined;
       if (!token) break;
     }
     return all;

@@ -281,6 +281,14 @@ describe('batching and paging', () => {
     );
     assert.equal(emu.calls().byAction.DescribeContainerGroups, 3);
 
+    // the groups whose status changed lately, for the whole tag in one DescribeContainerGroupStatus call
+    emu.resetCalls();
+    const changed = await eci.changedSince({ tags: [{ Key: 'batch', Value: run }], sinceSeconds: 3600 });
+    assert.deepEqual(changed.map((g) => g.ContainerGroupId).sort(), [...ids].sort());
+    assert.ok(changed.every((g) => typeof g.Status === 'string' && g.Status.length > 0));
+    assert.equal(emu.calls().byAction.DescribeContainerGroupStatus, 1);
+    assert.deepEqual(await eci.changedSince({ tags: [{ Key: 'batch', Value: `${run}-none` }], sinceSeconds: 3600 }), []);
+
     const events = await eci.events(ids.slice(0, 3));
     assert.equal(events.size, 3);
     const price = await eci.price({ cpu: 2, memory: 4 });

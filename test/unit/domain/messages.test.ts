@@ -49,6 +49,11 @@ describe('queue messages', () => {
     assert.deepEqual(decodeMessage(encodeMessage(tick)), tick);
   });
 
+  it('round-trips a steady tick (version 2, since, no pod named)', () => {
+    const tick: QueueMessage = { v: 2, kind: 'status-tick', at: '2026-01-01T00:00:00Z', since: 15, pods: [] };
+    assert.deepEqual(decodeMessage(encodeMessage(tick)), tick);
+  });
+
   it('round-trips non-ASCII names byte-exactly', () => {
     const tick: QueueMessage = { v: 1, kind: 'status-tick', at: '2026-01-01T00:00:00Z', pods: [{ namespace: 'ns', name: 'pödé', uid: 'u1' }] };
     assert.deepEqual(decodeMessage(encodeMessage(tick)), tick);
@@ -72,6 +77,9 @@ describe('queue messages', () => {
       JSON.stringify({ v: 2, kind: 'status-tick', at: 'x', pods: [{ namespace: 'n', name: 'p', uid: 'u', digest: 'xyz' }] }),
       'schema',
     ],
+    ['a version 1 steady tick', JSON.stringify({ v: 1, kind: 'status-tick', at: 'x', since: 15, pods: [] }), 'schema'],
+    ['a version 2 tick naming no pod and without since', JSON.stringify({ v: 2, kind: 'status-tick', at: 'x', pods: [] }), 'schema'],
+    ['a steady window over an hour', JSON.stringify({ v: 2, kind: 'status-tick', at: 'x', since: 3601, pods: [] }), 'schema'],
     ['a version 3 tick', JSON.stringify({ v: 3, kind: 'status-tick', at: 'x', pods: [{ namespace: 'n', name: 'p', uid: 'u' }] }), 'schema'],
     [
       'oversized tick',

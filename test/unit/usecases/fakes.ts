@@ -3,7 +3,7 @@
  * Errors mimic the adapters' shapes: ECI errors carry `kind` (+ `code`), Kubernetes errors are named
  * NotFoundError / ConflictError with an HTTP `status`.
  */
-import type { EciContainerGroup, EciCreateRequest, EciEvent, EciKeyValue } from '../../../shared/domain/eci.js';
+import type { EciContainerGroup, EciCreateRequest, EciEvent, EciGroupStatusItem, EciKeyValue } from '../../../shared/domain/eci.js';
 import { violation } from '../../../shared/domain/errors.js';
 import type { ConfigMap, K8sEvent, Lease, Node, Pod, PodStatus, Secret } from '../../../shared/domain/k8s.js';
 import { decodeMessage, type PodNudge } from '../../../shared/domain/messages.js';
@@ -65,7 +65,9 @@ export const silentLogger: Logger = {
 export class FakeEci {
   groups = new Map<string, EciContainerGroup>();
   tokens = new Map<string, string>();
-  calls = { create: 0, delete: 0, describe: 0, list: 0, events: 0, price: 0 };
+  calls = { create: 0, delete: 0, describe: 0, list: 0, events: 0, price: 0, changedSince: 0 };
+  /** group id → when its status last changed (DescribeContainerGroupStatus SinceSecond) */
+  changedAt = new Map<string, number>();
   createRequests: EciCreateRequest[] = [];
   /** errors thrown by the next create calls (in order) */
   createFailures: Error[] = [];
@@ -90,6 +92,7 @@ export class FakeEci {
     if (existing) return { containerGroupId: existing };
     const id = `eci-${String(++this.seq).padStart(6, '0')}`;
     if (req.ClientToken) this.tokens.set(req.ClientToken, id);
+    this.changedAt.set(id, this.clock.now());
     this.groups.set(id, {
       ContainerGroupId: id,
       ContainerGroupName: req.ContainerGroupName,
@@ -128,6 +131,18 @@ export class FakeEci {
     return all.map((g) => structuredClone(g));
   }
 
+  /** DescribeContainerGroupStatus with tags and SinceSecond: one call per 200 groups. */
+  async changedSince(filter: { tags: readonly EciKeyValue[]; sinceSeconds: number }): Promise<EciGroupStatusItem[]> {
+    const from = this.clock.now() - filter.sinceSeconds * 1000;
+    const all = [...this.groups.values()].filter(
+      (g) =>
+        (this.changedAt.get(g.ContainerGroupId) ?? 0) >= from &&
+        filter.tags.every((t) => g.Tags?.some((x) => x.Key === t.Key && x.Value === t.Value)),
+    );
+    this.calls.changedSince += Math.max(1, Math.ceil(all.length / 200));
+    return all.map((g) => ({ ContainerGroupId: g.ContainerGroupId, Status: g.Status }));
+  }
+
   async events(ids: readonly string[]): Promise<Map<string, EciEvent[]>> {
     this.calls.events++;
     return new Map(ids.map((id) => [id, this.groups.get(id)?.Events ?? []]));
@@ -148,6 +163,7 @@ export class FakeEci {
   set(id: string, patch: Partial<EciContainerGroup>): void {
     const g = this.groups.get(id);
     if (!g) throw new Error(`no group ${id}`);
+    if (patch.Status !== undefined && patch.Status !== g.Status) this.changedAt.set(id, this.clock.now());
     Object.assign(g, patch);
   }
   /** test helper: adds a group as if created by someone else */

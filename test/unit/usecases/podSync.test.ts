@@ -65,7 +65,7 @@ describe('pod-sync: creating', () => {
     };
     const res = await new PodSync(w.deps).handle(nudgeOf(pod));
     assert.equal(res.outcome, 'created');
-    assert.deepEqual(w.eci.calls, { create: 1, delete: 0, describe: 0, list: 0, events: 0, price: 0 });
+    assert.deepEqual(w.eci.calls, { create: 1, delete: 0, describe: 0, list: 0, events: 0, price: 0, changedSince: 0 });
     assert.ok(markedBeforeCreate, 'the create-attempted mark is written before CreateContainerGroup');
   });
 
@@ -289,7 +289,7 @@ describe('pod-sync: deleting', () => {
     stored.metadata.deletionTimestamp = '2026-01-01T00:00:30Z';
     const res = await new PodSync(w.deps).handle(nudgeOf(pod, 'deleting'));
     assert.equal(res.outcome, 'deleted');
-    assert.deepEqual(w.eci.calls, { create: 0, delete: 0, describe: 0, list: 0, events: 0, price: 0 });
+    assert.deepEqual(w.eci.calls, { create: 0, delete: 0, describe: 0, list: 0, events: 0, price: 0, changedSince: 0 });
   });
 
   it('a pod gone from the API loses the groups tagged with its UID', async () => {

@@ -9,7 +9,7 @@ import type { PodNudge, StatusTick } from '../../../shared/domain/messages.js';
 import { groupToPodStatus, podStatusDiffers } from '../../../shared/domain/status.js';
 import { groupStatusDigest, podStatusDigest } from '../../../shared/domain/statusDigest.js';
 import { processQueueBatch, type QueueItem } from '../../../shared/usecases/queueBatch.js';
-import { PodSync, type SyncResult } from '../../../shared/usecases/podSync.js';
+import { POLLED_DELETE_AFTER_SECONDS, PodSync, type SyncResult } from '../../../shared/usecases/podSync.js';
 import { type StatusReport, StatusSync } from '../../../shared/usecases/statusSync.js';
 import { makePod, nudgeOf, silentLogger, world } from './fakes.js';
 
@@ -211,5 +211,57 @@ describe('status tick version 2: only changed pods are read', () => {
     assert.equal(w.cluster.calls.getPod - gets, 2);
     assert.equal(report.deleted, 1, 'the terminating pod whose group is gone is deleted');
     assert.equal(report.skipped, 1);
+  });
+});
+
+describe('steady tick: one DescribeContainerGroupStatus for the node', () => {
+  it('notices a finished Job among steady pods with one status call and one describe, and costs one call when nothing changed', async () => {
+    // Prepare: 30 pods Running, their status applied; then 40 s pass
+    const w = world();
+    const pods = await createPods(w, 30);
+    for (const { groupId } of pods) w.eci.set(groupId, { Status: 'Running' });
+    const s = new StatusSync(w.deps);
+    await s.tick(tickOf(pods));
+    w.clock.t += 40_000;
+    const [job] = pods as [(typeof pods)[number]];
+    w.eci.set(job.groupId, { Status: 'Succeeded' });
+    const steady: StatusTick = { v: 2, kind: 'status-tick', at: '2026-01-01T00:00:41Z', since: 15, pods: [] };
+    const before = { ...w.eci.calls, gets: w.cluster.calls.getPod };
+    // Act
+    const report = await s.tick(steady);
+    // Assess
+    assert.equal(w.cluster.get('default', job.pod.metadata.name ?? '')?.status?.phase, 'Succeeded');
+    assert.equal(report.patched, 1);
+    assert.equal(w.eci.calls.changedSince - before.changedSince, 1);
+    assert.equal(w.eci.calls.describe - before.describe, 1);
+    assert.equal(w.cluster.calls.getPod - before.gets, 1, 'only the finished pod is read');
+    // nothing changed since: one call, nothing read
+    w.clock.t += 40_000;
+    const quiet = await s.tick(steady);
+    assert.equal(w.eci.calls.changedSince - before.changedSince, 2);
+    assert.equal(w.eci.calls.describe - before.describe, 1);
+    assert.equal(quiet.pods, 0);
+  });
+});
+
+describe('deleting: one DeleteContainerGroup per group', () => {
+  it('a tick leaves a running group of a just-deleted pod to its deleting nudge, and deletes it only once that nudge had its time', async () => {
+    const w = world();
+    w.eci.graceful = true;
+    const pods = await createPods(w, 1);
+    const [{ pod, groupId }] = pods as [(typeof pods)[number]];
+    w.eci.set(groupId, { Status: 'Running' });
+    const stored = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.ok(stored);
+    // deletion asked now with a 30 s grace: deletionTimestamp = now + 30 s
+    stored.metadata.deletionTimestamp = new Date(w.clock.now() + 30_000).toISOString();
+    stored.metadata.deletionGracePeriodSeconds = 30;
+    const s = new StatusSync(w.deps);
+    await s.tick(tickOf(pods));
+    assert.equal(w.eci.calls.delete, 0, 'the deleting nudge deletes the group');
+    w.clock.t += (POLLED_DELETE_AFTER_SECONDS + 1) * 1000;
+    await s.tick(tickOf(pods));
+    assert.equal(w.eci.calls.delete, 1, 'the nudge was lost: the tick deletes it');
+    assert.equal(w.eci.groups.get(groupId)?.Status, 'Terminating');
   });
 });

@@ -6,7 +6,7 @@ import { podStatusDigest } from '../../../shared/domain/statusDigest.js';
 import type { PodRecord } from '../../../watcher/podState.js';
 import { isChanging, toRecord } from '../../../watcher/podState.js';
 import { dueForResync, resyncWhy } from '../../../watcher/resync.js';
-import { buildTicks, changingPods } from '../../../watcher/statusClock.js';
+import { buildTicks, changingPods, STEADY_MARGIN_SECONDS, steadyTick } from '../../../watcher/statusClock.js';
 
 const steady: PodRecord = { namespace: 'ns', name: 'a', uid: 'u', specHash: 's', annotationsHash: 'a', phase: 'Running', ready: true, groupId: 'eci-1' };
 
@@ -71,6 +71,13 @@ describe('status clock', () => {
     assert.equal(tick?.pods[0]?.digest, podStatusDigest(pod.status));
     assert.equal(tick?.pods[0]?.deleting, undefined);
     assert.equal(tick?.pods[1]?.deleting, true);
+    assert.deepEqual(decodeMessage(encodeMessage(tick as StatusTick)), tick);
+  });
+
+  it('a steady tick is sent when some pod is steady, asking for the last period plus a margin', () => {
+    assert.equal(steadyTick([{ ...steady, phase: 'Pending' }, { ...steady, phase: 'Succeeded', ready: false }], 'now', 10), undefined);
+    const tick = steadyTick([{ ...steady, phase: 'Pending', uid: 'p' }, steady], 'now', 10);
+    assert.deepEqual(tick, { v: 2, kind: 'status-tick', at: 'now', since: 10 + STEADY_MARGIN_SECONDS, pods: [] });
     assert.deepEqual(decodeMessage(encodeMessage(tick as StatusTick)), tick);
   });
 

@@ -1,7 +1,8 @@
 /**
- * `npm run bench -- pipeline [--pods=N] [--time-scale=X]`: the whole bridge as `npm start` runs it (the sandbox
+ * `npm run bench -- pipeline [--pods=N] [--time-scale=X] [--hold=S]`: the whole bridge as `npm start` runs it (the sandbox
  * composition of scripts/sandbox: private kube-apiserver, ECI emulator, watcher, embedded queue + delivery →
- * pod-sync, timers at their deployed periods), with N pods created at once, run to Running, then deleted.
+ * pod-sync, timers at their deployed periods), with N pods created at once, run to Running, kept Running S seconds
+ * (default 0; with S > 10 the steady ticks, one DescribeContainerGroupStatus each, show in the calls), then deleted.
  *
  * 1. ECI state change → pod status latency: from the moment the emulator moved a group to Running (its exact
  *    simulated transition time, `states()`) to the pod update with phase Running seen by a watch. Target p99 <= 2 s.
@@ -56,6 +57,7 @@ async function pool<T>(items: readonly T[], n: number, fn: (x: T) => Promise<unk
 async function main(): Promise<void> {
   const n = Math.floor(arg('--pods', 50));
   const scale = arg('--time-scale', 0.5);
+  const hold = arg('--hold', 0);
   const say = (l: string) => process.stdout.write(`${l}\n`);
   const logger = capturingLogger();
   const env = await startSandboxEnvironment({ timeScale: scale, say, env: { LOG_LEVEL: 'warn' } });
@@ -94,6 +96,9 @@ async function main(): Promise<void> {
     const ours = () => tracker.all().filter((t) => t.namespace === NAMESPACE);
     await until(`${n} pods Running`, () => ours().filter((t) => t.phaseSeen.Running !== undefined).length >= n, 180_000);
     const tRunning = Date.now();
+    // --hold=S: keep the pods Running (steady) for S seconds before deleting them, so the steady ticks' cost shows
+    if (hold > 0) await new Promise((r) => setTimeout(r, hold * 1000));
+    const tDeletes = Date.now();
     for (const t of ours()) await runtime.bridge.cluster.deletePod(NAMESPACE, t.name, { uid: t.uid, gracePeriodSeconds: 10 });
     await until(
       'every pod gone and every group deleted',
@@ -117,7 +122,8 @@ async function main(): Promise<void> {
     const perPodTotal = calls.total / n;
     const fmt = (ms: number | undefined) => (ms === undefined || Number.isNaN(ms) ? '-' : `${(ms / 1000).toFixed(2)} s`);
     say('');
-    say(`${n} pods, emulator time scale ${scale}; all Running ${((tRunning - t0) / 1000).toFixed(1)} s after the first create; all gone ${((tDone - tRunning) / 1000).toFixed(1)} s after the deletes`);
+    if (hold > 0) say(`held Running for ${hold} s before the deletes`);
+    say(`${n} pods, emulator time scale ${scale}; all Running ${((tRunning - t0) / 1000).toFixed(1)} s after the first create; all gone ${((tDone - tDeletes) / 1000).toFixed(1)} s after the deletes`);
     say(`ECI Running → pod Running (watch), ${lat.length} pods: p50 ${fmt(p50)}, p95 ${fmt(p95)}, p99 ${fmt(p99)}, max ${fmt(lat.at(-1))}   target p99 <= ${fmt(TARGET_P99_MS)}: ${(p99 ?? Number.POSITIVE_INFINITY) <= TARGET_P99_MS ? 'met' : 'MISSED'}`);
     say(`ECI calls per pod lifecycle: ${perPodTotal.toFixed(2)}   target <= ${TARGET_CALLS}: ${perPodTotal <= TARGET_CALLS ? 'met' : 'MISSED'}`);
     for (const [a, c] of Object.entries(perPod).sort((x, y) => y[1] - x[1])) say(`  ${a.padEnd(28)} ${c.toFixed(2)} per pod (${calls.byAction[a]} calls)`);
@@ -136,7 +142,7 @@ async function main(): Promise<void> {
           latencyMs: { samples: lat.length, p50, p95, p99, max: lat.at(-1), target: { p99: TARGET_P99_MS } },
           eciCallsPerPod: { total: perPodTotal, byAction: perPod, target: TARGET_CALLS },
           eciCalls: calls.byAction,
-          durationsMs: { toAllRunning: tRunning - t0, deleteToAllGone: tDone - tRunning },
+          durationsMs: { toAllRunning: tRunning - t0, deleteToAllGone: tDone - tDeletes },
         },
         null,
         2,

@@ -119,6 +119,9 @@ export function instrumentEci(eci: ContainerGroups): { eci: ContainerGroups; tak
     exec: wrap((id, c, cmd, opts) => eci.exec(id, c, cmd, opts)),
     price: wrap((spec) => eci.price(spec)),
   };
+  // optional capabilities pass through only when the adapter has them
+  const changedSince = eci.changedSince?.bind(eci);
+  if (changedSince) wrapped.changedSince = wrap((filter) => changedSince(filter));
   return {
     eci: wrapped,
     take() {

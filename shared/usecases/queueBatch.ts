@@ -100,13 +100,15 @@ async function statusTick(ticks: StatusTick[], deps: QueueBatchDeps, report: Bat
   }
 }
 
-/** All pods of several ticks, once each (the latest tick's entry wins). */
+/** All pods of several ticks, once each (the latest tick's entry wins), and the widest steady window. */
 export function mergeTicks(ticks: readonly StatusTick[]): StatusTick {
   const pods = new Map<string, StatusTick['pods'][number]>();
   for (const t of ticks) for (const p of t.pods) pods.set(p.uid, p);
   const last = ticks[ticks.length - 1];
   const v = ticks.some((t) => t.v === TICK_VERSION) ? TICK_VERSION : MESSAGE_VERSION;
-  return { v, kind: 'status-tick', at: last?.at ?? '', pods: [...pods.values()] } as StatusTick;
+  const windows = ticks.map((t) => t.since).filter((x): x is number => x !== undefined);
+  const since = windows.length > 0 ? { since: Math.max(...windows) } : {};
+  return { v, kind: 'status-tick', at: last?.at ?? '', ...since, pods: [...pods.values()] } as StatusTick;
 }
 
 /** The first part of a dead-lettered body kept when the whole would not fit. */

@@ -8,7 +8,8 @@ import { describe, it } from 'node:test';
 import type { PodNudge, StatusTick } from '../../../shared/domain/messages.js';
 import { groupToPodStatus, podStatusDiffers } from '../../../shared/domain/status.js';
 import { groupStatusDigest, podStatusDigest } from '../../../shared/domain/statusDigest.js';
-import { processQueueBatch, type QueueItem } from '../../../shared/usecases/queueBatch.js';
+import { instrumentEci } from '../../../shared/usecases/heartbeat.js';
+import { mergeTicks, processQueueBatch, type QueueItem } from '../../../shared/usecases/queueBatch.js';
 import { POLLED_DELETE_AFTER_SECONDS, PodSync, type SyncResult } from '../../../shared/usecases/podSync.js';
 import { type StatusReport, StatusSync } from '../../../shared/usecases/statusSync.js';
 import { makePod, nudgeOf, silentLogger, world } from './fakes.js';
@@ -241,6 +242,32 @@ describe('steady tick: one DescribeContainerGroupStatus for the node', () => {
     assert.equal(w.eci.calls.changedSince - before.changedSince, 2);
     assert.equal(w.eci.calls.describe - before.describe, 1);
     assert.equal(quiet.pods, 0);
+  });
+});
+
+describe('ECI instrumentation (heartbeat tally)', () => {
+  it('passes the optional changedSince through, counted like every other call', async () => {
+    const w = world();
+    const { eci, take } = instrumentEci(w.deps.eci);
+    assert.ok(eci.changedSince, 'steady ticks need it behind the wrapper too');
+    await eci.changedSince({ tags: [], sinceSeconds: 10 });
+    assert.equal(take().calls, 1);
+    const without: typeof w.deps.eci = Object.assign(Object.create(w.eci), { changedSince: undefined });
+    assert.equal(instrumentEci(without).eci.changedSince, undefined, 'an adapter without it gets none');
+  });
+});
+
+describe('merged ticks', () => {
+  it('keep every named pod once, the newest version and the widest steady window', () => {
+    const a: StatusTick = { v: 2, kind: 'status-tick', at: 't1', pods: [{ namespace: 'n', name: 'a', uid: 'ua' }] };
+    const steady: StatusTick = { v: 2, kind: 'status-tick', at: 't2', since: 15, pods: [] };
+    const b: StatusTick = { v: 1, kind: 'status-tick', at: 't3', pods: [{ namespace: 'n', name: 'a', uid: 'ua' }, { namespace: 'n', name: 'b', uid: 'ub' }] };
+    const merged = mergeTicks([a, steady, b]);
+    assert.equal(merged.v, 2);
+    assert.equal(merged.since, 15);
+    assert.equal(merged.at, 't3');
+    assert.deepEqual(merged.pods.map((p) => p.uid).sort(), ['ua', 'ub']);
+    assert.equal(mergeTicks([a, b]).since, undefined);
   });
 });
 

@@ -9,7 +9,7 @@
  */
 import type { EciContainerGroup } from '../domain/eci.js';
 import type { Pod } from '../domain/k8s.js';
-import type { StatusTick } from '../domain/messages.js';
+import { type StatusTick, TICK_VERSION } from '../domain/messages.js';
 import { TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID } from '../domain/names.js';
 import { bridgeTags, groupIdOf, isTerminalPhase, podKey, tagOf, type UseCaseDeps } from './context.js';
 import { classify, describeError, isNotFound } from './errors.js';
@@ -49,7 +49,8 @@ export class StatusSync {
    * A status tick: the named pods' groups are described in batches first; then only the pods whose group changed
    * are read and converged. A pod is left alone when the tick carries its status digest (version 2) and the
    * digest of its described group matches it (shared/domain/statusDigest.ts) — most of a tick's pods, most of the
-   * time. A terminating pod, a pod whose group is gone or unknown, and every pod of a version 1 tick are read.
+   * time — and when the watcher saw no group id on it yet (its create is in flight; the next tick names the id).
+   * A terminating pod, a pod whose group is gone, and every pod of a version 1 tick are read.
    */
   async tick(tick: StatusTick): Promise<StatusReport> {
     const report = emptyReport();
@@ -58,6 +59,11 @@ export class StatusSync {
     const refs = [...tick.pods, ...(await this.changedLately(tick, byId, report))];
     const digestOf = this.deps.domain.groupDigest;
     const toRead = refs.filter((ref) => {
+      // v2: the watcher sees no group id on the pod, so pod-sync's create is not done yet; the next tick has it
+      if (tick.v === TICK_VERSION && !ref.groupId && !ref.deleting) {
+        report.skipped++;
+        return false;
+      }
       if (!digestOf || !ref.digest || !ref.groupId || ref.deleting) return true;
       const group = byId.get(ref.groupId);
       if (!group || digestOf(group, ref.phase) !== ref.digest) return true;

@@ -196,6 +196,19 @@ describe('status tick version 2: only changed pods are read', () => {
     assert.equal(w.cluster.calls.getPod - gets, 2);
   });
 
+  it('does not read a pod the watcher sees without a group id (its create is in flight)', async () => {
+    const w = realWorld();
+    const pods = await createPods(w, 2);
+    const s = new StatusSync(w.deps);
+    const fresh = w.cluster.put(makePod());
+    const tick = watcherTick(w, pods);
+    tick.pods.push({ namespace: 'default', name: fresh.metadata.name ?? '', uid: fresh.metadata.uid ?? '', phase: 'Pending', digest: podStatusDigest(undefined) });
+    const gets = w.cluster.calls.getPod;
+    const report = await s.tick(tick);
+    assert.equal(w.cluster.calls.getPod - gets, 2, 'the two pods with groups (first look) are read, the new one is not');
+    assert.equal(report.skipped, 1);
+  });
+
   it('always reads a terminating pod and a pod whose group is gone', async () => {
     const w = realWorld();
     const pods = await createPods(w, 3);

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBundles, discoverEntries, formatBytes, MAX_BUNDLE_BYTES } from '../scripts/build.js';
+import { type Figure, figure, writeResult } from './results.js';
 
 const LOAD_TARGET_MS = 150;
 const runsArg = process.argv.indexOf('--runs');
@@ -42,6 +43,7 @@ const median = (xs: number[]): number => {
 };
 
 const outDir = mkdtempSync(join(tmpdir(), 'eci-bridge-bench-bundles-'));
+const figures: Figure[] = [];
 try {
   const t0 = performance.now();
   const built = await buildBundles({ outDir, entries: discoverEntries() });
@@ -52,11 +54,14 @@ try {
   for (const b of built) {
     const size = `${formatBytes(b.bytes)}${b.bytes > MAX_BUNDLE_BYTES ? '!' : ''}`;
     let load = ['-', '-', '-', '-'];
+    figures.push(figure(`bundles.${b.name}.size`, `${b.name} bundle size`, b.bytes / 1e6, 'MB', { op: '<=', value: MAX_BUNDLE_BYTES / 1e6 }));
     if (b.name.startsWith('functions/')) {
       loadMs(b.file, outDir); // warm the OS file cache
       const ms = Array.from({ length: runs }, () => loadMs(b.file, outDir));
       const xs = ms.map((m) => m.wall);
       const p50 = median(xs);
+      figures.push(figure(`bundles.${b.name}.load`, `${b.name} load, fresh process (p50)`, p50, 'ms', { op: '<=', value: LOAD_TARGET_MS }));
+      figures.push(figure(`bundles.${b.name}.loadCpu`, `${b.name} load CPU time (p50)`, median(ms.map((m) => m.cpu)), 'ms'));
       load = [
         `${p50.toFixed(0)} ms${p50 > LOAD_TARGET_MS ? '!' : ''}`,
         `${Math.min(...xs).toFixed(0)}`,
@@ -69,6 +74,8 @@ try {
     );
   }
   const starts = Array.from({ length: runs }, processStartMs);
+  figures.push(figure('bundles.nodeStartup', 'node start-up alone (not in load)', median(starts), 'ms'));
+  writeResult('bundles', figures);
   process.stdout.write(`\nnode start-up alone (node -e ''): p50 ${median(starts).toFixed(0)} ms  (not included in load)\n`);
   process.stdout.write(`'!' marks a figure over its target; runs per bundle: ${runs}; the watcher is not loaded (it starts serving).\n`);
   process.stdout.write(`cpu p50: CPU time (user + system) of the require; on a busy machine it is the steadier figure.\n`);

@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { type EciEmulator, startEciEmulator } from '../emulators/eci/index.js';
 import { acs3Signature, sha256Hex } from '../emulators/eci/signing.js';
 import { EciContainerGroups } from '../shared/adapters/eci/index.js';
+import { type Figure, figure, writeResult } from './results.js';
 
 const TARGET = 2000;
 const SELF = fileURLToPath(import.meta.url);
@@ -196,6 +197,7 @@ async function main(): Promise<void> {
     ['lean-describe1', 'lean client: Describe (1 id)'],
     ['lean-describe20', 'lean client: Describe (20 ids)'],
   ];
+  const figures: Figure[] = [];
   for (const [phase, label] of phases) {
     const before = await ask<{ calls: { total: number } }>(emuWorker, { cmd: 'calls' });
     const t0 = performance.now();
@@ -219,12 +221,14 @@ async function main(): Promise<void> {
     const lat = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
     const failed = results.reduce((s, r) => s + r.failed, 0);
     const rate = calls / elapsed;
+    figures.push(figure(`eciEmulator.${phase}.rate`, `ECI emulator: ${label}`, rate, 'calls/s', { op: '>=', value: TARGET }));
     process.stdout.write(
       `${label.padEnd(40)}${rate.toFixed(0).padStart(10)}${`>=${TARGET}`.padStart(9)}${pct(lat, 50).toFixed(1).padStart(9)}${pct(lat, 99).toFixed(1).padStart(9)}${String(failed).padStart(8)}${rate >= TARGET ? '' : '  (below target)'}\n`,
     );
   }
   const final = await ask<{ groups: number }>(emuWorker, { cmd: 'calls' });
   process.stdout.write(`\ncontainer groups held by the emulator at the end: ${final.groups}\n`);
+  writeResult('eci-emulator', figures);
   emuWorker.send({ cmd: 'close' });
   await new Promise((r) => emuWorker.once('exit', r));
 }

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { EmbeddedQueue } from '../shared/adapters/queue/embedded.js';
 import { MnsQueue } from '../shared/adapters/queue/mns.js';
 import { encodeBody } from '../shared/domain/messages-codec.js';
+import { type Figure, figure, writeResult } from './results.js';
 
 const ACCOUNT = '1234567890123456';
 const creds = { accessKeyId: 'LTAIbench', accessKeySecret: 'bench-secret' };
@@ -85,16 +86,19 @@ async function main(): Promise<void> {
   const n = arg('--messages', 20_000);
   const conc = arg('--concurrency', 8);
   const { child: proc, endpoint } = await startEmulatorChild();
+  const figures: Figure[] = [];
   try {
     const mns = new MnsQueue({ accountId: ACCOUNT, endpoint, queueName: 'bench', credentials: creds });
     await run('warm-up (MnsQueue)', mns, 2000, conc);
     const total = await run('MnsQueue -> MNS emulator (HTTP)', mns, n, conc);
     process.stdout.write(`  target >= ${TARGET.toLocaleString('en')} msg/s: ${total >= TARGET ? 'met' : 'NOT met'}\n`);
+    figures.push(figure('mns.mnsQueue.rate', 'MnsQueue → MNS emulator, send+receive+delete', total, 'msg/s', { op: '>=', value: TARGET }));
   } finally {
     proc.disconnect();
   }
   const embedded = new EmbeddedQueue({ name: 'bench' });
-  await run('EmbeddedQueue (in process)', embedded, n * 5, conc);
+  figures.push(figure('mns.embedded.rate', 'EmbeddedQueue, send+receive+delete', await run('EmbeddedQueue (in process)', embedded, n * 5, conc), 'msg/s'));
+  writeResult('mns-emulator', figures);
   embedded.close();
 }
 

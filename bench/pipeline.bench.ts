@@ -19,6 +19,7 @@ import { ensureNamespace, startSandboxEnvironment } from '../scripts/sandbox/env
 import { capturingLogger } from '../scripts/sandbox/log.js';
 import { startRuntime } from '../scripts/sandbox/runtime.js';
 import { PodTracker } from '../scripts/sandbox/tracker.js';
+import { figure, writeResult } from './results.js';
 
 const TARGET_P99_MS = 2000;
 const TARGET_CALLS = 6;
@@ -178,6 +179,13 @@ async function main(): Promise<void> {
       )}\n`,
     );
     say(`written to ${out}`);
+    // the common result format (bench/results.ts), for the one table `npm run bench` prints
+    writeResult('pipeline', [
+      figure('pipeline.statusLatency.p50', 'ECI Running → pod Running p50', p50, 'ms'),
+      figure('pipeline.statusLatency.p99', 'ECI Running → pod Running p99', p99, 'ms', { op: '<=', value: TARGET_P99_MS }),
+      figure('pipeline.eciCallsPerPod', 'ECI calls per pod lifecycle', perPodTotal, '', { op: '<=', value: TARGET_CALLS }),
+      ...(jobs > 0 ? [figure('pipeline.jobLatency.p50', 'ECI Succeeded → Job pod Succeeded p50', percentile(jobLat, 50), 'ms')] : []),
+    ]);
   } finally {
     polling = false;
     await poller;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { contextFor, parseOptions, readInput } from '../scripts/commands/_manifests.js';
 import { tokenKey } from '../shared/domain/references.js';
 import { redactRequest, translatePod } from '../shared/domain/translate.js';
+import { figure, writeResult } from './results.js';
 
 const file = join(import.meta.dirname, '..', 'test', 'fixtures', 'golden', 'web-deployment.yaml');
 const io = { readFile: (p: string) => readFileSync(p, 'utf8'), env: {} };
@@ -49,3 +50,8 @@ process.stdout.write(
     `  mean ${mean.toFixed(1)} µs   p99 ${p99.toFixed(1)} µs   target: mean < 1000 µs\n` +
     `  redactRequest mean ${redact.toFixed(1)} µs\n`,
 );
+writeResult('translate', [
+  figure('translate.mean', 'translate one pod, mean', mean, 'µs', { op: '<=', value: 1000 }),
+  figure('translate.p99', 'translate one pod, p99', p99, 'µs'),
+  figure('translate.redact.mean', 'redactRequest, mean', redact, 'µs'),
+]);

@@ -21,6 +21,7 @@ import type { Logger, OutgoingMessage, QueueSender } from '../shared/ports/index
 import { coreApi, createTestNamespace, podManifest, uniqueName, waitUntil } from '../test/helpers/kube.js';
 import { systemClock } from '../watcher/main.js';
 import { Watcher } from '../watcher/watcher.js';
+import { type Figure, figure, writeResult } from './results.js';
 import type { ChildReport, ChildStart } from './watcher-child.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
       'skip-rss': { type: 'boolean', default: false },
     },
     allowPositionals: true,
+    strict: false, // `npm run bench` passes every flag to every benchmark
   });
   const nPods = Number(values.pods);
   const rssPods = Number(values['rss-pods']);
@@ -106,6 +108,7 @@ async function main(): Promise<void> {
   const podNs = await createTestNamespace(kubeconfig, 'bench-pods');
   const nodes: string[] = [];
   const outDirs: string[] = [];
+  const figures: Figure[] = [];
   try {
     // ---- latency
     const vnode = uniqueName('vn-bench');
@@ -154,6 +157,12 @@ async function main(): Promise<void> {
         `  nudges sent ${queue.nudges} for ${nPods} pods\n`,
     );
 
+    figures.push(
+      figure('watcher.bindToNudge.p50', 'watcher bind → nudge p50', pct(lat, 50), 'ms'),
+      figure('watcher.bindToNudge.p99', 'watcher bind → nudge p99', p99, 'ms', { op: '<=', value: P99_TARGET_MS }),
+      figure('watcher.nudgesPerPod', 'watcher nudges per pod', queue.nudges / nPods, ''),
+    );
+    writeResult('watcher', figures);
     if (values['skip-rss']) return;
     // ---- memory, the watcher alone in a child process
     const rssNode = uniqueName('vn-rss');
@@ -191,6 +200,11 @@ async function main(): Promise<void> {
       );
       await new Promise((r) => setTimeout(r, 3000)); // a few status ticks over 10k changing pods
       const loaded = await ask(child);
+      figures.push(
+        figure('watcher.rss.idle', 'watcher RSS idle (own process)', base.rssMb, 'MB'),
+        figure('watcher.rss.loaded', `watcher RSS with ${loaded.pods} pods (own process)`, loaded.rssMb, 'MB', { op: '<=', value: RSS_TARGET_MB }),
+      );
+      writeResult('watcher', figures);
       process.stdout.write(
         `watcher RSS: ${base.rssMb.toFixed(0)} MB idle → ${loaded.rssMb.toFixed(0)} MB with ${loaded.pods} pods (heap ${loaded.heapMb.toFixed(0)} MB; ` +
           `+${(loaded.rssMb - base.rssMb).toFixed(0)} MB)   (target <= ${RSS_TARGET_MB} MB: ${loaded.rssMb <= RSS_TARGET_MB ? 'met' : 'NOT met'})\n`,

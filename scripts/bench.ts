@@ -2,11 +2,14 @@
  * `npm run bench`: runs every `bench/*.bench.ts` (or those named on the command line) in its own Node
  * process, one after another. Benchmarks print figures beside their targets; they never fail on a number.
  * Extra flags after `--` are passed to each benchmark (e.g. `npm run bench -- --pods 200`).
+ * Afterwards the results this run wrote (bench/results/<name>.json, bench/results.ts) are printed as ONE table,
+ * every figure beside its target, and gathered into bench/results/latest.json so runs can be compared.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { aggregate, formatTable, machine, RESULTS_DIR, readResults } from '../bench/results.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = join(root, 'bench');
@@ -25,6 +28,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 let failed = 0;
+const startedAt = Date.now();
 for (const f of files) {
   process.stdout.write(`\n=== ${f.replace(/\.bench\.ts$/, '')}\n`);
   const res = spawnSync(process.execPath, ['--import', 'tsx', join(benchDir, f), ...flags], {
@@ -35,5 +39,13 @@ for (const f of files) {
     failed++;
     process.stderr.write(`bench: ${f} did not complete (exit ${res.status})\n`);
   }
+}
+const results = readResults(RESULTS_DIR, startedAt);
+if (results.length > 0) {
+  const agg = aggregate(results, new Date(), machine());
+  process.stdout.write(`\n=== all figures (${results.map((r) => r.name).join(', ')})\n${formatTable(agg)}\n`);
+  const latest = join(RESULTS_DIR, 'latest.json');
+  writeFileSync(latest, `${JSON.stringify({ ...agg, args }, null, 2)}\n`);
+  process.stdout.write(`written to ${latest}\n`);
 }
 process.exit(failed ? 1 : 0);

@@ -71,6 +71,8 @@ export interface GroupState {
   name: string;
   status: string;
   since: number;
+  /** When CreateContainerGroup created it (ms, the emulator's clock). */
+  createdAt: number;
   tags: { Key: string; Value: string }[];
 }
 
@@ -288,6 +290,7 @@ export async function startEciEmulator(opts: EciEmulatorOptions = {}): Promise<E
         name: g.init.name,
         status: g.status,
         since: g.statusChangedAt,
+        createdAt: g.init.createdAt,
         tags: g.init.tags.map((t) => ({ ...t })),
       }));
     },

@@ -35,7 +35,17 @@ export interface KubeFaultProxy {
   url: string;
   setFaults(f: Partial<KubeFaults>): void;
   counts(): { requests: number; conflicts: number; errors: number; droppedWatches: number; delayed: number };
+  /** Write requests (POST/PUT/PATCH/DELETE) so far, by `METHOD resource[/subresource]` (e.g. `PATCH pods/status`). */
+  writes(): Record<string, number>;
   close(): Promise<void>;
+}
+
+/** `/api/v1/namespaces/ns/pods/web/status?x` → `pods/status`; `/apis/coordination.k8s.io/v1/namespaces/ns/leases/l` → `leases`. */
+export function resourceOf(url: string): string {
+  const parts = (url.split('?')[0] ?? '').split('/').filter(Boolean);
+  const rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
+  const r = rest[0] === 'namespaces' && rest.length > 2 ? rest.slice(2) : rest;
+  return [r[0] ?? '', r[2]].filter(Boolean).join('/');
 }
 
 function statusBody(code: number, reason: string, message: string): string {
@@ -52,6 +62,7 @@ export async function startKubeFaultProxy(opts: {
   const rnd = seededRandom(opts.seed ?? 1);
   let faults: KubeFaults = { ...NO_FAULTS, ...opts.faults };
   const counts = { requests: 0, conflicts: 0, errors: 0, droppedWatches: 0, delayed: 0 };
+  const writes: Record<string, number> = {};
   const agent =
     upstream.protocol === 'https:'
       ? new https.Agent({ keepAlive: true, ca: opts.caPem, maxSockets: 64 })
@@ -71,6 +82,10 @@ export async function startKubeFaultProxy(opts: {
     counts.requests++;
     const isWatch = /[?&]watch=(1|true)/.test(req.url ?? '') || /\/watch\//.test(req.url ?? '');
     const isWrite = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method ?? 'GET');
+    if (isWrite) {
+      const k = `${req.method} ${resourceOf(req.url ?? '')}`;
+      writes[k] = (writes[k] ?? 0) + 1;
+    }
     const delayed = faults.latencyMs > 0 && (rnd() < (faults.latencyRate ?? 1) || first('delayed', true));
     const delay = delayed ? Math.max(1, Math.floor(rnd() * faults.latencyMs)) : 0;
     const conflict = isWrite && (rnd() < faults.conflictRate || first('conflicts', faults.conflictRate > 0));
@@ -144,6 +159,7 @@ export async function startKubeFaultProxy(opts: {
       forced.clear();
     },
     counts: () => ({ ...counts }),
+    writes: () => ({ ...writes }),
     async close() {
       for (const r of open) r.destroy();
       server.closeAllConnections();

@@ -31,6 +31,8 @@ export interface EnvironmentOptions {
   say: Say;
   /** Extra configuration (strings, as environment variables). */
   env?: Record<string, string>;
+  /** The emulator's token buckets sized to ECI's published API quotas (default off). */
+  quotas?: boolean;
 }
 
 /** Builds the control plane the first time (6-10 minutes), saying so; seconds afterwards. */
@@ -50,7 +52,7 @@ export async function startSandboxEnvironment(opts: EnvironmentOptions): Promise
   opts.say(`Started a private kube-apiserver ${KUBE_VERSION} + etcd at ${controlPlane.server} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   let emulator: EciEmulator;
   try {
-    emulator = await startEciEmulator({ timeScale: opts.timeScale, scenario: { seed: 1 } });
+    emulator = await startEciEmulator({ timeScale: opts.timeScale, scenario: { seed: 1 }, ...(opts.quotas ? { quotas: true } : {}) });
   } catch (err) {
     await controlPlane.stop();
     throw err;

@@ -68,3 +68,11 @@ export class UseCaseError extends BridgeError {}
 export class PodReferenceError extends UseCaseError {
   readonly kind = 'retryable' as const;
 }
+
+/**
+ * The final delete of a terminating pod met a Conflict while the same pod (same UID) is still there: a transient
+ * conflict, not a new pod of that name. Retried with a delayed re-nudge like any retryable error.
+ */
+export class PodStillTerminatingError extends UseCaseError {
+  readonly kind = 'retryable' as const;
+}

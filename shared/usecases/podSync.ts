@@ -6,7 +6,8 @@
  * 2. Pod not on our virtual node: nothing.
  * 3. deletionTimestamp set: delete the group (ECI runs preStop within the TerminationGracePeriodSeconds it got at
  *    create), re-nudge until the group is gone or finished (bounded by the grace period), then delete the pod with
- *    grace 0 and a UID precondition.
+ *    grace 0 and a UID precondition. A Conflict there is done only if the pod is gone or has another UID; the
+ *    same pod still there is a retryable error (delayed re-nudge; a tick retries it too).
  * 4. Terminal pod: nothing (never written again).
  * 5. Recorded group: describe, map, patch only if changed; ECI events → Kubernetes Events.
  * 6. No recorded group: if a create was attempted before (the create-attempted mark), look the group up by UID
@@ -42,7 +43,7 @@ import {
   type UseCaseDeps,
   writeStatus,
 } from './context.js';
-import { classify, describeError, errorCode, isConflict, isNotFound, PodReferenceError } from './errors.js';
+import { classify, describeError, errorCode, isConflict, isNotFound, PodReferenceError, PodStillTerminatingError } from './errors.js';
 
 export type Outcome =
   | 'gone-cleaned'
@@ -356,8 +357,25 @@ export class PodSync {
       await this.deps.cluster.deletePod(ns, name, { uid, gracePeriodSeconds: 0 });
     } catch (err) {
       if (!isNotFound(err) && !isConflict(err)) throw err;
+      // A Conflict means either that a new pod took the name (the UID precondition failed: ours is gone) or a
+      // transient conflict (ours is still there, terminating): only a read tells them apart.
+      if (isConflict(err) && (await this.stillThere(ns, name, uid))) {
+        throw new PodStillTerminatingError(`the final delete of pod ${ns}/${name} met a conflict and the pod is still there`, {
+          cause: err,
+        });
+      }
     }
     return { outcome: 'deleted', groupId: groups[0]?.ContainerGroupId };
+  }
+
+  /** Is the pod with this UID still there (a read error propagates: the caller retries)? */
+  private async stillThere(ns: string, name: string, uid: string): Promise<boolean> {
+    try {
+      return (await this.deps.cluster.getPod(ns, name)).metadata.uid === uid;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
   }
 
   /** Seconds since the pod's deletion was asked (deletionTimestamp is that moment plus the grace period). */

@@ -182,6 +182,10 @@ export class FakeCluster {
   serviceAccounts = new Set<string>(['default/default']);
   calls = { getPod: 0, listPods: 0, patchStatus: 0, patchMeta: 0, deletePod: 0, token: 0 };
   deletes: { key: string; uid: string; grace: number }[] = [];
+  /** the next this-many deletePod calls fail with a transient 409 (the object has been modified) */
+  deleteConflicts = 0;
+  /** runs at the start of every deletePod (a test replaces or removes the pod in between) */
+  beforeDelete?: (key: string) => void;
   private rv = 1;
 
   put(pod: Pod): Pod {
@@ -233,6 +237,11 @@ export class FakeCluster {
   async deletePod(namespace: string, name: string, opts: { uid: string; gracePeriodSeconds: number }): Promise<void> {
     this.calls.deletePod++;
     const key = `${namespace}/${name}`;
+    this.beforeDelete?.(key);
+    if (this.deleteConflicts > 0) {
+      this.deleteConflicts--;
+      throw new FakeKubeError('ConflictError', 409, 'Operation cannot be fulfilled on pods: the object has been modified');
+    }
     const p = this.pods.get(key);
     if (!p) throw new FakeKubeError('NotFoundError', 404, 'not found');
     if (p.metadata.uid !== opts.uid) throw new FakeKubeError('ConflictError', 409, 'Precondition failed: UID');

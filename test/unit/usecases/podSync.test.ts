@@ -314,3 +314,92 @@ describe('pod-sync: deleting', () => {
     assert.deepEqual(uids, [fresh.metadata.uid]);
   });
 });
+
+describe('pod-sync: a Conflict on the final pod delete', () => {
+  /** A terminating pod that never had a create attempted: its nudge goes straight to the final delete. */
+  function terminating(w: ReturnType<typeof world>, name?: string) {
+    const pod = w.cluster.put(makePod(name ? { name } : {}));
+    const stored = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.ok(stored);
+    stored.metadata.deletionTimestamp = '2026-01-01T00:00:30Z';
+    return pod;
+  }
+
+  it('a new pod under the name (the UID precondition failed): done for our UID, the new pod is left alone', async () => {
+    const w = world();
+    const old = terminating(w, 'reused');
+    const fresh = makePod({ name: 'reused' });
+    w.cluster.beforeDelete = () => {
+      w.cluster.beforeDelete = undefined;
+      w.cluster.put(fresh);
+    };
+    const res = await new PodSync(w.deps).handle(nudgeOf(old, 'deleting'));
+    assert.equal(res.outcome, 'deleted');
+    assert.equal(w.queue.sent.length, 0, 'no retry');
+    assert.equal(w.cluster.get('default', 'reused')?.metadata.uid, fresh.metadata.uid);
+    assert.deepEqual(w.cluster.deletes, []);
+  });
+
+  it('the pod vanished meanwhile (Conflict, then NotFound on the read): done', async () => {
+    const w = world();
+    const pod = terminating(w);
+    w.cluster.deleteConflicts = 1;
+    // the conflict was someone else finishing the deletion: by the read after it, the pod is gone
+    const realGet = w.cluster.getPod.bind(w.cluster);
+    let reads = 0;
+    w.cluster.getPod = async (ns, name) => {
+      if (++reads === 2) w.cluster.pods.delete(`${ns}/${name}`);
+      return realGet(ns, name);
+    };
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod, 'deleting'));
+    assert.equal(res.outcome, 'deleted');
+    assert.equal(w.queue.sent.length, 0);
+  });
+
+  it('the same pod still there (a transient conflict): retried through a delayed re-nudge until it is deleted', async () => {
+    const w = world();
+    const pod = terminating(w);
+    w.cluster.deleteConflicts = 1;
+    const sync = new PodSync(w.deps);
+    const res = await sync.handle(nudgeOf(pod, 'deleting'));
+    assert.equal(res.outcome, 'retry');
+    assert.ok(w.cluster.get('default', pod.metadata.name ?? ''), 'still there, terminating');
+    const retry = w.queue.sent[0];
+    assert.equal(retry?.message.uid, pod.metadata.uid);
+    assert.equal(retry?.message.attempt, 1);
+    assert.ok((retry?.delaySeconds ?? 0) >= 1, 'delayed');
+    assert.equal((await sync.handle(retry?.message ?? nudgeOf(pod))).outcome, 'deleted');
+    assert.equal(w.cluster.get('default', pod.metadata.name ?? ''), undefined);
+    assert.deepEqual(
+      w.cluster.deletes.map((d) => [d.uid, d.grace]),
+      [[pod.metadata.uid, 0]],
+    );
+  });
+
+  it('a conflict that persists is made visible after maxAttempts, like other retried errors', async () => {
+    const w = world({ maxAttempts: 3 });
+    const pod = terminating(w);
+    w.cluster.deleteConflicts = 100;
+    const sync = new PodSync(w.deps);
+    let nudge = nudgeOf(pod, 'deleting');
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await sync.handle(nudge)).outcome, 'retry');
+      nudge = w.queue.sent.at(-1)?.message ?? nudge;
+    }
+    assert.equal(nudge.attempt, 3);
+    const warned = w.cluster.events.filter((e) => e.reason === 'SyncRetrying');
+    assert.equal(warned.length, 1);
+    assert.match(warned[0]?.message ?? '', /conflict/);
+  });
+
+  it('on the tick path the conflict is a retryable error (status-sync counts it failed; the next tick deletes)', async () => {
+    const w = world();
+    const pod = terminating(w);
+    w.cluster.deleteConflicts = 1;
+    const sync = new PodSync(w.deps);
+    const stored = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.ok(stored);
+    await assert.rejects(sync.convergePod(structuredClone(stored), null), { name: 'PodStillTerminatingError' });
+    assert.equal((await sync.convergePod(structuredClone(stored), null)).outcome, 'deleted');
+  });
+});

@@ -54,7 +54,10 @@ try {
   for (const b of built) {
     const size = `${formatBytes(b.bytes)}${b.bytes > MAX_BUNDLE_BYTES ? '!' : ''}`;
     let load = ['-', '-', '-', '-'];
-    figures.push(figure(`bundles.${b.name}.size`, `${b.name} bundle size`, b.bytes / 1e6, 'MB', { op: '<=', value: MAX_BUNDLE_BYTES / 1e6 }));
+    // MB as formatBytes counts them (1024²); the 1.5 MB target is the function bundles' (the watcher is an image)
+    const mb = 1024 * 1024;
+    const sizeTarget = b.name.startsWith('functions/') ? { op: '<=' as const, value: MAX_BUNDLE_BYTES / mb } : undefined;
+    figures.push(figure(`bundles.${b.name}.size`, `${b.name} bundle size`, b.bytes / mb, 'MB', sizeTarget));
     if (b.name.startsWith('functions/')) {
       loadMs(b.file, outDir); // warm the OS file cache
       const ms = Array.from({ length: runs }, () => loadMs(b.file, outDir));

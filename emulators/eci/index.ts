@@ -14,7 +14,7 @@ import { Authenticator, type EmulatorCredential } from './auth.js';
 import { ECI_API_QUOTAS, type Faults, latencyOf, pickFault, seededRandom, TokenBucket } from './control.js';
 import { EciEmulatorError } from './errors.js';
 import type { SimSettings } from './lifecycle.js';
-import { EciService, groupWire } from './service.js';
+import { EciService, groupWire, stringifyResponse } from './service.js';
 
 export type { EmulatorCredential } from './auth.js';
 export type { ActionFault, Faults } from './control.js';
@@ -174,7 +174,7 @@ export async function startEciEmulator(opts: EciEmulatorOptions = {}): Promise<E
     } else {
       payload = { RequestId: requestId, ...body };
     }
-    const text = JSON.stringify(payload);
+    const text = stringifyResponse(payload);
     headers['content-length'] = String(Buffer.byteLength(text));
     headers['x-acs-request-id'] = requestId;
     res.writeHead(status, headers);

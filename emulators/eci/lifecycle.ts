@@ -242,6 +242,8 @@ export class SimGroup {
   readonly initContainers: SimContainer[];
   readonly events: SimEvent[] = [];
   ip?: string;
+  /** Bumped whenever anything a Describe* answer shows may have changed (cached wire renderings key on it). */
+  version = 0;
   private readonly queue: Step[] = [];
   private stepSeq = 0;
   /** the time of the step being run */
@@ -270,11 +272,17 @@ export class SimGroup {
     return this.status === 'Succeeded' || this.status === 'Failed' || this.status === 'Expired';
   }
 
+  /** When the next step is due (ms), undefined when nothing is scheduled. */
+  get nextAt(): number | undefined {
+    return this.queue[0]?.at;
+  }
+
   /** Runs every step due at or before `now`. */
   advance(now: number): void {
     while (this.queue.length > 0 && (this.queue[0] as Step).at <= now) {
       const step = this.queue.shift() as Step;
       this.t = step.at;
+      this.version++;
       step.run();
     }
     if (this.t < now) this.t = now;
@@ -495,6 +503,7 @@ export class SimGroup {
    */
   delete(now: number): void {
     this.advance(now);
+    this.version++;
     if (this.status === 'Terminating') return;
     if (this.terminal || this.status === 'Scheduling') {
       this.gone = true;
@@ -521,6 +530,7 @@ export class SimGroup {
   /** RestartContainerGroup: every container restarts from its image (counts kept). */
   restart(now: number): void {
     this.advance(now);
+    this.version++;
     this.queue.length = 0;
     this.setStatus('Restarting');
     for (const c of this.containers) {

@@ -78,9 +78,93 @@ const INSTANCE_TYPES: Record<string, { cpu: number; memory: number }> = {
 const PRICE_VCPU_HOUR = 0.1764;
 const PRICE_GIB_HOUR = 0.0221;
 
+/**
+ * A response fragment already serialised to JSON (a cached group rendering). `stringifyResponse` splices it in
+ * as is, so a Describe answer costs a string join per group instead of building and serialising its object.
+ */
+export class Prejson {
+  constructor(readonly text: string) {}
+}
+
+/** JSON.stringify of a response object whose top-level values may be arrays of `Prejson` fragments. */
+export function stringifyResponse(payload: Record<string, unknown>): string {
+  let out = '';
+  for (const key of Object.keys(payload)) {
+    const v = payload[key];
+    let text: string | undefined;
+    if (Array.isArray(v) && v.some((x) => x instanceof Prejson)) {
+      text = `[${v.map((x) => (x instanceof Prejson ? x.text : (JSON.stringify(x) ?? 'null'))).join(',')}]`;
+    } else text = JSON.stringify(v);
+    if (text === undefined) continue; // undefined and functions are left out, as JSON.stringify does
+    out += `${out ? ',' : ''}${JSON.stringify(key)}:${text}`;
+  }
+  return `{${out}}`;
+}
+
+/** A binary min-heap of (time, group): which groups have a lifecycle step due. Stale entries are skipped. */
+class WakeHeap {
+  private readonly items: { at: number; g: Group }[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(at: number, g: Group): void {
+    const a = this.items;
+    a.push({ at, g });
+    let i = a.length - 1;
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if ((a[up] as { at: number }).at <= at) break;
+      [a[i], a[up]] = [a[up] as { at: number; g: Group }, a[i] as { at: number; g: Group }];
+      i = up;
+    }
+  }
+
+  peekAt(): number | undefined {
+    return this.items[0]?.at;
+  }
+
+  pop(): { at: number; g: Group } | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && (a[l] as { at: number }).at < (a[m] as { at: number }).at) m = l;
+        if (r < a.length && (a[r] as { at: number }).at < (a[m] as { at: number }).at) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m] as { at: number; g: Group }, a[i] as { at: number; g: Group }];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+const tagKey = (key: string, value?: string): string => (value === undefined ? `k\u0000${key}` : `kv\u0000${key}\u0000${value}`);
+
 export class EciService {
+  /** Every group, in creation order (= `seq` order: a group is inserted once, at creation). */
   readonly groups = new Map<string, Group>();
   private readonly tokens = new Map<string, { id: string; fingerprint: string }>();
+  /** Groups by tag key and by tag key + value, each in creation order (DescribeContainerGroups' Tag filter). */
+  private readonly byTag = new Map<string, Set<Group>>();
+  /** Groups by name, in creation order. */
+  private readonly byName = new Map<string, Set<Group>>();
+  /** When each group's next lifecycle step is due; `sweep` advances only the groups whose time has come. */
+  private readonly wake = new WakeHeap();
+  private readonly wakeAt = new Map<Group, number>();
+  /** Finished groups, oldest first (by finishedAt, then newest creation first): the retention order. */
+  private readonly finished: Group[] = [];
+  private readonly finishedSet = new Set<Group>();
+  /** Cached DescribeContainerGroups renderings, valid while the group's version is unchanged. */
+  private readonly wireCache = new WeakMap<Group, { version: number; withEvent: boolean; json: Prejson }>();
   private seq = 0;
   private readonly rnd: () => number;
   private readonly handlers: Record<string, Handler>;
@@ -114,22 +198,99 @@ export class EciService {
     return handler(params, ctx);
   }
 
-  /** Advances every group, drops deleted ones, applies the retention of finished groups. */
+  /**
+   * Advances every group that has a step due (the others are unchanged by advancing), drops deleted ones,
+   * applies the retention of finished groups: beyond the latest `keepLatestFinished`, those finished more
+   * than `retainFinishedMs` ago go.
+   */
   sweep(): void {
     const now = this.opts.now();
-    const finished: Group[] = [];
-    for (const g of this.groups.values()) {
+    for (let at = this.wake.peekAt(); at !== undefined && at <= now; at = this.wake.peekAt()) {
+      const { g } = this.wake.pop() as { at: number; g: Group };
+      if (this.wakeAt.get(g) !== at) continue; // stale: rescheduled or dropped since
+      this.wakeAt.delete(g);
       g.advance(now);
-      if (g.gone) this.groups.delete(g.id);
-      else if (g.finishedAt !== undefined) finished.push(g);
+      this.settle(g);
     }
-    if (finished.length > this.opts.keepLatestFinished) {
-      finished.sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0));
-      for (let i = this.opts.keepLatestFinished; i < finished.length; i++) {
-        const g = finished[i] as Group;
-        if ((g.finishedAt ?? 0) + this.opts.retainFinishedMs <= now) this.groups.delete(g.id);
+    const keep = this.opts.keepLatestFinished;
+    while (this.finished.length > keep) {
+      const oldest = this.finished[0] as Group;
+      if ((oldest.finishedAt ?? 0) + this.opts.retainFinishedMs > now) break;
+      this.drop(oldest);
+    }
+  }
+
+  /** After a group changed: drop it if gone, file it as finished, schedule its next step. */
+  private settle(g: Group): void {
+    if (g.gone) {
+      this.drop(g);
+      return;
+    }
+    if (g.finishedAt !== undefined && !this.finishedSet.has(g)) {
+      this.finishedSet.add(g);
+      // oldest first; among equal times the newest creation first (it is the first to go)
+      const f = this.finished;
+      let i = f.length;
+      while (i > 0) {
+        const o = f[i - 1] as Group;
+        const oa = o.finishedAt ?? 0;
+        const ga = g.finishedAt;
+        if (oa < ga || (oa === ga && o.init.seq > g.init.seq)) break;
+        i--;
       }
+      f.splice(i, 0, g);
     }
+    const next = g.nextAt;
+    if (next === undefined) this.wakeAt.delete(g);
+    else if (this.wakeAt.get(g) !== next) {
+      this.wakeAt.set(g, next);
+      this.wake.push(next, g);
+    }
+  }
+
+  private add(g: Group): void {
+    this.groups.set(g.id, g);
+    const index = (m: Map<string, Set<Group>>, k: string) => {
+      let set = m.get(k);
+      if (!set) {
+        set = new Set();
+        m.set(k, set);
+      }
+      set.add(g);
+    };
+    index(this.byName, g.init.name);
+    for (const t of g.init.tags) {
+      index(this.byTag, tagKey(t.Key));
+      index(this.byTag, tagKey(t.Key, t.Value));
+    }
+    this.settle(g);
+  }
+
+  private drop(g: Group): void {
+    if (this.groups.get(g.id) !== g) return;
+    this.groups.delete(g.id);
+    const unindex = (m: Map<string, Set<Group>>, k: string) => {
+      const set = m.get(k);
+      if (!set) return;
+      set.delete(g);
+      if (set.size === 0) m.delete(k);
+    };
+    unindex(this.byName, g.init.name);
+    for (const t of g.init.tags) {
+      unindex(this.byTag, tagKey(t.Key));
+      unindex(this.byTag, tagKey(t.Key, t.Value));
+    }
+    this.wakeAt.delete(g);
+    if (this.finishedSet.delete(g)) this.finished.splice(this.finished.indexOf(g), 1);
+  }
+
+  /** A group as DescribeContainerGroups shows it, serialised once per change. */
+  private wire(g: Group, withEvent: boolean): Prejson {
+    const hit = this.wireCache.get(g);
+    if (hit && hit.version === g.version && hit.withEvent === withEvent) return hit.json;
+    const json = new Prejson(JSON.stringify(groupWire(g, withEvent)));
+    this.wireCache.set(g, { version: g.version, withEvent, json });
+    return json;
   }
 
   // ---------------------------------------------------------------- Create
@@ -260,7 +421,7 @@ export class EciService {
       },
       this.opts.settings,
     );
-    this.groups.set(id, group);
+    this.add(group);
     if (clientToken) this.tokens.set(clientToken, { id, fingerprint });
     return { ContainerGroupId: id };
   }
@@ -331,7 +492,7 @@ export class EciService {
     requireStr(p, 'RegionId');
     const g = this.groupOf(p);
     g.delete(this.opts.now());
-    if (g.gone) this.groups.delete(g.id);
+    this.settle(g);
     return {};
   }
 
@@ -342,6 +503,7 @@ export class EciService {
       throw new EciEmulatorError('IncorrectStatus', `The container group is ${g.status}; only Pending or Running can restart.`);
     }
     g.restart(this.opts.now());
+    this.settle(g);
     return {};
   }
 
@@ -356,20 +518,34 @@ export class EciService {
     const name = str(p, 'ContainerGroupName');
     const zone = str(p, 'ZoneId');
     const vsw = str(p, 'VSwitchId');
-    let list: Group[];
-    if (ids) list = ids.map((id) => this.groups.get(id)).filter((g): g is Group => g !== undefined);
-    else list = [...this.groups.values()];
-    return list
-      .filter(
-        (g) =>
-          g.init.regionId === regionId &&
-          (!status || g.status === status) &&
-          (!name || g.init.name === name) &&
-          (!zone || g.init.zoneId === zone) &&
-          (!vsw || g.init.vSwitchId === vsw) &&
-          tags.every((t) => g.init.tags.some((x) => x.Key === t.Key && (t.Value === undefined || x.Value === t.Value))),
-      )
-      .sort((a, b) => a.init.seq - b.init.seq);
+    const match = (g: Group) =>
+      g.init.regionId === regionId &&
+      (!status || g.status === status) &&
+      (!name || g.init.name === name) &&
+      (!zone || g.init.zoneId === zone) &&
+      (!vsw || g.init.vSwitchId === vsw) &&
+      tags.every((t) => g.init.tags.some((x) => x.Key === t.Key && (t.Value === undefined || x.Value === t.Value)));
+    if (ids) {
+      return ids
+        .map((id) => this.groups.get(id))
+        .filter((g): g is Group => g !== undefined && match(g))
+        .sort((a, b) => a.init.seq - b.init.seq);
+    }
+    // the smallest index that must contain every match; each is in creation (= seq) order already
+    let candidates: Iterable<Group> = this.groups.values();
+    let size = this.groups.size;
+    const narrow = (set: Set<Group> | undefined) => {
+      const n = set?.size ?? 0;
+      if (n < size) {
+        candidates = set ?? [];
+        size = n;
+      }
+    };
+    if (name) narrow(this.byName.get(name));
+    for (const t of tags) narrow(this.byTag.get(tagKey(t.Key, t.Value)));
+    const out: Group[] = [];
+    for (const g of candidates) if (match(g)) out.push(g);
+    return out;
   }
 
   private page(p: Wire, all: Group[], defaultLimit: number, maxLimit: number): { items: Group[]; next: string } {
@@ -394,7 +570,7 @@ export class EciService {
     const { items, next } = this.page(p, all, 20, 20);
     const withEvent = bool(p, 'WithEvent') ?? true;
     return {
-      ContainerGroups: items.map((g) => groupWire(g, withEvent)),
+      ContainerGroups: items.map((g) => this.wire(g, withEvent)),
       NextToken: next,
       TotalCount: all.length,
     };

@@ -3,6 +3,12 @@
  * A pod is due when it is not terminal and has no container group yet, is terminating, is still changing, or
  * its status was last converged (annotation `eci-bridge.io/synced-at`, when pod-sync writes it) longer ago
  * than `staleMs`.
+ *
+ * A due pod is skipped when the watcher nudged it (any reason, or named it in a status tick that pod-sync acts
+ * on: the pod has a group) less than one resync period ago: that nudge is still queued or was just handled, and
+ * one more only grows the queue after an outage. Bound: with the resync running every period P, a pod whose last
+ * nudge was lost at time t is nudged again at the first resync at or after t + P, so by t + 2P at the latest
+ * (plus the coalescing window). A forced resync (after the send buffer dropped nudges) skips nothing.
  */
 import type { PodRecord } from './podState.js';
 import { isChanging, isTerminal } from './podState.js';
@@ -16,8 +22,65 @@ export function resyncWhy(r: PodRecord, nowMs: number, staleMs: number): string 
   return undefined;
 }
 
+/** When the watcher last nudged each pod (epoch ms), so the resync skips what was just nudged. */
+export class NudgeMemory {
+  readonly #last = new Map<string, number>();
+
+  /** A nudge for the pod was handed to the sender (or a tick naming it was sent) at `atMs`. */
+  nudged(uid: string, atMs: number): void {
+    const cur = this.#last.get(uid);
+    if (cur === undefined || atMs > cur) this.#last.set(uid, atMs);
+  }
+
+  lastNudgedAt(uid: string): number | undefined {
+    return this.#last.get(uid);
+  }
+
+  forget(uid: string): void {
+    this.#last.delete(uid);
+  }
+
+  clear(): void {
+    this.#last.clear();
+  }
+
+  get size(): number {
+    return this.#last.size;
+  }
+}
+
+export interface ResyncPlan {
+  due: PodRecord[];
+  /** due, but nudged less than a period ago */
+  skipped: number;
+}
+
+/**
+ * The pods to nudge now: due (resyncWhy) and not nudged within `periodMs` (unless `force`). `staleMs` is the
+ * status-staleness limit of resyncWhy (the resync period in the watcher).
+ */
+export function planResync(
+  records: Iterable<PodRecord>,
+  nowMs: number,
+  staleMs: number,
+  memory?: NudgeMemory,
+  periodMs = staleMs,
+  force = false,
+): ResyncPlan {
+  const due: PodRecord[] = [];
+  let skipped = 0;
+  for (const r of records) {
+    if (!resyncWhy(r, nowMs, staleMs)) continue;
+    const last = force ? undefined : memory?.lastNudgedAt(r.uid);
+    if (last !== undefined && nowMs - last < periodMs) {
+      skipped++;
+      continue;
+    }
+    due.push(r);
+  }
+  return { due, skipped };
+}
+
 export function dueForResync(records: Iterable<PodRecord>, nowMs: number, staleMs: number): PodRecord[] {
-  const out: PodRecord[] = [];
-  for (const r of records) if (resyncWhy(r, nowMs, staleMs)) out.push(r);
-  return out;
+  return planResync(records, nowMs, staleMs).due;
 }

@@ -26,7 +26,7 @@ import {
 } from './node.js';
 import { NodeLease } from './nodeLease.js';
 import { type PodRecord, parseRv, podKey, toRecord } from './podState.js';
-import { dueForResync } from './resync.js';
+import { NudgeMemory, planResync } from './resync.js';
 import { Sender } from './sender.js';
 import { buildTicks, changingPods, steadyTick } from './statusClock.js';
 
@@ -52,6 +52,8 @@ export class Watcher {
   readonly #cfg: WatcherConfig;
   readonly #log: Logger;
   readonly #records = new Map<string, PodRecord>();
+  /** when each pod was last nudged or ticked: the resync skips pods nudged within its period */
+  readonly #nudged = new NudgeMemory();
   readonly #elector?: LeaderElector;
   readonly #nodeLease: NodeLease;
   readonly #checkpoint: Checkpoint;
@@ -133,7 +135,8 @@ export class Watcher {
       metrics: this.metrics,
       maxBuffer: this.#cfg.SEND_BUFFER_MAX,
       beforeSend: (rv) => this.#checkpoint.ensureAttempted(rv, this.#receivedMax),
-      onRecoveredAfterDrop: () => this.resync('queue recovered after dropping nudges'),
+      // dropped nudges were remembered as sent: this resync skips nothing
+      onRecoveredAfterDrop: () => this.resync('queue recovered after dropping nudges', true),
       onSent: (batch) => {
         for (const p of batch) {
           this.#log.info({ uid: p.nudge.uid, pod: podKey(p.nudge.namespace, p.nudge.name), reason: p.nudge.reason }, 'nudge sent');
@@ -222,6 +225,7 @@ export class Watcher {
     this.#sender = this.#newSender();
     this.#sender.start();
     this.#records.clear();
+    this.#nudged.clear();
     this.#receivedMax = undefined;
     this.#watch = this.#d.cluster.watchPods(
       // the watcher keeps its own compact records: the adapter need not keep whole pods
@@ -268,6 +272,7 @@ export class Watcher {
     await this.#sender.stop();
     this.#sender.clear();
     this.#records.clear();
+    this.#nudged.clear();
     this.metrics.pods.set(0);
   }
 
@@ -302,19 +307,29 @@ export class Watcher {
     this.metrics.pods.set(this.#records.size);
     if (d.reason) {
       this.#coalescer.add(makeNudge(next, d.reason), rv);
+      if (type === 'DELETED') this.#nudged.forget(uid);
+      else this.#nudged.nudged(uid, now);
     } else {
       this.metrics.nudgesSkipped.inc({ why: d.why });
       this.#log.debug({ uid, pod: podKey(next.namespace, next.name), why: d.why }, 'no nudge');
     }
   }
 
-  /** Nudges every pod that is due (see resync.ts). */
-  resync(why: string): void {
+  /**
+   * Nudges every pod that is due (see resync.ts), except those nudged or ticked within the resync period (a
+   * forced resync skips nothing).
+   */
+  resync(why: string, force = false): void {
     if (!this.#leading || !this.#synced) return;
     this.metrics.resyncs.inc();
-    const due = dueForResync(this.#records.values(), this.#d.clock.now(), this.#cfg.RESYNC_SECONDS * 1000);
-    for (const r of due) this.#coalescer.add(makeNudge(r, 'resync'));
-    this.#log.info({ why, nudged: due.length, pods: this.#records.size }, 'resync');
+    const now = this.#d.clock.now();
+    const period = this.#cfg.RESYNC_SECONDS * 1000;
+    const { due, skipped } = planResync(this.#records.values(), now, period, this.#nudged, period, force);
+    for (const r of due) {
+      this.#coalescer.add(makeNudge(r, 'resync'));
+      this.#nudged.nudged(r.uid, now);
+    }
+    this.#log.info({ why, nudged: due.length, skipped, pods: this.#records.size }, 'resync');
   }
 
   async #tick(): Promise<void> {
@@ -325,7 +340,12 @@ export class Watcher {
     this.#tickBusy = true;
     try {
       const ticks = buildTicks(pods, new Date(now).toISOString());
-      if (await this.#sender.sendNow(ticks)) this.metrics.ticksSent.inc(undefined, ticks.length);
+      if (await this.#sender.sendNow(ticks)) {
+        this.metrics.ticksSent.inc(undefined, ticks.length);
+        // a tick converges the pods it names that have a group or terminate (pod-sync reads them when their
+        // status differs): for the resync, as good as a nudge
+        for (const p of pods) if (p.groupId || p.deletion !== undefined) this.#nudged.nudged(p.uid, now);
+      }
     } finally {
       this.#tickBusy = false;
     }

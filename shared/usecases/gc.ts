@@ -3,12 +3,18 @@
  * - Orphans: a group of this cluster + virtual node whose pod UID no longer exists, older than the grace (a younger
  *   group may belong to a pod being created), is deleted and reported in one log line (what, since when, the
  *   estimated cost per hour it no longer incurs and what it cost since creation).
- * - Stuck pods: a bound, non-terminal pod with no group for longer than `stuckPodSeconds` gets a re-nudge.
+ * - Stuck pods: a bound, non-terminal pod with no group for longer than `stuckPodSeconds` gets a re-nudge; a
+ *   deletion nobody finished within DELETING_RENUDGE_SECONDS gets one too. Each re-nudge is recorded on the pod
+ *   (annotation `eci-bridge.io/last-renudge`, written after the send), and gc skips a pod it re-nudged less than
+ *   that period ago: gc runs in short-lived instances, so the memory lives on the pod (one metadata patch per
+ *   re-nudge, which the watcher ignores as a bridge annotation). A stuck pod is thus re-nudged once per period
+ *   (period + one gc interval at most between two re-nudges), not on every run while a backlog drains.
  * - Pods stuck on repeated errors (condition ContainerInstanceCreated=False for longer than `stuckPodSeconds`) get
  *   an Event saying so (the Event aggregates, so the count shows how long).
  * Groups are listed before pods, so a pod created between the two listings is never mistaken for missing.
  */
 import type { EciContainerGroup } from '../domain/eci.js';
+import type { Pod } from '../domain/k8s.js';
 import { TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID } from '../domain/names.js';
 import {
   bridgeTags,
@@ -23,6 +29,11 @@ import {
 } from './context.js';
 import { classify, describeError, isNotFound } from './errors.js';
 import { podNudgeOf } from './podSync.js';
+
+/** The time (RFC 3339) gc last re-nudged the pod. */
+export const ANNOTATION_LAST_RENUDGE = 'eci-bridge.io/last-renudge';
+/** A deletion unfinished this long is re-nudged (and then at most once per this period). */
+export const DELETING_RENUDGE_SECONDS = 60;
 
 export interface OrphanReport {
   groupId: string;
@@ -42,6 +53,8 @@ export interface GcReport {
   orphansDeleted: OrphanReport[];
   orphansYoung: number;
   renudged: number;
+  /** stuck or unfinished pods left alone because gc re-nudged them less than a period ago */
+  renudgeSkipped: number;
   stuckEvents: number;
   eciCalls: number;
   eciError?: string;
@@ -51,7 +64,7 @@ export class Gc {
   constructor(private readonly deps: UseCaseDeps) {}
 
   async run(): Promise<GcReport> {
-    const report: GcReport = { groups: 0, pods: 0, orphansDeleted: [], orphansYoung: 0, renudged: 0, stuckEvents: 0, eciCalls: 0 };
+    const report: GcReport = { groups: 0, pods: 0, orphansDeleted: [], orphansYoung: 0, renudged: 0, renudgeSkipped: 0, stuckEvents: 0, eciCalls: 0 };
     let groups: EciContainerGroup[];
     try {
       groups = await this.deps.eci.list({ tags: bridgeTags(this.deps.settings) });
@@ -100,9 +113,9 @@ export class Gc {
     const groupUids = new Set(groups.map((g) => tagOf(g, TAG_POD_UID)).filter((u): u is string => !!u));
     for (const pod of pods) {
       if (isTerminalPhase(pod.status?.phase) || pod.metadata.deletionTimestamp) {
-        if (pod.metadata.deletionTimestamp && this.olderThan(pod.metadata.deletionTimestamp, now, 60)) {
+        if (pod.metadata.deletionTimestamp && this.olderThan(pod.metadata.deletionTimestamp, now, DELETING_RENUDGE_SECONDS)) {
           // A deletion that nobody finished (lost nudges): pod-sync completes it.
-          await this.safeRenudge(pod, report, 'deleting');
+          await this.safeRenudge(pod, report, 'deleting', DELETING_RENUDGE_SECONDS);
         }
         continue;
       }
@@ -119,7 +132,7 @@ export class Gc {
       }
       if (groupUids.has(pod.metadata.uid ?? '')) continue;
       if (this.olderThan(pod.metadata.creationTimestamp, now, this.deps.settings.stuckPodSeconds)) {
-        await this.safeRenudge(pod, report, 'resync');
+        await this.safeRenudge(pod, report, 'resync', this.deps.settings.stuckPodSeconds);
       }
     }
     return report;
@@ -130,12 +143,29 @@ export class Gc {
     return Number.isFinite(t) && now - t > seconds * 1000;
   }
 
-  private async safeRenudge(pod: import('../domain/k8s.js').Pod, report: GcReport, reason: 'resync' | 'deleting') {
+  /** Re-nudges the pod unless gc did so less than `periodSeconds` ago; records the re-nudge on the pod. */
+  private async safeRenudge(pod: Pod, report: GcReport, reason: 'resync' | 'deleting', periodSeconds: number) {
+    const now = this.deps.clock.now();
+    const last = Date.parse(pod.metadata.annotations?.[ANNOTATION_LAST_RENUDGE] ?? '');
+    // a time in the future (clock skew between instances) counts as recent only within one period of it
+    if (Number.isFinite(last) && Math.abs(now - last) < periodSeconds * 1000) {
+      report.renudgeSkipped++;
+      return;
+    }
     try {
       await renudge(this.deps, podNudgeOf(pod, 0), 0, { counts: false, reason });
       report.renudged++;
     } catch (err) {
       this.deps.logger.warn({ pod: podKey(pod), err: describeError(err) }, 'gc: re-nudge failed');
+      return;
+    }
+    try {
+      // after the send: a lost mark costs one extra re-nudge next run, a mark without its nudge would cost a period
+      await this.deps.cluster.patchPodMetadata(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
+        annotations: { [ANNOTATION_LAST_RENUDGE]: new Date(now).toISOString() },
+      });
+    } catch (err) {
+      this.deps.logger.debug({ pod: podKey(pod), err: describeError(err) }, 'gc: could not record the re-nudge');
     }
   }
 

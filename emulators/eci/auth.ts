@@ -34,6 +34,8 @@ export interface Authenticated {
 }
 
 const SKEW_MS = 15 * 60 * 1000;
+/** hex(sha256('')): most calls have no body */
+const EMPTY_SHA256 = sha256Hex('');
 
 function header(h: IncomingSigned['headers'], name: string): string | undefined {
   const v = h[name];
@@ -81,7 +83,7 @@ export class Authenticator {
         throw new EciEmulatorError('IncompleteSignature', `The header ${required} must be present and signed.`);
       }
     }
-    if (header(req.headers, 'x-acs-content-sha256') !== sha256Hex(req.body)) {
+    if (header(req.headers, 'x-acs-content-sha256') !== (req.body.length === 0 ? EMPTY_SHA256 : sha256Hex(req.body))) {
       throw new EciEmulatorError('SignatureDoesNotMatch', 'The x-acs-content-sha256 header does not match the body.');
     }
     const expected = acs3Signature(

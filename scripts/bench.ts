@@ -40,7 +40,9 @@ for (const f of files) {
     process.stderr.write(`bench: ${f} did not complete (exit ${res.status})\n`);
   }
 }
-const results = readResults(RESULTS_DIR, startedAt);
+// this run's: written since it started, by a benchmark it ran (another run in the same tree may write others)
+const ran = files.map((f) => f.replace(/\.bench\.ts$/, ''));
+const results = readResults(RESULTS_DIR, startedAt).filter((r) => ran.includes(r.name));
 if (results.length > 0) {
   const agg = aggregate(results, new Date(), machine());
   process.stdout.write(`\n=== all figures (${results.map((r) => r.name).join(', ')})\n${formatTable(agg)}\n`);

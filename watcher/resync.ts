@@ -4,8 +4,8 @@
  * its status was last converged (annotation `eci-bridge.io/synced-at`, when pod-sync writes it) longer ago
  * than `staleMs`.
  *
- * A due pod is skipped when the watcher nudged it (any reason, or named it in a status tick that pod-sync acts
- * on: the pod has a group) less than one resync period ago: that nudge is still queued or was just handled, and
+ * A due pod is skipped when the watcher nudged it (any reason, or named it in a status tick that converges it:
+ * the pod has a group id, see tickConverges) less than one resync period ago: that nudge is still queued or was just handled, and
  * one more only grows the queue after an outage. Bound: with the resync running every period P, a pod whose last
  * nudge was lost at time t is nudged again at the first resync at or after t + P, so by t + 2P at the latest
  * (plus the coalescing window). A forced resync (after the send buffer dropped nudges) skips nothing.
@@ -47,6 +47,14 @@ export class NudgeMemory {
   get size(): number {
     return this.#last.size;
   }
+}
+
+/**
+ * Does a status tick naming this pod converge it, as a nudge would? Only when the watcher saw its group id:
+ * pod-sync's tick leaves a pod without one to its nudges (its create may be in flight), terminating or not.
+ */
+export function tickConverges(r: Pick<PodRecord, 'groupId'>): boolean {
+  return r.groupId !== undefined;
 }
 
 export interface ResyncPlan {

@@ -26,7 +26,7 @@ import {
 } from './node.js';
 import { NodeLease } from './nodeLease.js';
 import { type PodRecord, parseRv, podKey, toRecord } from './podState.js';
-import { NudgeMemory, planResync } from './resync.js';
+import { NudgeMemory, planResync, tickConverges } from './resync.js';
 import { Sender } from './sender.js';
 import { buildTicks, changingPods, steadyTick } from './statusClock.js';
 
@@ -342,9 +342,8 @@ export class Watcher {
       const ticks = buildTicks(pods, new Date(now).toISOString());
       if (await this.#sender.sendNow(ticks)) {
         this.metrics.ticksSent.inc(undefined, ticks.length);
-        // a tick converges the pods it names that have a group or terminate (pod-sync reads them when their
-        // status differs): for the resync, as good as a nudge
-        for (const p of pods) if (p.groupId || p.deletion !== undefined) this.#nudged.nudged(p.uid, now);
+        // for the resync a tick is as good as a nudge for the pods it converges: those with a group id
+        for (const p of pods) if (tickConverges(p)) this.#nudged.nudged(p.uid, now);
       }
     } finally {
       this.#tickBusy = false;

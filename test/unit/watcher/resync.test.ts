@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseConfig } from '../../../shared/domain/config.js';
 import { decodeMessage, type PodNudge } from '../../../shared/domain/messages.js';
-import type { PodRecord } from '../../../watcher/podState.js';
+import { GROUP_ANNOTATION, type PodRecord } from '../../../watcher/podState.js';
 import { NudgeMemory, planResync } from '../../../watcher/resync.js';
 import { Watcher } from '../../../watcher/watcher.js';
 import { newClock, newFakeCluster, newFakeQueue, newLogger, until } from './fakes.js';
@@ -81,6 +81,54 @@ describe('Watcher resync with in-memory ports', () => {
   const running: Watcher[] = [];
   after(async () => {
     for (const w of running) await w.kill();
+  });
+
+  function startWatcher(env: Record<string, string>) {
+    const cluster = newFakeCluster();
+    const q = newFakeQueue();
+    const clock = newClock();
+    const w = new Watcher({
+      cluster: cluster.cluster,
+      queue: q.queue,
+      clock: clock.clock,
+      log: newLogger(),
+      http: false,
+      config: parseConfig({
+        VNODE_NAME: 'vn-test',
+        BRIDGE_NAMESPACE: 'eci-bridge',
+        POD_IP: '10.0.0.9',
+        NUDGE_COALESCE_MS: '0',
+        LEADER_ELECTION: 'false',
+        RESYNC_SECONDS: '600',
+        ...env,
+      }),
+    });
+    running.push(w);
+    const resyncs = () =>
+      q.sent.map((m) => decodeMessage(m.body)).filter((m): m is PodNudge => m.kind === 'pod' && m.reason === 'resync');
+    return { w, cluster, q, clock, resyncs };
+  }
+
+  it('ticks count as nudges only for pods they converge: a terminating pod without a group id is still resynced', async () => {
+    const { w, cluster, q, clock, resyncs } = startWatcher({ STATUS_TICK_MS: '20', RESYNC_SECONDS: '60' });
+    await w.start();
+    await until(() => w.synced);
+    cluster.addPod('with-group', 'vn-test', { annotations: { [GROUP_ANNOTATION]: 'eci-1' } });
+    cluster.addPod('no-group', 'vn-test', { deletionTimestamp: new Date().toISOString(), deletionGracePeriodSeconds: 30 });
+    await until(() => q.sent.filter((m) => decodeMessage(m.body).kind === 'pod').length >= 2, 3000, 'first nudges');
+    clock.advance(60_000);
+    // ticks name both pods at the new time
+    const ticked = q.sent.length;
+    await until(() => q.sent.slice(ticked).some((m) => decodeMessage(m.body).kind === 'status-tick'), 3000, 'a tick');
+    await new Promise((r) => setTimeout(r, 60));
+    w.resync('test');
+    await until(() => resyncs().length >= 1, 3000, 'resync nudge');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(
+      resyncs().map((n) => n.name),
+      ['no-group'],
+    );
+    await w.stop();
   });
 
   it('skips a pod it just nudged, nudges it once the period passed, and a forced resync nudges it at once', async () => {

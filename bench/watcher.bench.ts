@@ -7,11 +7,12 @@
  *   npm run bench -- watcher [--pods 200] [--rss-pods 10000] [--concurrency 32] [--skip-rss]
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parseAllDocuments } from 'yaml';
 import { buildBundles } from '../scripts/build.js';
 import { startControlPlane } from '../scripts/testenv/controlPlane.js';
 import { createKubeCluster } from '../shared/adapters/kube/index.js';
@@ -23,6 +24,18 @@ import { systemClock } from '../watcher/main.js';
 import { Watcher } from '../watcher/watcher.js';
 import { type Figure, figure, writeResult } from './results.js';
 import type { ChildReport, ChildStart } from './watcher-child.js';
+
+/** The Node flags the production watcher runs with (NODE_OPTIONS of deploy/watcher.yaml), so the RSS figure is theirs. */
+function productionNodeFlags(): string[] {
+  const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'deploy', 'watcher.yaml');
+  for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
+    const d = doc.toJSON() as { kind?: string; spec?: { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } } };
+    if (d?.kind !== 'Deployment') continue;
+    const opts = d.spec?.template?.spec?.containers?.[0]?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+    return opts.split(/\s+/).filter(Boolean);
+  }
+  return [];
+}
 
 const SELF = fileURLToPath(import.meta.url);
 const P99_TARGET_MS = 250;
@@ -175,7 +188,7 @@ async function main(): Promise<void> {
       clean: false,
       entries: [{ name: 'watcher-bench-child', entry: join(dirname(SELF), 'watcher-child.ts'), outSubdir: 'child' }],
     });
-    const child = fork(built?.file ?? '', [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(built?.file ?? '', [], { execArgv: [...productionNodeFlags(), '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     try {
       const ready = new Promise<void>((r) => child.once('message', () => r()));
       child.send({ kubeconfig, vnode: rssNode, ns: bridgeNs.name } satisfies ChildStart);
@@ -202,11 +215,11 @@ async function main(): Promise<void> {
       const loaded = await ask(child);
       figures.push(
         figure('watcher.rss.idle', 'watcher RSS idle (own process)', base.rssMb, 'MB'),
-        figure('watcher.rss.loaded', `watcher RSS with ${loaded.pods} pods (own process)`, loaded.rssMb, 'MB', { op: '<=', value: RSS_TARGET_MB }),
+        figure('watcher.rss.loaded', `watcher RSS with ${loaded.pods} pods (own process, after a full GC)`, loaded.rssMb, 'MB', { op: '<=', value: RSS_TARGET_MB }),
       );
       writeResult('watcher', figures);
       process.stdout.write(
-        `watcher RSS: ${base.rssMb.toFixed(0)} MB idle → ${loaded.rssMb.toFixed(0)} MB with ${loaded.pods} pods (heap ${loaded.heapMb.toFixed(0)} MB; ` +
+        `watcher RSS (production Node flags, after a full GC): ${base.rssMb.toFixed(0)} MB idle → ${loaded.rssMb.toFixed(0)} MB with ${loaded.pods} pods (heap ${loaded.heapMb.toFixed(0)} MB; ` +
           `+${(loaded.rssMb - base.rssMb).toFixed(0)} MB)   (target <= ${RSS_TARGET_MB} MB: ${loaded.rssMb <= RSS_TARGET_MB ? 'met' : 'NOT met'})\n`,
       );
     } finally {

@@ -10,6 +10,7 @@ import type { PodReferences } from '../domain/references.js';
 import { encodeMessage, type PodNudge } from '../domain/messages.js';
 import { ANNOTATION_INSTANCE_ID, TAG_CLUSTER, TAG_POD_UID, TAG_VNODE, tagValue } from '../domain/names.js';
 import type { Clock, Cluster, ContainerGroups, Logger, QueueSender } from '../ports/index.js';
+import { classify, describeError } from './errors.js';
 
 /**
  * Resolved inputs of a translation: the objects a pod references, read through the Cluster port. An object that
@@ -148,6 +149,26 @@ export function bridgeTags(s: SyncSettings): EciKeyValue[] {
 }
 
 /** Groups of one pod UID in this cluster (normally zero or one), by tag — never by name. */
+/**
+ * Every group of this cluster + virtual node (tag-filtered, pages of 20), counting the calls on the report. On
+ * failure the classified error goes on the report and in one log line, and the result is undefined.
+ */
+export async function listBridgeGroups(
+  deps: UseCaseDeps,
+  report: { eciCalls: number; eciError?: string },
+  what: string,
+): Promise<EciContainerGroup[] | undefined> {
+  try {
+    const groups = await deps.eci.list({ tags: bridgeTags(deps.settings) });
+    report.eciCalls += Math.max(1, Math.ceil(groups.length / 20));
+    return groups;
+  } catch (err) {
+    report.eciError = `${classify(err)}: ${describeError(err)}`;
+    deps.logger.warn({ err: report.eciError }, `${what}: listing groups failed`);
+    return undefined;
+  }
+}
+
 export async function groupsOfUid(deps: UseCaseDeps, uid: string): Promise<EciContainerGroup[]> {
   return deps.eci.list({
     tags: [{ Key: TAG_CLUSTER, Value: tagValue(deps.settings.clusterName) }, { Key: TAG_POD_UID, Value: uid }],

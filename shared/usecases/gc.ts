@@ -17,10 +17,10 @@ import type { EciContainerGroup } from '../domain/eci.js';
 import type { Pod } from '../domain/k8s.js';
 import { TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID } from '../domain/names.js';
 import {
-  bridgeTags,
   CONDITION_SYNC,
   FINISHED_GROUP,
   isTerminalPhase,
+  listBridgeGroups,
   podKey,
   recordPodEvent,
   renudge,
@@ -65,15 +65,8 @@ export class Gc {
 
   async run(): Promise<GcReport> {
     const report: GcReport = { groups: 0, pods: 0, orphansDeleted: [], orphansYoung: 0, renudged: 0, renudgeSkipped: 0, stuckEvents: 0, eciCalls: 0 };
-    let groups: EciContainerGroup[];
-    try {
-      groups = await this.deps.eci.list({ tags: bridgeTags(this.deps.settings) });
-      report.eciCalls += Math.max(1, Math.ceil(groups.length / 20));
-    } catch (err) {
-      report.eciError = `${classify(err)}: ${describeError(err)}`;
-      this.deps.logger.warn({ err: report.eciError }, 'gc: listing groups failed');
-      return report;
-    }
+    const groups = await listBridgeGroups(this.deps, report, 'gc');
+    if (!groups) return report;
     const pods = await this.deps.cluster.listPods({ nodeName: this.deps.settings.vnodeName });
     report.groups = groups.length;
     report.pods = pods.length;

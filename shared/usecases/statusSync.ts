@@ -11,7 +11,7 @@ import type { EciContainerGroup } from '../domain/eci.js';
 import type { Pod } from '../domain/k8s.js';
 import { type StatusTick, TICK_VERSION } from '../domain/messages.js';
 import { TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID } from '../domain/names.js';
-import { bridgeTags, groupIdOf, isTerminalPhase, podKey, tagOf, type UseCaseDeps } from './context.js';
+import { bridgeTags, groupIdOf, isTerminalPhase, listBridgeGroups, podKey, tagOf, type UseCaseDeps } from './context.js';
 import { classify, describeError, isNotFound } from './errors.js';
 import { type Deferred, PodSync, type SyncResult } from './podSync.js';
 
@@ -155,15 +155,8 @@ export class StatusSync {
   /** The minutely sweep over every group of this cluster + virtual node. */
   async sweep(): Promise<StatusReport> {
     const report = emptyReport();
-    let groups: EciContainerGroup[];
-    try {
-      groups = await this.deps.eci.list({ tags: bridgeTags(this.deps.settings) });
-      report.eciCalls += Math.max(1, Math.ceil(groups.length / 20));
-    } catch (err) {
-      report.eciError = `${classify(err)}: ${describeError(err)}`;
-      this.deps.logger.warn({ err: report.eciError }, 'status sweep: listing groups failed');
-      return report;
-    }
+    const groups = await listBridgeGroups(this.deps, report, 'status sweep');
+    if (!groups) return report;
     const pods = await this.deps.cluster.listPods({ nodeName: this.deps.settings.vnodeName });
     report.pods = pods.length;
     report.groups = groups.length;

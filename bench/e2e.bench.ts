@@ -35,7 +35,9 @@ import { MnsQueue } from '../shared/adapters/queue/mns.js';
 import { bridgeFactory, cloudCredentials } from '../shared/compose.js';
 import { TAG_CLUSTER, TAG_POD_UID } from '../shared/domain/names.js';
 import type { QueueSender } from '../shared/ports/index.js';
-import { type Figure, figure, writeResult } from './results.js';
+import { type Figure, figure, writeResult, percentile } from './results.js';
+import { pool } from '../scripts/lib/async.js';
+import { waitUntil } from '../test/helpers/kube.js';
 
 const NAMESPACE = 'bench-e2e';
 const MNS_ACCOUNT = '1234567890123456';
@@ -63,29 +65,6 @@ function argStr(name: string): string | undefined {
 function argNum(name: string, dflt: number): number {
   const v = Number(argStr(name));
   return Number.isFinite(v) && v > 0 ? v : dflt;
-}
-
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] as number;
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function pool<T>(items: readonly T[], n: number, fn: (x: T) => Promise<unknown>): Promise<void> {
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (i < items.length) await fn(items[i++] as T);
-    }),
-  );
 }
 
 /** A sender that counts the messages it passes on. */
@@ -217,7 +196,7 @@ async function runMode(mode: Mode, n: number, scale: number): Promise<Figure[]> 
       bindAt.set(p.metadata.name, Date.now());
     });
     const tCreated = Date.now();
-    await until(`${n} pods Running`, () => running().length >= n, 120_000 + n * (quotas ? 200 : 100));
+    await waitUntil(`${n} pods Running`, () => running().length >= n, 120_000 + n * (quotas ? 200 : 100));
     const tRunning = Math.max(...running().map((t) => t.phaseSeen.Running ?? 0));
     const cpuRun = process.cpuUsage(cpu0);
     const rss = process.memoryUsage().rss;
@@ -286,7 +265,7 @@ async function runMode(mode: Mode, n: number, scale: number): Promise<Figure[]> 
     // delete them all (the harness, directly), until every group is gone: the lifecycle's ECI calls
     const tDeletes = Date.now();
     await pool(ours(), 16, (t) => env.kube.core.deleteNamespacedPod({ namespace: NAMESPACE, name: t.name, gracePeriodSeconds: 10 }));
-    await until(
+    await waitUntil(
       'every pod gone and every group deleted',
       () => ours().every((t) => t.goneAt !== undefined) && emulator.states().filter((g) => uidOf.has(g.id)).length === 0,
       120_000 + n * 100,

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { type EciEmulator, startEciEmulator } from '../emulators/eci/index.js';
 import { acs3Signature, sha256Hex } from '../emulators/eci/signing.js';
 import { EciContainerGroups } from '../shared/adapters/eci/index.js';
-import { type Figure, figure, writeResult } from './results.js';
+import { type Figure, figure, writeResult, percentile } from './results.js';
 
 const TARGET = 2000;
 const SELF = fileURLToPath(import.meta.url);
@@ -128,11 +128,6 @@ async function runClient(job: ClientJob): Promise<ClientResult> {
   return res;
 }
 
-function pct(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
-
 async function runEmulatorProcess(): Promise<void> {
   const emu = await startEciEmulator({ credentials: [KEY], scenario: { keepLatestFinished: 100 } });
   process.send?.({ endpoint: emu.endpoint });
@@ -223,7 +218,7 @@ async function main(): Promise<void> {
     const rate = calls / elapsed;
     figures.push(figure(`eciEmulator.${phase}.rate`, `ECI emulator: ${label}`, rate, 'calls/s', { op: '>=', value: TARGET }));
     process.stdout.write(
-      `${label.padEnd(40)}${rate.toFixed(0).padStart(10)}${`>=${TARGET}`.padStart(9)}${pct(lat, 50).toFixed(1).padStart(9)}${pct(lat, 99).toFixed(1).padStart(9)}${String(failed).padStart(8)}${rate >= TARGET ? '' : '  (below target)'}\n`,
+      `${label.padEnd(40)}${rate.toFixed(0).padStart(10)}${`>=${TARGET}`.padStart(9)}${percentile(lat, 50).toFixed(1).padStart(9)}${percentile(lat, 99).toFixed(1).padStart(9)}${String(failed).padStart(8)}${rate >= TARGET ? '' : '  (below target)'}\n`,
     );
   }
   const final = await ask<{ groups: number }>(emuWorker, { cmd: 'calls' });

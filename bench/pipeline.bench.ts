@@ -19,7 +19,9 @@ import { ensureNamespace, startSandboxEnvironment } from '../scripts/sandbox/env
 import { capturingLogger } from '../scripts/sandbox/log.js';
 import { startRuntime } from '../scripts/sandbox/runtime.js';
 import { PodTracker } from '../scripts/sandbox/tracker.js';
-import { figure, writeResult } from './results.js';
+import { figure, writeResult, percentile } from './results.js';
+import { pool } from '../scripts/lib/async.js';
+import { waitUntil } from '../test/helpers/kube.js';
 
 const TARGET_P99_MS = 2000;
 const TARGET_CALLS = 6;
@@ -31,29 +33,6 @@ function arg(name: string, dflt: number): number {
   const eq = process.argv.find((a) => a.startsWith(`${name}=`));
   const v = eq ? Number(eq.slice(name.length + 1)) : i >= 0 ? Number(process.argv[i + 1]) : Number.NaN;
   return Number.isFinite(v) && v > 0 ? v : dflt;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] as number;
-}
-
-async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function pool<T>(items: readonly T[], n: number, fn: (x: T) => Promise<unknown>): Promise<void> {
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (i < items.length) await fn(items[i++] as T);
-    }),
-  );
 }
 
 async function main(): Promise<void> {
@@ -97,13 +76,13 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     await pool(pods, 8, (p) => applyManifests(env.kube, [p]));
     const ours = () => tracker.all().filter((t) => t.namespace === NAMESPACE);
-    await until(`${n} pods Running`, () => ours().filter((t) => t.phaseSeen.Running !== undefined).length >= n, 180_000);
+    await waitUntil(`${n} pods Running`, () => ours().filter((t) => t.phaseSeen.Running !== undefined).length >= n, 180_000);
     const tRunning = Date.now();
     // --hold=S: keep the pods Running (steady) for S seconds before deleting them, so the steady ticks' cost shows
     if (hold > 0) await new Promise((r) => setTimeout(r, hold * 1000));
     const tDeletes = Date.now();
     for (const t of ours()) await runtime.bridge.cluster.deletePod(NAMESPACE, t.name, { uid: t.uid, gracePeriodSeconds: 10 });
-    await until(
+    await waitUntil(
       'every pod gone and every group deleted',
       () => ours().every((t) => t.goneAt !== undefined) && emulator.states().filter((g) => uidOf.has(g.id)).length === 0,
       180_000,
@@ -139,7 +118,7 @@ async function main(): Promise<void> {
       }));
       await pool(jobPods, 8, (p) => applyManifests(env.kube, [p]));
       const mine = () => tracker.all().filter((t) => t.namespace === NAMESPACE && t.name.startsWith('job-'));
-      await until(`${jobs} jobs Succeeded`, () => mine().filter((t) => t.phaseSeen.Succeeded !== undefined).length >= jobs, 180_000);
+      await waitUntil(`${jobs} jobs Succeeded`, () => mine().filter((t) => t.phaseSeen.Succeeded !== undefined).length >= jobs, 180_000);
       for (const [gid, uid] of uidOf) {
         const since = entered.get(`${gid}/Succeeded`);
         const seen = tracker.get(uid)?.phaseSeen.Succeeded;

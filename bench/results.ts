@@ -149,3 +149,10 @@ export function formatTable(agg: Aggregate): string {
     `${s.withTarget} figures with a target: ${s.met} met, ${s.notMet} not met; load average ${agg.machine.loadavg.join(' ')} on ${agg.machine.cpus} CPUs`,
   ].join('\n');
 }
+
+/** The nearest-rank percentile of ascending `sorted` values (NaN when empty): one definition for every bench. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}

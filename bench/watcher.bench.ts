@@ -22,8 +22,9 @@ import type { Logger, OutgoingMessage, QueueSender } from '../shared/ports/index
 import { coreApi, createTestNamespace, podManifest, uniqueName, waitUntil } from '../test/helpers/kube.js';
 import { systemClock } from '../watcher/main.js';
 import { Watcher } from '../watcher/watcher.js';
-import { type Figure, figure, writeResult } from './results.js';
+import { type Figure, figure, writeResult, percentile } from './results.js';
 import type { ChildReport, ChildStart } from './watcher-child.js';
+import { pool } from '../scripts/lib/async.js';
 
 /** The Node flags the production watcher runs with (NODE_OPTIONS of deploy/watcher.yaml), so the RSS figure is theirs. */
 function productionNodeFlags(): string[] {
@@ -63,19 +64,6 @@ function countingQueue(onNudge?: (name: string) => void): QueueSender & { nudges
     },
   };
   return q;
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
-
-async function pool<T>(items: readonly T[], n: number, fn: (x: T) => Promise<unknown>): Promise<void> {
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (i < items.length) await fn(items[i++] as T);
-    }),
-  );
 }
 
 function ask(child: ChildProcess): Promise<Extract<ChildReport, { type: 'stats' }>> {
@@ -160,18 +148,18 @@ async function main(): Promise<void> {
     // bind time = the create (with spec.nodeName) answered; the watch event may even come first (then 0)
     const lat = names.map((n) => Math.max(0, (sentAt.get(n) ?? Number.NaN) - (startAt.get(n) ?? Number.NaN))).sort((a, b) => a - b);
     const fromRequest = names.map((n) => (sentAt.get(n) ?? Number.NaN) - (requestAt.get(n) ?? Number.NaN)).sort((a, b) => a - b);
-    const p99 = pct(lat, 99);
+    const p99 = percentile(lat, 99);
     process.stdout.write(
       `bind → nudge latency, ${nPods} pods (${Math.min(concurrency, 16)} creates in flight, ${(nPods / (wall / 1000)).toFixed(0)} pods/s, coalescing window ${config(vnode, bridgeNs.name).NUDGE_COALESCE_MS} ms):\n` +
-        `  p50 ${pct(lat, 50).toFixed(0)} ms   p95 ${pct(lat, 95).toFixed(0)} ms   p99 ${p99.toFixed(0)} ms   max ${(lat[lat.length - 1] ?? 0).toFixed(0)} ms` +
+        `  p50 ${percentile(lat, 50).toFixed(0)} ms   p95 ${percentile(lat, 95).toFixed(0)} ms   p99 ${p99.toFixed(0)} ms   max ${(lat[lat.length - 1] ?? 0).toFixed(0)} ms` +
         `   (target p99 <= ${P99_TARGET_MS} ms: ${p99 <= P99_TARGET_MS ? 'met' : 'NOT met'})\n` +
-        `  from the create request instead: p50 ${pct(fromRequest, 50).toFixed(0)} ms   p99 ${pct(fromRequest, 99).toFixed(0)} ms\n` +
-        `  inside the watcher (watch event → queue accepted): p50 ${pct(inWatcher.sort((a, b) => a - b), 50).toFixed(0)} ms   p99 ${pct(inWatcher, 99).toFixed(0)} ms\n` +
+        `  from the create request instead: p50 ${percentile(fromRequest, 50).toFixed(0)} ms   p99 ${percentile(fromRequest, 99).toFixed(0)} ms\n` +
+        `  inside the watcher (watch event → queue accepted): p50 ${percentile(inWatcher.sort((a, b) => a - b), 50).toFixed(0)} ms   p99 ${percentile(inWatcher, 99).toFixed(0)} ms\n` +
         `  nudges sent ${queue.nudges} for ${nPods} pods\n`,
     );
 
     figures.push(
-      figure('watcher.bindToNudge.p50', 'watcher bind → nudge p50', pct(lat, 50), 'ms'),
+      figure('watcher.bindToNudge.p50', 'watcher bind → nudge p50', percentile(lat, 50), 'ms'),
       figure('watcher.bindToNudge.p99', 'watcher bind → nudge p99', p99, 'ms', { op: '<=', value: P99_TARGET_MS }),
       figure('watcher.nudgesPerPod', 'watcher nudges per pod', queue.nudges / nPods, ''),
     );

@@ -40,6 +40,7 @@ import { checkInvariants, type Verdict } from './invariants.js';
 import { type KubeFaultProxy, NO_FAULTS, startKubeFaultProxy } from './kubeFaultProxy.js';
 import { seededRandom } from './rng.js';
 import { FaultyQueueSender, NO_TRANSPORT_FAULTS } from './transport.js';
+import { pool } from '../lib/async.js';
 
 export const FAULT_KINDS = [
   'duplicated',
@@ -196,16 +197,6 @@ async function persist<T>(what: string, fn: () => Promise<T>, ms = 60_000): Prom
       await sleep(Math.min(1000, 100 * 2 ** i));
     }
   }
-}
-
-/** Runs `fn` over `items`, `n` at a time. */
-async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++] as T);
-    }),
-  );
 }
 
 function emptyFaults(): Record<FaultKind, number> {

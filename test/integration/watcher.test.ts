@@ -26,6 +26,7 @@ import {
   uniqueName,
   waitUntil,
 } from '../helpers/kube.js';
+import { pool } from '../../scripts/lib/async.js';
 
 const kubeconfig = testKubeconfig();
 const stderrLogger: Logger = {
@@ -35,19 +36,6 @@ const stderrLogger: Logger = {
   error: (o, m) => process.stderr.write(`${Date.now() % 100000} error ${m} ${JSON.stringify(o)}\n`),
   child: () => stderrLogger,
 };
-
-/** Runs `fn` over `items` with at most `n` in flight. */
-async function pool<T>(items: readonly T[], n: number, fn: (x: T) => Promise<unknown>): Promise<void> {
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (i < items.length) {
-        const x = items[i++] as T;
-        await fn(x);
-      }
-    }),
-  );
-}
 
 describe('watcher against a real apiserver', { skip: kubeconfig ? false : NO_KUBECONFIG }, () => {
   let core: CoreV1Api;

@@ -11,6 +11,7 @@ import {
   formatTarget,
   formatValue,
   meets,
+  percentile,
   readResults,
   writeResult,
 } from '../../../bench/results.js';
@@ -132,3 +133,15 @@ describe('counting proxy: resource of a request', () => {
     assert.equal(resourceOf('/api/v1/namespaces/ns/serviceaccounts/default/token'), 'serviceaccounts/token');
   });
 });
+
+describe('percentile', () => {
+  it('is the nearest-rank value, NaN when empty', () => {
+    const xs = Array.from({ length: 100 }, (_, i) => i + 1);
+    assert.equal(percentile(xs, 50), 50);
+    assert.equal(percentile(xs, 99), 99);
+    assert.equal(percentile(xs, 100), 100);
+    assert.equal(percentile([7], 99), 7);
+    assert.ok(Number.isNaN(percentile([], 50)));
+  });
+});
+

@@ -18,14 +18,12 @@ import { createHandler as createStatusSync } from '../../../functions/status-syn
 import { type BridgeOverrides, bridgeFactory, translateDefaults } from '../../../shared/compose.js';
 import { type CostReport, CostReportSchema, formatMoney } from '../../../shared/domain/billing.js';
 import { type Config, parseConfig } from '../../../shared/domain/config.js';
-import { buildMnsCloudEvents, serializeEvents } from '../../../shared/domain/eventbridge.js';
-import type { FcContextLike, FcEventHandler } from '../../../shared/domain/fc.js';
+import type { FcEventHandler } from '../../../shared/domain/fc.js';
 import { FUNCTIONS_HEARTBEAT_NAME, leaseToHeartbeat } from '../../../shared/domain/heartbeat.js';
 import type { Pod } from '../../../shared/domain/k8s.js';
 import { encodeMessage } from '../../../shared/domain/messages.js';
 import { TAG_OWNER_KIND, TAG_OWNER_NAME, TAG_POD_UID } from '../../../shared/domain/names.js';
 import { validatePod } from '../../../shared/domain/validate.js';
-import type { Logger, OutgoingMessage, QueueSender } from '../../../shared/ports/index.js';
 import { type AdmissionDeps, validatePodAdmission } from '../../../shared/usecases/admission.js';
 import { budgetPodCheck, reportConfigMapName, reportKey } from '../../../shared/usecases/billing.js';
 import {
@@ -39,6 +37,7 @@ import {
   uniqueName,
   waitUntil,
 } from '../../helpers/kube.js';
+import { fcContext, queueEvent, RecordingQueue, silentLogger as silent, timerEvent } from '../../helpers/fc.js';
 
 const kubeconfig = testKubeconfig();
 const HOUR = 3_600_000;
@@ -51,43 +50,6 @@ const SPOT_NUM = 3n;
 const SPOT_DEN = 10n;
 /** The report's money unit is 1 / 3.6e18 CNY, i.e. 3.6e6 units per pico-CNY. */
 const UNITS_PER_PICO = 3_600_000n;
-
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
-
-class RecordingQueue implements QueueSender {
-  sent: OutgoingMessage[] = [];
-  async send(messages: readonly OutgoingMessage[]): Promise<void> {
-    this.sent.push(...messages);
-  }
-  take(): OutgoingMessage[] {
-    const out = this.sent;
-    this.sent = [];
-    return out;
-  }
-}
-
-function fcContext(fn: string): FcContextLike {
-  return {
-    requestId: randomUUID(),
-    credentials: { accessKeyId: DEFAULT_CREDENTIAL.accessKeyId, accessKeySecret: DEFAULT_CREDENTIAL.accessKeySecret, securityToken: '' },
-    function: { name: fn, handler: 'index.handler', memory: 512, timeout: 300 },
-    region: 'cn-hangzhou',
-    accountId: '1234567890',
-  };
-}
-
-function queueEvent(bodies: string[]): Buffer {
-  const events = buildMnsCloudEvents(
-    bodies.map((body) => ({ messageId: randomUUID().replace(/-/g, '').toUpperCase(), body, enqueueTime: Date.now() })),
-    { region: 'cn-hangzhou', accountId: '1234567890', queueName: 'eci-bridge-pods', source: 'MNS-pod-sync-pods-queue' },
-    { base64Decode: true, now: Date.now(), newId: randomUUID },
-  );
-  return Buffer.from(serializeEvents(events), 'utf8');
-}
-
-function timerEvent(name: string, payload = '{}'): Buffer {
-  return Buffer.from(JSON.stringify({ triggerTime: new Date().toISOString(), triggerName: name, payload }));
-}
 
 type Wire = Record<string, unknown>;
 const tagsOf = (g: Wire): { Key: string; Value: string }[] => (g.Tags as { Key: string; Value: string }[] | undefined) ?? [];
@@ -252,7 +214,7 @@ describe('billing end to end (real apiserver, ECI emulator with a fast clock, FC
     period = { start: hourStart, end: hourStart + HOUR };
     const billing = billingAt(() => period.end + 5 * 60_000);
     // Act
-    const summary = (await billing(timerEvent('hourly', '{"mode":"hourly"}'), fcContext('billing'))) as BillingSummary;
+    const summary = (await billing(timerEvent('hourly', '{"mode":"hourly"}'), fcContext('billing', { memory: 512, timeout: 300 }))) as BillingSummary;
     // Assess
     assert.equal(summary.stored, 'created');
     assert.equal(summary.period, `${new Date(period.start).toISOString().slice(0, 16)}Z`);
@@ -294,8 +256,8 @@ describe('billing end to end (real apiserver, ECI emulator with a fast clock, FC
   it('running the period again changes nothing, even after ECI has forgotten a group', async () => {
     const billing = billingAt(() => period.end + 5 * 60_000);
     // Act: the same hour again (a timer repeat), then by name (a manual re-run)
-    const again = (await billing(timerEvent('hourly'), fcContext('billing'))) as BillingSummary;
-    const byName = (await billing(timerEvent('manual', JSON.stringify({ period: new Date(period.start).toISOString() })), fcContext('billing'))) as BillingSummary;
+    const again = (await billing(timerEvent('hourly'), fcContext('billing', { memory: 512, timeout: 300 }))) as BillingSummary;
+    const byName = (await billing(timerEvent('manual', JSON.stringify({ period: new Date(period.start).toISOString() })), fcContext('billing', { memory: 512, timeout: 300 }))) as BillingSummary;
     // Assess
     assert.equal(again.stored, 'unchanged');
     assert.equal(byName.stored, 'unchanged');
@@ -310,7 +272,7 @@ describe('billing end to end (real apiserver, ECI emulator with a fast clock, FC
       const g = groupOf(pods.big);
       return g === undefined || !['Running', 'Terminating', 'Pending', 'Restarting', 'Updating'].includes(String(g.Status));
     });
-    const changed = (await billing(timerEvent('hourly'), fcContext('billing'))) as BillingSummary;
+    const changed = (await billing(timerEvent('hourly'), fcContext('billing', { memory: 512, timeout: 300 }))) as BillingSummary;
     assert.equal(changed.stored, 'kept-existing');
     assert.notEqual(changed.total, stored.report.totals.all.amount, 'the live computation did differ');
     assert.deepEqual(await readStored(), stored);
@@ -324,8 +286,8 @@ describe('billing end to end (real apiserver, ECI emulator with a fast clock, FC
     });
     // Act: the billing run of the real present (its month holds the hour stored above)
     const billing = billingAt(() => Date.now());
-    const first = (await billing(timerEvent('hourly'), fcContext('billing'))) as BillingSummary;
-    const second = (await billing(timerEvent('hourly'), fcContext('billing'))) as BillingSummary;
+    const first = (await billing(timerEvent('hourly'), fcContext('billing', { memory: 512, timeout: 300 }))) as BillingSummary;
+    const second = (await billing(timerEvent('hourly'), fcContext('billing', { memory: 512, timeout: 300 }))) as BillingSummary;
     // Assess (a): the Events, once
     assert.equal(first.budgetEvents, 2, '80 % and 100 % crossed at once');
     assert.equal(second.budgetEvents, 0, 'a threshold is announced once a month');

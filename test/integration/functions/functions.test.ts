@@ -15,61 +15,15 @@ import { createHandler as createStatusSync } from '../../../functions/status-syn
 import { createEciContainerGroups } from '../../../shared/adapters/eci/index.js';
 import { bridgeFactory } from '../../../shared/compose.js';
 import { type Config, parseConfig } from '../../../shared/domain/config.js';
-import { buildMnsCloudEvents, serializeEvents } from '../../../shared/domain/eventbridge.js';
-import type { FcContextLike, FcEventHandler } from '../../../shared/domain/fc.js';
+import type { FcEventHandler } from '../../../shared/domain/fc.js';
 import { FUNCTIONS_HEARTBEAT_NAME, leaseToHeartbeat } from '../../../shared/domain/heartbeat.js';
 import { decodeBody, encodeBody } from '../../../shared/domain/messages-codec.js';
 import { decodeMessage, encodeMessage, type PodNudge, type QueueMessage } from '../../../shared/domain/messages.js';
 import { ANNOTATION_INSTANCE_ID, TAG_CLUSTER, TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE } from '../../../shared/domain/names.js';
-import type { Logger, OutgoingMessage, QueueSender } from '../../../shared/ports/index.js';
 import { clusterCaPem, createTestNamespace, loadKubeConfig, NO_KUBECONFIG, podManifest, type TestNamespace, testKubeconfig, uniqueName } from '../../helpers/kube.js';
+import { fcContext, queueEvent, RecordingQueue, silentLogger as silent, timerEvent } from '../../helpers/fc.js';
 
 const kubeconfig = testKubeconfig();
-
-const silent: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child: () => silent,
-};
-
-class RecordingQueue implements QueueSender {
-  sent: OutgoingMessage[] = [];
-  async send(messages: readonly OutgoingMessage[]): Promise<void> {
-    this.sent.push(...messages);
-  }
-  take(): OutgoingMessage[] {
-    const out = this.sent;
-    this.sent = [];
-    return out;
-  }
-}
-
-/** An FC context as FC passes it (STS credentials of the function role: here the emulator's key pair). */
-function fcContext(fn: string): FcContextLike {
-  return {
-    requestId: randomUUID(),
-    credentials: { accessKeyId: DEFAULT_CREDENTIAL.accessKeyId, accessKeySecret: DEFAULT_CREDENTIAL.accessKeySecret, securityToken: '' },
-    function: { name: fn, handler: 'index.handler', memory: 1024, timeout: 120 },
-    region: 'cn-hangzhou',
-    accountId: '1234567890',
-  };
-}
-
-/** The Buffer EventBridge pushes for these queue bodies (IsBase64Decode: true, event streaming). */
-function queueEvent(bodies: string[]): Buffer {
-  const events = buildMnsCloudEvents(
-    bodies.map((body) => ({ messageId: randomUUID().replace(/-/g, '').toUpperCase(), body, enqueueTime: Date.now() })),
-    { region: 'cn-hangzhou', accountId: '1234567890', queueName: 'eci-bridge-pods', source: 'MNS-pod-sync-pods-queue' },
-    { base64Decode: true, now: Date.now(), newId: randomUUID },
-  );
-  return Buffer.from(serializeEvents(events), 'utf8');
-}
-
-function timerEvent(name: string): Buffer {
-  return Buffer.from(JSON.stringify({ triggerTime: new Date().toISOString(), triggerName: name, payload: '{}' }));
-}
 
 describe('FC functions end to end (real apiserver, ECI emulator, FC-shaped events)', { skip: kubeconfig ? false : NO_KUBECONFIG }, () => {
   let ns: TestNamespace;

@@ -75,18 +75,11 @@ export interface ChaosOptions {
   logLevel?: Level;
 }
 
-export interface ChaosResult {
+/** The invariants' counts (invariants.ts) plus the campaign's own figures. */
+export interface ChaosResult extends Omit<Verdict, 'converged' | 'violations'> {
   seed: number;
   pods: number;
   faults: { total: number; byKind: Record<FaultKind, number> };
-  duplicates: number;
-  orphans: number;
-  lost: number;
-  mismatched: number;
-  terminating: number;
-  deadLetters: number;
-  deadLettersWithoutReason: number;
-  stuckWithoutEvent: number;
   /** seconds from lifting the faults until the invariants held (undefined: they never did) */
   convergedSeconds?: number;
   durationSeconds: number;

@@ -65,8 +65,20 @@ export class TestenvError extends Error {
 export function cacheDir(): string {
   return process.env.ECI_BRIDGE_CACHE_DIR ?? join(homedir(), '.cache', 'eci-bridge');
 }
+/** Every binary the one `make` of the Debian tree builds; the cache is complete only when all of them are there. */
+export const KUBE_BINARIES = ['kube-apiserver', 'kube-scheduler', 'kube-controller-manager', 'kube-proxy'] as const;
+export type KubeBinary = (typeof KUBE_BINARIES)[number];
+
+export function kubeBinary(name: KubeBinary): string {
+  if (name === 'kube-apiserver' && process.env.KUBE_APISERVER_BIN) return process.env.KUBE_APISERVER_BIN;
+  return join(cacheDir(), `${name}-${KUBE_VERSION}`);
+}
 export function apiserverBinary(): string {
-  return process.env.KUBE_APISERVER_BIN ?? join(cacheDir(), `kube-apiserver-${KUBE_VERSION}`);
+  return kubeBinary('kube-apiserver');
+}
+/** True when every binary of the control plane is built and cached. */
+export function binariesBuilt(): boolean {
+  return KUBE_BINARIES.every((b) => isExecutable(kubeBinary(b)));
 }
 export function sharedRunDir(): string {
   return join(cacheDir(), 'testenv', 'run');
@@ -75,7 +87,7 @@ export function sharedKubeconfigPath(): string {
   return join(sharedRunDir(), 'kubeconfig');
 }
 function buildLogPath(): string {
-  return join(cacheDir(), `build-kube-apiserver-${KUBE_VERSION}.log`);
+  return join(cacheDir(), `build-kubernetes-${KUBE_VERSION}.log`);
 }
 
 // ---------------------------------------------------------------- small helpers
@@ -185,20 +197,22 @@ function walkFiles(dir: string, out: string[] = []): string[] {
 export async function install(log: Log = console.log): Promise<string> {
   const bin = apiserverBinary();
   installPackages(log);
-  if (isExecutable(bin)) {
-    log(`testenv: kube-apiserver ${KUBE_VERSION} cached at ${bin}`);
+  if (binariesBuilt()) {
+    log(`testenv: ${KUBE_BINARIES.join(', ')} ${KUBE_VERSION} cached in ${cacheDir()}`);
     return bin;
   }
-  await buildApiserver(bin, log);
+  // An older cache may hold only the apiserver: the whole set is rebuilt in one make (a separate build of the
+  // missing binaries would compile the whole tree again anyway).
+  await buildBinaries(log);
   return bin;
 }
 
-async function buildApiserver(bin: string, log: Log): Promise<void> {
+async function buildBinaries(log: Log): Promise<void> {
   const t0 = Date.now();
   mkdirSync(cacheDir(), { recursive: true });
   const scratch = mkdtempSync(join(process.env.ECI_BRIDGE_BUILD_DIR ?? tmpdir(), 'eci-bridge-kube-build-'));
   const logFile = buildLogPath();
-  log(`testenv: building kube-apiserver ${KUBE_VERSION} from Debian source (takes 6-10 minutes, once)`);
+  log(`testenv: building ${KUBE_BINARIES.join(', ')} ${KUBE_VERSION} from Debian source (takes 8-15 minutes, once)`);
   log(`testenv: scratch ${scratch}; build log ${logFile}`);
   try {
     // 1. deb-src entries in a private apt state directory: the system's apt configuration stays untouched.
@@ -273,8 +287,9 @@ async function buildApiserver(bin: string, log: Log): Promise<void> {
       TMPDIR: scratch,
     };
     mkdirSync(env.HOME as string, { recursive: true });
-    log(`testenv: [${elapsed(t0)}] make WHAT=cmd/kube-apiserver (output in ${logFile})`);
-    const code = await runLogged('make', ['WHAT=cmd/kube-apiserver'], {
+    const what = KUBE_BINARIES.map((b) => `cmd/${b}`).join(' ');
+    log(`testenv: [${elapsed(t0)}] make WHAT="${what}" (output in ${logFile})`);
+    const code = await runLogged('make', [`WHAT=${what}`], {
       cwd: join(gopath, 'src', 'k8s.io', 'kubernetes'),
       env,
       logFile,
@@ -283,13 +298,17 @@ async function buildApiserver(bin: string, log: Log): Promise<void> {
     if (code !== 0) {
       throw new TestenvError(`make failed (exit ${code}); last lines of ${logFile}:\n${tail(logFile)}`);
     }
-    const built = walkFiles(join(tree, '_output')).find((f) => f.endsWith('/kube-apiserver') && isExecutable(f));
-    if (!built) throw new TestenvError(`make succeeded but no kube-apiserver binary under _output; see ${logFile}`);
-    const tmp = `${bin}.tmp-${process.pid}`;
-    copyFileSync(built, tmp);
-    spawnSync('chmod', ['755', tmp]);
-    renameSync(tmp, bin);
-    log(`testenv: [${elapsed(t0)}] built ${bin}`);
+    const outputs = walkFiles(join(tree, '_output'));
+    for (const name of KUBE_BINARIES) {
+      const built = outputs.find((f) => f.endsWith(`/${name}`) && isExecutable(f));
+      if (!built) throw new TestenvError(`make succeeded but no ${name} binary under _output; see ${logFile}`);
+      const bin = kubeBinary(name);
+      const tmp = `${bin}.tmp-${process.pid}`;
+      copyFileSync(built, tmp);
+      spawnSync('chmod', ['755', tmp]);
+      renameSync(tmp, bin);
+      log(`testenv: [${elapsed(t0)}] built ${bin}`);
+    }
   } finally {
     log('testenv: removing build scratch');
     rmSync(scratch, { recursive: true, force: true });
@@ -725,7 +744,7 @@ async function ensureShared(log: Log): Promise<ControlPlaneState> {
     return status.state;
   }
   if (status.state) await stopProcesses(() => {});
-  if (!isExecutable(apiserverBinary()) || missingPackages().length > 0) {
+  if (!binariesBuilt() || missingPackages().length > 0) {
     log('testenv: the kube-apiserver binary or its Debian packages are missing: installing first');
     await install(log);
   }

@@ -22,7 +22,7 @@ import type { EciContainerGroup, EciCreateRequest } from '../domain/eci.js';
 import type { Violation } from '../domain/errors.js';
 import type { Pod } from '../domain/k8s.js';
 import type { PodNudge } from '../domain/messages.js';
-import { ANNOTATION_INSTANCE_ID } from '../domain/names.js';
+import { ANNOTATION_INSTANCE_ID, replacingController } from '../domain/names.js';
 import { tokenKey } from '../domain/references.js';
 import {
   ANNOTATION_CREATE_ATTEMPTED,
@@ -35,6 +35,7 @@ import {
   failPod,
   groupIdOf,
   groupsOfUid,
+  holdRefused,
   isTerminalPhase,
   podKey,
   type ResolvedReferences,
@@ -270,6 +271,11 @@ export class PodSync {
 
   private async refuse(pod: Pod, violations: Violation[]): Promise<SyncResult> {
     const message = violations.map((v) => `${v.field}: ${v.message} Alternative: ${v.alternative}`).join(' | ');
+    const owner = replacingController(pod);
+    if (owner) {
+      await holdRefused(this.deps, pod, owner, message);
+      return { outcome: 'refused' };
+    }
     await failPod(this.deps, pod, 'UnsupportedFeature', message);
     return { outcome: 'refused' };
   }

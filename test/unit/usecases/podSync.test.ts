@@ -101,6 +101,40 @@ describe('pod-sync: creating', () => {
     assert.ok(w.cluster.events.some((e) => e.reason === 'UnsupportedFeature' && e.type === 'Warning'));
   });
 
+  it('a refused pod of a ReplicaSet stays Pending (no replacement storm): condition, reason, one Event; a repeat writes nothing', async () => {
+    const w = world();
+    const owner = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d9f8c', uid: 'rs-uid', controller: true };
+    const base = makePod({ spec: { volumes: [{ name: 'h', hostPath: { path: '/var/log' } }] } });
+    const pod = w.cluster.put({
+      ...base,
+      metadata: { ...base.metadata, ownerReferences: [owner], labels: { 'pod-template-hash': '7d9f8c' } },
+    });
+    const sync = new PodSync(w.deps);
+    assert.equal((await sync.handle(nudgeOf(pod))).outcome, 'refused');
+    const after = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.equal(after?.status?.phase, 'Pending');
+    assert.equal(after?.status?.reason, 'UnsupportedFeature');
+    assert.match(after?.status?.message ?? '', /hostPath.*Alternative: Use an emptyDir/);
+    assert.match(after?.status?.message ?? '', /Deployment web does not replace it in a loop/);
+    const cond = after?.status?.conditions?.find((c) => c.type === 'ContainerInstanceCreated');
+    assert.deepEqual([cond?.status, cond?.reason], ['False', 'UnsupportedFeature']);
+    assert.equal(w.cluster.events.filter((e) => e.reason === 'UnsupportedFeature').length, 1);
+    assert.equal(w.eci.calls.create, 0);
+    const writes = w.cluster.calls.patchStatus;
+    assert.equal((await sync.handle(nudgeOf(after ?? pod, 'resync'))).outcome, 'refused');
+    assert.equal(w.cluster.calls.patchStatus, writes, 'the same refusal is not written again');
+    assert.equal(w.cluster.events.filter((e) => e.reason === 'UnsupportedFeature').length, 1);
+  });
+
+  it('a refused pod of a Job fails (the Job counts it against its backoffLimit)', async () => {
+    const w = world();
+    const owner = { apiVersion: 'batch/v1', kind: 'Job', name: 'batch', uid: 'job-uid', controller: true };
+    const base = makePod({ spec: { volumes: [{ name: 'h', hostPath: { path: '/var/log' } }] } });
+    const pod = w.cluster.put({ ...base, metadata: { ...base.metadata, ownerReferences: [owner] } });
+    assert.equal((await new PodSync(w.deps).handle(nudgeOf(pod))).outcome, 'refused');
+    assert.equal(w.cluster.get('default', pod.metadata.name ?? '')?.status?.phase, 'Failed');
+  });
+
   it('a missing ConfigMap is retried with a delay, and after maxAttempts made visible on the pod', async () => {
     const w = world({ maxAttempts: 3 });
     const pod = w.cluster.put(makePod({ spec: { volumes: [{ name: 'c', configMap: { name: 'cfg' } }] } }));

@@ -17,6 +17,7 @@ import { HealthServer } from './http.js';
 import { LeaderElector } from './leader.js';
 import { type WatcherMetrics, watcherMetrics } from './metrics.js';
 import {
+  awayGrace,
   buildNode,
   evaluateHealth,
   type Health,
@@ -31,6 +32,7 @@ import { Sender } from './sender.js';
 import { buildTicks, changingPods, steadyTick } from './statusClock.js';
 
 export type WatcherConfig = Config;
+
 
 export interface WatcherDeps {
   cluster: Cluster;
@@ -69,6 +71,8 @@ export class Watcher {
   #receivedMax?: bigint;
   #startedAt = 0;
   #health: Health = { healthy: true, reason: 'Starting', message: 'watcher starting' };
+  /** set when this leader found the bridge away (node.ts awayGrace): a stale heartbeat gets a fresh chance */
+  #graceFrom?: number;
   #conditions: NodeCondition[] = [];
   #tickBusy = false;
   #generation = 0;
@@ -214,7 +218,7 @@ export class Watcher {
     this.#leading = true;
     this.#synced = false;
     this.#log.info({}, 'leading: registering the node and watching its pods');
-    const node = await this.#ensureNode();
+    const node = await this.#ensureNode(true);
     if (gen !== this.#generation) return;
     this.#nodeLease.start(node?.metadata.uid);
     this.#marks = await this.#checkpoint.load();
@@ -384,30 +388,48 @@ export class Watcher {
   async #evaluate(): Promise<Health> {
     try {
       const hb = await this.#readHeartbeat();
-      return evaluateHealth(hb, this.#d.clock.now(), this.#startedAt, {
-        staleSeconds: this.#cfg.HEALTH_STALE_SECONDS,
-        eciFailures: this.#cfg.HEALTH_ECI_FAILURES,
-      });
+      return evaluateHealth(
+        hb,
+        this.#d.clock.now(),
+        this.#startedAt,
+        { staleSeconds: this.#cfg.HEALTH_STALE_SECONDS, eciFailures: this.#cfg.HEALTH_ECI_FAILURES },
+        this.#graceFrom,
+      );
     } catch (err) {
       this.#log.warn({ err: asError(err).message }, 'functions heartbeat unreadable; keeping the last health');
       return this.#health;
     }
   }
 
-  async #ensureNode(): Promise<Node | undefined> {
-    this.#health = await this.#evaluate();
-    this.metrics.healthy.set(this.#health.healthy ? 1 : 0);
+  /** Registers the node or re-asserts labels and taints; `leading`: this leader just started (see awayGrace). */
+  async #ensureNode(leading = false): Promise<Node | undefined> {
     const name = this.#cfg.VNODE_NAME;
-    let node: Node;
     try {
+      let existing: Node | undefined;
       try {
-        node = await this.#d.cluster.getNode(name);
-        node = await this.#d.cluster.patchNode(name, {
-          metadata: { labels: nodeLabels(this.#cfg) },
-          spec: { taints: nodeTaints(this.#cfg, this.#health, node.spec?.taints ?? []) },
-        });
+        existing = await this.#d.cluster.getNode(name);
       } catch (err) {
         if (!isNotFound(err)) throw err;
+      }
+      if (leading) {
+        this.#graceFrom = awayGrace(existing, this.#d.clock.now(), this.#cfg.NODE_STATUS_SECONDS);
+        if (this.#graceFrom !== undefined) this.#log.info({}, 'the bridge was away: a stale functions heartbeat gets a fresh chance');
+      }
+      this.#health = await this.#evaluate();
+      this.metrics.healthy.set(this.#health.healthy ? 1 : 0);
+      let node: Node | undefined;
+      if (existing) {
+        node = await this.#d.cluster
+          .patchNode(name, {
+            metadata: { labels: nodeLabels(this.#cfg) },
+            spec: { taints: nodeTaints(this.#cfg, this.#health, existing.spec?.taints ?? []) },
+          })
+          .catch((err: unknown) => {
+            if (isNotFound(err)) return undefined; // deleted in between: created below
+            throw err;
+          });
+      }
+      if (!node) {
         node = await this.#d.cluster.createNode(buildNode(this.#cfg, this.#health, this.#d.clock.now()));
         this.#log.info({ uid: node.metadata.uid }, 'node registered');
       }

@@ -63,6 +63,9 @@ export class Watcher {
   #coalescer: Coalescer;
   #sender: Sender;
   #watch?: PodWatchHandle;
+  #nodeWatch?: PodWatchHandle;
+  #nodeUid?: string;
+  #reregistering?: Promise<void>;
   #timers: NodeJS.Timeout[] = [];
   #leading = false;
   #synced = false;
@@ -205,6 +208,8 @@ export class Watcher {
     await this.#sender.stop();
     this.#leading = false;
     if (this.#elector) await this.#elector.stop({ release: false });
+    await this.#nodeWatch?.stop();
+    this.#nodeWatch = undefined;
     await this.#watch?.stop();
     this.#watch = undefined;
     await this.#http?.close();
@@ -220,7 +225,9 @@ export class Watcher {
     this.#log.info({}, 'leading: registering the node and watching its pods');
     const node = await this.#ensureNode(true);
     if (gen !== this.#generation) return;
+    this.#nodeUid = node?.metadata.uid;
     this.#nodeLease.start(node?.metadata.uid);
+    this.#watchNode(gen);
     this.#marks = await this.#checkpoint.load();
     if (gen !== this.#generation) return;
     // move the write-ahead mark ahead now, so the first burst of nudges does not wait for it
@@ -270,6 +277,8 @@ export class Watcher {
     this.#synced = false;
     this.#clearTimers();
     this.#nodeLease.stop();
+    await this.#nodeWatch?.stop();
+    this.#nodeWatch = undefined;
     await this.#watch?.stop();
     this.#watch = undefined;
     this.#coalescer.clear();
@@ -455,10 +464,46 @@ export class Watcher {
       await this.#refreshNodeOnce(full);
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      this.#log.warn({}, 'the node is gone: registering it again');
-      const node = await this.#ensureNode();
-      if (node) this.#nodeLease.start(node.metadata.uid);
+      await this.#reregister('the node is gone (status patch)');
     }
+  }
+
+  /**
+   * Watches the node itself: when it is deleted (`kubectl delete node`) it is registered again at once — before
+   * pod GC (40 s) force-deletes the pods bound to a missing node — and the lease follows the new node's uid.
+   */
+  #watchNode(gen: number): void {
+    if (!this.#d.cluster.watchNode) return;
+    this.#nodeWatch = this.#d.cluster.watchNode(
+      this.#cfg.VNODE_NAME,
+      (ev) => {
+        if (gen !== this.#generation || !this.#leading) return;
+        if (ev.type === 'DELETED') void this.#reregister('the node was deleted');
+        else if (ev.object.metadata.uid && ev.object.metadata.uid !== this.#nodeUid && !this.#reregistering) {
+          // registered again by someone else (or by us through the status loop): the lease follows
+          this.#nodeUid = ev.object.metadata.uid;
+          this.#nodeLease.start(this.#nodeUid);
+        }
+      },
+      (err) => this.#log.warn({ err: err.message }, 'node watch interrupted; the adapter reconnects'),
+    );
+  }
+
+  /** Registers the node again (single flight) and points the lease at it. */
+  async #reregister(why: string): Promise<void> {
+    if (this.#reregistering) return this.#reregistering;
+    const run = async () => {
+      this.#log.warn({ why }, 'registering the node again');
+      const node = await this.#ensureNode();
+      if (node && this.#leading) {
+        this.#nodeUid = node.metadata.uid;
+        this.#nodeLease.start(node.metadata.uid);
+      }
+    };
+    this.#reregistering = run().finally(() => {
+      this.#reregistering = undefined;
+    });
+    return this.#reregistering;
   }
 
   async #refreshNodeOnce(full: boolean): Promise<void> {

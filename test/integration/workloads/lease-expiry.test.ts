@@ -1,0 +1,164 @@
+/**
+ * Node lease expiry, the real node-lifecycle controller's way, on a private control plane with shortened timings
+ * (node-monitor grace 8 s, default unreachable toleration 4 s instead of 40 s / 300 s). A fake real node whose
+ * lease the test renews keeps the cluster out of full-disruption mode (with every node unreachable the
+ * controller stops evicting). The bridge is stopped, its node goes Unknown and is tainted, its pods are evicted;
+ * the bridge comes back: the evicted pods' groups are deleted at once (not at gc's next run), the Deployment runs
+ * its replicas again, a pod that tolerates `unreachable` survives untouched, and no group is left without a pod.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, V1MicroTime } from '@kubernetes/client-node';
+import { type ControlPlane, startControlPlane } from '../../../scripts/testenv/controlPlane.js';
+import { TAG_POD_UID } from '../../../shared/domain/names.js';
+import { startTestBridge, type TestBridge, VNODE_TOLERATION, vnodeTemplate } from '../../helpers/bridge.js';
+import { createTestNamespace, loadKubeConfig, privateControlPlaneSkipReason, type TestNamespace, waitUntil } from '../../helpers/kube.js';
+
+const skip = privateControlPlaneSkipReason();
+const GRACE_SECONDS = 8;
+const TOLERATION_SECONDS = 4;
+
+describe('node lease expiry with the real node-lifecycle controller', { skip: skip ?? false }, () => {
+  let cp: ControlPlane;
+  let core: CoreV1Api;
+  let apps: AppsV1Api;
+  let leases: CoordinationV1Api;
+  let ns: TestNamespace;
+  let bridgeNs: TestNamespace;
+  let bridge: TestBridge;
+  let renew: NodeJS.Timeout | undefined;
+  const realNode = 'real-node-1';
+
+  before(async () => {
+    cp = await startControlPlane({
+      controllers: true,
+      controllerManagerArgs: ['--node-monitor-period=1s', `--node-monitor-grace-period=${GRACE_SECONDS}s`, '--node-startup-grace-period=8s'],
+      apiserverArgs: [`--default-unreachable-toleration-seconds=${TOLERATION_SECONDS}`, `--default-not-ready-toleration-seconds=${TOLERATION_SECONDS}`],
+    });
+    const kc = loadKubeConfig(cp.kubeconfigPath);
+    core = kc.makeApiClient(CoreV1Api);
+    apps = kc.makeApiClient(AppsV1Api);
+    leases = kc.makeApiClient(CoordinationV1Api);
+    // a healthy real node (no kubelet: the test reports it Ready and renews its lease)
+    const node = await core.createNode({ body: { metadata: { name: realNode, labels: { 'kubernetes.io/hostname': realNode } } } });
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    await core.patchNodeStatus(
+      {
+        name: realNode,
+        body: [{ op: 'add', path: '/status/conditions', value: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: now, lastTransitionTime: now }] }],
+      },
+    );
+    const lease = await leases.createNamespacedLease({
+      namespace: 'kube-node-lease',
+      body: {
+        metadata: { name: realNode, ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: realNode, uid: node.metadata?.uid ?? '' }] },
+        spec: { holderIdentity: realNode, leaseDurationSeconds: 40, renewTime: new V1MicroTime() },
+      },
+    });
+    let current = lease;
+    renew = setInterval(() => {
+      current.spec = { ...current.spec, renewTime: new V1MicroTime() };
+      leases.replaceNamespacedLease({ namespace: 'kube-node-lease', name: realNode, body: current }).then(
+        (l) => {
+          current = l;
+        },
+        () => {},
+      );
+    }, 1000);
+    ns = await createTestNamespace(cp.kubeconfigPath, 'lease');
+    bridgeNs = await createTestNamespace(cp.kubeconfigPath, 'leaseb');
+    bridge = await startTestBridge(cp.kubeconfigPath, { bridgeNamespace: bridgeNs.name });
+  });
+
+  after(async () => {
+    if (renew) clearInterval(renew);
+    await bridge?.stop();
+    await cp?.stop();
+  });
+
+  it('the bridge stopped then restarted: evicted pods replaced, their groups deleted at once, no group left, no tolerant pod lost', async () => {
+    const t0 = Date.now();
+    const timeline: string[] = [];
+    const mark = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s  ${what}`);
+    const name = 'web';
+    await apps.createNamespacedDeployment({
+      namespace: ns.name,
+      body: { metadata: { name }, spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: vnodeTemplate(name, bridge.vnode) } },
+    });
+    // a pod that tolerates `unreachable` without a limit: the documented way to keep a pod through an outage
+    const tolerant = vnodeTemplate('tolerant', bridge.vnode);
+    await core.createNamespacedPod({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'tolerant', labels: { app: 'tolerant' } },
+        spec: {
+          ...(tolerant.spec as NonNullable<typeof tolerant.spec>),
+          tolerations: [VNODE_TOLERATION, { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' }],
+        },
+      },
+    });
+    const pods = async () => (await core.listNamespacedPod({ namespace: ns.name })).items;
+    const running = async () => (await pods()).filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
+    await waitUntil('3 pods running on the virtual node', async () => (await running()).length === 3, 60_000);
+    const before = await pods();
+    const tolerantUid = before.find((p) => p.metadata?.name === 'tolerant')?.metadata?.uid;
+    mark('3 pods Running (2 of Deployment web, 1 tolerating unreachable)');
+
+    await bridge.stopBridge();
+    mark('bridge stopped: no lease renewal');
+    const readyOf = async () => (await core.readNode({ name: bridge.vnode })).status?.conditions?.find((c) => c.type === 'Ready')?.status;
+    await waitUntil('the node Ready=Unknown', async () => (await readyOf()) === 'Unknown', 60_000);
+    mark('node Ready=Unknown (node-monitor grace)');
+    await waitUntil(
+      'the unreachable:NoExecute taint',
+      async () => (await core.readNode({ name: bridge.vnode })).spec?.taints?.some((t) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute') ?? false,
+      30_000,
+    );
+    mark('node tainted node.kubernetes.io/unreachable:NoExecute');
+    await waitUntil(
+      'both Deployment pods evicted (terminating)',
+      async () => (await pods()).filter((p) => p.metadata?.labels?.app === name && p.metadata.deletionTimestamp).length === 2,
+      60_000,
+    );
+    mark(`Deployment pods evicted after the ${TOLERATION_SECONDS} s toleration; their groups keep running meanwhile: ${bridge.liveGroups().length} live`);
+    const evicted = (await pods()).filter((p) => p.metadata?.deletionTimestamp).map((p) => p.metadata?.uid);
+
+    await bridge.startBridge();
+    const back = Date.now();
+    mark('bridge restarted');
+    await waitUntil('the node Ready again', async () => (await readyOf()) === 'True', 60_000);
+    mark('node Ready=True again');
+    await waitUntil(
+      "the evicted pods' groups deleted and the pods gone",
+      async () => {
+        const live = new Set(bridge.liveGroups().map((g) => g.tags.find((t) => t.Key === TAG_POD_UID)?.Value));
+        const uids = new Set((await pods()).map((p) => p.metadata?.uid));
+        return evicted.every((u) => !live.has(u) && !uids.has(u));
+      },
+      30_000,
+    );
+    const cleanMs = Date.now() - back;
+    mark(`evicted pods' groups deleted and pods gone ${(cleanMs / 1000).toFixed(1)} s after the restart`);
+    await waitUntil(
+      'the Deployment available again',
+      async () => (await apps.readNamespacedDeployment({ namespace: ns.name, name })).status?.availableReplicas === 2,
+      90_000,
+    );
+    mark('Deployment web available again (2 replacements Running)');
+    process.stdout.write(`# node lease expiry timeline:\n${timeline.map((l) => `#   ${l}`).join('\n')}\n`);
+
+    // well before gc's next run (every 5 minutes in production)
+    assert.ok(cleanMs < 30_000);
+    const after = await running();
+    assert.equal(after.length, 3);
+    assert.ok(after.some((p) => p.metadata?.uid === tolerantUid), 'the tolerating pod was never evicted');
+    await waitUntil(
+      'exactly one live group per running pod',
+      () => {
+        const groups = bridge.liveGroups().map((g) => g.tags.find((t) => t.Key === TAG_POD_UID)?.Value ?? '');
+        return groups.length === 3 && after.every((p) => groups.includes(p.metadata?.uid ?? ''));
+      },
+      30_000,
+    );
+  });
+});

@@ -119,6 +119,14 @@ export function podManifest(name: string, nodeName: string | undefined, extra: P
   };
 }
 
+/**
+ * The pod with a schedulerName nobody serves: kube-scheduler leaves it alone (it writes no PodScheduled condition
+ * and binds nothing), so the test binds it itself, as a custom scheduler would.
+ */
+export function unscheduled(pod: V1Pod): V1Pod {
+  return { ...pod, spec: { ...(pod.spec as NonNullable<V1Pod['spec']>), schedulerName: 'eci-bridge-test-binder' } };
+}
+
 /** Polls `check` until it returns true (or a value); fails with `what` after `timeoutMs`. Not a timing assertion. */
 export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

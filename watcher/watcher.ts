@@ -29,7 +29,7 @@ import { NodeLease } from './nodeLease.js';
 import { type PodRecord, parseRv, podKey, toRecord } from './podState.js';
 import { NudgeMemory, planResync, tickConverges } from './resync.js';
 import { Sender } from './sender.js';
-import { buildTicks, changingPods, steadyTick } from './statusClock.js';
+import { buildTicks, changingPods, steadyPeriodSeconds, steadyTick } from './statusClock.js';
 
 export type WatcherConfig = Config;
 
@@ -78,6 +78,7 @@ export class Watcher {
   #graceFrom?: number;
   #conditions: NodeCondition[] = [];
   #tickBusy = false;
+  #lastSteadyTick = 0;
   #generation = 0;
   httpPort?: number;
 
@@ -266,7 +267,8 @@ export class Watcher {
     this.#synced = true;
     this.#log.info({ pods: this.#records.size, marks: { completed: this.#marks.completed?.toString(), attempted: this.#marks.attempted?.toString() } }, 'pod watch synced');
     this.#every(this.#cfg.STATUS_TICK_MS, () => this.#tick());
-    if (this.#cfg.STATUS_STEADY_SECONDS > 0) this.#every(this.#cfg.STATUS_STEADY_SECONDS * 1000, () => this.#steadyTick());
+    // checked every second; a tick goes out when its period is due (steadyPeriodSeconds)
+    if (this.#cfg.STATUS_STEADY_SECONDS > 0 || this.#cfg.STATUS_FINISHING_SECONDS > 0) this.#every(1000, () => this.#steadyTick());
     this.#every(this.#cfg.RESYNC_SECONDS * 1000, () => this.resync('periodic'));
     this.#every(1000, () => this.#saveCheckpoint());
   }
@@ -364,7 +366,11 @@ export class Watcher {
   }
 
   async #steadyTick(): Promise<void> {
-    const tick = steadyTick(this.#records.values(), new Date(this.#d.clock.now()).toISOString(), this.#cfg.STATUS_STEADY_SECONDS);
+    const now = this.#d.clock.now();
+    const period = steadyPeriodSeconds(this.#records.values(), this.#cfg.STATUS_STEADY_SECONDS, this.#cfg.STATUS_FINISHING_SECONDS);
+    if (period === undefined || now - this.#lastSteadyTick < period * 1000 - 100) return;
+    this.#lastSteadyTick = now;
+    const tick = steadyTick(this.#records.values(), new Date(now).toISOString(), period);
     if (tick && (await this.#sender.sendNow([tick]))) this.metrics.ticksSent.inc(undefined, 1);
   }
 

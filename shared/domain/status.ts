@@ -279,8 +279,33 @@ function buildStatus(g: NormGroup, pod: Pod, now: string): PodStatus {
   out.startTime = prev.startTime ?? g.creationTime ?? now;
   if (initStatuses.length) out.initContainerStatuses = initStatuses;
   out.containerStatuses = appStatuses;
+  const ephemeral = ephemeralStatuses(pod);
+  if (ephemeral.length) out.ephemeralContainerStatuses = ephemeral;
   out.qosClass = prev.qosClass ?? qosClass(pod);
   return out;
+}
+
+export const REASON_EPHEMERAL_UNSUPPORTED = 'EphemeralContainersUnsupported';
+export const EPHEMERAL_MESSAGE =
+  'ECI cannot add a container to a running container group (UpdateContainerGroup replaces the containers and restarts ' +
+  'the instance): this ephemeral container never runs. Debug with a copy of the pod instead: ' +
+  'kubectl debug <pod> --copy-to=<name> --container=debug --image=<image>.';
+
+/**
+ * `kubectl debug` adds ephemeral containers that ECI cannot run: each gets a status that says so (waiting, reason
+ * EphemeralContainersUnsupported), as the kubelet reports a container it cannot start, instead of none at all.
+ */
+export function ephemeralStatuses(pod: Pod): ContainerStatus[] {
+  return (pod.spec.ephemeralContainers ?? []).map((c) => ({
+    name: c.name,
+    state: { waiting: { reason: REASON_EPHEMERAL_UNSUPPORTED, message: EPHEMERAL_MESSAGE } },
+    lastState: {},
+    ready: false,
+    restartCount: 0,
+    image: c.image ?? '',
+    imageID: '',
+    started: false,
+  }));
 }
 
 function status(

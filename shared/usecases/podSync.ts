@@ -24,6 +24,7 @@ import type { Pod } from '../domain/k8s.js';
 import type { PodNudge } from '../domain/messages.js';
 import { ANNOTATION_INSTANCE_ID, replacingController } from '../domain/names.js';
 import { tokenKey } from '../domain/references.js';
+import { EPHEMERAL_MESSAGE, REASON_EPHEMERAL_UNSUPPORTED } from '../domain/status.js';
 import {
   ANNOTATION_CREATE_ATTEMPTED,
   ANNOTATION_EVENTS_SEEN,
@@ -153,7 +154,14 @@ export class PodSync {
     const now = this.deps.clock.now();
     const wasTerminal = isTerminalPhase(pod.status?.phase);
     const status = this.deps.domain.toStatus(group, pod, now);
+    const debugAdded = (pod.spec.ephemeralContainers ?? []).filter(
+      (c) => !pod.status?.ephemeralContainerStatuses?.some((x) => x.name === c.name && x.state?.waiting?.reason === REASON_EPHEMERAL_UNSUPPORTED),
+    );
     const written = await writeStatus(this.deps, pod, status);
+    // `kubectl debug` added a container ECI cannot run: said once per container, on the pod and as an Event
+    for (const c of wasTerminal ? [] : debugAdded) {
+      await recordPodEvent(this.deps, pod, 'Warning', REASON_EPHEMERAL_UNSUPPORTED, `ephemeral container ${c.name}: ${EPHEMERAL_MESSAGE}`);
+    }
     // the events that explain how the pod got terminal are still told, once
     if (!wasTerminal) {
       if (later) later.push(() => this.emitEciEvents(pod, group));

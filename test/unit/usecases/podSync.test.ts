@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ANNOTATION_INSTANCE_ID } from '../../../shared/domain/names.js';
 import { ANNOTATION_CREATE_ATTEMPTED, CONDITION_SYNC } from '../../../shared/usecases/context.js';
+import type { EciContainerGroup } from '../../../shared/domain/eci.js';
+import type { Pod } from '../../../shared/domain/k8s.js';
+import { groupToPodStatus, podStatusDiffers } from '../../../shared/domain/status.js';
 import { PodSync } from '../../../shared/usecases/podSync.js';
 import { FakeEciError, makePod, nudgeOf, world } from './fakes.js';
 
@@ -224,6 +227,29 @@ describe('pod-sync: creating', () => {
 });
 
 describe('pod-sync: status', () => {
+  it('kubectl debug: an ephemeral container ECI cannot run gets a waiting status and one Event, not silence', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    // the production status mapping (the fake domain's is minimal)
+    const toStatus = (group: EciContainerGroup, p: Pod, nowMs: number) => groupToPodStatus(group, p, new Date(nowMs).toISOString());
+    const sync = new PodSync({ ...w.deps, domain: { ...w.deps.domain, toStatus, differs: podStatusDiffers } });
+    const { groupId } = await sync.handle(nudgeOf(pod));
+    w.eci.set(groupId ?? '', { Status: 'Running', IntranetIp: '10.0.0.7' });
+    await sync.handle(nudgeOf(pod, 'changed'));
+    const stored = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.ok(stored);
+    stored.spec.ephemeralContainers = [{ name: 'debugger', image: 'busybox:1.36' }];
+    await sync.handle(nudgeOf(stored, 'changed'));
+    const after = w.cluster.get('default', pod.metadata.name ?? '');
+    const st = after?.status?.ephemeralContainerStatuses?.[0];
+    assert.equal(st?.name, 'debugger');
+    assert.equal(st?.state?.waiting?.reason, 'EphemeralContainersUnsupported');
+    assert.match(st?.state?.waiting?.message ?? '', /--copy-to/);
+    assert.equal(after?.status?.phase, 'Running', 'the pod itself is unaffected');
+    await sync.handle(nudgeOf(after ?? stored, 'resync'));
+    assert.equal(w.cluster.events.filter((e) => e.reason === 'EphemeralContainersUnsupported').length, 1, 'said once');
+  });
+
   it('maps a running group, patches once, then leaves the pod alone while nothing changes', async () => {
     const w = world();
     const pod = w.cluster.put(makePod());

@@ -34,7 +34,7 @@ const LIVE = new Set(['Scheduling', 'Pending', 'Running', 'Restarting', 'Updatin
 
 export async function startTestBridge(
   kubeconfig: string,
-  opts: { bridgeNamespace: string; env?: Record<string, string>; timeScale?: number },
+  opts: { bridgeNamespace: string; env?: Record<string, string>; timeScale?: number; registerWebhooks?: boolean },
 ): Promise<TestBridge> {
   const vnode = uniqueName('vnode-it');
   const emulator = await startEciEmulator({ timeScale: opts.timeScale ?? 0.05, scenario: { seed: 1 } });
@@ -61,7 +61,15 @@ export async function startTestBridge(
   });
   let runtime: Runtime | undefined;
   const start = async () => {
-    runtime = await startRuntime({ config, logger: silentLogger, http: false, statusSyncEveryMs: 5000, gcEveryMs: 10_000, billingEveryMs: 3_600_000 });
+    runtime = await startRuntime({
+      config,
+      logger: silentLogger,
+      http: false,
+      statusSyncEveryMs: 5000,
+      gcEveryMs: 10_000,
+      billingEveryMs: 3_600_000,
+      registerWebhooks: opts.registerWebhooks ?? false,
+    });
     await runtime.ready(30_000);
   };
   const stopBridge = async () => {

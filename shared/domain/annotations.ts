@@ -28,11 +28,17 @@ const str =
     if (re && !re.test(t)) return err(`expected ${what ?? re.source}`);
     return ok(t);
   };
+/**
+ * The one boolean rule for every annotation (bridge policy and request fields alike): "true" or "false", any case,
+ * surrounding blanks ignored; anything else is undefined (an InvalidAnnotation where the value is validated).
+ */
+export function parseBoolean(v: string | undefined): boolean | undefined {
+  const t = v?.trim().toLowerCase();
+  return t === 'true' ? true : t === 'false' ? false : undefined;
+}
 const bool: Parser = (v) => {
-  const t = v.trim().toLowerCase();
-  if (t === 'true') return ok(true);
-  if (t === 'false') return ok(false);
-  return err('expected "true" or "false"');
+  const b = parseBoolean(v);
+  return b === undefined ? err('expected "true" or "false"') : ok(b);
 };
 const int =
   (min: number, max: number): Parser =>
@@ -183,6 +189,20 @@ export interface BridgePolicy {
   failOnCreateError?: boolean;
 }
 
+/** The bridge policy of a pod's annotations (invalid values count as absent; translation refuses them). */
+export function bridgePolicy(annotations: Record<string, string> | undefined): BridgePolicy {
+  return parseAnnotations(annotations).policy;
+}
+
+/**
+ * Does the pod fail at once when ECI has no capacity for it (ECI's "fail-fast": pod Failed, reason ProviderFailed,
+ * the controller decides what next)? `eci-fail-strategy` wins; without it the older `pod-fail-on-create-err: "true"`
+ * means the same. fail-back, fail-over (ECI: same as fail-back) and no annotation keep retrying, the pod Pending.
+ */
+export function failsFast(policy: BridgePolicy): boolean {
+  return policy.failStrategy !== undefined ? policy.failStrategy === 'fail-fast' : policy.failOnCreateError === true;
+}
+
 export interface AnnotationResult {
   /** Request fields in wire names. */
   fields: Record<string, unknown>;
@@ -256,6 +276,7 @@ export function parseAnnotations(annotations: Record<string, string> | undefined
     if ('error' in r) bad(fullKey(p.key), r.error);
     else (res.policy as Record<string, unknown>)[p.name] = r.value;
   }
+  if (res.policy.rescheduleEnable === true) res.warnings.push(warning('RescheduleIgnored', fieldOf(`${P}eci-reschedule-enable`)));
   if (res.fields.SpotStrategy === 'SpotWithPriceLimit' && res.fields.SpotPriceLimit === undefined) {
     bad(`${P}eci-spot-price-limit`, 'required when eci-spot-strategy is SpotWithPriceLimit');
   }

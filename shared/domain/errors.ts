@@ -96,6 +96,8 @@ export const WARNINGS = {
   EphemeralContainersIgnored: 'ephemeralContainers cannot be added to an ECI pod.',
   ImagePullSecretMissing: 'an imagePullSecret could not be found or read: pulls from that registry may fail.',
   AnnotationIgnored: 'the annotation has no CreateContainerGroup field in ECI API 2018-08-08 and is ignored.',
+  RescheduleIgnored:
+    'eci-reschedule-enable is ignored: the bridge has one virtual node and nothing to reschedule to; with eci-fail-strategy: fail-fast the pod fails on no capacity and its controller recreates it.',
   CustomTagsOverLimit: 'ECI documents at most 3 custom tags in k8s.aliyun.com/eci-custom-tags; more were given.',
   ServiceLinksNotInjected: 'service-link environment variables (<SVC>_SERVICE_HOST) are not injected on ECI.',
   KubernetesServiceUnknown: 'KUBERNETES_SERVICE_HOST/PORT are not set: configure the API server address.',

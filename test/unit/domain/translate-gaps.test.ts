@@ -1,0 +1,74 @@
+/**
+ * Translation gaps found with real manifests (issue 13 items 4-12): each case carries a field, degrades it with a
+ * warning, or refuses it with the alternative — never drops it silently. Pods are written as a current apiserver
+ * returns them (pod-level resources, preStop.sleep and native sidecars included, which the 1.20 test apiserver drops).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { bridgePolicy, parseAnnotations, parseBoolean } from '../../../shared/domain/annotations.js';
+import type { EciCreateRequest } from '../../../shared/domain/eci.js';
+import type { Pod } from '../../../shared/domain/k8s.js';
+import { translatePod } from '../../../shared/domain/translate.js';
+import { baseCtx, basePod } from './helpers.js';
+
+function withPod(mut: (p: Pod) => void): Pod {
+  const p = basePod();
+  mut(p);
+  return p;
+}
+function ok(p: Pod, ctx = baseCtx()): EciCreateRequest {
+  const r = translatePod(p, ctx);
+  assert.ok(r.ok, `expected success, got ${JSON.stringify(!r.ok && r.violations)}`);
+  return r.request;
+}
+function warnings(p: Pod, ctx = baseCtx()): { code: string; field: string; message: string }[] {
+  return translatePod(p, ctx).warnings;
+}
+function refused(p: Pod, ctx = baseCtx()): { code: string; field: string; message: string; alternative: string }[] {
+  const r = translatePod(p, ctx);
+  assert.ok(!r.ok, 'expected a refusal');
+  return r.violations;
+}
+const c0 = (p: Pod) => p.spec.containers[0] as NonNullable<Pod['spec']['containers'][0]>;
+const ann = (a: Record<string, string>) => (p: Pod) => {
+  p.metadata.annotations = a;
+};
+
+describe('item 8: one boolean rule for every boolean annotation', () => {
+  it('parseBoolean: true/false in any case with blanks; anything else undefined', () => {
+    for (const v of ['true', 'True', 'TRUE', ' true ']) assert.equal(parseBoolean(v), true, v);
+    for (const v of ['false', 'False', 'FALSE']) assert.equal(parseBoolean(v), false, v);
+    for (const v of ['yes', '1', '', 'tru', undefined]) assert.equal(parseBoolean(v), undefined, String(v));
+  });
+
+  const requestBooleans: [string, string][] = [
+    ['eci-auto-imc', 'AutoMatchImageCache'],
+    ['eci-image-cache', 'AutoMatchImageCache'],
+    ['eci-data-cache-burstingEnabled', 'DataCacheBurstingEnabled'],
+    ['eci-with-eip', 'AutoCreateEip'],
+    ['eci-ipv6-bandwidth-enable', 'Ipv6GatewayBandwidthEnable'],
+  ];
+  for (const [key, field] of requestBooleans) {
+    it(`${key}: "True" sets ${field}`, () => {
+      assert.equal(ok(withPod(ann({ [`k8s.aliyun.com/${key}`]: 'True' })))[field], true);
+    });
+  }
+  it('policy booleans follow the same rule (eci-spot-fallback, eci-reschedule-enable, pod-fail-on-create-err)', () => {
+    const p = bridgePolicy({
+      'k8s.aliyun.com/eci-spot-fallback': 'True',
+      'k8s.aliyun.com/eci-reschedule-enable': 'TRUE',
+      'k8s.aliyun.com/pod-fail-on-create-err': 'False',
+    });
+    assert.deepEqual(p, { spotFallback: true, rescheduleEnable: true, failOnCreateError: false });
+    assert.equal(parseAnnotations({ 'k8s.aliyun.com/eci-spot-fallback': 'yes' }).violations[0]?.code, 'InvalidAnnotation');
+  });
+  it('eci-reschedule-enable "true" is a RescheduleIgnored warning naming the annotation', () => {
+    const w = warnings(withPod(ann({ 'k8s.aliyun.com/eci-reschedule-enable': 'true' })));
+    assert.deepEqual(
+      w.filter((x) => x.code === 'RescheduleIgnored').map((x) => x.field),
+      ["metadata.annotations['k8s.aliyun.com/eci-reschedule-enable']"],
+    );
+  });
+});
+
+

@@ -1,0 +1,93 @@
+/**
+ * pod-sync with the real SyncDomain (shared/usecases/domain.ts, as compose.ts builds it): the translation gaps of
+ * issue 13 seen where production decides — create-failure policy annotations, and pods carrying fields the 1.20
+ * test apiserver drops (pod-level resources, preStop.sleep, native sidecars), given as a newer apiserver returns
+ * them. The fake cluster and ECI are in-memory (fakes.ts); the domain is the production one.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createSyncDomain } from '../../../shared/usecases/domain.js';
+import { PodSync } from '../../../shared/usecases/podSync.js';
+import { FakeEciError, makePod, nudgeOf, type World, world } from './fakes.js';
+
+function realWorld(): World {
+  const w = world();
+  w.deps.domain = createSyncDomain({
+    clusterName: 'c1',
+    vnodeName: 'vnode',
+    regionId: 'cn-hangzhou',
+    vSwitchIds: ['vsw-a'],
+    clusterDns: '10.96.0.10',
+    clusterDomain: 'cluster.local',
+    kubernetesService: { host: '10.96.0.1', port: 443 },
+  });
+  return w;
+}
+
+const noStock = (): FakeEciError => new FakeEciError('capacity', 'OperationDenied.NoStock');
+
+describe('pod-sync: policy annotations (real domain)', () => {
+  it('eci-spot-fallback "True" falls back to on-demand (one boolean rule, case-insensitive)', async () => {
+    // Prepare
+    const w = realWorld();
+    w.eci.noSpotStock = true;
+    const pod = w.cluster.put(
+      makePod({ annotations: { 'k8s.aliyun.com/eci-spot-strategy': 'SpotAsPriceGo', 'k8s.aliyun.com/eci-spot-fallback': 'True' } }),
+    );
+    // Act
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    // Assess
+    assert.equal(res.outcome, 'created');
+    assert.deepEqual(
+      w.eci.createRequests.map((r) => [r.SpotStrategy, r.ClientToken]),
+      [
+        ['SpotAsPriceGo', pod.metadata.uid],
+        ['NoSpot', `${pod.metadata.uid}-f1`],
+      ],
+    );
+  });
+
+  for (const [name, annotations] of [
+    ['eci-fail-strategy: fail-fast', { 'k8s.aliyun.com/eci-fail-strategy': 'fail-fast' }],
+    ['pod-fail-on-create-err: "TRUE"', { 'k8s.aliyun.com/pod-fail-on-create-err': 'TRUE' }],
+  ] as const) {
+    it(`${name}: no capacity fails the pod at once (ProviderFailed), no retry`, async () => {
+      const w = realWorld();
+      w.eci.createFailures = [noStock()];
+      const pod = w.cluster.put(makePod({ annotations: { ...annotations } }));
+      const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+      assert.equal(res.outcome, 'failed');
+      const after = w.cluster.get('default', pod.metadata.name ?? '');
+      assert.equal(after?.status?.phase, 'Failed');
+      assert.equal(after?.status?.reason, 'ProviderFailed');
+      assert.equal(w.queue.sent.length, 0, 'no re-nudge');
+      assert.ok(w.cluster.events.some((e) => e.reason === 'ProviderFailed' && e.type === 'Warning'));
+    });
+  }
+
+  for (const [name, annotations] of [
+    ['eci-fail-strategy: fail-back', { 'k8s.aliyun.com/eci-fail-strategy': 'fail-back' }],
+    ['eci-fail-strategy: fail-over wins over pod-fail-on-create-err', { 'k8s.aliyun.com/eci-fail-strategy': 'fail-over', 'k8s.aliyun.com/pod-fail-on-create-err': 'true' }],
+    ['no annotation', {}],
+  ] as const) {
+    it(`${name}: no capacity keeps the pod Pending and retries later`, async () => {
+      const w = realWorld();
+      w.eci.createFailures = [noStock()];
+      const pod = w.cluster.put(makePod({ annotations: { ...annotations } }));
+      const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+      assert.equal(res.outcome, 'capacity-retry');
+      assert.notEqual(w.cluster.get('default', pod.metadata.name ?? '')?.status?.phase, 'Failed');
+      assert.equal(w.queue.sent.length, 1);
+    });
+  }
+
+  it('eci-reschedule-enable: "true" is warned on the pod (an Event), the pod is created', async () => {
+    const w = realWorld();
+    const pod = w.cluster.put(makePod({ annotations: { 'k8s.aliyun.com/eci-reschedule-enable': 'true' } }));
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'created');
+    const ev = w.cluster.events.find((e) => e.reason === 'RescheduleIgnored');
+    assert.equal(ev?.type, 'Warning');
+    assert.match(ev?.message ?? '', /fail-fast/);
+  });
+});

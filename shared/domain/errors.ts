@@ -31,7 +31,9 @@ export const VIOLATIONS = {
   Privileged: 'Drop privileged and add only the capabilities the container needs in securityContext.capabilities.add.',
   PersistentVolumeClaim:
     'Mount NAS with an inline nfs volume, or use emptyDir for scratch data; PersistentVolumeClaims are not attached to ECI pods by this bridge.',
-  UnsupportedVolume: 'Use emptyDir, configMap, secret, projected, downwardAPI or nfs volumes.',
+  UnsupportedVolume:
+    'Use emptyDir (default medium or Memory), configMap, secret, projected, downwardAPI or nfs volumes; ECI offers no huge pages.',
+  UnsupportedPortProtocol: 'Use TCP or UDP container ports (ECI documents no SCTP); an SCTP service needs a node outside the virtual node.',
   VolumeDevices: 'Use a filesystem volume (emptyDir or nfs) instead of a raw block device.',
   UnknownVolume: 'Mount only volumes declared in spec.volumes.',
   TooManyContainers: 'ECI allows at most 20 containers and 20 init containers per pod: merge containers or split the pod.',
@@ -86,7 +88,9 @@ export const WARNINGS = {
   SecurityProfileIgnored: 'seccompProfile, seLinuxOptions, appArmorProfile, procMount and windowsOptions are not applied by ECI.',
   AllowPrivilegeEscalationIgnored: 'allowPrivilegeEscalation is not enforced by ECI.',
   CapabilitiesDropIgnored: 'capabilities.drop is not supported by ECI: the ECI default capability set applies.',
-  InitContainerFieldIgnored: 'ECI init containers have no runAsGroup, runAsNonRoot, stdin or tty: the field is ignored.',
+  InitContainerFieldIgnored:
+    'ECI init containers have no runAsGroup, runAsNonRoot, stdin, stdinOnce, tty, probes or lifecycle hooks: the named field is ignored.',
+  HostnameFqdnIgnored: 'setHostnameAsFQDN is ignored: the container hostname is the short name (subdomain has no ECI field).',
   StartupProbeDegraded: 'ECI has no startup probe: its budget is added to the liveness probe initialDelaySeconds.',
   ProbeDegraded: 'The probe was carried over without fields ECI lacks (httpGet host/headers, grpc as tcpSocket).',
   ProbeGracePeriodIgnored: 'probe terminationGracePeriodSeconds is not supported by ECI; the pod grace period applies.',

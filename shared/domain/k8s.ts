@@ -230,6 +230,7 @@ export interface PodSpec {
   readinessGates?: { conditionType: string }[];
   runtimeClassName?: string;
   enableServiceLinks?: boolean;
+  setHostnameAsFQDN?: boolean;
   preemptionPolicy?: string;
   overhead?: Record<string, string>;
   topologySpreadConstraints?: Record<string, unknown>[];

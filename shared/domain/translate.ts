@@ -342,7 +342,9 @@ function podLevelChecks(pod: Pod, col: Collector): void {
   if (spec.topologySpreadConstraints?.length) col.warn('TopologySpreadIgnored', 'spec.topologySpreadConstraints');
   if (spec.runtimeClassName) col.warn('RuntimeClassIgnored', 'spec.runtimeClassName');
   if (spec.hostUsers !== undefined) col.warn('HostUsersIgnored', 'spec.hostUsers');
-  if (spec.enableServiceLinks === true) col.warn('ServiceLinksNotInjected', 'spec.enableServiceLinks');
+  // The apiserver defaults enableServiceLinks to true: every live pod has it unless it opted out.
+  if (spec.enableServiceLinks !== false) col.warn('ServiceLinksNotInjected', 'spec.enableServiceLinks');
+  if (spec.setHostnameAsFQDN === true) col.warn('HostnameFqdnIgnored', 'spec.setHostnameAsFQDN');
   const psc = spec.securityContext as (Record<string, unknown> & NonNullable<Pod['spec']['securityContext']>) | undefined;
   if (psc) {
     if (psc.fsGroup !== undefined || psc.supplementalGroups?.length || psc.fsGroupChangePolicy !== undefined) {
@@ -385,7 +387,10 @@ function translateContainer(
   (c.ports ?? []).forEach((p, i) => {
     if (p?.hostPort) col.refuse('HostPort', `${path}.ports[${i}].hostPort`, `container ${c.name} asks for hostPort ${p.hostPort}`);
     else if (p?.hostIP) col.refuse('HostPort', `${path}.ports[${i}].hostIP`, `container ${c.name} asks for hostIP ${p.hostIP}`);
-    if (p && typeof p.containerPort === 'number') ports.push({ Port: p.containerPort, Protocol: (p.protocol ?? 'TCP').toUpperCase() });
+    const protocol = (p?.protocol ?? 'TCP').toUpperCase();
+    if (protocol !== 'TCP' && protocol !== 'UDP') {
+      col.refuse('UnsupportedPortProtocol', `${path}.ports[${i}].protocol`, `container ${c.name} port ${p?.containerPort} uses ${p?.protocol}; ECI ports are TCP or UDP`);
+    } else if (p && typeof p.containerPort === 'number') ports.push({ Port: p.containerPort, Protocol: protocol });
   });
   if (ports.length) out.Port = ports;
   if (size.cpu !== undefined) out.Cpu = size.cpu;
@@ -416,15 +421,15 @@ function translateContainer(
 
   if (init) {
     if (c.restartPolicy) col.refuse('SidecarInitContainer', `${path}.restartPolicy`, `init container ${c.name} has restartPolicy ${c.restartPolicy}`);
-    const ignored: string[] = [];
-    if (sc.runAsGroup !== undefined) ignored.push('securityContext.runAsGroup');
-    if (sc.runAsNonRoot !== undefined) ignored.push('securityContext.runAsNonRoot');
-    if (c.stdin) ignored.push('stdin');
-    if (c.stdinOnce) ignored.push('stdinOnce');
-    if (c.tty) ignored.push('tty');
-    if (c.livenessProbe || c.readinessProbe || c.startupProbe) ignored.push('probes');
-    if (c.lifecycle) ignored.push('lifecycle');
-    for (const f of ignored) col.warn('InitContainerFieldIgnored', `${path}.${f}`);
+    // Each field ECI's InitContainer lacks, named by its own path (a pod-level value the container inherits too).
+    const ignored: [string, string][] = [];
+    if (sc.runAsGroup !== undefined) ignored.push([`${path}.securityContext.runAsGroup`, 'runAsGroup']);
+    else if (psc.runAsGroup !== undefined) ignored.push(['spec.securityContext.runAsGroup', `runAsGroup (inherited by ${c.name})`]);
+    if (sc.runAsNonRoot !== undefined) ignored.push([`${path}.securityContext.runAsNonRoot`, 'runAsNonRoot']);
+    else if (psc.runAsNonRoot !== undefined) ignored.push(['spec.securityContext.runAsNonRoot', `runAsNonRoot (inherited by ${c.name})`]);
+    for (const k of ['stdin', 'stdinOnce', 'tty'] as const) if (c[k]) ignored.push([`${path}.${k}`, k]);
+    for (const k of ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'] as const) if (c[k]) ignored.push([`${path}.${k}`, k]);
+    for (const [f, what] of ignored) col.warn('InitContainerFieldIgnored', f, `ECI init containers have no ${what}: it is ignored`);
     return out;
   }
   if (runAsGroup !== undefined) out.SecurityContextRunAsGroup = runAsGroup;

@@ -219,6 +219,11 @@ export function translateVolumes(ctx: VolumeContext): EciVolume[] {
         const e = v.emptyDir ?? {};
         const ed: { Medium?: string; SizeLimit?: string } = {};
         if (e.medium === 'Memory') ed.Medium = 'Memory';
+        else if (e.medium) {
+          // HugePages (and HugePages-<size>) need huge pages the sandbox does not offer: not a disk emptyDir.
+          col.refuse('UnsupportedVolume', `${field}.emptyDir.medium`, `volume ${v.name}: emptyDir medium ${e.medium} is not available on ECI`);
+          return;
+        }
         if (e.sizeLimit !== undefined) ed.SizeLimit = String(e.sizeLimit);
         out.push({ Name: v.name, Type: 'EmptyDirVolume', EmptyDirVolume: ed });
         return;

@@ -72,3 +72,50 @@ describe('item 8: one boolean rule for every boolean annotation', () => {
 });
 
 
+
+describe('item 10: no silent drops', () => {
+  it('emptyDir medium HugePages is refused with the alternative (not a disk emptyDir)', () => {
+    for (const medium of ['HugePages', 'HugePages-2Mi']) {
+      const v = refused(withPod((p) => { p.spec.volumes = [{ name: 'hp', emptyDir: { medium } }]; }));
+      assert.deepEqual(v.map((x) => [x.code, x.field]), [['UnsupportedVolume', 'spec.volumes[0].emptyDir.medium']], medium);
+      assert.match(v[0]?.alternative ?? '', /huge pages/);
+    }
+  });
+  it('emptyDir medium Memory and the default medium are still carried', () => {
+    const r = ok(withPod((p) => { p.spec.volumes = [{ name: 'm', emptyDir: { medium: 'Memory' } }, { name: 'd', emptyDir: { medium: '' } }]; }));
+    assert.deepEqual(r.Volume?.map((v) => v.EmptyDirVolume), [{ Medium: 'Memory' }, {}]);
+  });
+  it('setHostnameAsFQDN is warned (HostnameFqdnIgnored)', () => {
+    const w = warnings(withPod((p) => { p.spec.setHostnameAsFQDN = true; p.spec.subdomain = 'svc'; }));
+    assert.ok(w.some((x) => x.code === 'HostnameFqdnIgnored' && x.field === 'spec.setHostnameAsFQDN'));
+  });
+  it('SCTP ports are refused; TCP and UDP carried', () => {
+    const v = refused(withPod((p) => { c0(p).ports = [{ containerPort: 80 }, { containerPort: 9999, protocol: 'SCTP' }]; }));
+    assert.deepEqual(v.map((x) => [x.code, x.field]), [['UnsupportedPortProtocol', 'spec.containers[0].ports[1].protocol']]);
+    const r = ok(withPod((p) => { c0(p).ports = [{ containerPort: 80 }, { containerPort: 53, protocol: 'UDP' }]; }));
+    assert.deepEqual(r.Container[0]?.Port, [{ Port: 80, Protocol: 'TCP' }, { Port: 53, Protocol: 'UDP' }]);
+  });
+  it('the init-container warning names the field it is about', () => {
+    const w = warnings(
+      withPod((p) => {
+        p.spec.securityContext = { runAsGroup: 5 };
+        p.spec.initContainers = [{ name: 'i', image: 'busybox', tty: true, readinessProbe: { exec: { command: ['true'] } }, lifecycle: { postStart: { exec: { command: ['true'] } } } }];
+      }),
+    ).filter((x) => x.code === 'InitContainerFieldIgnored');
+    assert.deepEqual(
+      w.map((x) => [x.field, x.message]),
+      [
+        ['spec.securityContext.runAsGroup', 'ECI init containers have no runAsGroup (inherited by i): it is ignored'],
+        ['spec.initContainers[0].tty', 'ECI init containers have no tty: it is ignored'],
+        ['spec.initContainers[0].readinessProbe', 'ECI init containers have no readinessProbe: it is ignored'],
+        ['spec.initContainers[0].lifecycle', 'ECI init containers have no lifecycle: it is ignored'],
+      ],
+    );
+  });
+  it('ServiceLinksNotInjected for a live pod (enableServiceLinks defaulted to true, or left out), not when false', () => {
+    const has = (p: Pod) => warnings(p).some((x) => x.code === 'ServiceLinksNotInjected');
+    assert.equal(has(withPod((p) => { p.spec.enableServiceLinks = true; })), true);
+    assert.equal(has(basePod()), true);
+    assert.equal(has(withPod((p) => { p.spec.enableServiceLinks = false; })), false);
+  });
+});

@@ -234,7 +234,7 @@ describe('translatePod mapping', () => {
     const c = r.request.Container[0];
     assert.deepEqual(c?.LivenessProbe, { TcpSocket: { Port: 9000 }, PeriodSeconds: 7, InitialDelaySeconds: 20 });
     assert.deepEqual(c?.ReadinessProbe, { HttpGet: { Path: '/r', Port: 8080, Scheme: 'HTTP' } });
-    assert.deepEqual(r.warnings.map((w) => w.code).sort(), ['ProbeDegraded', 'ProbeDegraded', 'StartupProbeDegraded']);
+    assert.deepEqual(r.warnings.map((w) => w.code).sort(), ['ProbeDegraded', 'ProbeDegraded', 'ServiceLinksNotInjected', 'StartupProbeDegraded']);
     const e = ok(withPod((p) => { c0(p).livenessProbe = { exec: { command: ['cat', '/ok'] }, failureThreshold: 2 }; }));
     assert.deepEqual(e.Container[0]?.LivenessProbe, { Exec: { Command: ['cat', '/ok'] }, FailureThreshold: 2 });
   });
@@ -412,7 +412,7 @@ describe('translatePod mapping', () => {
       Object.assign(p.spec, { runtimeClassName: 'gvisor', topologySpreadConstraints: [{}], subdomain: 'svc', hostUsers: false });
     }), baseCtx());
     assert.ok(r.ok);
-    assert.deepEqual(r.warnings.map((w) => w.code).sort(), ['HostUsersIgnored', 'RuntimeClassIgnored', 'SubdomainIgnored', 'TopologySpreadIgnored']);
+    assert.deepEqual(r.warnings.map((w) => w.code).sort(), ['HostUsersIgnored', 'RuntimeClassIgnored', 'ServiceLinksNotInjected', 'SubdomainIgnored', 'TopologySpreadIgnored']);
   });
 
   it('does not mutate the pod', () => {

@@ -106,6 +106,7 @@ export const WARNINGS = {
   ServiceLinksNotInjected: 'service-link environment variables (<SVC>_SERVICE_HOST) are not injected on ECI.',
   KubernetesServiceUnknown: 'KUBERNETES_SERVICE_HOST/PORT are not set: configure the API server address.',
   Unresolved: 'a ConfigMap, Secret or token could not be read offline and was replaced by a placeholder.',
+  PodResourcesOverridden: 'pod-level spec.resources is not used for the size: k8s.aliyun.com/eci-use-specs sets it.',
   ContainerResourcesShared: 'some containers have neither requests nor limits: they share the pod resources.',
   EnvFromKeySkipped: 'an envFrom key is not a valid environment variable name and was skipped (as the kubelet does).',
   OptionalSourceMissing: 'an optional ConfigMap, Secret or key does not exist: nothing was added for it.',

@@ -231,6 +231,8 @@ export interface PodSpec {
   runtimeClassName?: string;
   enableServiceLinks?: boolean;
   setHostnameAsFQDN?: boolean;
+  /** Pod-level resources (Kubernetes 1.32+; a 1.20 apiserver drops the field). */
+  resources?: ResourceRequirements;
   preemptionPolicy?: string;
   overhead?: Record<string, string>;
   topologySpreadConstraints?: Record<string, unknown>[];

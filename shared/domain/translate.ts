@@ -14,7 +14,7 @@ import type { ConfigMap, Container, Pod, Secret } from './k8s.js';
 import { containerGroupName, costTags, MAX_TAGS, TAG_CLUSTER, TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE, tagProblem, tagValue } from './names.js';
 import { applyLifecycle, applyProbes } from './probes.js';
 import { type Resolved, Sources } from './references.js';
-import { type ContainerSize, containerSize, INCLUDED_EPHEMERAL_GIB, parseQuantity, podSize } from './resources.js';
+import { type ContainerSize, containerSize, INCLUDED_EPHEMERAL_GIB, parseQuantity, podLevelSize, podSize } from './resources.js';
 import { translateMounts, translateVolumes } from './volumes.js';
 
 export const MAX_CONTAINERS = 20;
@@ -124,9 +124,12 @@ function translate(pod: Pod, ctx: TranslateContext): TranslateResult {
   // Sizes first: resourceFieldRef needs them.
   const appSizes = apps.map((c, i) => sized(col, c, `spec.containers[${i}]`));
   const initSizes = inits.map((c, i) => sized(col, c, `spec.initContainers[${i}]`));
-  const ps = podSize(appSizes, initSizes, ann.useSpecs, `metadata.annotations['${ANNOTATION_USE_SPECS}']`);
+  const podLevel = podLevelSize(pod);
+  col.violations.push(...podLevel.violations);
+  if (ann.useSpecs && spec.resources) col.warn('PodResourcesOverridden', 'spec.resources');
+  const ps = podSize(appSizes, initSizes, ann.useSpecs, `metadata.annotations['${ANNOTATION_USE_SPECS}']`, podLevel.size);
   col.violations.push(...ps.violations);
-  const anySized = [...appSizes, ...initSizes].some((s) => s.cpu !== undefined || s.memory !== undefined);
+  const anySized = [...appSizes, ...initSizes, podLevel.size].some((s) => s.cpu !== undefined || s.memory !== undefined);
   if (anySized && appSizes.some((s) => s.cpu === undefined && s.memory === undefined)) {
     col.warn('ContainerResourcesShared', 'spec.containers');
   }

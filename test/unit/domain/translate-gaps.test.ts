@@ -119,3 +119,41 @@ describe('item 10: no silent drops', () => {
     assert.equal(has(withPod((p) => { p.spec.enableServiceLinks = false; })), false);
   });
 });
+
+describe('item 6: pod-level spec.resources (Kubernetes 1.32+)', () => {
+  it('sizes the group: limits cpu 1, memory 200Mi with one 0.5-CPU container → Cpu 1, Memory 200Mi', () => {
+    const r = ok(withPod((p) => {
+      p.spec.resources = { limits: { cpu: '1', memory: '200Mi' } };
+      c0(p).resources = { limits: { cpu: '500m' } };
+    }));
+    assert.equal(r.Cpu, 1);
+    assert.equal(r.Memory, 0.196);
+    assert.equal(r.Container[0]?.Cpu, 0.5);
+  });
+  it('requests count when there is no limit; never below the containers total', () => {
+    assert.equal(ok(withPod((p) => { p.spec.resources = { requests: { cpu: '2' } }; })).Cpu, 2);
+    const r = ok(withPod((p) => {
+      p.spec.resources = { requests: { cpu: '1' } };
+      c0(p).resources = { limits: { cpu: '3' } };
+    }));
+    assert.equal(r.Cpu, 3);
+  });
+  it('eci-use-specs wins, with a PodResourcesOverridden warning', () => {
+    const p = withPod((x) => {
+      x.spec.resources = { limits: { cpu: '1' } };
+      x.metadata.annotations = { 'k8s.aliyun.com/eci-use-specs': '2-4Gi' };
+    });
+    assert.equal(ok(p).Cpu, 2);
+    assert.ok(warnings(p).some((w) => w.code === 'PodResourcesOverridden' && w.field === 'spec.resources'));
+  });
+  it('other pod-level resources and bad quantities are refused', () => {
+    const v = refused(withPod((p) => { p.spec.resources = { limits: { 'nvidia.com/gpu': '1', memory: 'lots' } }; }));
+    assert.deepEqual(v.map((x) => [x.code, x.field]).sort(), [
+      ['InvalidResource', 'spec.resources.limits.memory'],
+      ['UnsupportedResource', 'spec.resources.limits.nvidia.com/gpu'],
+    ]);
+  });
+  it('over 64 vCPU at pod level is refused', () => {
+    assert.equal(refused(withPod((p) => { p.spec.resources = { limits: { cpu: '65' } }; }))[0]?.code, 'ResourceLimitExceeded');
+  });
+});

@@ -91,3 +91,16 @@ describe('pod-sync: policy annotations (real domain)', () => {
     assert.match(ev?.message ?? '', /fail-fast/);
   });
 });
+
+describe('pod-sync: pods as a newer apiserver returns them (real domain)', () => {
+  it('pod-level spec.resources sizes the created group (Cpu 1, Memory 200Mi), not the 0.5-CPU container', async () => {
+    const w = realWorld();
+    const pod = w.cluster.put(
+      makePod({ spec: { resources: { limits: { cpu: '1', memory: '200Mi' } }, containers: [{ name: 'app', image: 'nginx', resources: { limits: { cpu: '500m' } } }] } }),
+    );
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'created');
+    assert.equal(w.eci.createRequests[0]?.Cpu, 1);
+    assert.equal(w.eci.createRequests[0]?.Memory, 0.196);
+  });
+});

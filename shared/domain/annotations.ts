@@ -210,6 +210,8 @@ export interface AnnotationResult {
   customTags: EciKeyValue[];
   hostAliases: { Ip: string; Hostname: string[] }[];
   dnsConfig?: { NameServer?: string[]; Search?: string[]; Option?: { Name: string; Value?: string }[] };
+  /** `eci-host-sysctls` (host-level sysctls ECI approved by ticket) → HostSecurityContext.Sysctl. */
+  hostSysctls: { Name: string; Value: string }[];
   policy: BridgePolicy;
   violations: Violation[];
   warnings: Warning[];
@@ -226,6 +228,7 @@ export const KNOWN_ANNOTATIONS: string[] = [
   ANNOTATION_CUSTOM_TAGS,
   `${P}eci-custom-hosts`,
   `${P}eci-custom-dnsconfig`,
+  `${P}eci-host-sysctls`,
   `${P}eci-enable-ipv6`,
   `${P}eci-ipv6-count`,
   `${P}eci-fixed-ip`,
@@ -252,7 +255,7 @@ function parseJson(v: string): unknown {
 
 /** Parses the pod's annotations into request fields, policy, violations and warnings. */
 export function parseAnnotations(annotations: Record<string, string> | undefined): AnnotationResult {
-  const res: AnnotationResult = { fields: {}, customTags: [], hostAliases: [], policy: {}, violations: [], warnings: [] };
+  const res: AnnotationResult = { fields: {}, customTags: [], hostAliases: [], hostSysctls: [], policy: {}, violations: [], warnings: [] };
   const a = annotations ?? {};
   const bad = (key: string, message: string): void => {
     res.violations.push(violation('InvalidAnnotation', fieldOf(key), `${key}: ${message}`));
@@ -347,6 +350,17 @@ export function parseAnnotations(annotations: Record<string, string> | undefined
         ...(se.length ? { Search: se } : {}),
         ...(options.length ? { Option: options } : {}),
       };
+    }
+  }
+
+  const hostSysctls = get('eci-host-sysctls');
+  if (hostSysctls !== undefined) {
+    const parsed = parseJson(hostSysctls);
+    const entries = Array.isArray(parsed) ? parsed.map(asRecord) : undefined;
+    if (!entries || entries.some((e) => typeof e?.name !== 'string' || !e.name || typeof e.value !== 'string')) {
+      bad(`${P}eci-host-sysctls`, 'expected a JSON list of {"name": "...", "value": "..."}');
+    } else {
+      for (const e of entries) res.hostSysctls.push({ Name: String(e?.name), Value: String(e?.value) });
     }
   }
 

@@ -58,6 +58,8 @@ export const VIOLATIONS = {
   InvalidDnsConfig: 'With dnsPolicy None give 1-3 nameservers and at most 32 search domains in spec.dnsConfig.',
   InvalidSubPathExpr: 'subPathExpr may only reference environment variables with literal values.',
   InvalidSysctl: 'Give each sysctl a name and a value.',
+  UnsupportedSysctl:
+    'Remove the sysctl: ECI lets pods set kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, net.* (except net.ipv4.tcp_syncookies) and vm.min_free_kbytes; any other needs an ECI support ticket, then the k8s.aliyun.com/eci-host-sysctls annotation.',
   MissingConfigMap: 'Create the ConfigMap, or mark the reference optional: true.',
   MissingSecret: 'Create the Secret, or mark the reference optional: true.',
   MissingKey: 'Add the key to the ConfigMap/Secret, or mark the reference optional: true.',

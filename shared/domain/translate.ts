@@ -11,6 +11,7 @@ import { expand, resolveEnv, type EnvContext } from './env.js';
 import type { Violation, Warning } from './errors.js';
 import { violation } from './errors.js';
 import type { ConfigMap, Container, Pod, Secret } from './k8s.js';
+import { translateSysctls } from './sysctls.js';
 import { containerGroupName, costTags, MAX_TAGS, TAG_CLUSTER, TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE, tagProblem, tagValue } from './names.js';
 import { applyLifecycle, applyProbes } from './probes.js';
 import { type Resolved, Sources } from './references.js';
@@ -213,13 +214,7 @@ function translate(pod: Pod, ctx: TranslateContext): TranslateResult {
   if (spec.terminationGracePeriodSeconds !== undefined) req.TerminationGracePeriodSeconds = spec.terminationGracePeriodSeconds;
   if (spec.activeDeadlineSeconds !== undefined) req.ActiveDeadlineSeconds = spec.activeDeadlineSeconds;
   if (spec.shareProcessNamespace) req.ShareProcessNamespace = true;
-  const sysctls = spec.securityContext?.sysctls ?? [];
-  if (sysctls.length) {
-    sysctls.forEach((s, i) => {
-      if (typeof s?.name !== 'string' || !s.name || typeof s.value !== 'string') col.refuse('InvalidSysctl', `spec.securityContext.sysctls[${i}]`, 'a sysctl needs a name and a value');
-    });
-    req.SecurityContext = { Sysctl: sysctls.filter((s) => s?.name).map((s) => ({ Name: s.name, Value: String(s.value) })) };
-  }
+  Object.assign(req, translateSysctls(col, spec.securityContext?.sysctls ?? [], ann.hostSysctls));
 
   if (ps.size.Cpu !== undefined) req.Cpu = ps.size.Cpu;
   if (ps.size.Memory !== undefined) req.Memory = ps.size.Memory;

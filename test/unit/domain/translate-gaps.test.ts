@@ -157,3 +157,35 @@ describe('item 6: pod-level spec.resources (Kubernetes 1.32+)', () => {
     assert.equal(refused(withPod((p) => { p.spec.resources = { limits: { cpu: '65' } }; }))[0]?.code, 'ResourceLimitExceeded');
   });
 });
+
+describe("item 7: sysctls by ECI's list", () => {
+  const sysctls = (names: string[]) => (p: Pod) => {
+    p.spec.securityContext = { sysctls: names.map((name) => ({ name, value: '1' })) };
+  };
+  it('refuses what ECI excludes or does not list (net.ipv4.tcp_syncookies, kernel.panic, vm.swappiness)', () => {
+    const v = refused(withPod(sysctls(['net.ipv4.tcp_syncookies', 'kernel.panic', 'vm.swappiness', 'net.core.somaxconn'])));
+    assert.deepEqual(
+      v.map((x) => [x.code, x.field]),
+      [
+        ['UnsupportedSysctl', 'spec.securityContext.sysctls[0].name'],
+        ['UnsupportedSysctl', 'spec.securityContext.sysctls[1].name'],
+        ['UnsupportedSysctl', 'spec.securityContext.sysctls[2].name'],
+      ],
+    );
+    assert.match(v[0]?.alternative ?? '', /eci-host-sysctls/);
+  });
+  it("safe ones go in SecurityContext.Sysctl, the other allowed ones (unsafe in Kubernetes' terms) in HostSecurityContext.Sysctl", () => {
+    const r = ok(withPod(sysctls(['net.ipv4.ping_group_range', 'net.core.somaxconn', 'kernel.shm_rmid_forced', 'kernel.msgmax', 'fs.mqueue.msg_max', 'vm.min_free_kbytes'])));
+    assert.deepEqual(r.SecurityContext, { Sysctl: [{ Name: 'net.ipv4.ping_group_range', Value: '1' }] });
+    assert.deepEqual(
+      r.HostSecurityContext?.Sysctl.map((s) => s.Name),
+      ['net.core.somaxconn', 'kernel.shm_rmid_forced', 'kernel.msgmax', 'fs.mqueue.msg_max', 'vm.min_free_kbytes'],
+    );
+  });
+  it('k8s.aliyun.com/eci-host-sysctls (ticket-approved host sysctls) is appended to HostSecurityContext; a bad value is refused', () => {
+    const r = ok(withPod((p) => { p.metadata.annotations = { 'k8s.aliyun.com/eci-host-sysctls': '[{"name":"kernel.pid_max","value":"65535"}]' }; }));
+    assert.deepEqual(r.HostSecurityContext, { Sysctl: [{ Name: 'kernel.pid_max', Value: '65535' }] });
+    const v = refused(withPod((p) => { p.metadata.annotations = { 'k8s.aliyun.com/eci-host-sysctls': '{"name":"x"}' }; }));
+    assert.equal(v[0]?.code, 'InvalidAnnotation');
+  });
+});

@@ -268,7 +268,7 @@ describe('translatePod mapping', () => {
     assert.equal(c?.SecurityContextRunAsGroup, 3000);
     assert.equal(c?.SecurityContextRunAsNonRoot, true);
     assert.deepEqual([c?.Stdin, c?.Tty, c?.ImagePullPolicy, c?.TerminationMessagePath, c?.TerminationMessagePolicy], [true, true, 'Always', '/t', 'FallbackToLogsOnError']);
-    assert.deepEqual(r.request.SecurityContext, { Sysctl: [{ Name: 'net.core.somaxconn', Value: '1024' }] });
+    assert.deepEqual(r.request.HostSecurityContext, { Sysctl: [{ Name: 'net.core.somaxconn', Value: '1024' }] });
     assert.equal(r.request.InitContainer?.[0]?.Tty, undefined);
     const codes = r.warnings.map((w) => w.code);
     for (const w of ['CapabilitiesDropIgnored', 'FsGroupIgnored', 'InitContainerFieldIgnored']) assert.ok(codes.includes(w as never), w);

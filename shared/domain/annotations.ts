@@ -4,6 +4,7 @@
  * Annotations that only steer the bridge (spot fallback, fail strategy, reschedule) are validated and returned as
  * `policy`; documented annotations without a request field produce a warning.
  */
+import { type CustomDns, parseCustomDns } from './dns.js';
 import type { EciKeyValue } from './eci.js';
 import type { Violation, Warning } from './errors.js';
 import { violation, warning } from './errors.js';
@@ -209,7 +210,8 @@ export interface AnnotationResult {
   useSpecs?: string[];
   customTags: EciKeyValue[];
   hostAliases: { Ip: string; Hostname: string[] }[];
-  dnsConfig?: { NameServer?: string[]; Search?: string[]; Option?: { Name: string; Value?: string }[] };
+  /** `eci-custom-dnsconfig`, merged into the pod's DNS by dns.ts applyDns. */
+  dnsConfig?: CustomDns;
   /** `eci-host-sysctls` (host-level sysctls ECI approved by ticket) → HostSecurityContext.Sysctl. */
   hostSysctls: { Name: string; Value: string }[];
   policy: BridgePolicy;
@@ -241,10 +243,6 @@ export const KNOWN_ANNOTATIONS: string[] = [
 function asRecord(v: unknown): Record<string, unknown> | undefined {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
-function stringArray(v: unknown): string[] | undefined {
-  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;
-}
-
 function parseJson(v: string): unknown {
   try {
     return JSON.parse(v);
@@ -329,28 +327,9 @@ export function parseAnnotations(annotations: Record<string, string> | undefined
 
   const dns = get('eci-custom-dnsconfig');
   if (dns !== undefined) {
-    const r = asRecord(parseJson(dns));
-    const ns = r ? (r.nameservers === undefined ? [] : stringArray(r.nameservers)) : undefined;
-    const se = r ? (r.searches === undefined ? [] : stringArray(r.searches)) : undefined;
-    const opts = r?.options === undefined ? [] : Array.isArray(r.options) ? r.options : undefined;
-    if (!r || !ns || !se || !opts) {
-      bad(`${P}eci-custom-dnsconfig`, 'expected JSON {"nameservers": [..], "searches": [..], "options": [{"name","value"}]}');
-    } else {
-      const options: { Name: string; Value?: string }[] = [];
-      for (const o of opts) {
-        const or = asRecord(o);
-        if (typeof or?.name !== 'string') {
-          bad(`${P}eci-custom-dnsconfig`, 'each option needs a string "name"');
-          break;
-        }
-        options.push(typeof or.value === 'string' ? { Name: or.name, Value: or.value } : { Name: or.name });
-      }
-      res.dnsConfig = {
-        ...(ns.length ? { NameServer: ns } : {}),
-        ...(se.length ? { Search: se } : {}),
-        ...(options.length ? { Option: options } : {}),
-      };
-    }
+    const r = parseCustomDns(dns);
+    if ('error' in r) bad(`${P}eci-custom-dnsconfig`, r.error);
+    else res.dnsConfig = r.value;
   }
 
   const hostSysctls = get('eci-host-sysctls');

@@ -55,7 +55,8 @@ export const VIOLATIONS = {
   UnsupportedLifecycleHandler: 'Use an exec, httpGet or tcpSocket lifecycle handler (e.g. exec: [sleep, "5"]).',
   UnsupportedOS: 'Run Linux pods only on the virtual node.',
   ResourceClaims: 'Dynamic resource allocation is not available on ECI: request GPUs through nvidia.com/gpu and eci-use-specs.',
-  InvalidDnsConfig: 'With dnsPolicy None give 1-3 nameservers and at most 32 search domains in spec.dnsConfig.',
+  InvalidDnsConfig:
+    'With dnsPolicy None give at least one nameserver; keep at most 32 search domains across dnsPolicy, spec.dnsConfig and k8s.aliyun.com/eci-custom-dnsconfig.',
   InvalidSubPathExpr: 'subPathExpr may only reference environment variables with literal values.',
   InvalidSysctl: 'Give each sysctl a name and a value.',
   UnsupportedSysctl:
@@ -98,6 +99,7 @@ export const WARNINGS = {
   ProbeGracePeriodIgnored: 'probe terminationGracePeriodSeconds is not supported by ECI; the pod grace period applies.',
   SubdomainIgnored: 'subdomain has no ECI field: the FQDN is not set inside the container (Service DNS still works).',
   DownwardApiSnapshot: 'downwardAPI labels/annotations are written once at creation and not updated afterwards.',
+  DnsNameserversTruncated: 'more than 3 nameservers after merging dnsPolicy, dnsConfig and eci-custom-dnsconfig: the first 3 are used.',
   DnsDefaultWithConfig: 'dnsPolicy Default with dnsConfig: ECI documents DnsConfig for DnsPolicy None only, so it may not apply.',
   EphemeralContainersIgnored: 'ephemeralContainers cannot be added to an ECI pod.',
   ImagePullSecretMissing: 'an imagePullSecret could not be found or read: pulls from that registry may fail.',

@@ -7,6 +7,7 @@ import { type AnnotationResult, ANNOTATION_USE_SPECS, parseAnnotations } from '.
 import { Collector } from './collector.js';
 import { pullCredentials } from './credentials.js';
 import type { EciContainer, EciCreateRequest, EciKeyValue } from './eci.js';
+import { applyDns } from './dns.js';
 import { expand, resolveEnv, type EnvContext } from './env.js';
 import type { Violation, Warning } from './errors.js';
 import { violation } from './errors.js';
@@ -221,7 +222,7 @@ function translate(pod: Pod, ctx: TranslateContext): TranslateResult {
   if (ps.size.InstanceType !== undefined) req.InstanceType = ps.size.InstanceType;
   if (ps.size.EphemeralStorage !== undefined) req.EphemeralStorage = ps.size.EphemeralStorage;
 
-  applyDns(pod, ctx, ann, col, req);
+  applyDns(pod, ctx, ann.dnsConfig, col, req);
   const aliases = [
     ...(spec.hostAliases ?? []).map((h) => ({ Ip: h.ip, Hostname: [...(h.hostnames ?? [])] })),
     ...ann.hostAliases,
@@ -456,60 +457,6 @@ function buildTags(pod: Pod, ctx: TranslateContext, ann: AnnotationResult): EciK
     if (!tags.some((x) => x.Key === t.Key)) tags.push(t);
   }
   return tags;
-}
-
-function applyDns(pod: Pod, ctx: TranslateContext, ann: AnnotationResult, col: Collector, req: EciCreateRequest): void {
-  const spec = pod.spec;
-  const policy = spec.dnsPolicy ?? 'ClusterFirst';
-  const dc = spec.dnsConfig;
-  if (ann.dnsConfig) {
-    req.DnsPolicy = 'None';
-    req.DnsConfig = ann.dnsConfig;
-    return;
-  }
-  const opts = (base: { Name: string; Value?: string }[]): { Name: string; Value?: string }[] => {
-    const m = new Map<string, { Name: string; Value?: string }>();
-    for (const o of base) m.set(o.Name, o);
-    for (const o of dc?.options ?? []) {
-      if (o?.name) m.set(o.name, o.value !== undefined ? { Name: o.name, Value: o.value } : { Name: o.name });
-    }
-    return [...m.values()];
-  };
-  if (policy === 'None') {
-    const ns = dc?.nameservers ?? [];
-    if (ns.length === 0 || ns.length > 3 || (dc?.searches ?? []).length > 32) {
-      col.refuse('InvalidDnsConfig', 'spec.dnsConfig', 'dnsPolicy None needs 1-3 nameservers and at most 32 searches');
-      return;
-    }
-    req.DnsPolicy = 'None';
-    const o = opts([]);
-    req.DnsConfig = {
-      NameServer: [...ns],
-      ...(dc?.searches?.length ? { Search: [...dc.searches] } : {}),
-      ...(o.length ? { Option: o } : {}),
-    };
-    return;
-  }
-  if (policy === 'Default') {
-    req.DnsPolicy = 'Default';
-    if (dc && (dc.nameservers?.length || dc.searches?.length || dc.options?.length)) {
-      col.warn('DnsDefaultWithConfig', 'spec.dnsConfig');
-      const o = opts([]);
-      req.DnsConfig = {
-        ...(dc.nameservers?.length ? { NameServer: [...dc.nameservers] } : {}),
-        ...(dc.searches?.length ? { Search: [...dc.searches] } : {}),
-        ...(o.length ? { Option: o } : {}),
-      };
-    }
-    return;
-  }
-  // ClusterFirst, and ClusterFirstWithHostNet (hostNetwork is refused, so it behaves as ClusterFirst).
-  const d = ctx.clusterDomain;
-  const ns = pod.metadata.namespace ?? 'default';
-  const servers = [ctx.clusterDns, ...(dc?.nameservers ?? [])].filter((s, i, a) => a.indexOf(s) === i).slice(0, 3);
-  const searches = [`${ns}.svc.${d}`, `svc.${d}`, d, ...(dc?.searches ?? [])].filter((s, i, a) => a.indexOf(s) === i).slice(0, 32);
-  req.DnsPolicy = 'None';
-  req.DnsConfig = { NameServer: servers, Search: searches, Option: opts([{ Name: 'ndots', Value: '5' }]) };
 }
 
 /** The secret wire paths recorded for a request returned by translatePod (empty when unknown). */

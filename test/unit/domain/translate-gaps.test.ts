@@ -189,3 +189,59 @@ describe("item 7: sysctls by ECI's list", () => {
     assert.equal(v[0]?.code, 'InvalidAnnotation');
   });
 });
+
+describe('item 4: eci-custom-dnsconfig in ECI\'s documented format, merged with dnsPolicy and dnsConfig', () => {
+  const documented = '{"nameservers":"20.1.0.1,20.1.0.2","searches":"xx.com","options":"ndots:2,edns0"}';
+  it('the documented format is accepted and merged after the ClusterFirst base and spec.dnsConfig', () => {
+    const r = ok(withPod((p) => {
+      p.metadata.annotations = { 'k8s.aliyun.com/eci-custom-dnsconfig': documented };
+      p.spec.dnsConfig = { searches: ['corp.example'], options: [{ name: 'timeout', value: '2' }] };
+    }));
+    assert.equal(r.DnsPolicy, 'None');
+    assert.deepEqual(r.DnsConfig, {
+      NameServer: ['10.96.0.10', '20.1.0.1', '20.1.0.2'],
+      Search: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local', 'corp.example', 'xx.com'],
+      Option: [{ Name: 'ndots', Value: '2' }, { Name: 'timeout', Value: '2' }, { Name: 'edns0' }],
+    });
+  });
+  it('the list form merges the same way (cluster search domains and dnsConfig kept)', () => {
+    const r = ok(withPod((p) => {
+      p.metadata.annotations = { 'k8s.aliyun.com/eci-custom-dnsconfig': '{"nameservers":["1.1.1.1"],"searches":["a.b"],"options":[{"name":"attempts","value":"3"}]}' };
+      p.spec.dnsConfig = { nameservers: ['9.9.9.9'] };
+    }));
+    assert.deepEqual(r.DnsConfig, {
+      NameServer: ['10.96.0.10', '9.9.9.9', '1.1.1.1'],
+      Search: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local', 'a.b'],
+      Option: [{ Name: 'ndots', Value: '5' }, { Name: 'attempts', Value: '3' }],
+    });
+  });
+  it('dnsPolicy None: dnsConfig then the annotation', () => {
+    const r = ok(withPod((p) => {
+      p.metadata.annotations = { 'k8s.aliyun.com/eci-custom-dnsconfig': '{"nameservers":"20.1.0.1"}' };
+      p.spec.dnsPolicy = 'None';
+      p.spec.dnsConfig = { nameservers: ['8.8.8.8'], searches: ['s.example'] };
+    }));
+    assert.deepEqual(r.DnsConfig, { NameServer: ['8.8.8.8', '20.1.0.1'], Search: ['s.example'] });
+  });
+  it('dnsPolicy Default: the annotation servers then Alibaba Cloud DNS (as ECI appends it)', () => {
+    const r = ok(withPod((p) => {
+      p.metadata.annotations = { 'k8s.aliyun.com/eci-custom-dnsconfig': '{"nameservers":"20.1.0.1","searches":"xx.com"}' };
+      p.spec.dnsPolicy = 'Default';
+    }));
+    assert.deepEqual([r.DnsPolicy, r.DnsConfig], ['None', { NameServer: ['20.1.0.1', '100.100.2.136'], Search: ['xx.com'] }]);
+  });
+  it('more than 3 nameservers after merging: the first 3 with a DnsNameserversTruncated warning', () => {
+    const p = withPod((x) => {
+      x.metadata.annotations = { 'k8s.aliyun.com/eci-custom-dnsconfig': '{"nameservers":"20.1.0.1,20.1.0.2"}' };
+      x.spec.dnsConfig = { nameservers: ['8.8.8.8'] };
+    });
+    assert.deepEqual(ok(p).DnsConfig?.NameServer, ['10.96.0.10', '8.8.8.8', '20.1.0.1']);
+    assert.match(warnings(p).find((w) => w.code === 'DnsNameserversTruncated')?.message ?? '', /20\.1\.0\.2 dropped/);
+  });
+  it('bad values are refused with the documented format: not an IP, more than 2 nameservers, not JSON', () => {
+    for (const v of ['{"nameservers":"dns.example"}', '{"nameservers":"1.1.1.1,2.2.2.2,3.3.3.3"}', 'nameservers=1.1.1.1']) {
+      const x = refused(withPod((p) => { p.metadata.annotations = { 'k8s.aliyun.com/eci-custom-dnsconfig': v }; }));
+      assert.equal(x[0]?.code, 'InvalidAnnotation', v);
+    }
+  });
+});

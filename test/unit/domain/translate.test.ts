@@ -403,7 +403,18 @@ describe('translatePod mapping', () => {
       ['Role', true, 10, 50, 20_000_000],
     );
     assert.deepEqual(req.HostAliase, [{ Ip: '10.0.0.5', Hostname: ['db'] }]);
-    assert.deepEqual([req.DnsPolicy, req.DnsConfig], ['None', { NameServer: ['1.1.1.1'], Search: ['a.b'] }]);
+    // merged after the ClusterFirst base (dns.ts), not instead of it
+    assert.deepEqual(
+      [req.DnsPolicy, req.DnsConfig],
+      [
+        'None',
+        {
+          NameServer: ['10.96.0.10', '1.1.1.1'],
+          Search: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local', 'a.b'],
+          Option: [{ Name: 'ndots', Value: '5' }],
+        },
+      ],
+    );
     assert.deepEqual(req.AcrRegistryInfo, [{ InstanceId: 'cri-abc', RegionId: 'cn-beijing' }]);
   });
 

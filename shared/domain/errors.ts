@@ -34,6 +34,8 @@ export const VIOLATIONS = {
   UnsupportedVolume:
     'Use emptyDir (default medium or Memory), configMap, secret, projected, downwardAPI or nfs volumes; ECI offers no huge pages.',
   UnsupportedPortProtocol: 'Use TCP or UDP container ports (ECI documents no SCTP); an SCTP service needs a node outside the virtual node.',
+  ConfigFileTooLarge:
+    'ECI ConfigFile volumes hold at most 32 KiB per file and 60 KiB per volume: put large files on NAS (an inline nfs volume) or into the image, or split them across volumes.',
   VolumeDevices: 'Use a filesystem volume (emptyDir or nfs) instead of a raw block device.',
   UnknownVolume: 'Mount only volumes declared in spec.volumes.',
   TooManyContainers: 'ECI allows at most 20 containers and 20 init containers per pod: merge containers or split the pod.',

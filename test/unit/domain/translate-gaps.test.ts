@@ -9,6 +9,7 @@ import { bridgePolicy, parseAnnotations, parseBoolean } from '../../../shared/do
 import type { EciCreateRequest } from '../../../shared/domain/eci.js';
 import type { Pod } from '../../../shared/domain/k8s.js';
 import { translatePod } from '../../../shared/domain/translate.js';
+import { validatePod } from '../../../shared/domain/validate.js';
 import { baseCtx, basePod } from './helpers.js';
 
 function withPod(mut: (p: Pod) => void): Pod {
@@ -243,5 +244,38 @@ describe('item 4: eci-custom-dnsconfig in ECI\'s documented format, merged with 
       const x = refused(withPod((p) => { p.metadata.annotations = { 'k8s.aliyun.com/eci-custom-dnsconfig': v }; }));
       assert.equal(x[0]?.code, 'InvalidAnnotation', v);
     }
+  });
+});
+
+describe("item 5: ConfigMap/Secret/projected files within ECI's ConfigFile limits (32 KiB per file, 60 KiB per volume)", () => {
+  const kb = (n: number, ch = 'x') => ch.repeat(n * 1024);
+  const cmCtx = (data: Record<string, string>) => baseCtx({ configMaps: new Map([['big', { metadata: { name: 'big' }, data }]]) });
+  const mountCm = (p: Pod) => { p.spec.volumes = [{ name: 'cfg', configMap: { name: 'big' } }]; };
+  it('a file over 32 KiB is refused with the field, the size and the alternative', () => {
+    const v = refused(withPod(mountCm), cmCtx({ 'app.json': kb(33) }));
+    assert.deepEqual(v.map((x) => [x.code, x.field]), [['ConfigFileTooLarge', 'spec.volumes[0].configMap (key app.json)']]);
+    assert.match(v[0]?.message ?? '', /33\.0 KiB \(33792 bytes\); ECI allows 32\.0 KiB/);
+    assert.match(v[0]?.alternative ?? '', /NAS .*nfs.* or into the image/);
+  });
+  it('exactly 32 KiB per file is carried; files totalling over 60 KiB are refused on the volume', () => {
+    ok(withPod(mountCm), cmCtx({ a: kb(32) }));
+    const v = refused(withPod(mountCm), cmCtx({ a: kb(31), b: kb(31) }));
+    assert.deepEqual(v.map((x) => [x.code, x.field]), [['ConfigFileTooLarge', 'spec.volumes[0].configMap']]);
+    assert.match(v[0]?.message ?? '', /total 62\.0 KiB/);
+  });
+  it('Secrets count decoded bytes (not base64 length); projected sources add up per volume', () => {
+    const secret = { metadata: { name: 's' }, data: { k: Buffer.from(kb(30)).toString('base64') } };
+    const ctx = baseCtx({ secrets: new Map([['s', secret]]), configMaps: new Map([['big', { metadata: { name: 'big' }, data: { c: kb(31) } }]]) });
+    ok(withPod((p) => { p.spec.volumes = [{ name: 's', secret: { secretName: 's' } }]; }), ctx);
+    const v = refused(withPod((p) => { p.spec.volumes = [{ name: 'both', projected: { sources: [{ secret: { name: 's' } }, { configMap: { name: 'big' } }] } }]; }), ctx);
+    assert.deepEqual(v.map((x) => [x.code, x.field]), [['ConfigFileTooLarge', 'spec.volumes[0].projected']]);
+  });
+  it('admission (no object contents) checks downwardAPI files; an unread ConfigMap is not guessed', () => {
+    const big = withPod((p) => {
+      p.metadata.annotations = { note: kb(40) };
+      p.spec.volumes = [{ name: 'info', downwardAPI: { items: [{ path: 'annotations', fieldRef: { fieldPath: 'metadata.annotations' } }] } }];
+    });
+    assert.deepEqual(validatePod(big).violations.map((x) => [x.code, x.field]), [['ConfigFileTooLarge', 'spec.volumes[0].downwardAPI.items[0]']]);
+    assert.deepEqual(validatePod(withPod(mountCm)).violations, []);
   });
 });

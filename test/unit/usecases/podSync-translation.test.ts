@@ -104,3 +104,16 @@ describe('pod-sync: pods as a newer apiserver returns them (real domain)', () =>
     assert.equal(w.eci.createRequests[0]?.Memory, 0.196);
   });
 });
+
+describe('pod-sync: ConfigFile size limits are checked where the data is known (real domain)', () => {
+  it('a 40 KiB ConfigMap file refuses the pod after the ConfigMap is read: no CreateContainerGroup, the limit named', async () => {
+    const w = realWorld();
+    w.cluster.configMaps.set('default/big', { metadata: { name: 'big', namespace: 'default' }, data: { 'rules.json': 'x'.repeat(40 * 1024) } });
+    const pod = w.cluster.put(makePod({ spec: { volumes: [{ name: 'cfg', configMap: { name: 'big' } }] } }));
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'refused');
+    assert.equal(w.eci.calls.create, 0);
+    const after = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.match(after?.status?.message ?? '', /spec\.volumes\[0\]\.configMap \(key rules\.json\): volume cfg: file rules\.json is 40\.0 KiB .* ECI allows 32\.0 KiB \(32768 bytes\) per file/);
+  });
+});

@@ -98,6 +98,7 @@ export const WARNINGS = {
   HostnameFqdnIgnored: 'setHostnameAsFQDN is ignored: the container hostname is the short name (subdomain has no ECI field).',
   StartupProbeDegraded: 'ECI has no startup probe: its budget is added to the liveness probe initialDelaySeconds.',
   ProbeDegraded: 'The probe was carried over without fields ECI lacks (httpGet host/headers, grpc as tcpSocket).',
+  LifecycleSleepAsExec: 'ECI has no sleep lifecycle action: the hook is sent as exec ["sleep", "<seconds>"], which needs a sleep binary in the image.',
   ProbeGracePeriodIgnored: 'probe terminationGracePeriodSeconds is not supported by ECI; the pod grace period applies.',
   SubdomainIgnored: 'subdomain has no ECI field: the FQDN is not set inside the container (Service DNS still works).',
   DownwardApiSnapshot: 'downwardAPI labels/annotations are written once at creation and not updated afterwards.',

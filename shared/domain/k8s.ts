@@ -134,7 +134,8 @@ export interface Container {
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   startupProbe?: Probe;
-  lifecycle?: { postStart?: Handler; preStop?: Handler };
+  /** Lifecycle hooks; `sleep` is Kubernetes 1.29+ (a 1.20 apiserver drops it). */
+  lifecycle?: { postStart?: Handler & { sleep?: { seconds: number } }; preStop?: Handler & { sleep?: { seconds: number } } };
   terminationMessagePath?: string;
   terminationMessagePolicy?: string;
   imagePullPolicy?: string;

@@ -279,3 +279,20 @@ describe("item 5: ConfigMap/Secret/projected files within ECI's ConfigFile limit
     assert.deepEqual(validatePod(withPod(mountCm)).violations, []);
   });
 });
+
+describe('item 11: preStop/postStart sleep (Kubernetes 1.29+)', () => {
+  it('is carried as exec ["sleep", N] with a LifecycleSleepAsExec warning, not a refusal', () => {
+    const p = withPod((x) => { c0(x).lifecycle = { preStop: { sleep: { seconds: 15 } }, postStart: { sleep: { seconds: 2 } } }; });
+    const r = ok(p);
+    assert.deepEqual(r.Container[0]?.LifecyclePreStopHandlerExec, ['sleep', '15']);
+    assert.deepEqual(r.Container[0]?.LifecyclePostStartHandlerExec, ['sleep', '2']);
+    assert.deepEqual(
+      warnings(p).filter((w) => w.code === 'LifecycleSleepAsExec').map((w) => w.field),
+      ['spec.containers[0].lifecycle.postStart.sleep', 'spec.containers[0].lifecycle.preStop.sleep'],
+    );
+  });
+  it('sleep 0 carries nothing; a negative or fractional duration is refused', () => {
+    assert.equal(ok(withPod((x) => { c0(x).lifecycle = { preStop: { sleep: { seconds: 0 } } }; })).Container[0]?.LifecyclePreStopHandlerExec, undefined);
+    assert.equal(refused(withPod((x) => { c0(x).lifecycle = { preStop: { sleep: { seconds: 1.5 } } }; }))[0]?.field, 'spec.containers[0].lifecycle.preStop.sleep.seconds');
+  });
+});

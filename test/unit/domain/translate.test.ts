@@ -45,7 +45,7 @@ describe('translatePod refusals', () => {
     ['65 vCPU', (p) => { c0(p).resources = { requests: { cpu: '65' } }; }, 'ResourceLimitExceeded', 'spec.containers'],
     ['unknown fieldRef', (p) => { c0(p).env = [{ name: 'X', valueFrom: { fieldRef: { fieldPath: 'spec.priority' } } }]; }, 'UnsupportedFieldRef', 'spec.containers[0].env[0].valueFrom.fieldRef'],
     ['probe named port unknown', (p) => { c0(p).readinessProbe = { httpGet: { port: 'web' } }; }, 'UnsupportedProbe', 'spec.containers[0].readinessProbe.httpGet.port'],
-    ['sleep lifecycle', (p) => { c0(p).lifecycle = { preStop: { sleep: { seconds: 3 } } as never }; }, 'UnsupportedLifecycleHandler', 'spec.containers[0].lifecycle.preStop.sleep'],
+    ['sleep lifecycle with negative seconds', (p) => { c0(p).lifecycle = { preStop: { sleep: { seconds: -1 } } }; }, 'UnsupportedLifecycleHandler', 'spec.containers[0].lifecycle.preStop.sleep.seconds'],
     ['windows', (p) => { p.spec.os = { name: 'windows' }; }, 'UnsupportedOS', 'spec.os.name'],
     ['dnsPolicy None without servers', (p) => { p.spec.dnsPolicy = 'None'; }, 'InvalidDnsConfig', 'spec.dnsConfig'],
     ['mount of undeclared volume', (p) => { c0(p).volumeMounts = [{ name: 'nope', mountPath: '/x' }]; }, 'UnknownVolume', 'spec.containers[0].volumeMounts[0].name'],

@@ -117,3 +117,13 @@ describe('pod-sync: ConfigFile size limits are checked where the data is known (
     assert.match(after?.status?.message ?? '', /spec\.volumes\[0\]\.configMap \(key rules\.json\): volume cfg: file rules\.json is 40\.0 KiB .* ECI allows 32\.0 KiB \(32768 bytes\) per file/);
   });
 });
+
+describe('pod-sync: preStop sleep (real domain)', () => {
+  it('a pod with preStop sleep is created with the exec equivalent (was refused before)', async () => {
+    const w = realWorld();
+    const pod = w.cluster.put(makePod({ spec: { containers: [{ name: 'app', image: 'nginx', lifecycle: { preStop: { sleep: { seconds: 10 } } } }] } }));
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'created');
+    assert.deepEqual(w.eci.createRequests[0]?.Container[0]?.LifecyclePreStopHandlerExec, ['sleep', '10']);
+  });
+});

@@ -45,7 +45,7 @@ export const VIOLATIONS = {
   InvalidUid: 'metadata.uid must be at most 64 ASCII characters (it is the ECI ClientToken).',
   InvalidAnnotation: 'Fix the annotation value as documented for the k8s.aliyun.com/eci-* annotations.',
   MissingImage: 'Set an image on every container.',
-  SidecarInitContainer: 'ECI init containers cannot keep running: move the sidecar to spec.containers.',
+  SidecarInitContainer: 'An init container restartPolicy can only be Always (a native sidecar, run as an ECI sidecar container).',
   UnsupportedResource: 'Request only cpu, memory, ephemeral-storage and nvidia.com/gpu.',
   InvalidResource: 'Write resource quantities in Kubernetes quantity syntax (e.g. 500m, 2, 512Mi, 4Gi).',
   GpuRequiresInstanceType:
@@ -99,6 +99,8 @@ export const WARNINGS = {
   StartupProbeDegraded: 'ECI has no startup probe: its budget is added to the liveness probe initialDelaySeconds.',
   ProbeDegraded: 'The probe was carried over without fields ECI lacks (httpGet host/headers, grpc as tcpSocket).',
   LifecycleSleepAsExec: 'ECI has no sleep lifecycle action: the hook is sent as exec ["sleep", "<seconds>"], which needs a sleep binary in the image.',
+  NativeSidecarAsEciSidecar:
+    'a native sidecar (init container with restartPolicy Always) runs as an ECI sidecar container: started before the app containers, stopped after them.',
   ProbeGracePeriodIgnored: 'probe terminationGracePeriodSeconds is not supported by ECI; the pod grace period applies.',
   SubdomainIgnored: 'subdomain has no ECI field: the FQDN is not set inside the container (Service DNS still works).',
   DownwardApiSnapshot: 'downwardAPI labels/annotations are written once at creation and not updated afterwards.',

@@ -12,6 +12,7 @@ import { expand, resolveEnv, type EnvContext } from './env.js';
 import type { Violation, Warning } from './errors.js';
 import { violation } from './errors.js';
 import type { ConfigMap, Container, Pod, Secret } from './k8s.js';
+import { asEciSidecar, isNativeSidecar } from './sidecars.js';
 import { translateSysctls } from './sysctls.js';
 import { containerGroupName, costTags, MAX_TAGS, TAG_CLUSTER, TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE, tagProblem, tagValue } from './names.js';
 import { applyLifecycle, applyProbes } from './probes.js';
@@ -120,12 +121,22 @@ function translate(pod: Pod, ctx: TranslateContext): TranslateResult {
 
   const apps = spec.containers;
   const inits = spec.initContainers ?? [];
-  if (apps.length > MAX_CONTAINERS) col.refuse('TooManyContainers', 'spec.containers', `${apps.length} containers; ECI allows ${MAX_CONTAINERS}`);
-  if (inits.length > MAX_CONTAINERS) col.refuse('TooManyContainers', 'spec.initContainers', `${inits.length} init containers; ECI allows ${MAX_CONTAINERS}`);
+  // Native sidecars become ECI sidecar containers (sidecars.ts); the other init containers stay init containers.
+  const indexed = inits.map((c, i) => ({ c, i }));
+  const sidecars = indexed.filter((x) => isNativeSidecar(x.c));
+  const regular = indexed.filter((x) => !isNativeSidecar(x.c));
+  const containerCount = apps.length + sidecars.length;
+  if (containerCount > MAX_CONTAINERS) {
+    col.refuse('TooManyContainers', 'spec.containers', `${containerCount} containers (native sidecars included); ECI allows ${MAX_CONTAINERS}`);
+  }
+  if (regular.length > MAX_CONTAINERS) col.refuse('TooManyContainers', 'spec.initContainers', `${regular.length} init containers; ECI allows ${MAX_CONTAINERS}`);
 
-  // Sizes first: resourceFieldRef needs them.
-  const appSizes = apps.map((c, i) => sized(col, c, `spec.containers[${i}]`));
-  const initSizes = inits.map((c, i) => sized(col, c, `spec.initContainers[${i}]`));
+  // Sizes first: resourceFieldRef needs them. Sidecars run beside the app containers, so they add to their sum.
+  const appSizes = [
+    ...apps.map((c, i) => sized(col, c, `spec.containers[${i}]`)),
+    ...sidecars.map(({ c, i }) => sized(col, c, `spec.initContainers[${i}]`)),
+  ];
+  const initSizes = regular.map(({ c, i }) => sized(col, c, `spec.initContainers[${i}]`));
   const podLevel = podLevelSize(pod);
   col.violations.push(...podLevel.violations);
   if (ann.useSpecs && spec.resources) col.warn('PodResourcesOverridden', 'spec.resources');
@@ -179,8 +190,15 @@ function translate(pod: Pod, ctx: TranslateContext): TranslateResult {
   const Container = apps.map((c, i) =>
     translateContainer(col, envCtx, c, `spec.containers[${i}]`, `Container[${i}]`, appSizes[i] ?? {}, declared, false),
   );
-  const InitContainer = inits.map((c, i) =>
-    translateContainer(col, envCtx, c, `spec.initContainers[${i}]`, `InitContainer[${i}]`, initSizes[i] ?? {}, declared, true),
+  sidecars.forEach(({ c, i }, k) => {
+    const path = `spec.initContainers[${i}]`;
+    const j = apps.length + k;
+    const out = translateContainer(col, envCtx, c, path, `Container[${j}]`, appSizes[j] ?? {}, declared, false);
+    const later = regular.filter((r) => r.i > i).map((r) => r.c?.name ?? '?');
+    Container.push(asEciSidecar(col, out, k, sidecars.length, path, later, spec.restartPolicy));
+  });
+  const InitContainer = regular.map(({ c, i }, j) =>
+    translateContainer(col, envCtx, c, `spec.initContainers[${i}]`, `InitContainer[${j}]`, initSizes[j] ?? {}, declared, true),
   );
 
   const Volume = translateVolumes({ pod, sources, col, resourceValue });
@@ -419,7 +437,8 @@ function translateContainer(
   const runAsNonRoot = sc.runAsNonRoot ?? psc.runAsNonRoot;
 
   if (init) {
-    if (c.restartPolicy) col.refuse('SidecarInitContainer', `${path}.restartPolicy`, `init container ${c.name} has restartPolicy ${c.restartPolicy}`);
+    // Always (a native sidecar) never gets here; Kubernetes allows no other value.
+    if (c.restartPolicy) col.refuse('SidecarInitContainer', `${path}.restartPolicy`, `init container ${c.name} has restartPolicy ${c.restartPolicy}; only Always (a native sidecar) is valid`);
     // Each field ECI's InitContainer lacks, named by its own path (a pod-level value the container inherits too).
     const ignored: [string, string][] = [];
     if (sc.runAsGroup !== undefined) ignored.push([`${path}.securityContext.runAsGroup`, 'runAsGroup']);

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { bridgePolicy, parseAnnotations, parseBoolean } from '../../../shared/domain/annotations.js';
 import type { EciCreateRequest } from '../../../shared/domain/eci.js';
 import type { Pod } from '../../../shared/domain/k8s.js';
+import { groupToPodStatus } from '../../../shared/domain/status.js';
 import { translatePod } from '../../../shared/domain/translate.js';
 import { validatePod } from '../../../shared/domain/validate.js';
 import { baseCtx, basePod } from './helpers.js';
@@ -294,5 +295,70 @@ describe('item 11: preStop/postStart sleep (Kubernetes 1.29+)', () => {
   it('sleep 0 carries nothing; a negative or fractional duration is refused', () => {
     assert.equal(ok(withPod((x) => { c0(x).lifecycle = { preStop: { sleep: { seconds: 0 } } }; })).Container[0]?.LifecyclePreStopHandlerExec, undefined);
     assert.equal(refused(withPod((x) => { c0(x).lifecycle = { preStop: { sleep: { seconds: 1.5 } } }; }))[0]?.field, 'spec.containers[0].lifecycle.preStop.sleep.seconds');
+  });
+});
+
+describe('item 12: native sidecars (initContainers[].restartPolicy Always) as ECI sidecar containers', () => {
+  const mesh = withPod((p) => {
+    p.spec.restartPolicy = 'Never';
+    p.spec.initContainers = [
+      { name: 'mesh-init', image: 'mesh/init:1' },
+      { name: 'proxy', image: 'mesh/proxy:1', restartPolicy: 'Always', readinessProbe: { httpGet: { port: 15021, path: '/ready' } }, resources: { limits: { cpu: '500m', memory: '256Mi' } } },
+      { name: 'logs', image: 'fluent-bit:3', restartPolicy: 'Always', env: [{ name: 'ECI_CONTAINER_EXIT_PRIORITY', value: '-500' }] },
+      { name: 'migrate', image: 'app/migrate:1' },
+    ];
+    c0(p).resources = { limits: { cpu: '1', memory: '1Gi' } };
+  });
+  const env = (c: EciCreateRequest['Container'][number] | undefined) => Object.fromEntries((c?.EnvironmentVar ?? []).map((e) => [e.Key, e.Value]));
+  it('sidecars become containers with ECI_CONTAINER_TYPE=sidecar, IGNORE_EXIT_CODE and start/exit priorities; init containers stay', () => {
+    const r = ok(mesh);
+    assert.deepEqual(r.InitContainer?.map((c) => c.Name), ['mesh-init', 'migrate']);
+    assert.deepEqual(r.Container.map((c) => c.Name), ['app', 'proxy', 'logs']);
+    const proxy = env(r.Container[1]);
+    assert.deepEqual(
+      [proxy.ECI_CONTAINER_TYPE, proxy.ECI_CONTAINER_IGNORE_EXIT_CODE, proxy.ECI_CONTAINER_LAUNCH_PRIORITY, proxy.ECI_CONTAINER_EXIT_PRIORITY],
+      ['sidecar', 'true', '2', '-2'],
+    );
+    const logs = env(r.Container[2]);
+    assert.deepEqual([logs.ECI_CONTAINER_LAUNCH_PRIORITY, logs.ECI_CONTAINER_EXIT_PRIORITY], ['1', '-500'], 'a value the user set is kept');
+    assert.equal(env(r.Container[0]).ECI_CONTAINER_TYPE, undefined, 'app containers are untouched');
+    assert.equal(r.Container[1]?.ReadinessProbe?.HttpGet?.Port, 15021, 'probes are carried (they were dropped on init containers)');
+  });
+  it('sidecar resources add to the app containers (they run beside them)', () => {
+    assert.deepEqual([ok(mesh).Cpu, ok(mesh).Memory], [1.5, 1.25]);
+  });
+  it('each sidecar is warned with exactly what differs from Kubernetes', () => {
+    const w = warnings(mesh).filter((x) => x.code === 'NativeSidecarAsEciSidecar');
+    assert.deepEqual(w.map((x) => x.field), ['spec.initContainers[1].restartPolicy', 'spec.initContainers[2].restartPolicy']);
+    assert.match(w[0]?.message ?? '', /init containers migrate run before it starts, not beside it/);
+    assert.match(w[0]?.message ?? '', /readiness probe, not a startup probe/);
+    assert.match(w[1]?.message ?? '', /not restarted if it exits \(ECI applies restartPolicy Never/);
+  });
+  it('only what cannot be honoured is refused: an init restartPolicy other than Always, more than 20 containers with sidecars', () => {
+    assert.equal(refused(withPod((p) => { p.spec.initContainers = [{ name: 'x', image: 'i', restartPolicy: 'OnFailure' }]; }))[0]?.code, 'SidecarInitContainer');
+    const v = refused(withPod((p) => {
+      p.spec.containers = Array.from({ length: 19 }, (_, i) => ({ name: `c${i}`, image: 'i' }));
+      p.spec.initContainers = [{ name: 's1', image: 'i', restartPolicy: 'Always' }, { name: 's2', image: 'i', restartPolicy: 'Always' }];
+    }));
+    assert.deepEqual(v.map((x) => x.code), ['TooManyContainers']);
+  });
+  it('status: the sidecar is reported among the init container statuses, running counts as started, its readiness counts', () => {
+    const pod = withPod((p) => { p.spec.initContainers = [{ name: 'proxy', image: 'mesh/proxy:1', restartPolicy: 'Always' }]; });
+    const state = { State: 'Running', StartTime: '2025-01-01T00:00:00Z' };
+    const group = (proxyReady: boolean) => ({
+      ContainerGroupId: 'eci-1',
+      Status: 'Running',
+      Containers: [
+        { Name: 'app', Image: 'nginx:1.27', Ready: true, RestartCount: 0, CurrentState: state },
+        { Name: 'proxy', Image: 'mesh/proxy:1', Ready: proxyReady, RestartCount: 0, CurrentState: state },
+      ],
+    });
+    const s = groupToPodStatus(group(true), pod, '2025-01-01T00:01:00Z');
+    assert.deepEqual(s.initContainerStatuses?.map((c) => [c.name, !!c.state?.running, c.ready]), [['proxy', true, true]]);
+    assert.deepEqual(s.containerStatuses?.map((c) => c.name), ['app']);
+    const cond = (t: string) => s.conditions?.find((c) => c.type === t)?.status;
+    assert.deepEqual([cond('Initialized'), cond('Ready')], ['True', 'True']);
+    const notReady = groupToPodStatus(group(false), pod, '2025-01-01T00:01:00Z');
+    assert.equal(notReady.conditions?.find((c) => c.type === 'Ready')?.status, 'False');
   });
 });

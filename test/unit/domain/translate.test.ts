@@ -38,7 +38,7 @@ describe('translatePod refusals', () => {
     ['bad annotation value', (p) => { p.metadata.annotations = { 'k8s.aliyun.com/eci-spot-strategy': 'Cheap' }; }, 'InvalidAnnotation', "metadata.annotations['k8s.aliyun.com/eci-spot-strategy']"],
     ['price limit missing', (p) => { p.metadata.annotations = { 'k8s.aliyun.com/eci-spot-strategy': 'SpotWithPriceLimit' }; }, 'InvalidAnnotation', "metadata.annotations['k8s.aliyun.com/eci-spot-price-limit']"],
     ['missing image', (p) => { c0(p).image = ''; }, 'MissingImage', 'spec.containers[0].image'],
-    ['sidecar init', (p) => { p.spec.initContainers = [{ name: 's', image: 'i', restartPolicy: 'Always' }]; }, 'SidecarInitContainer', 'spec.initContainers[0].restartPolicy'],
+    ['init restartPolicy other than Always', (p) => { p.spec.initContainers = [{ name: 's', image: 'i', restartPolicy: 'Never' }]; }, 'SidecarInitContainer', 'spec.initContainers[0].restartPolicy'],
     ['extended resource', (p) => { c0(p).resources = { limits: { 'example.com/fpga': 1 } }; }, 'UnsupportedResource', 'spec.containers[0].resources.limits.example.com/fpga'],
     ['bad quantity', (p) => { c0(p).resources = { requests: { cpu: 'lots' } }; }, 'InvalidResource', 'spec.containers[0].resources.requests.cpu'],
     ['gpu without specs', (p) => { c0(p).resources = { limits: { 'nvidia.com/gpu': 1 } }; }, 'GpuRequiresInstanceType', "metadata.annotations['k8s.aliyun.com/eci-use-specs']"],

@@ -127,3 +127,39 @@ describe('pod-sync: preStop sleep (real domain)', () => {
     assert.deepEqual(w.eci.createRequests[0]?.Container[0]?.LifecyclePreStopHandlerExec, ['sleep', '10']);
   });
 });
+
+describe('pod-sync: native sidecars (real domain)', () => {
+  it('a Job pod with a native sidecar is created (was refused): the sidecar an ECI sidecar container, its status among the init statuses', async () => {
+    const w = realWorld();
+    const pod = w.cluster.put(
+      makePod({
+        spec: {
+          restartPolicy: 'Never',
+          initContainers: [{ name: 'logs', image: 'fluent-bit:3', restartPolicy: 'Always' }],
+          containers: [{ name: 'job', image: 'busybox' }],
+        },
+      }),
+    );
+    const sync = new PodSync(w.deps);
+    const res = await sync.handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'created');
+    const req = w.eci.createRequests[0];
+    assert.deepEqual(req?.Container.map((c) => c.Name), ['job', 'logs']);
+    assert.equal(req?.InitContainer, undefined);
+    assert.ok(req?.Container[1]?.EnvironmentVar?.some((e) => e.Key === 'ECI_CONTAINER_TYPE' && e.Value === 'sidecar'));
+    // ECI reports both as running containers: the sidecar's status goes where Kubernetes keeps it
+    const id = res.groupId ?? '';
+    const state = { State: 'Running', StartTime: '2026-01-01T00:00:10Z' };
+    w.eci.set(id, {
+      Status: 'Running',
+      Containers: [
+        { Name: 'job', Image: 'busybox', Ready: true, RestartCount: 0, CurrentState: state },
+        { Name: 'logs', Image: 'fluent-bit:3', Ready: true, RestartCount: 0, CurrentState: state },
+      ],
+    });
+    await sync.handle(nudgeOf(pod, 'changed'));
+    const after = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.deepEqual(after?.status?.initContainerStatuses?.map((c) => [c.name, !!c.state?.running]), [['logs', true]]);
+    assert.deepEqual(after?.status?.containerStatuses?.map((c) => c.name), ['job']);
+  });
+});

@@ -11,18 +11,8 @@ import type { Pod } from '../../../shared/domain/k8s.js';
 import { groupToPodStatus } from '../../../shared/domain/status.js';
 import { translatePod } from '../../../shared/domain/translate.js';
 import { validatePod } from '../../../shared/domain/validate.js';
-import { baseCtx, basePod } from './helpers.js';
+import { baseCtx, basePod, ok, withPod } from './helpers.js';
 
-function withPod(mut: (p: Pod) => void): Pod {
-  const p = basePod();
-  mut(p);
-  return p;
-}
-function ok(p: Pod, ctx = baseCtx()): EciCreateRequest {
-  const r = translatePod(p, ctx);
-  assert.ok(r.ok, `expected success, got ${JSON.stringify(!r.ok && r.violations)}`);
-  return r.request;
-}
 function warnings(p: Pod, ctx = baseCtx()): { code: string; field: string; message: string }[] {
   return translatePod(p, ctx).warnings;
 }

@@ -6,18 +6,8 @@ import { MAX_TAGS, MAX_TEAM_LABELS } from '../../../shared/domain/names.js';
 import { tokenKey, UNRESOLVED } from '../../../shared/domain/references.js';
 import { translatePod } from '../../../shared/domain/translate.js';
 import { validatePod } from '../../../shared/domain/validate.js';
-import { b64, baseCtx, basePod } from './helpers.js';
+import { b64, baseCtx, basePod, ok, withPod } from './helpers.js';
 
-function withPod(mut: (p: Pod) => void): Pod {
-  const p = basePod();
-  mut(p);
-  return p;
-}
-function ok(p: Pod, ctx = baseCtx()): EciCreateRequest {
-  const r = translatePod(p, ctx);
-  assert.ok(r.ok, `expected success, got ${JSON.stringify(!r.ok && r.violations)}`);
-  return r.request;
-}
 const c0 = (p: Pod) => p.spec.containers[0] as NonNullable<Pod['spec']['containers'][0]>;
 
 describe('translatePod refusals', () => {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { EciCreateRequest } from '../../../shared/domain/eci.js';
 import type { ConfigMap, Pod, Secret } from '../../../shared/domain/k8s.js';
 import { MAX_TAGS, MAX_TEAM_LABELS } from '../../../shared/domain/names.js';
 import { tokenKey, UNRESOLVED } from '../../../shared/domain/references.js';

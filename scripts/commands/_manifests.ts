@@ -1,6 +1,6 @@
 /**
  * Shared by `eci-bridge translate` and `eci-bridge validate`: reads YAML/JSON manifests, extracts pods (Pods and
- * the pod templates of Deployment, StatefulSet, ReplicaSet, Job, CronJob, DaemonSet), resolves ConfigMaps and
+ * the pod templates of Deployment, StatefulSet, ReplicaSet, ReplicationController, Job, CronJob, DaemonSet), resolves ConfigMaps and
  * Secrets found in the same input, and runs the domain. I/O is injected so tests can run it in-process.
  */
 import { readFileSync } from 'node:fs';
@@ -111,11 +111,14 @@ export const DRY_RUN_UID = '<pod-uid>';
 const OWNER_OF: Record<string, string> = {
   Deployment: 'ReplicaSet',
   ReplicaSet: 'ReplicaSet',
+  ReplicationController: 'ReplicationController',
   StatefulSet: 'StatefulSet',
   Job: 'Job',
   CronJob: 'Job',
   DaemonSet: 'DaemonSet',
 };
+
+const OWNER_API: Record<string, string> = { ReplicationController: 'v1' };
 
 function obj(v: unknown): Record<string, unknown> | undefined {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
@@ -151,7 +154,13 @@ function fromTemplate(kind: string, meta: ObjectMeta, template: unknown, vcts?: 
       namespace: ns,
       uid: DRY_RUN_UID,
       ownerReferences: [
-        { apiVersion: 'apps/v1', kind: OWNER_OF[kind] ?? kind, name: hash ? `${name}-${hash}` : name, uid: DRY_RUN_UID, controller: true },
+        {
+          apiVersion: OWNER_API[kind] ?? 'apps/v1',
+          kind: OWNER_OF[kind] ?? kind,
+          name: hash ? `${name}-${hash}` : name,
+          uid: DRY_RUN_UID,
+          controller: true,
+        },
       ],
     },
     spec: volumes.length ? { ...spec, volumes } : spec,

@@ -4,6 +4,7 @@
  * Annotations that only steer the bridge (spot fallback, fail strategy, reschedule) are validated and returned as
  * `policy`; documented annotations without a request field produce a warning.
  */
+import { type CustomDns, parseCustomDns } from './dns.js';
 import type { EciKeyValue } from './eci.js';
 import type { Violation, Warning } from './errors.js';
 import { violation, warning } from './errors.js';
@@ -28,11 +29,17 @@ const str =
     if (re && !re.test(t)) return err(`expected ${what ?? re.source}`);
     return ok(t);
   };
+/**
+ * The one boolean rule for every annotation (bridge policy and request fields alike): "true" or "false", any case,
+ * surrounding blanks ignored; anything else is undefined (an InvalidAnnotation where the value is validated).
+ */
+export function parseBoolean(v: string | undefined): boolean | undefined {
+  const t = v?.trim().toLowerCase();
+  return t === 'true' ? true : t === 'false' ? false : undefined;
+}
 const bool: Parser = (v) => {
-  const t = v.trim().toLowerCase();
-  if (t === 'true') return ok(true);
-  if (t === 'false') return ok(false);
-  return err('expected "true" or "false"');
+  const b = parseBoolean(v);
+  return b === undefined ? err('expected "true" or "false"') : ok(b);
 };
 const int =
   (min: number, max: number): Parser =>
@@ -183,13 +190,30 @@ export interface BridgePolicy {
   failOnCreateError?: boolean;
 }
 
+/** The bridge policy of a pod's annotations (invalid values count as absent; translation refuses them). */
+export function bridgePolicy(annotations: Record<string, string> | undefined): BridgePolicy {
+  return parseAnnotations(annotations).policy;
+}
+
+/**
+ * Does the pod fail at once when ECI has no capacity for it (ECI's "fail-fast": pod Failed, reason ProviderFailed,
+ * the controller decides what next)? `eci-fail-strategy` wins; without it the older `pod-fail-on-create-err: "true"`
+ * means the same. fail-back, fail-over (ECI: same as fail-back) and no annotation keep retrying, the pod Pending.
+ */
+export function failsFast(policy: BridgePolicy): boolean {
+  return policy.failStrategy !== undefined ? policy.failStrategy === 'fail-fast' : policy.failOnCreateError === true;
+}
+
 export interface AnnotationResult {
   /** Request fields in wire names. */
   fields: Record<string, unknown>;
   useSpecs?: string[];
   customTags: EciKeyValue[];
   hostAliases: { Ip: string; Hostname: string[] }[];
-  dnsConfig?: { NameServer?: string[]; Search?: string[]; Option?: { Name: string; Value?: string }[] };
+  /** `eci-custom-dnsconfig`, merged into the pod's DNS by dns.ts applyDns. */
+  dnsConfig?: CustomDns;
+  /** `eci-host-sysctls` (host-level sysctls ECI approved by ticket) → HostSecurityContext.Sysctl. */
+  hostSysctls: { Name: string; Value: string }[];
   policy: BridgePolicy;
   violations: Violation[];
   warnings: Warning[];
@@ -206,6 +230,7 @@ export const KNOWN_ANNOTATIONS: string[] = [
   ANNOTATION_CUSTOM_TAGS,
   `${P}eci-custom-hosts`,
   `${P}eci-custom-dnsconfig`,
+  `${P}eci-host-sysctls`,
   `${P}eci-enable-ipv6`,
   `${P}eci-ipv6-count`,
   `${P}eci-fixed-ip`,
@@ -218,10 +243,6 @@ export const KNOWN_ANNOTATIONS: string[] = [
 function asRecord(v: unknown): Record<string, unknown> | undefined {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
-function stringArray(v: unknown): string[] | undefined {
-  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;
-}
-
 function parseJson(v: string): unknown {
   try {
     return JSON.parse(v);
@@ -232,7 +253,7 @@ function parseJson(v: string): unknown {
 
 /** Parses the pod's annotations into request fields, policy, violations and warnings. */
 export function parseAnnotations(annotations: Record<string, string> | undefined): AnnotationResult {
-  const res: AnnotationResult = { fields: {}, customTags: [], hostAliases: [], policy: {}, violations: [], warnings: [] };
+  const res: AnnotationResult = { fields: {}, customTags: [], hostAliases: [], hostSysctls: [], policy: {}, violations: [], warnings: [] };
   const a = annotations ?? {};
   const bad = (key: string, message: string): void => {
     res.violations.push(violation('InvalidAnnotation', fieldOf(key), `${key}: ${message}`));
@@ -256,6 +277,7 @@ export function parseAnnotations(annotations: Record<string, string> | undefined
     if ('error' in r) bad(fullKey(p.key), r.error);
     else (res.policy as Record<string, unknown>)[p.name] = r.value;
   }
+  if (res.policy.rescheduleEnable === true) res.warnings.push(warning('RescheduleIgnored', fieldOf(`${P}eci-reschedule-enable`)));
   if (res.fields.SpotStrategy === 'SpotWithPriceLimit' && res.fields.SpotPriceLimit === undefined) {
     bad(`${P}eci-spot-price-limit`, 'required when eci-spot-strategy is SpotWithPriceLimit');
   }
@@ -305,27 +327,19 @@ export function parseAnnotations(annotations: Record<string, string> | undefined
 
   const dns = get('eci-custom-dnsconfig');
   if (dns !== undefined) {
-    const r = asRecord(parseJson(dns));
-    const ns = r ? (r.nameservers === undefined ? [] : stringArray(r.nameservers)) : undefined;
-    const se = r ? (r.searches === undefined ? [] : stringArray(r.searches)) : undefined;
-    const opts = r?.options === undefined ? [] : Array.isArray(r.options) ? r.options : undefined;
-    if (!r || !ns || !se || !opts) {
-      bad(`${P}eci-custom-dnsconfig`, 'expected JSON {"nameservers": [..], "searches": [..], "options": [{"name","value"}]}');
+    const r = parseCustomDns(dns);
+    if ('error' in r) bad(`${P}eci-custom-dnsconfig`, r.error);
+    else res.dnsConfig = r.value;
+  }
+
+  const hostSysctls = get('eci-host-sysctls');
+  if (hostSysctls !== undefined) {
+    const parsed = parseJson(hostSysctls);
+    const entries = Array.isArray(parsed) ? parsed.map(asRecord) : undefined;
+    if (!entries || entries.some((e) => typeof e?.name !== 'string' || !e.name || typeof e.value !== 'string')) {
+      bad(`${P}eci-host-sysctls`, 'expected a JSON list of {"name": "...", "value": "..."}');
     } else {
-      const options: { Name: string; Value?: string }[] = [];
-      for (const o of opts) {
-        const or = asRecord(o);
-        if (typeof or?.name !== 'string') {
-          bad(`${P}eci-custom-dnsconfig`, 'each option needs a string "name"');
-          break;
-        }
-        options.push(typeof or.value === 'string' ? { Name: or.name, Value: or.value } : { Name: or.name });
-      }
-      res.dnsConfig = {
-        ...(ns.length ? { NameServer: ns } : {}),
-        ...(se.length ? { Search: se } : {}),
-        ...(options.length ? { Option: options } : {}),
-      };
+      for (const e of entries) res.hostSysctls.push({ Name: String(e?.name), Value: String(e?.value) });
     }
   }
 

@@ -123,6 +123,7 @@ export interface EciCreateRequest {
   ActiveDeadlineSeconds?: number;
   ShareProcessNamespace?: boolean;
   SecurityContext?: { Sysctl: EciNameValue[] };
+  HostSecurityContext?: { Sysctl: EciNameValue[] };
   SpotStrategy?: 'NoSpot' | 'SpotWithPriceLimit' | 'SpotAsPriceGo';
   SpotPriceLimit?: number;
   SpotDuration?: number;

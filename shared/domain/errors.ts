@@ -31,7 +31,11 @@ export const VIOLATIONS = {
   Privileged: 'Drop privileged and add only the capabilities the container needs in securityContext.capabilities.add.',
   PersistentVolumeClaim:
     'Mount NAS with an inline nfs volume, or use emptyDir for scratch data; PersistentVolumeClaims are not attached to ECI pods by this bridge.',
-  UnsupportedVolume: 'Use emptyDir, configMap, secret, projected, downwardAPI or nfs volumes.',
+  UnsupportedVolume:
+    'Use emptyDir (default medium or Memory), configMap, secret, projected, downwardAPI or nfs volumes; ECI offers no huge pages.',
+  UnsupportedPortProtocol: 'Use TCP or UDP container ports (ECI documents no SCTP); an SCTP service needs a node outside the virtual node.',
+  ConfigFileTooLarge:
+    'ECI ConfigFile volumes hold at most 32 KiB per file and 60 KiB per volume: put large files on NAS (an inline nfs volume) or into the image, or split them across volumes.',
   VolumeDevices: 'Use a filesystem volume (emptyDir or nfs) instead of a raw block device.',
   UnknownVolume: 'Mount only volumes declared in spec.volumes.',
   TooManyContainers: 'ECI allows at most 20 containers and 20 init containers per pod: merge containers or split the pod.',
@@ -41,7 +45,7 @@ export const VIOLATIONS = {
   InvalidUid: 'metadata.uid must be at most 64 ASCII characters (it is the ECI ClientToken).',
   InvalidAnnotation: 'Fix the annotation value as documented for the k8s.aliyun.com/eci-* annotations.',
   MissingImage: 'Set an image on every container.',
-  SidecarInitContainer: 'ECI init containers cannot keep running: move the sidecar to spec.containers.',
+  SidecarInitContainer: 'An init container restartPolicy can only be Always (a native sidecar, run as an ECI sidecar container).',
   UnsupportedResource: 'Request only cpu, memory, ephemeral-storage and nvidia.com/gpu.',
   InvalidResource: 'Write resource quantities in Kubernetes quantity syntax (e.g. 500m, 2, 512Mi, 4Gi).',
   GpuRequiresInstanceType:
@@ -53,9 +57,12 @@ export const VIOLATIONS = {
   UnsupportedLifecycleHandler: 'Use an exec, httpGet or tcpSocket lifecycle handler (e.g. exec: [sleep, "5"]).',
   UnsupportedOS: 'Run Linux pods only on the virtual node.',
   ResourceClaims: 'Dynamic resource allocation is not available on ECI: request GPUs through nvidia.com/gpu and eci-use-specs.',
-  InvalidDnsConfig: 'With dnsPolicy None give 1-3 nameservers and at most 32 search domains in spec.dnsConfig.',
+  InvalidDnsConfig:
+    'With dnsPolicy None give at least one nameserver; keep at most 32 search domains across dnsPolicy, spec.dnsConfig and k8s.aliyun.com/eci-custom-dnsconfig.',
   InvalidSubPathExpr: 'subPathExpr may only reference environment variables with literal values.',
   InvalidSysctl: 'Give each sysctl a name and a value.',
+  UnsupportedSysctl:
+    'Remove the sysctl: ECI lets pods set kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, net.* (except net.ipv4.tcp_syncookies) and vm.min_free_kbytes; any other needs an ECI support ticket, then the k8s.aliyun.com/eci-host-sysctls annotation.',
   MissingConfigMap: 'Create the ConfigMap, or mark the reference optional: true.',
   MissingSecret: 'Create the Secret, or mark the reference optional: true.',
   MissingKey: 'Add the key to the ConfigMap/Secret, or mark the reference optional: true.',
@@ -86,20 +93,29 @@ export const WARNINGS = {
   SecurityProfileIgnored: 'seccompProfile, seLinuxOptions, appArmorProfile, procMount and windowsOptions are not applied by ECI.',
   AllowPrivilegeEscalationIgnored: 'allowPrivilegeEscalation is not enforced by ECI.',
   CapabilitiesDropIgnored: 'capabilities.drop is not supported by ECI: the ECI default capability set applies.',
-  InitContainerFieldIgnored: 'ECI init containers have no runAsGroup, runAsNonRoot, stdin or tty: the field is ignored.',
+  InitContainerFieldIgnored:
+    'ECI init containers have no runAsGroup, runAsNonRoot, stdin, stdinOnce, tty, probes or lifecycle hooks: the named field is ignored.',
+  HostnameFqdnIgnored: 'setHostnameAsFQDN is ignored: the container hostname is the short name (subdomain has no ECI field).',
   StartupProbeDegraded: 'ECI has no startup probe: its budget is added to the liveness probe initialDelaySeconds.',
   ProbeDegraded: 'The probe was carried over without fields ECI lacks (httpGet host/headers, grpc as tcpSocket).',
+  LifecycleSleepAsExec: 'ECI has no sleep lifecycle action: the hook is sent as exec ["sleep", "<seconds>"], which needs a sleep binary in the image.',
+  NativeSidecarAsEciSidecar:
+    'a native sidecar (init container with restartPolicy Always) runs as an ECI sidecar container: started before the app containers, stopped after them.',
   ProbeGracePeriodIgnored: 'probe terminationGracePeriodSeconds is not supported by ECI; the pod grace period applies.',
   SubdomainIgnored: 'subdomain has no ECI field: the FQDN is not set inside the container (Service DNS still works).',
   DownwardApiSnapshot: 'downwardAPI labels/annotations are written once at creation and not updated afterwards.',
+  DnsNameserversTruncated: 'more than 3 nameservers after merging dnsPolicy, dnsConfig and eci-custom-dnsconfig: the first 3 are used.',
   DnsDefaultWithConfig: 'dnsPolicy Default with dnsConfig: ECI documents DnsConfig for DnsPolicy None only, so it may not apply.',
   EphemeralContainersIgnored: 'ephemeralContainers cannot be added to an ECI pod.',
   ImagePullSecretMissing: 'an imagePullSecret could not be found or read: pulls from that registry may fail.',
   AnnotationIgnored: 'the annotation has no CreateContainerGroup field in ECI API 2018-08-08 and is ignored.',
+  RescheduleIgnored:
+    'eci-reschedule-enable is ignored: the bridge has one virtual node and nothing to reschedule to; with eci-fail-strategy: fail-fast the pod fails on no capacity and its controller recreates it.',
   CustomTagsOverLimit: 'ECI documents at most 3 custom tags in k8s.aliyun.com/eci-custom-tags; more were given.',
   ServiceLinksNotInjected: 'service-link environment variables (<SVC>_SERVICE_HOST) are not injected on ECI.',
   KubernetesServiceUnknown: 'KUBERNETES_SERVICE_HOST/PORT are not set: configure the API server address.',
   Unresolved: 'a ConfigMap, Secret or token could not be read offline and was replaced by a placeholder.',
+  PodResourcesOverridden: 'pod-level spec.resources is not used for the size: k8s.aliyun.com/eci-use-specs sets it.',
   ContainerResourcesShared: 'some containers have neither requests nor limits: they share the pod resources.',
   EnvFromKeySkipped: 'an envFrom key is not a valid environment variable name and was skipped (as the kubelet does).',
   OptionalSourceMissing: 'an optional ConfigMap, Secret or key does not exist: nothing was added for it.',

@@ -134,7 +134,8 @@ export interface Container {
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   startupProbe?: Probe;
-  lifecycle?: { postStart?: Handler; preStop?: Handler };
+  /** Lifecycle hooks; `sleep` is Kubernetes 1.29+ (a 1.20 apiserver drops it). */
+  lifecycle?: { postStart?: Handler & { sleep?: { seconds: number } }; preStop?: Handler & { sleep?: { seconds: number } } };
   terminationMessagePath?: string;
   terminationMessagePolicy?: string;
   imagePullPolicy?: string;
@@ -230,6 +231,9 @@ export interface PodSpec {
   readinessGates?: { conditionType: string }[];
   runtimeClassName?: string;
   enableServiceLinks?: boolean;
+  setHostnameAsFQDN?: boolean;
+  /** Pod-level resources (Kubernetes 1.32+; a 1.20 apiserver drops the field). */
+  resources?: ResourceRequirements;
   preemptionPolicy?: string;
   overhead?: Record<string, string>;
   topologySpreadConstraints?: Record<string, unknown>[];

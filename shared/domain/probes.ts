@@ -5,7 +5,7 @@
  */
 import type { Collector } from './collector.js';
 import type { EciContainer, EciProbe } from './eci.js';
-import type { Container, Handler, Probe } from './k8s.js';
+import type { Container, Probe } from './k8s.js';
 
 /** Resolves a numeric or named port against the container's ports. */
 export function resolvePort(c: Container, port: number | string | undefined): number | undefined {
@@ -105,7 +105,7 @@ export function applyLifecycle(col: Collector, c: Container, out: EciContainer, 
     ['preStop', 'PreStop'],
   ];
   for (const [k, h] of hooks) {
-    const hd: (Handler & { sleep?: { seconds: number } }) | undefined = c.lifecycle?.[k];
+    const hd = c.lifecycle?.[k];
     if (!hd) continue;
     const field = `${path}.lifecycle.${k}`;
     const o = out as unknown as Record<string, unknown>;
@@ -134,7 +134,16 @@ export function applyLifecycle(col: Collector, c: Container, out: EciContainer, 
       if (hd.tcpSocket.host) o[`Lifecycle${h}HandlerTcpSocketHost`] = hd.tcpSocket.host;
       o[`Lifecycle${h}HandlerTcpSocketPort`] = port;
     } else if (hd.sleep) {
-      col.refuse('UnsupportedLifecycleHandler', `${field}.sleep`, 'ECI has no sleep lifecycle action');
+      // ECI has no sleep action (Kubernetes 1.29+): degraded to an exec of the image's `sleep`. Where the image has
+      // none (distroless, scratch) the hook fails at once and the container gets SIGTERM without the pause.
+      const secs = hd.sleep.seconds;
+      if (typeof secs !== 'number' || !Number.isInteger(secs) || secs < 0) {
+        col.refuse('UnsupportedLifecycleHandler', `${field}.sleep.seconds`, 'sleep.seconds must be a whole number of seconds ≥ 0');
+        continue;
+      }
+      if (secs === 0) continue; // sleep 0 does nothing: nothing to carry
+      o[`Lifecycle${h}HandlerExec`] = ['sleep', String(secs)];
+      col.warn('LifecycleSleepAsExec', `${field}.sleep`, `ECI has no sleep action: sent as exec ["sleep", "${secs}"], which needs a sleep binary in the image ${c.image ?? ''} (without one the hook fails and the pause is skipped)`);
     } else {
       col.refuse('UnsupportedLifecycleHandler', field, 'the handler has no exec, httpGet or tcpSocket action');
     }

@@ -9,7 +9,9 @@
  * - `k8s.aliyun.com/eci-use-specs` wins at pod level: one `<cpu>-<mem>Gi` → Cpu / Memory, ECS types or a list →
  *   InstanceType (comma list, tried in order);
  * - otherwise pod Cpu / Memory = max(sum over containers, largest init container), rounded up by ECI to a
- *   supported spec; none given anywhere → ECI's default (2 vCPU, 4 GiB);
+ *   supported spec; pod-level `spec.resources` (Kubernetes 1.32+; limit, else request) raises that to what the pod
+ *   asked for (never below the containers' total, which ECI refuses); none given anywhere → ECI's default
+ *   (2 vCPU, 4 GiB);
  * - GPUs need a GPU instance type from eci-use-specs; at most 64 vCPU; ephemeral-storage beyond the 30 GiB ECI
  *   includes → EphemeralStorage (extra GiB).
  */
@@ -115,12 +117,29 @@ export function parseUseSpecs(value: string): { specs: string[] } | { error: str
   return { specs };
 }
 
+/** Pod-level spec.resources (cpu and memory only, as Kubernetes allows) → vCPU / GiB, limit else request. */
+export function podLevelSize(pod: Pod): { size: ContainerSize; violations: Violation[] } {
+  const res = pod.spec?.resources;
+  if (!res) return { size: {}, violations: [] };
+  const r = containerSize({ name: 'pod', resources: res }, 'spec');
+  const violations = [...r.violations];
+  for (const kind of ['limits', 'requests'] as const) {
+    for (const name of Object.keys(res[kind] ?? {})) {
+      if (name !== 'cpu' && name !== 'memory' && KNOWN.has(name)) {
+        violations.push(violation('UnsupportedResource', `spec.resources.${kind}.${name}`, `pod-level resources take cpu and memory only, not ${name}`));
+      }
+    }
+  }
+  return { size: { ...(r.size.cpu !== undefined ? { cpu: r.size.cpu } : {}), ...(r.size.memory !== undefined ? { memory: r.size.memory } : {}) }, violations };
+}
+
 /** The pod-level size from the container sizes and an optional eci-use-specs list (already validated). */
 export function podSize(
   app: ContainerSize[],
   init: ContainerSize[],
   specs: string[] | undefined,
   useSpecsField: string,
+  podLevel: ContainerSize = {},
 ): { size: PodSize; violations: Violation[] } {
   const violations: Violation[] = [];
   const size: PodSize = {};
@@ -143,8 +162,8 @@ export function podSize(
       );
     }
   } else {
-    const cpu = eff('cpu');
-    const mem = eff('memory');
+    const cpu = Math.max(eff('cpu'), podLevel.cpu ?? 0);
+    const mem = Math.max(eff('memory'), podLevel.memory ?? 0);
     if (cpu > 0) size.Cpu = ceil3(cpu);
     if (mem > 0) size.Memory = ceil3(mem);
     if (gpus > 0) {

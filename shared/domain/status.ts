@@ -4,6 +4,7 @@
  * (Running → Pending) and a terminal pod is never changed; conditions' lastTransitionTime changes only when
  * their status changes; containers always have a state (never an empty one).
  */
+import { isNativeSidecar } from './sidecars.js';
 import type { EciContainerGroup, EciContainerState, EciEvent, EciGroupStatusItem, EciPodContainerState } from './eci.js';
 import type { ContainerState, ContainerStatus, Pod, PodCondition, PodStatus } from './k8s.js';
 import { qosClass } from './resources.js';
@@ -208,15 +209,25 @@ function buildStatus(g: NormGroup, pod: Pod, now: string): PodStatus {
   const prevApp = new Map((prev.containerStatuses ?? []).map((c) => [c.name, c]));
   const initDoneByPhase = phase === 'Running' || phase === 'Succeeded';
 
-  const initStatuses: ContainerStatus[] = (spec.initContainers ?? []).map((c) => {
-    const n = g.inits?.find((x) => x.name === c.name);
+  // A native sidecar (restartPolicy Always) runs as an ECI container (sidecars.ts): its status comes from the group's
+  // containers and stays among the init container statuses, where Kubernetes keeps it; running counts as started.
+  const sidecar = (spec.initContainers ?? []).map((c) => isNativeSidecar(c));
+  const initStatuses: ContainerStatus[] = (spec.initContainers ?? []).map((c, i) => {
     const old = prevInit.get(c.name);
+    if (sidecar[i]) {
+      const n = g.containers?.find((x) => x.name === c.name);
+      const state = n?.state ?? old?.state ?? { waiting: { reason: terminal ? (p.reason ?? 'PodFailed') : 'PodInitializing' } };
+      return status(g, c.name, c.image ?? '', n, old, state);
+    }
+    const n = g.inits?.find((x) => x.name === c.name);
     let state = n?.state;
     if (!state && initDoneByPhase) state = { terminated: { exitCode: 0, reason: 'Completed' } };
     if (!state) state = old?.state ?? { waiting: { reason: terminal ? (p.reason ?? 'PodFailed') : 'PodInitializing' } };
     return status(g, c.name, c.image ?? '', n, old, state);
   });
-  const initialized = initStatuses.every((s) => s.state?.terminated?.exitCode === 0);
+  const initDone = (s: ContainerStatus, i: number): boolean =>
+    sidecar[i] ? !!(s.state?.running || s.state?.terminated) : s.state?.terminated?.exitCode === 0;
+  const initialized = initStatuses.every(initDone);
   const appStatuses: ContainerStatus[] = spec.containers.map((c) => {
     const n = g.containers?.find((x) => x.name === c.name);
     const old = prevApp.get(c.name);
@@ -229,13 +240,14 @@ function buildStatus(g: NormGroup, pod: Pod, now: string): PodStatus {
   const conds: PodCondition[] = [];
   if (g.status === 'ScheduleFailed') conds.push(condition(prevConds, 'PodScheduled', 'False', now, p.reason, p.message));
   else conds.push(condition(prevConds, 'PodScheduled', 'True', now));
-  const notInit = initStatuses.filter((s) => s.state?.terminated?.exitCode !== 0).map((s) => s.name);
+  const notInit = initStatuses.filter((s, i) => !initDone(s, i)).map((s) => s.name);
   conds.push(
     initialized
       ? condition(prevConds, 'Initialized', 'True', now)
       : condition(prevConds, 'Initialized', 'False', now, 'ContainersNotInitialized', `containers with incomplete status: [${notInit.join(' ')}]`),
   );
-  const unready = appStatuses.filter((s) => !s.ready).map((s) => s.name);
+  // sidecars count for readiness, as in Kubernetes
+  const unready = [...initStatuses.filter((_, i) => sidecar[i]), ...appStatuses].filter((s) => !s.ready).map((s) => s.name);
   const completed = phase === 'Succeeded';
   const containersReady = unready.length === 0 && !terminal;
   const crReason = completed ? 'PodCompleted' : containersReady ? undefined : 'ContainersNotReady';

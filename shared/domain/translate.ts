@@ -1,20 +1,24 @@
 /**
  * Pod → CreateContainerGroup request (wire names). Pure and total: every field is carried over, degraded with a
  * warning, or refused with a violation; translatePod never throws. Secret-bearing values are tracked by wire
- * path so redactRequest can hide exactly those.
+ * path so redactRequest can hide exactly those. Over 400 lines as the one walk from pod to request; volumes, DNS,
+ * sysctls, native sidecars, probes and resources each live in their own file.
  */
 import { type AnnotationResult, ANNOTATION_USE_SPECS, parseAnnotations } from './annotations.js';
 import { Collector } from './collector.js';
 import { pullCredentials } from './credentials.js';
 import type { EciContainer, EciCreateRequest, EciKeyValue } from './eci.js';
+import { applyDns } from './dns.js';
 import { expand, resolveEnv, type EnvContext } from './env.js';
 import type { Violation, Warning } from './errors.js';
 import { violation } from './errors.js';
 import type { ConfigMap, Container, Pod, Secret } from './k8s.js';
+import { asEciSidecar, isNativeSidecar } from './sidecars.js';
+import { translateSysctls } from './sysctls.js';
 import { containerGroupName, costTags, MAX_TAGS, TAG_CLUSTER, TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE, tagProblem, tagValue } from './names.js';
 import { applyLifecycle, applyProbes } from './probes.js';
 import { type Resolved, Sources } from './references.js';
-import { type ContainerSize, containerSize, INCLUDED_EPHEMERAL_GIB, parseQuantity, podSize } from './resources.js';
+import { type ContainerSize, containerSize, INCLUDED_EPHEMERAL_GIB, parseQuantity, podLevelSize, podSize } from './resources.js';
 import { translateMounts, translateVolumes } from './volumes.js';
 
 export const MAX_CONTAINERS = 20;
@@ -118,15 +122,28 @@ function translate(pod: Pod, ctx: TranslateContext): TranslateResult {
 
   const apps = spec.containers;
   const inits = spec.initContainers ?? [];
-  if (apps.length > MAX_CONTAINERS) col.refuse('TooManyContainers', 'spec.containers', `${apps.length} containers; ECI allows ${MAX_CONTAINERS}`);
-  if (inits.length > MAX_CONTAINERS) col.refuse('TooManyContainers', 'spec.initContainers', `${inits.length} init containers; ECI allows ${MAX_CONTAINERS}`);
+  // Native sidecars become ECI sidecar containers (sidecars.ts); the other init containers stay init containers.
+  const indexed = inits.map((c, i) => ({ c, i }));
+  const sidecars = indexed.filter((x) => isNativeSidecar(x.c));
+  const regular = indexed.filter((x) => !isNativeSidecar(x.c));
+  const containerCount = apps.length + sidecars.length;
+  if (containerCount > MAX_CONTAINERS) {
+    col.refuse('TooManyContainers', 'spec.containers', `${containerCount} containers (native sidecars included); ECI allows ${MAX_CONTAINERS}`);
+  }
+  if (regular.length > MAX_CONTAINERS) col.refuse('TooManyContainers', 'spec.initContainers', `${regular.length} init containers; ECI allows ${MAX_CONTAINERS}`);
 
-  // Sizes first: resourceFieldRef needs them.
-  const appSizes = apps.map((c, i) => sized(col, c, `spec.containers[${i}]`));
-  const initSizes = inits.map((c, i) => sized(col, c, `spec.initContainers[${i}]`));
-  const ps = podSize(appSizes, initSizes, ann.useSpecs, `metadata.annotations['${ANNOTATION_USE_SPECS}']`);
+  // Sizes first: resourceFieldRef needs them. Sidecars run beside the app containers, so they add to their sum.
+  const appSizes = [
+    ...apps.map((c, i) => sized(col, c, `spec.containers[${i}]`)),
+    ...sidecars.map(({ c, i }) => sized(col, c, `spec.initContainers[${i}]`)),
+  ];
+  const initSizes = regular.map(({ c, i }) => sized(col, c, `spec.initContainers[${i}]`));
+  const podLevel = podLevelSize(pod);
+  col.violations.push(...podLevel.violations);
+  if (ann.useSpecs && spec.resources) col.warn('PodResourcesOverridden', 'spec.resources');
+  const ps = podSize(appSizes, initSizes, ann.useSpecs, `metadata.annotations['${ANNOTATION_USE_SPECS}']`, podLevel.size);
   col.violations.push(...ps.violations);
-  const anySized = [...appSizes, ...initSizes].some((s) => s.cpu !== undefined || s.memory !== undefined);
+  const anySized = [...appSizes, ...initSizes, podLevel.size].some((s) => s.cpu !== undefined || s.memory !== undefined);
   if (anySized && appSizes.some((s) => s.cpu === undefined && s.memory === undefined)) {
     col.warn('ContainerResourcesShared', 'spec.containers');
   }
@@ -174,8 +191,15 @@ function translate(pod: Pod, ctx: TranslateContext): TranslateResult {
   const Container = apps.map((c, i) =>
     translateContainer(col, envCtx, c, `spec.containers[${i}]`, `Container[${i}]`, appSizes[i] ?? {}, declared, false),
   );
-  const InitContainer = inits.map((c, i) =>
-    translateContainer(col, envCtx, c, `spec.initContainers[${i}]`, `InitContainer[${i}]`, initSizes[i] ?? {}, declared, true),
+  sidecars.forEach(({ c, i }, k) => {
+    const path = `spec.initContainers[${i}]`;
+    const j = apps.length + k;
+    const out = translateContainer(col, envCtx, c, path, `Container[${j}]`, appSizes[j] ?? {}, declared, false);
+    const later = regular.filter((r) => r.i > i).map((r) => r.c?.name ?? '?');
+    Container.push(asEciSidecar(col, out, k, sidecars.length, path, later, spec.restartPolicy));
+  });
+  const InitContainer = regular.map(({ c, i }, j) =>
+    translateContainer(col, envCtx, c, `spec.initContainers[${i}]`, `InitContainer[${j}]`, initSizes[j] ?? {}, declared, true),
   );
 
   const Volume = translateVolumes({ pod, sources, col, resourceValue });
@@ -210,20 +234,14 @@ function translate(pod: Pod, ctx: TranslateContext): TranslateResult {
   if (spec.terminationGracePeriodSeconds !== undefined) req.TerminationGracePeriodSeconds = spec.terminationGracePeriodSeconds;
   if (spec.activeDeadlineSeconds !== undefined) req.ActiveDeadlineSeconds = spec.activeDeadlineSeconds;
   if (spec.shareProcessNamespace) req.ShareProcessNamespace = true;
-  const sysctls = spec.securityContext?.sysctls ?? [];
-  if (sysctls.length) {
-    sysctls.forEach((s, i) => {
-      if (typeof s?.name !== 'string' || !s.name || typeof s.value !== 'string') col.refuse('InvalidSysctl', `spec.securityContext.sysctls[${i}]`, 'a sysctl needs a name and a value');
-    });
-    req.SecurityContext = { Sysctl: sysctls.filter((s) => s?.name).map((s) => ({ Name: s.name, Value: String(s.value) })) };
-  }
+  Object.assign(req, translateSysctls(col, spec.securityContext?.sysctls ?? [], ann.hostSysctls));
 
   if (ps.size.Cpu !== undefined) req.Cpu = ps.size.Cpu;
   if (ps.size.Memory !== undefined) req.Memory = ps.size.Memory;
   if (ps.size.InstanceType !== undefined) req.InstanceType = ps.size.InstanceType;
   if (ps.size.EphemeralStorage !== undefined) req.EphemeralStorage = ps.size.EphemeralStorage;
 
-  applyDns(pod, ctx, ann, col, req);
+  applyDns(pod, ctx, ann.dnsConfig, col, req);
   const aliases = [
     ...(spec.hostAliases ?? []).map((h) => ({ Ip: h.ip, Hostname: [...(h.hostnames ?? [])] })),
     ...ann.hostAliases,
@@ -342,7 +360,9 @@ function podLevelChecks(pod: Pod, col: Collector): void {
   if (spec.topologySpreadConstraints?.length) col.warn('TopologySpreadIgnored', 'spec.topologySpreadConstraints');
   if (spec.runtimeClassName) col.warn('RuntimeClassIgnored', 'spec.runtimeClassName');
   if (spec.hostUsers !== undefined) col.warn('HostUsersIgnored', 'spec.hostUsers');
-  if (spec.enableServiceLinks === true) col.warn('ServiceLinksNotInjected', 'spec.enableServiceLinks');
+  // The apiserver defaults enableServiceLinks to true: every live pod has it unless it opted out.
+  if (spec.enableServiceLinks !== false) col.warn('ServiceLinksNotInjected', 'spec.enableServiceLinks');
+  if (spec.setHostnameAsFQDN === true) col.warn('HostnameFqdnIgnored', 'spec.setHostnameAsFQDN');
   const psc = spec.securityContext as (Record<string, unknown> & NonNullable<Pod['spec']['securityContext']>) | undefined;
   if (psc) {
     if (psc.fsGroup !== undefined || psc.supplementalGroups?.length || psc.fsGroupChangePolicy !== undefined) {
@@ -385,7 +405,10 @@ function translateContainer(
   (c.ports ?? []).forEach((p, i) => {
     if (p?.hostPort) col.refuse('HostPort', `${path}.ports[${i}].hostPort`, `container ${c.name} asks for hostPort ${p.hostPort}`);
     else if (p?.hostIP) col.refuse('HostPort', `${path}.ports[${i}].hostIP`, `container ${c.name} asks for hostIP ${p.hostIP}`);
-    if (p && typeof p.containerPort === 'number') ports.push({ Port: p.containerPort, Protocol: (p.protocol ?? 'TCP').toUpperCase() });
+    const protocol = (p?.protocol ?? 'TCP').toUpperCase();
+    if (protocol !== 'TCP' && protocol !== 'UDP') {
+      col.refuse('UnsupportedPortProtocol', `${path}.ports[${i}].protocol`, `container ${c.name} port ${p?.containerPort} uses ${p?.protocol}; ECI ports are TCP or UDP`);
+    } else if (p && typeof p.containerPort === 'number') ports.push({ Port: p.containerPort, Protocol: protocol });
   });
   if (ports.length) out.Port = ports;
   if (size.cpu !== undefined) out.Cpu = size.cpu;
@@ -415,16 +438,17 @@ function translateContainer(
   const runAsNonRoot = sc.runAsNonRoot ?? psc.runAsNonRoot;
 
   if (init) {
-    if (c.restartPolicy) col.refuse('SidecarInitContainer', `${path}.restartPolicy`, `init container ${c.name} has restartPolicy ${c.restartPolicy}`);
-    const ignored: string[] = [];
-    if (sc.runAsGroup !== undefined) ignored.push('securityContext.runAsGroup');
-    if (sc.runAsNonRoot !== undefined) ignored.push('securityContext.runAsNonRoot');
-    if (c.stdin) ignored.push('stdin');
-    if (c.stdinOnce) ignored.push('stdinOnce');
-    if (c.tty) ignored.push('tty');
-    if (c.livenessProbe || c.readinessProbe || c.startupProbe) ignored.push('probes');
-    if (c.lifecycle) ignored.push('lifecycle');
-    for (const f of ignored) col.warn('InitContainerFieldIgnored', `${path}.${f}`);
+    // Always (a native sidecar) never gets here; Kubernetes allows no other value.
+    if (c.restartPolicy) col.refuse('SidecarInitContainer', `${path}.restartPolicy`, `init container ${c.name} has restartPolicy ${c.restartPolicy}; only Always (a native sidecar) is valid`);
+    // Each field ECI's InitContainer lacks, named by its own path (a pod-level value the container inherits too).
+    const ignored: [string, string][] = [];
+    if (sc.runAsGroup !== undefined) ignored.push([`${path}.securityContext.runAsGroup`, 'runAsGroup']);
+    else if (psc.runAsGroup !== undefined) ignored.push(['spec.securityContext.runAsGroup', `runAsGroup (inherited by ${c.name})`]);
+    if (sc.runAsNonRoot !== undefined) ignored.push([`${path}.securityContext.runAsNonRoot`, 'runAsNonRoot']);
+    else if (psc.runAsNonRoot !== undefined) ignored.push(['spec.securityContext.runAsNonRoot', `runAsNonRoot (inherited by ${c.name})`]);
+    for (const k of ['stdin', 'stdinOnce', 'tty'] as const) if (c[k]) ignored.push([`${path}.${k}`, k]);
+    for (const k of ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'] as const) if (c[k]) ignored.push([`${path}.${k}`, k]);
+    for (const [f, what] of ignored) col.warn('InitContainerFieldIgnored', f, `ECI init containers have no ${what}: it is ignored`);
     return out;
   }
   if (runAsGroup !== undefined) out.SecurityContextRunAsGroup = runAsGroup;
@@ -453,60 +477,6 @@ function buildTags(pod: Pod, ctx: TranslateContext, ann: AnnotationResult): EciK
     if (!tags.some((x) => x.Key === t.Key)) tags.push(t);
   }
   return tags;
-}
-
-function applyDns(pod: Pod, ctx: TranslateContext, ann: AnnotationResult, col: Collector, req: EciCreateRequest): void {
-  const spec = pod.spec;
-  const policy = spec.dnsPolicy ?? 'ClusterFirst';
-  const dc = spec.dnsConfig;
-  if (ann.dnsConfig) {
-    req.DnsPolicy = 'None';
-    req.DnsConfig = ann.dnsConfig;
-    return;
-  }
-  const opts = (base: { Name: string; Value?: string }[]): { Name: string; Value?: string }[] => {
-    const m = new Map<string, { Name: string; Value?: string }>();
-    for (const o of base) m.set(o.Name, o);
-    for (const o of dc?.options ?? []) {
-      if (o?.name) m.set(o.name, o.value !== undefined ? { Name: o.name, Value: o.value } : { Name: o.name });
-    }
-    return [...m.values()];
-  };
-  if (policy === 'None') {
-    const ns = dc?.nameservers ?? [];
-    if (ns.length === 0 || ns.length > 3 || (dc?.searches ?? []).length > 32) {
-      col.refuse('InvalidDnsConfig', 'spec.dnsConfig', 'dnsPolicy None needs 1-3 nameservers and at most 32 searches');
-      return;
-    }
-    req.DnsPolicy = 'None';
-    const o = opts([]);
-    req.DnsConfig = {
-      NameServer: [...ns],
-      ...(dc?.searches?.length ? { Search: [...dc.searches] } : {}),
-      ...(o.length ? { Option: o } : {}),
-    };
-    return;
-  }
-  if (policy === 'Default') {
-    req.DnsPolicy = 'Default';
-    if (dc && (dc.nameservers?.length || dc.searches?.length || dc.options?.length)) {
-      col.warn('DnsDefaultWithConfig', 'spec.dnsConfig');
-      const o = opts([]);
-      req.DnsConfig = {
-        ...(dc.nameservers?.length ? { NameServer: [...dc.nameservers] } : {}),
-        ...(dc.searches?.length ? { Search: [...dc.searches] } : {}),
-        ...(o.length ? { Option: o } : {}),
-      };
-    }
-    return;
-  }
-  // ClusterFirst, and ClusterFirstWithHostNet (hostNetwork is refused, so it behaves as ClusterFirst).
-  const d = ctx.clusterDomain;
-  const ns = pod.metadata.namespace ?? 'default';
-  const servers = [ctx.clusterDns, ...(dc?.nameservers ?? [])].filter((s, i, a) => a.indexOf(s) === i).slice(0, 3);
-  const searches = [`${ns}.svc.${d}`, `svc.${d}`, d, ...(dc?.searches ?? [])].filter((s, i, a) => a.indexOf(s) === i).slice(0, 32);
-  req.DnsPolicy = 'None';
-  req.DnsConfig = { NameServer: servers, Search: searches, Option: opts([{ Name: 'ndots', Value: '5' }]) };
 }
 
 /** The secret wire paths recorded for a request returned by translatePod (empty when unknown). */

@@ -2,6 +2,10 @@
  * Volumes and mounts. emptyDir → EmptyDirVolume; configMap, secret, projected (serviceAccountToken, configMap,
  * secret, downwardAPI) and downwardAPI → ConfigFileVolume (base64 contents, items, defaultMode, per-item mode,
  * binaryData, optional); nfs → NFSVolume; hostPath, persistentVolumeClaim and every other kind → refused.
+ * ConfigFile volumes are held to ECI's limits (help.aliyun.com/en/eci/user-guide/mount-a-configfile-volume:
+ * "a single configuration file cannot exceed 32 KB, all configuration files cannot exceed 60 KB"), counted on the
+ * decoded file bytes with KB = 1024: a larger file or volume is refused where its content is known (pod-sync
+ * after reading the ConfigMap/Secret, the CLI with the object in its input, admission for downwardAPI files).
  */
 import type { Collector } from './collector.js';
 import { toBase64 } from './collector.js';
@@ -22,6 +26,37 @@ interface File {
   Content: string;
   Mode?: number;
   secret: boolean;
+  /** the Kubernetes field the file comes from (with its key), for a size refusal; none for an offline placeholder */
+  from?: string;
+}
+
+/** ECI's ConfigFile limits in bytes (see the top of this file). */
+export const CONFIG_FILE_MAX_BYTES = 32 * 1024;
+export const CONFIG_FILE_VOLUME_MAX_BYTES = 60 * 1024;
+
+/** Bytes a base64 string decodes to. */
+export function base64Bytes(b64: string): number {
+  const t = b64.replace(/\s/g, '');
+  const pad = t.endsWith('==') ? 2 : t.endsWith('=') ? 1 : 0;
+  return Math.max(0, Math.floor((t.length * 3) / 4) - pad);
+}
+
+const kib = (n: number): string => `${(n / 1024).toFixed(1)} KiB (${n} bytes)`;
+
+/** Refuses files and volumes over ECI's ConfigFile limits, naming the field, the size and the limit. */
+function checkSizes(col: Collector, volumeName: string, field: string, files: File[]): void {
+  let total = 0;
+  for (const f of files) {
+    if (f.from === undefined) continue;
+    const n = base64Bytes(f.Content);
+    total += n;
+    if (n > CONFIG_FILE_MAX_BYTES) {
+      col.refuse('ConfigFileTooLarge', f.from, `volume ${volumeName}: file ${f.Path} is ${kib(n)}; ECI allows ${kib(CONFIG_FILE_MAX_BYTES)} per file`);
+    }
+  }
+  if (total > CONFIG_FILE_VOLUME_MAX_BYTES) {
+    col.refuse('ConfigFileTooLarge', field, `volume ${volumeName}: its files total ${kib(total)}; ECI allows ${kib(CONFIG_FILE_VOLUME_MAX_BYTES)} per volume`);
+  }
 }
 
 const SOURCE_KINDS = [
@@ -68,6 +103,7 @@ function sourceFiles(
       Path: k,
       Content: content(k) ?? '',
       secret,
+      from: `${field} (key ${k})`,
     }));
   }
   const out: File[] = [];
@@ -78,7 +114,7 @@ function sourceFiles(
       else col.refuse('MissingKey', `${field}.items[${i}]`, `key ${it?.key} not found in ${what}`);
       return;
     }
-    out.push({ Path: it.path, Content: c, ...(it.mode !== undefined ? { Mode: it.mode } : {}), secret });
+    out.push({ Path: it.path, Content: c, ...(it.mode !== undefined ? { Mode: it.mode } : {}), secret, from: `${field}.items[${i}]` });
   });
   return out;
 }
@@ -158,7 +194,7 @@ function downwardFiles(ctx: VolumeContext, items: DownwardAPIVolumeFile[], field
       ctx.col.refuse('UnsupportedFieldRef', f, 'a downwardAPI item needs fieldRef or resourceFieldRef');
       return;
     }
-    out.push({ Path: it.path, Content: toBase64(value), ...(it.mode !== undefined ? { Mode: it.mode } : {}), secret: false });
+    out.push({ Path: it.path, Content: toBase64(value), ...(it.mode !== undefined ? { Mode: it.mode } : {}), secret: false, from: f });
   });
   return out;
 }
@@ -175,7 +211,7 @@ function projectedFiles(ctx: VolumeContext, v: NonNullable<Volume['projected']>,
         expirationSeconds: t.expirationSeconds ?? DEFAULT_TOKEN_EXPIRATION,
       };
       const r = ctx.sources.token(tokenKey(req));
-      if (r.kind === 'found') files.push({ Path: t.path, Content: toBase64(r.value), secret: true });
+      if (r.kind === 'found') files.push({ Path: t.path, Content: toBase64(r.value), secret: true, from: `${f}.serviceAccountToken` });
       else if (r.kind === 'unresolved') {
         files.push({ Path: t.path, Content: ctx.col.unresolved(`token of ServiceAccount ${req.serviceAccountName}`, `${f}.serviceAccountToken`), secret: false });
       } else {
@@ -195,7 +231,8 @@ function projectedFiles(ctx: VolumeContext, v: NonNullable<Volume['projected']>,
 export function translateVolumes(ctx: VolumeContext): EciVolume[] {
   const out: EciVolume[] = [];
   const { col } = ctx;
-  const configFile = (name: string, files: File[], defaultMode: number | undefined): EciVolume => {
+  const configFile = (name: string, files: File[], defaultMode: number | undefined, field: string): EciVolume => {
+    checkSizes(col, name, field, files);
     if (files.length === 0) return { Name: name, Type: 'EmptyDirVolume', EmptyDirVolume: {} };
     const j = out.length;
     files.forEach((x, k) => {
@@ -219,28 +256,33 @@ export function translateVolumes(ctx: VolumeContext): EciVolume[] {
         const e = v.emptyDir ?? {};
         const ed: { Medium?: string; SizeLimit?: string } = {};
         if (e.medium === 'Memory') ed.Medium = 'Memory';
+        else if (e.medium) {
+          // HugePages (and HugePages-<size>) need huge pages the sandbox does not offer: not a disk emptyDir.
+          col.refuse('UnsupportedVolume', `${field}.emptyDir.medium`, `volume ${v.name}: emptyDir medium ${e.medium} is not available on ECI`);
+          return;
+        }
         if (e.sizeLimit !== undefined) ed.SizeLimit = String(e.sizeLimit);
         out.push({ Name: v.name, Type: 'EmptyDirVolume', EmptyDirVolume: ed });
         return;
       }
       case 'configMap': {
         const cm = v.configMap ?? {};
-        out.push(configFile(v.name, configMapFiles(ctx, cm, `${field}.configMap`), cm.defaultMode));
+        out.push(configFile(v.name, configMapFiles(ctx, cm, `${field}.configMap`), cm.defaultMode, `${field}.configMap`));
         return;
       }
       case 'secret': {
         const s = v.secret ?? {};
-        out.push(configFile(v.name, secretFiles(ctx, s.secretName ?? '', s.items, s.optional, `${field}.secret`), s.defaultMode));
+        out.push(configFile(v.name, secretFiles(ctx, s.secretName ?? '', s.items, s.optional, `${field}.secret`), s.defaultMode, `${field}.secret`));
         return;
       }
       case 'projected': {
         const p = v.projected ?? {};
-        out.push(configFile(v.name, projectedFiles(ctx, p, `${field}.projected`), p.defaultMode));
+        out.push(configFile(v.name, projectedFiles(ctx, p, `${field}.projected`), p.defaultMode, `${field}.projected`));
         return;
       }
       case 'downwardAPI': {
         const d = v.downwardAPI ?? {};
-        out.push(configFile(v.name, downwardFiles(ctx, d.items ?? [], `${field}.downwardAPI`), d.defaultMode));
+        out.push(configFile(v.name, downwardFiles(ctx, d.items ?? [], `${field}.downwardAPI`), d.defaultMode, `${field}.downwardAPI`));
         return;
       }
       case 'nfs': {

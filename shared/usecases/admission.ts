@@ -3,8 +3,8 @@
  * - mutate pods: a pod matching a profile selector gets the policy's scheduling fields and the effect;
  * - validate pods: a pod that will run on the virtual node and uses an unsupported feature is refused with the
  *   domain validation's messages and alternatives (so `kubectl apply` fails at once, dry-run included);
- * - validate workloads: the same answer for Deployment / StatefulSet / ReplicaSet / Job / CronJob / DaemonSet
- *   whose pod template would go to the virtual node;
+ * - validate workloads: the same answer for Deployment / StatefulSet / ReplicaSet / ReplicationController / Job /
+ *   CronJob / DaemonSet whose pod template would go to the virtual node;
  * - validate services: a NodePort Service selecting virtual-node pods gets a warning (a node port on the
  *   virtual node reaches nothing) with the LoadBalancer alternative.
  * Written against small injected lookups so it is tested without a server; the HTTPS server is in watcher/.
@@ -123,10 +123,12 @@ export async function validatePodAdmission(req: AdmissionRequest, deps: Admissio
   return checkPod(pod, `pod ${pod.metadata.namespace}/${pod.metadata.name ?? pod.metadata.generateName ?? ''}`, req.uid, deps);
 }
 
-const WORKLOAD_TEMPLATE: Record<string, string[]> = {
+/** Where each workload kind keeps its pod template (deploy/webhook.yaml's workload rules name the same kinds). */
+export const WORKLOAD_TEMPLATE: Readonly<Record<string, readonly string[]>> = {
   Deployment: ['spec', 'template'],
   StatefulSet: ['spec', 'template'],
   ReplicaSet: ['spec', 'template'],
+  ReplicationController: ['spec', 'template'],
   DaemonSet: ['spec', 'template'],
   Job: ['spec', 'template'],
   CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
@@ -147,7 +149,9 @@ export function podFromWorkload(kind: string, obj: Record<string, unknown>, name
       ...(tpl.metadata ?? {}),
       name: `${meta.name ?? 'template'}-pod`,
       namespace,
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: ownerKind, name: meta.name ?? '', uid: meta.uid ?? 'template' }],
+      ownerReferences: [
+        { apiVersion: kind === 'ReplicationController' ? 'v1' : 'apps/v1', kind: ownerKind, name: meta.name ?? '', uid: meta.uid ?? 'template' },
+      ],
     },
     spec: tpl.spec,
   };

@@ -18,6 +18,7 @@
  * Errors: retryable → delayed re-nudge (attempt+1; after maxAttempts an Event and a condition make it visible);
  * capacity → fallbacks, then Event + delayed retry; permanent → pod Failed + Event.
  */
+import { bridgePolicy, failsFast } from '../domain/annotations.js';
 import type { EciContainerGroup, EciCreateRequest } from '../domain/eci.js';
 import type { Violation } from '../domain/errors.js';
 import type { Pod } from '../domain/k8s.js';
@@ -229,6 +230,10 @@ export class PodSync {
       throw new PodReferenceError(t.violations.map((v) => `${v.field}: ${v.message}`).join('; '));
     }
     for (const w of t.warnings) this.deps.logger.info({ pod: podKey(pod), warning: w.code }, w.message);
+    // A policy annotation the bridge cannot honour is told on the pod itself, not only in a log line.
+    for (const w of t.warnings.filter((x) => x.code === 'RescheduleIgnored')) {
+      await recordPodEvent(this.deps, pod, 'Warning', w.code, w.message);
+    }
     const uid = pod.metadata.uid ?? '';
     // The mark goes on before the first CreateContainerGroup: a crash between the create and recording its id
     // leaves it, and the retry then looks the group up by its UID tag instead of creating blindly.
@@ -256,6 +261,11 @@ export class PodSync {
     }
     if (!id) {
       const msg = `no ECI capacity for this pod after ${variants.length} fallback(s): ${describeError(lastCapacity)}`;
+      if (failsFast(bridgePolicy(pod.metadata.annotations))) {
+        // eci-fail-strategy: fail-fast (or pod-fail-on-create-err: "true"): ECI's ProviderFailed, no retry.
+        await failPod(this.deps, pod, 'ProviderFailed', `${msg} (eci-fail-strategy fail-fast: not retried)`);
+        return { outcome: 'failed' };
+      }
       await recordPodEvent(this.deps, pod, 'Warning', 'ProviderCapacity', msg);
       await this.markRetrying(pod, 'NoCapacity', msg, attempt + 1);
       const delay = backoffSeconds(attempt, this.deps.settings.capacityRetrySeconds, this.deps.settings.retryMaxSeconds * 4);
@@ -473,8 +483,6 @@ export function podNudgeOf(pod: Pod, attempt: number): Pick<PodNudge, 'namespace
   };
 }
 
-const SPOT_FALLBACK = 'k8s.aliyun.com/eci-spot-fallback';
-
 /**
  * The create requests to try, in order, when ECI has no capacity. Zones (a vSwitch list) and specs (an
  * `eci-use-specs` list) are already tried by ECI itself, in order, within one call; the bridge adds what ECI does
@@ -486,7 +494,8 @@ export function capacityVariants(req: EciCreateRequest, pod: Pod, uid: string): 
   const first: EciCreateRequest = { ...req, ClientToken: uid };
   const out = [first];
   const spot = req.SpotStrategy && req.SpotStrategy !== 'NoSpot';
-  if (spot && pod.metadata.annotations?.[SPOT_FALLBACK] === 'true') {
+  // the annotation's one boolean rule (parseBoolean): "True" counts as much as "true"
+  if (spot && bridgePolicy(pod.metadata.annotations).spotFallback === true) {
     const { SpotPriceLimit: _p, SpotDuration: _d, ...rest } = req;
     out.push({ ...rest, SpotStrategy: 'NoSpot', ClientToken: `${uid}-f1` });
   }

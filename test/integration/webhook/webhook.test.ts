@@ -107,6 +107,7 @@ describe('eci-profile webhooks (real apiserver → our HTTPS server)', { skip: k
             rules: [
               { apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments', 'statefulsets', 'replicasets', 'daemonsets'] },
               { apiGroups: ['batch'], apiVersions: ['v1', 'v1beta1'], operations: ['CREATE', 'UPDATE'], resources: ['jobs', 'cronjobs'] },
+              { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['replicationcontrollers'] },
             ],
           },
         ],
@@ -216,6 +217,29 @@ describe('eci-profile webhooks (real apiserver → our HTTPS server)', { skip: k
       }),
       (err: unknown) => {
         assert.match(String((err as { body?: string }).body ?? err), /Deployment .* \(pod template\) cannot run on the ECI virtual node/);
+        return true;
+      },
+    );
+  });
+
+  it('refuses a ReplicationController whose template would be refused', async () => {
+    const name = uniqueName('legacy');
+    await assert.rejects(
+      core.createNamespacedReplicationController({
+        namespace: ns.name,
+        body: {
+          metadata: { name },
+          spec: {
+            selector: { app: name },
+            template: {
+              metadata: { labels: { app: name, burst: 'true' } },
+              spec: { containers: [{ name: 'c', image: 'nginx' }], hostNetwork: true },
+            },
+          },
+        },
+      }),
+      (err: unknown) => {
+        assert.match(String((err as { body?: string }).body ?? err), /ReplicationController .* \(pod template\) cannot run on the ECI virtual node/);
         return true;
       },
     );

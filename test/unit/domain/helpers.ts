@@ -1,5 +1,7 @@
+import assert from 'node:assert/strict';
+import type { EciCreateRequest } from '../../../shared/domain/eci.js';
 import type { Pod } from '../../../shared/domain/k8s.js';
-import type { TranslateContext } from '../../../shared/domain/translate.js';
+import { type TranslateContext, translatePod } from '../../../shared/domain/translate.js';
 
 /** A minimal valid pod; tests clone and mutate it. */
 export function basePod(): Pod {
@@ -27,4 +29,18 @@ export function baseCtx(over: Partial<TranslateContext> = {}): TranslateContext 
 
 export function b64(s: string): string {
   return Buffer.from(s, 'utf8').toString('base64');
+}
+
+/** basePod() changed by `mut`. */
+export function withPod(mut: (p: Pod) => void): Pod {
+  const p = basePod();
+  mut(p);
+  return p;
+}
+
+/** The request of a pod that must translate (fails the test with the violations otherwise). */
+export function ok(p: Pod, ctx = baseCtx()): EciCreateRequest {
+  const r = translatePod(p, ctx);
+  assert.ok(r.ok, `expected success, got ${JSON.stringify(!r.ok && r.violations)}`);
+  return r.request;
 }

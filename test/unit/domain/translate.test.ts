@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { EciCreateRequest } from '../../../shared/domain/eci.js';
 import type { ConfigMap, Pod, Secret } from '../../../shared/domain/k8s.js';
 import { MAX_TAGS, MAX_TEAM_LABELS } from '../../../shared/domain/names.js';
 import { tokenKey, UNRESOLVED } from '../../../shared/domain/references.js';
 import { translatePod } from '../../../shared/domain/translate.js';
 import { validatePod } from '../../../shared/domain/validate.js';
-import { b64, baseCtx, basePod } from './helpers.js';
+import { b64, baseCtx, basePod, ok, withPod } from './helpers.js';
 
-function withPod(mut: (p: Pod) => void): Pod {
-  const p = basePod();
-  mut(p);
-  return p;
-}
-function ok(p: Pod, ctx = baseCtx()): EciCreateRequest {
-  const r = translatePod(p, ctx);
-  assert.ok(r.ok, `expected success, got ${JSON.stringify(!r.ok && r.violations)}`);
-  return r.request;
-}
 const c0 = (p: Pod) => p.spec.containers[0] as NonNullable<Pod['spec']['containers'][0]>;
 
 describe('translatePod refusals', () => {
@@ -38,14 +27,14 @@ describe('translatePod refusals', () => {
     ['bad annotation value', (p) => { p.metadata.annotations = { 'k8s.aliyun.com/eci-spot-strategy': 'Cheap' }; }, 'InvalidAnnotation', "metadata.annotations['k8s.aliyun.com/eci-spot-strategy']"],
     ['price limit missing', (p) => { p.metadata.annotations = { 'k8s.aliyun.com/eci-spot-strategy': 'SpotWithPriceLimit' }; }, 'InvalidAnnotation', "metadata.annotations['k8s.aliyun.com/eci-spot-price-limit']"],
     ['missing image', (p) => { c0(p).image = ''; }, 'MissingImage', 'spec.containers[0].image'],
-    ['sidecar init', (p) => { p.spec.initContainers = [{ name: 's', image: 'i', restartPolicy: 'Always' }]; }, 'SidecarInitContainer', 'spec.initContainers[0].restartPolicy'],
+    ['init restartPolicy other than Always', (p) => { p.spec.initContainers = [{ name: 's', image: 'i', restartPolicy: 'Never' }]; }, 'SidecarInitContainer', 'spec.initContainers[0].restartPolicy'],
     ['extended resource', (p) => { c0(p).resources = { limits: { 'example.com/fpga': 1 } }; }, 'UnsupportedResource', 'spec.containers[0].resources.limits.example.com/fpga'],
     ['bad quantity', (p) => { c0(p).resources = { requests: { cpu: 'lots' } }; }, 'InvalidResource', 'spec.containers[0].resources.requests.cpu'],
     ['gpu without specs', (p) => { c0(p).resources = { limits: { 'nvidia.com/gpu': 1 } }; }, 'GpuRequiresInstanceType', "metadata.annotations['k8s.aliyun.com/eci-use-specs']"],
     ['65 vCPU', (p) => { c0(p).resources = { requests: { cpu: '65' } }; }, 'ResourceLimitExceeded', 'spec.containers'],
     ['unknown fieldRef', (p) => { c0(p).env = [{ name: 'X', valueFrom: { fieldRef: { fieldPath: 'spec.priority' } } }]; }, 'UnsupportedFieldRef', 'spec.containers[0].env[0].valueFrom.fieldRef'],
     ['probe named port unknown', (p) => { c0(p).readinessProbe = { httpGet: { port: 'web' } }; }, 'UnsupportedProbe', 'spec.containers[0].readinessProbe.httpGet.port'],
-    ['sleep lifecycle', (p) => { c0(p).lifecycle = { preStop: { sleep: { seconds: 3 } } as never }; }, 'UnsupportedLifecycleHandler', 'spec.containers[0].lifecycle.preStop.sleep'],
+    ['sleep lifecycle with negative seconds', (p) => { c0(p).lifecycle = { preStop: { sleep: { seconds: -1 } } }; }, 'UnsupportedLifecycleHandler', 'spec.containers[0].lifecycle.preStop.sleep.seconds'],
     ['windows', (p) => { p.spec.os = { name: 'windows' }; }, 'UnsupportedOS', 'spec.os.name'],
     ['dnsPolicy None without servers', (p) => { p.spec.dnsPolicy = 'None'; }, 'InvalidDnsConfig', 'spec.dnsConfig'],
     ['mount of undeclared volume', (p) => { c0(p).volumeMounts = [{ name: 'nope', mountPath: '/x' }]; }, 'UnknownVolume', 'spec.containers[0].volumeMounts[0].name'],
@@ -234,7 +223,7 @@ describe('translatePod mapping', () => {
     const c = r.request.Container[0];
     assert.deepEqual(c?.LivenessProbe, { TcpSocket: { Port: 9000 }, PeriodSeconds: 7, InitialDelaySeconds: 20 });
     assert.deepEqual(c?.ReadinessProbe, { HttpGet: { Path: '/r', Port: 8080, Scheme: 'HTTP' } });
-    assert.deepEqual(r.warnings.map((w) => w.code).sort(), ['ProbeDegraded', 'ProbeDegraded', 'StartupProbeDegraded']);
+    assert.deepEqual(r.warnings.map((w) => w.code).sort(), ['ProbeDegraded', 'ProbeDegraded', 'ServiceLinksNotInjected', 'StartupProbeDegraded']);
     const e = ok(withPod((p) => { c0(p).livenessProbe = { exec: { command: ['cat', '/ok'] }, failureThreshold: 2 }; }));
     assert.deepEqual(e.Container[0]?.LivenessProbe, { Exec: { Command: ['cat', '/ok'] }, FailureThreshold: 2 });
   });
@@ -268,7 +257,7 @@ describe('translatePod mapping', () => {
     assert.equal(c?.SecurityContextRunAsGroup, 3000);
     assert.equal(c?.SecurityContextRunAsNonRoot, true);
     assert.deepEqual([c?.Stdin, c?.Tty, c?.ImagePullPolicy, c?.TerminationMessagePath, c?.TerminationMessagePolicy], [true, true, 'Always', '/t', 'FallbackToLogsOnError']);
-    assert.deepEqual(r.request.SecurityContext, { Sysctl: [{ Name: 'net.core.somaxconn', Value: '1024' }] });
+    assert.deepEqual(r.request.HostSecurityContext, { Sysctl: [{ Name: 'net.core.somaxconn', Value: '1024' }] });
     assert.equal(r.request.InitContainer?.[0]?.Tty, undefined);
     const codes = r.warnings.map((w) => w.code);
     for (const w of ['CapabilitiesDropIgnored', 'FsGroupIgnored', 'InitContainerFieldIgnored']) assert.ok(codes.includes(w as never), w);
@@ -403,7 +392,18 @@ describe('translatePod mapping', () => {
       ['Role', true, 10, 50, 20_000_000],
     );
     assert.deepEqual(req.HostAliase, [{ Ip: '10.0.0.5', Hostname: ['db'] }]);
-    assert.deepEqual([req.DnsPolicy, req.DnsConfig], ['None', { NameServer: ['1.1.1.1'], Search: ['a.b'] }]);
+    // merged after the ClusterFirst base (dns.ts), not instead of it
+    assert.deepEqual(
+      [req.DnsPolicy, req.DnsConfig],
+      [
+        'None',
+        {
+          NameServer: ['10.96.0.10', '1.1.1.1'],
+          Search: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local', 'a.b'],
+          Option: [{ Name: 'ndots', Value: '5' }],
+        },
+      ],
+    );
     assert.deepEqual(req.AcrRegistryInfo, [{ InstanceId: 'cri-abc', RegionId: 'cn-beijing' }]);
   });
 
@@ -412,7 +412,7 @@ describe('translatePod mapping', () => {
       Object.assign(p.spec, { runtimeClassName: 'gvisor', topologySpreadConstraints: [{}], subdomain: 'svc', hostUsers: false });
     }), baseCtx());
     assert.ok(r.ok);
-    assert.deepEqual(r.warnings.map((w) => w.code).sort(), ['HostUsersIgnored', 'RuntimeClassIgnored', 'SubdomainIgnored', 'TopologySpreadIgnored']);
+    assert.deepEqual(r.warnings.map((w) => w.code).sort(), ['HostUsersIgnored', 'RuntimeClassIgnored', 'ServiceLinksNotInjected', 'SubdomainIgnored', 'TopologySpreadIgnored']);
   });
 
   it('does not mutate the pod', () => {

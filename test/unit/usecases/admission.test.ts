@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { parseAllDocuments } from 'yaml';
 import type { Pod } from '../../../shared/domain/k8s.js';
 import type { Profile, VirtualNodeIdentity } from '../../../shared/domain/profile.js';
 import {
@@ -8,6 +11,7 @@ import {
   mutatePod,
   podFromWorkload,
   validatePodAdmission,
+  WORKLOAD_TEMPLATE,
   validateServiceAdmission,
   validateWorkloadAdmission,
 } from '../../../shared/usecases/admission.js';
@@ -108,6 +112,32 @@ describe('validating workloads', () => {
     const res = await validateWorkloadAdmission(req('Deployment', dep), deps());
     assert.equal(res.allowed, false);
     assert.match(res.status?.message ?? '', /^Deployment team-a\/web \(pod template\) cannot run/);
+  });
+  it('refuses a ReplicationController whose template would run on the virtual node with a hostPath volume', async () => {
+    const rc = { metadata: { name: 'legacy' }, spec: { template: template({ containers: [], volumes: [hostPathVol] }) } };
+    const res = await validateWorkloadAdmission(req('ReplicationController', rc), deps());
+    assert.equal(res.allowed, false);
+    assert.match(res.status?.message ?? '', /^ReplicationController team-a\/legacy \(pod template\) cannot run/);
+    assert.deepEqual(podFromWorkload('ReplicationController', rc, 'ns')?.metadata.ownerReferences?.[0]?.kind, 'ReplicationController');
+  });
+  it('deploy/webhook.yaml sends every workload kind the code reads a template of (and no other)', () => {
+    const plural: Record<string, string> = {
+      Deployment: 'apps/deployments',
+      StatefulSet: 'apps/statefulsets',
+      ReplicaSet: 'apps/replicasets',
+      ReplicationController: '/replicationcontrollers',
+      DaemonSet: 'apps/daemonsets',
+      Job: 'batch/jobs',
+      CronJob: 'batch/cronjobs',
+    };
+    const file = join(import.meta.dirname, '..', '..', '..', 'deploy', 'webhook.yaml');
+    type Rule = { apiGroups: string[]; resources: string[] };
+    const hooks = parseAllDocuments(readFileSync(file, 'utf8'))
+      .map((d) => d.toJSON() as { webhooks?: { name: string; rules: Rule[] }[] })
+      .flatMap((d) => d.webhooks ?? []);
+    const rules = hooks.find((h) => h.name === 'validate-workloads.eci-bridge.io')?.rules ?? [];
+    const served = rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.map((x) => `${g}/${x}`))).sort();
+    assert.deepEqual(served, Object.keys(WORKLOAD_TEMPLATE).map((k) => plural[k] ?? `?${k}`).sort());
   });
   it('reaches a CronJob template two levels down', () => {
     const cj = { metadata: { name: 'c' }, spec: { jobTemplate: { spec: { template: template({ containers: [{ name: 'x' }] }) } } } };

@@ -1,0 +1,165 @@
+/**
+ * pod-sync with the real SyncDomain (shared/usecases/domain.ts, as compose.ts builds it): the translation gaps of
+ * issue 13 seen where production decides — create-failure policy annotations, and pods carrying fields the 1.20
+ * test apiserver drops (pod-level resources, preStop.sleep, native sidecars), given as a newer apiserver returns
+ * them. The fake cluster and ECI are in-memory (fakes.ts); the domain is the production one.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createSyncDomain } from '../../../shared/usecases/domain.js';
+import { PodSync } from '../../../shared/usecases/podSync.js';
+import { FakeEciError, makePod, nudgeOf, type World, world } from './fakes.js';
+
+function realWorld(): World {
+  const w = world();
+  w.deps.domain = createSyncDomain({
+    clusterName: 'c1',
+    vnodeName: 'vnode',
+    regionId: 'cn-hangzhou',
+    vSwitchIds: ['vsw-a'],
+    clusterDns: '10.96.0.10',
+    clusterDomain: 'cluster.local',
+    kubernetesService: { host: '10.96.0.1', port: 443 },
+  });
+  return w;
+}
+
+const noStock = (): FakeEciError => new FakeEciError('capacity', 'OperationDenied.NoStock');
+
+describe('pod-sync: policy annotations (real domain)', () => {
+  it('eci-spot-fallback "True" falls back to on-demand (one boolean rule, case-insensitive)', async () => {
+    // Prepare
+    const w = realWorld();
+    w.eci.noSpotStock = true;
+    const pod = w.cluster.put(
+      makePod({ annotations: { 'k8s.aliyun.com/eci-spot-strategy': 'SpotAsPriceGo', 'k8s.aliyun.com/eci-spot-fallback': 'True' } }),
+    );
+    // Act
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    // Assess
+    assert.equal(res.outcome, 'created');
+    assert.deepEqual(
+      w.eci.createRequests.map((r) => [r.SpotStrategy, r.ClientToken]),
+      [
+        ['SpotAsPriceGo', pod.metadata.uid],
+        ['NoSpot', `${pod.metadata.uid}-f1`],
+      ],
+    );
+  });
+
+  for (const [name, annotations] of [
+    ['eci-fail-strategy: fail-fast', { 'k8s.aliyun.com/eci-fail-strategy': 'fail-fast' }],
+    ['pod-fail-on-create-err: "TRUE"', { 'k8s.aliyun.com/pod-fail-on-create-err': 'TRUE' }],
+  ] as const) {
+    it(`${name}: no capacity fails the pod at once (ProviderFailed), no retry`, async () => {
+      const w = realWorld();
+      w.eci.createFailures = [noStock()];
+      const pod = w.cluster.put(makePod({ annotations: { ...annotations } }));
+      const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+      assert.equal(res.outcome, 'failed');
+      const after = w.cluster.get('default', pod.metadata.name ?? '');
+      assert.equal(after?.status?.phase, 'Failed');
+      assert.equal(after?.status?.reason, 'ProviderFailed');
+      assert.equal(w.queue.sent.length, 0, 'no re-nudge');
+      assert.ok(w.cluster.events.some((e) => e.reason === 'ProviderFailed' && e.type === 'Warning'));
+    });
+  }
+
+  for (const [name, annotations] of [
+    ['eci-fail-strategy: fail-back', { 'k8s.aliyun.com/eci-fail-strategy': 'fail-back' }],
+    ['eci-fail-strategy: fail-over wins over pod-fail-on-create-err', { 'k8s.aliyun.com/eci-fail-strategy': 'fail-over', 'k8s.aliyun.com/pod-fail-on-create-err': 'true' }],
+    ['no annotation', {}],
+  ] as const) {
+    it(`${name}: no capacity keeps the pod Pending and retries later`, async () => {
+      const w = realWorld();
+      w.eci.createFailures = [noStock()];
+      const pod = w.cluster.put(makePod({ annotations: { ...annotations } }));
+      const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+      assert.equal(res.outcome, 'capacity-retry');
+      assert.notEqual(w.cluster.get('default', pod.metadata.name ?? '')?.status?.phase, 'Failed');
+      assert.equal(w.queue.sent.length, 1);
+    });
+  }
+
+  it('eci-reschedule-enable: "true" is warned on the pod (an Event), the pod is created', async () => {
+    const w = realWorld();
+    const pod = w.cluster.put(makePod({ annotations: { 'k8s.aliyun.com/eci-reschedule-enable': 'true' } }));
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'created');
+    const ev = w.cluster.events.find((e) => e.reason === 'RescheduleIgnored');
+    assert.equal(ev?.type, 'Warning');
+    assert.match(ev?.message ?? '', /fail-fast/);
+  });
+});
+
+describe('pod-sync: pods as a newer apiserver returns them (real domain)', () => {
+  it('pod-level spec.resources sizes the created group (Cpu 1, Memory 200Mi), not the 0.5-CPU container', async () => {
+    const w = realWorld();
+    const pod = w.cluster.put(
+      makePod({ spec: { resources: { limits: { cpu: '1', memory: '200Mi' } }, containers: [{ name: 'app', image: 'nginx', resources: { limits: { cpu: '500m' } } }] } }),
+    );
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'created');
+    assert.equal(w.eci.createRequests[0]?.Cpu, 1);
+    assert.equal(w.eci.createRequests[0]?.Memory, 0.196);
+  });
+});
+
+describe('pod-sync: ConfigFile size limits are checked where the data is known (real domain)', () => {
+  it('a 40 KiB ConfigMap file refuses the pod after the ConfigMap is read: no CreateContainerGroup, the limit named', async () => {
+    const w = realWorld();
+    w.cluster.configMaps.set('default/big', { metadata: { name: 'big', namespace: 'default' }, data: { 'rules.json': 'x'.repeat(40 * 1024) } });
+    const pod = w.cluster.put(makePod({ spec: { volumes: [{ name: 'cfg', configMap: { name: 'big' } }] } }));
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'refused');
+    assert.equal(w.eci.calls.create, 0);
+    const after = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.match(after?.status?.message ?? '', /spec\.volumes\[0\]\.configMap \(key rules\.json\): volume cfg: file rules\.json is 40\.0 KiB .* ECI allows 32\.0 KiB \(32768 bytes\) per file/);
+  });
+});
+
+describe('pod-sync: preStop sleep (real domain)', () => {
+  it('a pod with preStop sleep is created with the exec equivalent (was refused before)', async () => {
+    const w = realWorld();
+    const pod = w.cluster.put(makePod({ spec: { containers: [{ name: 'app', image: 'nginx', lifecycle: { preStop: { sleep: { seconds: 10 } } } }] } }));
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'created');
+    assert.deepEqual(w.eci.createRequests[0]?.Container[0]?.LifecyclePreStopHandlerExec, ['sleep', '10']);
+  });
+});
+
+describe('pod-sync: native sidecars (real domain)', () => {
+  it('a Job pod with a native sidecar is created (was refused): the sidecar an ECI sidecar container, its status among the init statuses', async () => {
+    const w = realWorld();
+    const pod = w.cluster.put(
+      makePod({
+        spec: {
+          restartPolicy: 'Never',
+          initContainers: [{ name: 'logs', image: 'fluent-bit:3', restartPolicy: 'Always' }],
+          containers: [{ name: 'job', image: 'busybox' }],
+        },
+      }),
+    );
+    const sync = new PodSync(w.deps);
+    const res = await sync.handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'created');
+    const req = w.eci.createRequests[0];
+    assert.deepEqual(req?.Container.map((c) => c.Name), ['job', 'logs']);
+    assert.equal(req?.InitContainer, undefined);
+    assert.ok(req?.Container[1]?.EnvironmentVar?.some((e) => e.Key === 'ECI_CONTAINER_TYPE' && e.Value === 'sidecar'));
+    // ECI reports both as running containers: the sidecar's status goes where Kubernetes keeps it
+    const id = res.groupId ?? '';
+    const state = { State: 'Running', StartTime: '2026-01-01T00:00:10Z' };
+    w.eci.set(id, {
+      Status: 'Running',
+      Containers: [
+        { Name: 'job', Image: 'busybox', Ready: true, RestartCount: 0, CurrentState: state },
+        { Name: 'logs', Image: 'fluent-bit:3', Ready: true, RestartCount: 0, CurrentState: state },
+      ],
+    });
+    await sync.handle(nudgeOf(pod, 'changed'));
+    const after = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.deepEqual(after?.status?.initContainerStatuses?.map((c) => [c.name, !!c.state?.running]), [['logs', true]]);
+    assert.deepEqual(after?.status?.containerStatuses?.map((c) => c.name), ['job']);
+  });
+});

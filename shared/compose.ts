@@ -144,6 +144,7 @@ export function translateDefaults(config: Config): TranslateDefaults {
     clusterDns: config.CLUSTER_DNS,
     clusterDomain: config.CLUSTER_DOMAIN,
     ...(svc?.[1] && svc[2] ? { kubernetesService: { host: svc[1], port: Number(svc[2]) } } : {}),
+    clusterIpReachable: config.CLUSTER_IP_ROUTED,
   };
 }
 

@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../shared/domain/config.js';
-import type { ConfigMap, ObjectMeta, Pod, PodSpec, Secret } from '../../shared/domain/k8s.js';
+import type { ConfigMap, Endpoints, ObjectMeta, Pod, PodSpec, Secret, Service } from '../../shared/domain/k8s.js';
+import { MASTER_SERVICE_NAME, MASTER_SERVICE_NAMESPACE, masterServiceAt, type ServiceView } from '../../shared/domain/serviceEnv.js';
 import type { TranslateContext } from '../../shared/domain/translate.js';
 
 export interface Io {
@@ -43,14 +44,33 @@ export const FLAGS_HELP = `  -f, --filename FILE    manifest file (YAML or JSON,
   --cluster-domain D     cluster domain             (env CLUSTER_DOMAIN, default cluster.local)
   --cluster-name NAME    cluster tag                (env CLUSTER_NAME, default default-cluster)
   --vnode NAME           virtual node name          (env VNODE_NAME, default eci-bridge-vnode)
-  --api-server HOST:PORT kubernetes Service address (env KUBERNETES_SERVICE_ADDRESS, default 10.96.0.1:443)`;
+  --api-server HOST:PORT API server address given to pods, overriding what follows (env KUBERNETES_SERVICE_ADDRESS)
+  --kubernetes-service IP:PORT  the kubernetes Service (default 10.96.0.1:443, or a Service default/kubernetes in the input)
+  --api-endpoint IP:PORT the apiserver's real endpoint, used when the group cannot reach ClusterIPs (or an
+                         Endpoints default/kubernetes in the input: kubectl get endpoints kubernetes -o yaml)
+  --cluster-ip-routed    the VPC routes the Service CIDR (env CLUSTER_IP_ROUTED)
+  Service links: the Services of a pod's namespace found in the input (kubectl get svc -n NS -o yaml) give its
+  <SVC>_SERVICE_* variables, as pod-sync reads them when it creates the group.`;
 
 export function parseOptions(argv: string[], io: Io, allowShowSecrets: boolean): Options {
   const files: string[] = [];
   const flags: Record<string, string> = {};
   let showSecrets = false;
   let strict = false;
-  const valued = new Set(['region', 'vswitch', 'security-group', 'zone', 'cluster-dns', 'cluster-domain', 'cluster-name', 'vnode', 'api-server']);
+  const valued = new Set([
+    'region',
+    'vswitch',
+    'security-group',
+    'zone',
+    'cluster-dns',
+    'cluster-domain',
+    'cluster-name',
+    'vnode',
+    'api-server',
+    'kubernetes-service',
+    'api-endpoint',
+  ]);
+  let routed: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -62,6 +82,7 @@ export function parseOptions(argv: string[], io: Io, allowShowSecrets: boolean):
     if (flag === '-f' || flag === '--filename') files.push(next());
     else if (flag === '--show-secrets' && allowShowSecrets) showSecrets = true;
     else if (flag === '--strict') strict = true;
+    else if (flag === '--cluster-ip-routed') routed = 'true';
     else if (flag.startsWith('--') && valued.has(flag.slice(2))) flags[flag.slice(2)] = next();
     else throw new UsageError(`unknown option ${a}`);
   }
@@ -75,10 +96,11 @@ export function parseOptions(argv: string[], io: Io, allowShowSecrets: boolean):
     CLUSTER_DOMAIN: flags['cluster-domain'] ?? io.env.CLUSTER_DOMAIN,
     CLUSTER_NAME: flags['cluster-name'] ?? io.env.CLUSTER_NAME,
     VNODE_NAME: flags.vnode ?? io.env.VNODE_NAME,
+    CLUSTER_IP_ROUTED: routed ?? io.env.CLUSTER_IP_ROUTED,
   });
-  const api = flags['api-server'] ?? io.env.KUBERNETES_SERVICE_ADDRESS ?? '10.96.0.1:443';
-  const m = /^([^:]+):(\d+)$/.exec(api);
-  if (!m?.[1] || !m[2]) throw new UsageError('--api-server must be HOST:PORT');
+  const api = hostPort(flags['api-server'] ?? io.env.KUBERNETES_SERVICE_ADDRESS, '--api-server');
+  const svc = hostPort(flags['kubernetes-service'] ?? '10.96.0.1:443', '--kubernetes-service') as { host: string; port: number };
+  const endpoint = hostPort(flags['api-endpoint'], '--api-endpoint');
   return {
     files,
     showSecrets,
@@ -92,16 +114,35 @@ export function parseOptions(argv: string[], io: Io, allowShowSecrets: boolean):
       ...(cfg.ECI_ZONE_ID ? { zoneId: cfg.ECI_ZONE_ID } : {}),
       clusterDns: cfg.CLUSTER_DNS,
       clusterDomain: cfg.CLUSTER_DOMAIN,
-      kubernetesService: { host: m[1], port: Number(m[2]) },
+      ...(api ? { kubernetesService: api } : {}),
+      clusterIpReachable: cfg.CLUSTER_IP_ROUTED,
+      services: {
+        kubernetes: masterServiceAt(svc.host, svc.port),
+        ...(endpoint ? { kubernetesEndpoints: endpointsAt(endpoint.host, endpoint.port) } : {}),
+      },
       offline: strict ? 'strict' : 'placeholder',
     },
   };
+}
+
+function hostPort(v: string | undefined, flag: string): { host: string; port: number } | undefined {
+  if (v === undefined) return undefined;
+  const m = /^([^:]+):(\d+)$/.exec(v);
+  if (!m?.[1] || !m[2]) throw new UsageError(`${flag} must be HOST:PORT`);
+  return { host: m[1], port: Number(m[2]) };
+}
+
+function endpointsAt(ip: string, port: number): Endpoints {
+  return { metadata: { name: MASTER_SERVICE_NAME, namespace: MASTER_SERVICE_NAMESPACE }, subsets: [{ addresses: [{ ip }], ports: [{ name: 'https', port }] }] };
 }
 
 export interface Input {
   pods: Pod[];
   configMaps: Map<string, Map<string, ConfigMap>>;
   secrets: Map<string, Map<string, Secret>>;
+  /** Services and Endpoints by namespace (the service env) */
+  services: Map<string, Map<string, Service>>;
+  endpoints: Map<string, Map<string, Endpoints>>;
   notes: string[];
 }
 
@@ -197,6 +238,10 @@ function collect(doc: unknown, out: Input): void {
   } else if (OWNER_OF[kind]) {
     const pod = fromTemplate(kind, meta, spec?.template, spec?.volumeClaimTemplates);
     if (pod) out.pods.push(pod);
+  } else if (kind === 'Service' && meta.name) {
+    add(out.services, ns, meta.name, d as unknown as Service);
+  } else if (kind === 'Endpoints' && meta.name) {
+    add(out.endpoints, ns, meta.name, d as unknown as Endpoints);
   } else if (kind === 'ConfigMap' && meta.name) {
     add(out.configMaps, ns, meta.name, d as unknown as ConfigMap);
   } else if (kind === 'Secret' && meta.name) {
@@ -212,7 +257,7 @@ function collect(doc: unknown, out: Input): void {
 
 /** Reads every file; throws UsageError on unreadable files or YAML errors (messages carry no file content). */
 export function readInput(files: string[], io: Io): Input {
-  const out: Input = { pods: [], configMaps: new Map(), secrets: new Map(), notes: [] };
+  const out: Input = { pods: [], configMaps: new Map(), secrets: new Map(), services: new Map(), endpoints: new Map(), notes: [] };
   for (const f of files) {
     let text: string;
     try {
@@ -233,10 +278,23 @@ export function podId(p: Pod): string {
   return `${p.metadata?.namespace ?? 'default'}/${p.metadata?.name ?? '?'}`;
 }
 
-/** The translate context for one pod: the input's ConfigMaps and Secrets of the pod's namespace. */
+/**
+ * The translate context for one pod: the input's ConfigMaps and Secrets of the pod's namespace, and its Services
+ * (unknown when the input has none of that namespace); a `kubernetes` Service or Endpoints in the input replaces
+ * the flags' values.
+ */
 export function contextFor(base: TranslateContext, input: Input, pod: Pod): TranslateContext {
   const ns = pod.metadata?.namespace ?? 'default';
-  return { ...base, configMaps: input.configMaps.get(ns) ?? new Map(), secrets: input.secrets.get(ns) ?? new Map() };
+  const master = input.services.get(MASTER_SERVICE_NAMESPACE)?.get(MASTER_SERVICE_NAME);
+  const masterEndpoints = input.endpoints.get(MASTER_SERVICE_NAMESPACE)?.get(MASTER_SERVICE_NAME);
+  const nsServices = input.services.get(ns);
+  const services: ServiceView = {
+    ...base.services,
+    ...(master ? { kubernetes: master } : {}),
+    ...(masterEndpoints ? { kubernetesEndpoints: masterEndpoints } : {}),
+    ...(nsServices ? { namespace: [...nsServices.values()] } : {}),
+  };
+  return { ...base, services, configMaps: input.configMaps.get(ns) ?? new Map(), secrets: input.secrets.get(ns) ?? new Map() };
 }
 
 export interface Outcome {

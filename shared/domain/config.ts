@@ -80,8 +80,13 @@ export const ConfigSchema = z.object({
   GC_STUCK_POD_SECONDS: z.coerce.number().positive().default(180),
   /** A pod whose recorded group vanished is Failed (ContainerGroupNotFound) once it is older than this. */
   LOST_GROUP_GRACE_SECONDS: z.coerce.number().positive().default(120),
-  /** The `kubernetes` Service as ECI pods reach it (HOST:PORT), for KUBERNETES_SERVICE_HOST/PORT in containers. */
+  /**
+   * The API server as ECI pods reach it (HOST:PORT), for KUBERNETES_SERVICE_HOST/PORT in containers. Unset (the
+   * default): pod-sync reads the `kubernetes` Service and, when the group cannot reach ClusterIPs, its Endpoints.
+   */
   KUBERNETES_SERVICE_ADDRESS: z.string().regex(/^[^:]+:\d+$/).optional(),
+  /** The VPC routes the Service CIDR to the cluster, so ECI groups reach ClusterIPs without a kube-proxy inside. */
+  CLUSTER_IP_ROUTED: z.stringbool().default(false),
 
   /** eci-profile webhooks, served by the watcher (both replicas) over TLS. */
   WEBHOOK_ENABLED: z.stringbool().default(false),

@@ -112,8 +112,10 @@ export const WARNINGS = {
   RescheduleIgnored:
     'eci-reschedule-enable is ignored: the bridge has one virtual node and nothing to reschedule to; with eci-fail-strategy: fail-fast the pod fails on no capacity and its controller recreates it.',
   CustomTagsOverLimit: 'ECI documents at most 3 custom tags in k8s.aliyun.com/eci-custom-tags; more were given.',
-  ServiceLinksNotInjected: 'service-link environment variables (<SVC>_SERVICE_HOST) are not injected on ECI.',
-  KubernetesServiceUnknown: 'KUBERNETES_SERVICE_HOST/PORT are not set: configure the API server address.',
+  ServiceLinksNotInjected:
+    "the namespace's Services are not known here, so their <SVC>_SERVICE_HOST/PORT variables are not shown; pod-sync injects those of the Services present when the group is created (offline: add the namespace's Services to the input).",
+  KubernetesServiceUnknown:
+    'KUBERNETES_SERVICE_HOST/PORT are not set: neither the kubernetes Service (reachable) nor its endpoints are known; pod-sync reads them, offline give --api-server.',
   Unresolved: 'a ConfigMap, Secret or token could not be read offline and was replaced by a placeholder.',
   PodResourcesOverridden: 'pod-level spec.resources is not used for the size: k8s.aliyun.com/eci-use-specs sets it.',
   ContainerResourcesShared: 'some containers have neither requests nor limits: they share the pod resources.',

@@ -324,6 +324,27 @@ export interface Secret {
   data?: Record<string, string>;
 }
 
+export interface ServicePort {
+  name?: string;
+  protocol?: string;
+  port: number;
+  targetPort?: number | string;
+}
+
+export interface Service {
+  metadata: ObjectMeta;
+  spec?: { clusterIP?: string; type?: string; ports?: ServicePort[]; selector?: Record<string, string> };
+}
+
+export interface EndpointAddress {
+  ip: string;
+}
+
+export interface Endpoints {
+  metadata: ObjectMeta;
+  subsets?: { addresses?: EndpointAddress[]; ports?: { name?: string; port: number; protocol?: string }[] }[];
+}
+
 export interface NodeCondition {
   type: string;
   status: 'True' | 'False' | 'Unknown';

@@ -13,6 +13,7 @@ import { expand, resolveEnv, type EnvContext } from './env.js';
 import type { Violation, Warning } from './errors.js';
 import { violation } from './errors.js';
 import type { ConfigMap, Container, Pod, Secret } from './k8s.js';
+import { masterServiceAt, reachableMaster, serviceEnv, type ServiceView } from './serviceEnv.js';
 import { asEciSidecar, isNativeSidecar } from './sidecars.js';
 import { translateSysctls } from './sysctls.js';
 import { containerGroupName, costTags, MAX_TAGS, TAG_CLUSTER, TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE, tagProblem, tagValue } from './names.js';
@@ -44,8 +45,15 @@ export interface TranslateContext {
   /** Cluster DNS for dnsPolicy ClusterFirst. */
   clusterDns: string;
   clusterDomain: string;
-  /** The `kubernetes` Service, for KUBERNETES_SERVICE_HOST / _PORT in every container. */
+  /**
+   * The API server address for KUBERNETES_SERVICE_HOST / _PORT when it is configured (KUBERNETES_SERVICE_ADDRESS,
+   * the CLI's --api-server): overrides the `kubernetes` Service of `services`.
+   */
   kubernetesService?: { host: string; port: number };
+  /** The cluster's Services as read when the group is created (serviceEnv.ts): the kubelet's service env. */
+  services?: ServiceView;
+  /** ClusterIPs are reachable from the group (a VPC route to the Service CIDR): else the apiserver's endpoint. */
+  clusterIpReachable?: boolean;
   /** Resolved objects by name (UNRESOLVED marks one that cannot be read: a placeholder is written). */
   configMaps?: ReadonlyMap<string, Resolved<ConfigMap>>;
   secrets?: ReadonlyMap<string, Resolved<Secret>>;
@@ -162,22 +170,14 @@ function translate(pod: Pod, ctx: TranslateContext): TranslateResult {
   };
 
   const tokenMounted = (spec.volumes ?? []).some((v) => v?.projected?.sources?.some((s) => s?.serviceAccountToken));
-  const base: { name: string; value: string }[] = [];
-  if (ctx.kubernetesService) {
-    const { host, port } = ctx.kubernetesService;
-    base.push(
-      { name: 'KUBERNETES_SERVICE_HOST', value: host },
-      { name: 'KUBERNETES_SERVICE_PORT', value: String(port) },
-      { name: 'KUBERNETES_SERVICE_PORT_HTTPS', value: String(port) },
-      { name: 'KUBERNETES_PORT', value: `tcp://${host}:${port}` },
-      { name: `KUBERNETES_PORT_${port}_TCP`, value: `tcp://${host}:${port}` },
-      { name: `KUBERNETES_PORT_${port}_TCP_PROTO`, value: 'tcp' },
-      { name: `KUBERNETES_PORT_${port}_TCP_PORT`, value: String(port) },
-      { name: `KUBERNETES_PORT_${port}_TCP_ADDR`, value: host },
-    );
-  } else if (tokenMounted) {
-    col.warn('KubernetesServiceUnknown', 'spec.volumes');
-  }
+  const master = ctx.kubernetesService
+    ? masterServiceAt(ctx.kubernetesService.host, ctx.kubernetesService.port)
+    : ctx.services && reachableMaster(ctx.services, ctx.clusterIpReachable === true);
+  if (!master && tokenMounted) col.warn('KubernetesServiceUnknown', 'spec.volumes');
+  const links = spec.enableServiceLinks !== false;
+  // The apiserver defaults enableServiceLinks to true: every live pod has it unless it opted out.
+  if (links && ctx.services?.namespace === undefined) col.warn('ServiceLinksNotInjected', 'spec.enableServiceLinks');
+  const base = serviceEnv(ns, links, master, ctx.services?.namespace);
   const envCtx: EnvContext = {
     pod,
     sources,
@@ -360,8 +360,6 @@ function podLevelChecks(pod: Pod, col: Collector): void {
   if (spec.topologySpreadConstraints?.length) col.warn('TopologySpreadIgnored', 'spec.topologySpreadConstraints');
   if (spec.runtimeClassName) col.warn('RuntimeClassIgnored', 'spec.runtimeClassName');
   if (spec.hostUsers !== undefined) col.warn('HostUsersIgnored', 'spec.hostUsers');
-  // The apiserver defaults enableServiceLinks to true: every live pod has it unless it opted out.
-  if (spec.enableServiceLinks !== false) col.warn('ServiceLinksNotInjected', 'spec.enableServiceLinks');
   if (spec.setHostnameAsFQDN === true) col.warn('HostnameFqdnIgnored', 'spec.setHostnameAsFQDN');
   const psc = spec.securityContext as (Record<string, unknown> & NonNullable<Pod['spec']['securityContext']>) | undefined;
   if (psc) {

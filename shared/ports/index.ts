@@ -4,7 +4,7 @@
  * `shared/adapters/*` errors (for ECI: `EciError` with a `kind`; for Kubernetes: `KubeError` subclasses).
  */
 import type { EciContainerGroup, EciCreateRequest, EciEvent, EciGroupStatusItem, EciKeyValue } from '../domain/eci.js';
-import type { ConfigMap, K8sEvent, Lease, Namespace, Node, Pod, PodStatus, Secret } from '../domain/k8s.js';
+import type { ConfigMap, Endpoints, K8sEvent, Lease, Namespace, Node, Pod, PodStatus, Secret, Service } from '../domain/k8s.js';
 
 /** pino-compatible structured logger. */
 export interface Logger {
@@ -144,6 +144,10 @@ export interface Cluster {
     serviceAccount: string,
     opts: { podName: string; podUid: string; audiences?: string[]; expirationSeconds?: number },
   ): Promise<{ token: string; expirationTimestamp: string }>;
+  /** The Services of a namespace (pod-sync: the kubelet's service env, one list per namespace and batch). */
+  listServices(namespace: string): Promise<Service[]>;
+  getService(namespace: string, name: string): Promise<Service>;
+  getEndpoints(namespace: string, name: string): Promise<Endpoints>;
   getNode(name: string): Promise<Node>;
   /**
    * List+watch one node by name, forever (same loop as watchPods). Optional: the watcher then notices a deleted

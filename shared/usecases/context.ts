@@ -7,6 +7,7 @@ import type { EciContainerGroup, EciCreateRequest, EciKeyValue } from '../domain
 import type { Violation } from '../domain/errors.js';
 import type { ConfigMap, Pod, PodCondition, PodStatus, Secret } from '../domain/k8s.js';
 import type { PodReferences } from '../domain/references.js';
+import type { ServiceView } from '../domain/serviceEnv.js';
 import { encodeMessage, type PodNudge } from '../domain/messages.js';
 import { ANNOTATION_INSTANCE_ID, type Owner, TAG_CLUSTER, TAG_POD_UID, TAG_VNODE, tagValue } from '../domain/names.js';
 import type { Clock, Cluster, ContainerGroups, Logger, QueueSender } from '../ports/index.js';
@@ -21,6 +22,8 @@ export interface ResolvedReferences {
   secrets: Map<string, Secret>;
   /** minted tokens keyed by `tokenKey` of shared/domain/references.ts */
   tokens: Map<string, string>;
+  /** the cluster's Services for the kubelet's service env (shared/domain/serviceEnv.ts) */
+  services?: ServiceView;
 }
 
 /**

@@ -11,14 +11,20 @@ import { type TranslateContext, translatePod } from '../domain/translate.js';
 import { validatePod } from '../domain/validate.js';
 import type { SyncDomain } from './context.js';
 
-export type TranslateDefaults = Omit<TranslateContext, 'configMaps' | 'secrets' | 'tokens' | 'offline'>;
+export type TranslateDefaults = Omit<TranslateContext, 'configMaps' | 'secrets' | 'tokens' | 'offline' | 'services'>;
 
 export function createSyncDomain(defaults: TranslateDefaults): SyncDomain {
   return {
     references: podReferences,
     validate: (pod) => validatePod(pod, defaults).violations,
     translate(pod, refs) {
-      const r = translatePod(pod, { ...defaults, configMaps: refs.configMaps, secrets: refs.secrets, tokens: refs.tokens });
+      const r = translatePod(pod, {
+        ...defaults,
+        configMaps: refs.configMaps,
+        secrets: refs.secrets,
+        tokens: refs.tokens,
+        ...(refs.services ? { services: refs.services } : {}),
+      });
       if (!r.ok) return { ok: false, violations: r.violations };
       return { ok: true, request: r.request, warnings: r.warnings };
     },

@@ -46,6 +46,7 @@ import {
   type UseCaseDeps,
   writeStatus,
 } from './context.js';
+import { ServiceDirectory } from './services.js';
 import { classify, describeError, errorCode, isConflict, isNotFound, PodReferenceError, PodStillTerminatingError } from './errors.js';
 
 export type Outcome =
@@ -78,7 +79,19 @@ export interface SyncResult {
 }
 
 export class PodSync {
-  constructor(private readonly deps: UseCaseDeps) {}
+  /**
+   * `services`: the Services read for the kubelet's service env, shared by one batch (forBatch); without it each
+   * create reads its own.
+   */
+  constructor(
+    private readonly deps: UseCaseDeps,
+    private readonly services?: ServiceDirectory,
+  ) {}
+
+  /** A PodSync for one batch of nudges: Services are read once per namespace for the whole batch. */
+  forBatch(): PodSync {
+    return new PodSync(this.deps, new ServiceDirectory(this.deps.cluster));
+  }
 
   /** Handles one nudge. Never throws for pod-level failures: those become re-nudges, Events or a Failed pod. */
   async handle(nudge: PodNudge): Promise<SyncResult> {
@@ -305,7 +318,13 @@ export class PodSync {
   private async resolve(pod: Pod): Promise<ResolvedReferences> {
     const ns = pod.metadata.namespace ?? '';
     const needs = this.deps.domain.references(pod);
-    const out: ResolvedReferences = { configMaps: new Map(), secrets: new Map(), tokens: new Map() };
+    const directory = this.services ?? new ServiceDirectory(this.deps.cluster);
+    const out: ResolvedReferences = {
+      configMaps: new Map(),
+      secrets: new Map(),
+      tokens: new Map(),
+      services: await directory.view(ns, pod.spec.enableServiceLinks !== false),
+    };
     const absentOk = async <T>(read: () => Promise<T>): Promise<T | undefined> => {
       try {
         return await read();

@@ -72,11 +72,13 @@ export async function processQueueBatch(items: readonly QueueItem[], deps: Queue
 }
 
 async function convergeNudges(queue: PodNudge[], deps: QueueBatchDeps, report: BatchReport): Promise<void> {
+  // one read of the cluster's Services per namespace for the whole batch (the service env of every create)
+  const podSync = queue.length > 0 ? deps.podSync.forBatch() : deps.podSync;
   const workers = Array.from({ length: Math.min(deps.concurrency ?? 8, queue.length) }, async () => {
     for (let n = queue.shift(); n; n = queue.shift()) {
       let res: SyncResult;
       try {
-        res = await deps.podSync.handle(n);
+        res = await podSync.handle(n);
       } catch (err) {
         // pod-sync handles its own failures; this is a bug or a queue outage while re-nudging
         deps.logger.error({ pod: `${n.namespace}/${n.name}`, err: describeError(err) }, 'pod sync crashed');

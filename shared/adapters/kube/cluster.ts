@@ -14,7 +14,7 @@ import {
   type V1Node,
   type Watch,
 } from '@kubernetes/client-node';
-import type { ConfigMap, Lease, Namespace, Node, Pod, PodStatus, Secret } from '../../domain/k8s.js';
+import type { ConfigMap, Endpoints, Lease, Namespace, Node, Pod, PodStatus, Secret, Service } from '../../domain/k8s.js';
 import type { Cluster, ClusterStore, PodWatchHandle } from '../../ports/index.js';
 import { createKubeClient, type KubeClient, type KubeClientOptions } from './client.js';
 import { toKubeError } from './errors.js';
@@ -290,6 +290,21 @@ export class KubeCluster implements Cluster, ClusterStore {
   }
 
   // ---------------------------------------------------------------- nodes
+
+  // ---------------------------------------------------------------- services (the kubelet's service env)
+
+  async listServices(namespace: string): Promise<Service[]> {
+    const list = await call(`list services in ${namespace}`, () => this.core.listNamespacedService({ namespace }));
+    return list.items.map((s) => toPlain<Service>(s));
+  }
+
+  async getService(namespace: string, name: string): Promise<Service> {
+    return toPlain<Service>(await call(`get service ${namespace}/${name}`, () => this.core.readNamespacedService({ namespace, name })));
+  }
+
+  async getEndpoints(namespace: string, name: string): Promise<Endpoints> {
+    return toPlain<Endpoints>(await call(`get endpoints ${namespace}/${name}`, () => this.core.readNamespacedEndpoints({ namespace, name })));
+  }
 
   async getNode(name: string): Promise<Node> {
     return toPlain<Node>(await call(`get node ${name}`, () => this.core.readNode({ name })));

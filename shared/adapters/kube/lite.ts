@@ -12,7 +12,7 @@
  */
 import { type ClientRequest, type IncomingMessage, request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
-import type { ConfigMap, K8sEvent, Lease, Namespace, Node, Pod, PodStatus, Secret } from '../../domain/k8s.js';
+import type { ConfigMap, Endpoints, K8sEvent, Lease, Namespace, Node, Pod, PodStatus, Secret, Service } from '../../domain/k8s.js';
 import type { Cluster, ClusterStore, PodWatchHandle } from '../../ports/index.js';
 import { errorFromStatus, KubeError, parseStatus, toKubeError } from './errors.js';
 import { type EventInput, EventRecorder, type EventRecorderOptions } from './events.js';
@@ -333,6 +333,21 @@ export class LiteKubeCluster implements Cluster, ClusterStore {
   }
 
   // ---------------------------------------------------------------- nodes
+
+  // ---------------------------------------------------------------- services (the kubelet's service env)
+
+  async listServices(namespace: string): Promise<Service[]> {
+    const list = await this.http.json<{ items?: unknown[] }>('GET', ns(namespace, 'services'), `list services in ${namespace}`);
+    return (list.items ?? []).map((x) => toPlain<Service>(x));
+  }
+
+  getService(namespace: string, name: string): Promise<Service> {
+    return this.get<Service>(ns(namespace, 'services', name), `get service ${namespace}/${name}`);
+  }
+
+  getEndpoints(namespace: string, name: string): Promise<Endpoints> {
+    return this.get<Endpoints>(ns(namespace, 'endpoints', name), `get endpoints ${namespace}/${name}`);
+  }
 
   getNode(name: string): Promise<Node> {
     return this.get<Node>(`/api/v1/nodes/${seg(name)}`, `get node ${name}`);

@@ -20,6 +20,8 @@ import {
 import { createLiteKubeCluster, type LiteKubeConnection } from '../../../shared/adapters/kube/lite.js';
 import type { Node, PodCondition } from '../../../shared/domain/k8s.js';
 import type { Cluster, ClusterStore } from '../../../shared/ports/index.js';
+import { reachableMaster, serviceEnv } from '../../../shared/domain/serviceEnv.js';
+import { ServiceDirectory } from '../../../shared/usecases/services.js';
 import {
   clusterCaPem,
   coreApi,
@@ -113,6 +115,38 @@ for (const impl of implementations) {
       assert.equal(Buffer.from(s.data?.password ?? '', 'base64').toString(), 's3cret');
       assert.equal(s.type, 'Opaque');
       assert.match(s.metadata.creationTimestamp ?? '', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    });
+
+    it('reads the Services for the kubelet service env: the kubernetes Service and Endpoints, a namespace list', async () => {
+      await core.createNamespacedService({
+        namespace: ns.name,
+        body: { metadata: { name: 'db-main' }, spec: { ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }], selector: { app: 'db' } } },
+      });
+      await core.createNamespacedService({
+        namespace: ns.name,
+        body: { metadata: { name: 'peers' }, spec: { clusterIP: 'None', ports: [{ port: 80 }], selector: { app: 'db' } } },
+      });
+      // one directory = one pod-sync batch, over this adapter
+      const view = await new ServiceDirectory(cluster).view(ns.name, true);
+      // the shared test plane listens on loopback, which the apiserver never publishes: no Endpoints there
+      // (the networking test's private plane publishes its veth address)
+      const apiserver = await core.readNamespacedEndpoints({ namespace: 'default', name: 'kubernetes' }).catch(() => undefined);
+      const master = await core.readNamespacedService({ namespace: 'default', name: 'kubernetes' });
+      assert.equal(view.kubernetes?.spec?.clusterIP, master.spec?.clusterIP);
+      assert.equal(view.kubernetesEndpoints?.subsets?.[0]?.addresses?.[0]?.ip, apiserver?.subsets?.[0]?.addresses?.[0]?.ip);
+      const env = (reachable: boolean) =>
+        Object.fromEntries(
+          serviceEnv(ns.name, true, reachableMaster(view, reachable), view.namespace).map((e) => [e.name, e.value]),
+        );
+      const db = view.namespace?.find((x) => x.metadata.name === 'db-main');
+      assert.match(db?.spec?.clusterIP ?? '', /^\d+\.\d+\.\d+\.\d+$/);
+      assert.equal(env(true).DB_MAIN_SERVICE_HOST, db?.spec?.clusterIP);
+      assert.equal(env(true).DB_MAIN_SERVICE_PORT_PG, '5432');
+      assert.equal(env(true).PEERS_SERVICE_HOST, undefined);
+      assert.equal(env(true).KUBERNETES_SERVICE_HOST, master.spec?.clusterIP);
+      const ep = apiserver?.subsets?.[0];
+      assert.equal(env(false).KUBERNETES_SERVICE_HOST, ep?.addresses?.[0]?.ip);
+      assert.equal(env(false).KUBERNETES_SERVICE_PORT, ep ? String(ep.ports?.[0]?.port) : undefined);
     });
 
     it('a pod gets the kube-api-access projected volume (ServiceAccount admission, bound tokens)', async () => {

@@ -104,11 +104,13 @@ describe('item 10: no silent drops', () => {
       ],
     );
   });
-  it('ServiceLinksNotInjected for a live pod (enableServiceLinks defaulted to true, or left out), not when false', () => {
-    const has = (p: Pod) => warnings(p).some((x) => x.code === 'ServiceLinksNotInjected');
+  it('ServiceLinksNotInjected only while the namespace\'s Services are unknown (links on), never once they are injected', () => {
+    const has = (p: Pod, ctx = baseCtx()) => (translatePod(p, ctx).warnings).some((x) => x.code === 'ServiceLinksNotInjected');
     assert.equal(has(withPod((p) => { p.spec.enableServiceLinks = true; })), true);
     assert.equal(has(basePod()), true);
     assert.equal(has(withPod((p) => { p.spec.enableServiceLinks = false; })), false);
+    // pod-sync always knows them (one list per namespace): links injected, no warning — even for an empty namespace
+    assert.equal(has(basePod(), baseCtx({ services: { namespace: [] } })), false);
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import type { EciContainerGroup, EciCreateRequest, EciEvent, EciGroupStatusItem, EciKeyValue } from '../../../shared/domain/eci.js';
 import { violation } from '../../../shared/domain/errors.js';
-import type { ConfigMap, K8sEvent, Lease, Node, Pod, PodStatus, Secret } from '../../../shared/domain/k8s.js';
+import type { ConfigMap, Endpoints, K8sEvent, Lease, Node, Pod, PodStatus, Secret, Service } from '../../../shared/domain/k8s.js';
 import { decodeMessage, type PodNudge } from '../../../shared/domain/messages.js';
 import { TAG_CLUSTER, TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE } from '../../../shared/domain/names.js';
 import { podReferences } from '../../../shared/domain/references.js';
@@ -180,7 +180,17 @@ export class FakeCluster {
   secrets = new Map<string, Secret>();
   leases = new Map<string, Lease>();
   serviceAccounts = new Set<string>(['default/default']);
-  calls = { getPod: 0, listPods: 0, patchStatus: 0, patchMeta: 0, deletePod: 0, token: 0 };
+  /** Services by namespace; `default/kubernetes` and its Endpoints as a kubeadm cluster has them */
+  services = new Map<string, Service[]>([
+    [
+      'default',
+      [{ metadata: { name: 'kubernetes', namespace: 'default' }, spec: { clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP' }] } }],
+    ],
+  ]);
+  endpoints = new Map<string, Endpoints>([
+    ['default/kubernetes', { metadata: { name: 'kubernetes', namespace: 'default' }, subsets: [{ addresses: [{ ip: '192.168.0.10' }], ports: [{ name: 'https', port: 6443 }] }] }],
+  ]);
+  calls = { getPod: 0, listPods: 0, patchStatus: 0, patchMeta: 0, deletePod: 0, token: 0, listServices: 0, getService: 0, getEndpoints: 0 };
   deletes: { key: string; uid: string; grace: number }[] = [];
   /** the next this-many deletePod calls fail with a transient 409 (the object has been modified) */
   deleteConflicts = 0;
@@ -265,6 +275,22 @@ export class FakeCluster {
     this.calls.token++;
     if (!this.serviceAccounts.has(`${namespace}/${sa}`)) throw new FakeKubeError('NotFoundError', 404, 'no sa');
     return { token: `token-for-${sa}`, expirationTimestamp: '2026-01-01T01:00:00Z' };
+  }
+  async listServices(namespace: string): Promise<Service[]> {
+    this.calls.listServices++;
+    return structuredClone(this.services.get(namespace) ?? []);
+  }
+  async getService(namespace: string, name: string): Promise<Service> {
+    this.calls.getService++;
+    const s = (this.services.get(namespace) ?? []).find((x) => x.metadata.name === name);
+    if (!s) throw new FakeKubeError('NotFoundError', 404, 'not found');
+    return structuredClone(s);
+  }
+  async getEndpoints(namespace: string, name: string): Promise<Endpoints> {
+    this.calls.getEndpoints++;
+    const e = this.endpoints.get(`${namespace}/${name}`);
+    if (!e) throw new FakeKubeError('NotFoundError', 404, 'not found');
+    return structuredClone(e);
   }
   async getNode(): Promise<Node> {
     throw new FakeKubeError('NotFoundError', 404, 'not found');

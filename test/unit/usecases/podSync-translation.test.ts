@@ -6,9 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { EciCreateRequest } from '../../../shared/domain/eci.js';
+import type { Pod } from '../../../shared/domain/k8s.js';
 import { createSyncDomain } from '../../../shared/usecases/domain.js';
 import { PodSync } from '../../../shared/usecases/podSync.js';
-import { FakeEciError, makePod, nudgeOf, type World, world } from './fakes.js';
+import { processQueueBatch } from '../../../shared/usecases/queueBatch.js';
+import { StatusSync } from '../../../shared/usecases/statusSync.js';
+import { FakeEciError, makePod, nudgeOf, silentLogger, type World, world } from './fakes.js';
 
 function realWorld(): World {
   const w = world();
@@ -161,5 +165,86 @@ describe('pod-sync: native sidecars (real domain)', () => {
     const after = w.cluster.get('default', pod.metadata.name ?? '');
     assert.deepEqual(after?.status?.initContainerStatuses?.map((c) => [c.name, !!c.state?.running]), [['logs', true]]);
     assert.deepEqual(after?.status?.containerStatuses?.map((c) => c.name), ['job']);
+  });
+});
+
+describe('pod-sync: the kubelet service env, read when the group is created', () => {
+  function serviceWorld(clusterIpReachable: boolean): World {
+    const w = world();
+    w.deps.domain = createSyncDomain({
+      clusterName: 'c1',
+      vnodeName: 'vnode',
+      regionId: 'cn-hangzhou',
+      vSwitchIds: ['vsw-a'],
+      clusterDns: '10.96.0.10',
+      clusterDomain: 'cluster.local',
+      clusterIpReachable,
+    });
+    w.cluster.services.set('shop', [
+      { metadata: { name: 'db', namespace: 'shop' }, spec: { clusterIP: '10.96.5.5', ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }] } },
+      { metadata: { name: 'headless', namespace: 'shop' }, spec: { clusterIP: 'None', ports: [{ port: 80 }] } },
+    ]);
+    return w;
+  }
+  const envOf = (r: EciCreateRequest | undefined): Record<string, string> =>
+    Object.fromEntries((r?.Container?.[0]?.EnvironmentVar ?? []).map((e) => [e.Key, e.Value ?? '']));
+  const inShop = (name: string, spec?: Partial<Pod['spec']>): Pod => {
+    const p = makePod({ name, ...(spec ? { spec } : {}) });
+    p.metadata.namespace = 'shop';
+    return p;
+  };
+
+  it('a batch of creates in one namespace reads the Services once (one list, one kubernetes Service and Endpoints)', async () => {
+    // Prepare
+    const w = serviceWorld(true);
+    const pods = ['a', 'b', 'c'].map((n) => w.cluster.put(inShop(n)));
+    // Act
+    const report = await processQueueBatch(
+      pods.map((p) => ({ ok: true, messageId: p.metadata.name ?? '', message: nudgeOf(p) })),
+      { podSync: new PodSync(w.deps), statusSync: new StatusSync(w.deps), deadLetter: w.queue, logger: silentLogger, now: () => 0 },
+    );
+    // Assess
+    assert.equal(report.outcomes.created, 3);
+    assert.deepEqual([w.cluster.calls.listServices, w.cluster.calls.getService, w.cluster.calls.getEndpoints], [1, 1, 1]);
+    for (const req of w.eci.createRequests) {
+      const env = envOf(req);
+      assert.equal(env.DB_SERVICE_HOST, '10.96.5.5');
+      assert.equal(env.DB_SERVICE_PORT_PG, '5432');
+      assert.equal(env.KUBERNETES_SERVICE_HOST, '10.96.0.1');
+      assert.equal(env.HEADLESS_SERVICE_HOST, undefined);
+    }
+    // the next invocation reads again (a Service created meanwhile is seen)
+    await new PodSync(w.deps).forBatch().handle(nudgeOf(w.cluster.put(inShop('d'))));
+    assert.equal(w.cluster.calls.listServices, 2);
+  });
+
+  it('ClusterIPs unreachable: KUBERNETES_SERVICE_HOST/PORT are the apiserver endpoint; links off: no namespace list', async () => {
+    const w = serviceWorld(false);
+    const pod = w.cluster.put(inShop('x', { enableServiceLinks: false }));
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'created');
+    const env = envOf(w.eci.createRequests[0]);
+    assert.deepEqual([env.KUBERNETES_SERVICE_HOST, env.KUBERNETES_SERVICE_PORT, env.DB_SERVICE_HOST], ['192.168.0.10', '6443', undefined]);
+    assert.equal(w.cluster.calls.listServices, 0);
+  });
+
+  it('a failed Service list fails the create retryably (no group without its env), the retry reads again', async () => {
+    const w = serviceWorld(true);
+    const pod = w.cluster.put(inShop('y'));
+    const list = w.cluster.listServices.bind(w.cluster);
+    let fail = true;
+    w.cluster.listServices = async (ns: string) => {
+      if (fail) {
+        fail = false;
+        throw Object.assign(new Error('etcdserver: request timed out'), { name: 'KubeError', status: 500 });
+      }
+      return list(ns);
+    };
+    const first = await new PodSync(w.deps).handle(nudgeOf(pod));
+    assert.equal(first.outcome, 'retry');
+    assert.equal(w.eci.createRequests.length, 0);
+    const second = await new PodSync(w.deps).handle(nudgeOf(w.cluster.get('shop', 'y') as Pod, 'bound', 1));
+    assert.equal(second.outcome, 'created');
+    assert.equal(envOf(w.eci.createRequests[0]).DB_SERVICE_HOST, '10.96.5.5');
   });
 });

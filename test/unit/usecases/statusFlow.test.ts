@@ -47,6 +47,9 @@ describe('queue batch: ticks beside nudges', () => {
         order.push(`nudge-end ${n.name}`);
         return { outcome: 'unchanged' };
       },
+      forBatch() {
+        return this;
+      },
     } as unknown as PodSync;
     const statusSync = {
       async tick(): Promise<StatusReport> {

@@ -103,6 +103,9 @@ export function newFakeCluster() {
     getConfigMap: notImplemented('getConfigMap'),
     getSecret: notImplemented('getSecret'),
     requestPodToken: notImplemented('requestPodToken'),
+    listServices: notImplemented('listServices'),
+    getService: notImplemented('getService'),
+    getEndpoints: notImplemented('getEndpoints'),
     async getNode(name: string): Promise<Node> {
       calls.push('getNode');
       const n = nodes.get(name);

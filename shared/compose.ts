@@ -18,6 +18,7 @@ import type { FcCredentials } from './domain/fc.js';
 import { createEciContainerGroups, type EciAdapterOptions } from './adapters/eci/index.js';
 import { createKubeCluster, type KubeClientOptions } from './adapters/kube/index.js';
 import { createLiteKubeCluster } from './adapters/kube/lite.js';
+import { kubeProxySettings } from './domain/kubeProxy.js';
 import { MnsQueue } from './adapters/queue/index.js';
 import { teamLabelsProblem } from './domain/names.js';
 import type { Clock, Cluster, ClusterStore, ContainerGroups, Logger, QueueSender } from './ports/index.js';
@@ -145,6 +146,7 @@ export function translateDefaults(config: Config): TranslateDefaults {
     clusterDomain: config.CLUSTER_DOMAIN,
     ...(svc?.[1] && svc[2] ? { kubernetesService: { host: svc[1], port: Number(svc[2]) } } : {}),
     clusterIpReachable: config.CLUSTER_IP_ROUTED,
+    kubeProxy: kubeProxySettings(config),
   };
 }
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../shared/domain/config.js';
 import type { ConfigMap, Endpoints, ObjectMeta, Pod, PodSpec, Secret, Service } from '../../shared/domain/k8s.js';
+import { kubeProxySettings } from '../../shared/domain/kubeProxy.js';
 import { MASTER_SERVICE_NAME, MASTER_SERVICE_NAMESPACE, masterServiceAt, type ServiceView } from '../../shared/domain/serviceEnv.js';
 import type { TranslateContext } from '../../shared/domain/translate.js';
 
@@ -49,6 +50,7 @@ export const FLAGS_HELP = `  -f, --filename FILE    manifest file (YAML or JSON,
   --api-endpoint IP:PORT the apiserver's real endpoint, used when the group cannot reach ClusterIPs (or an
                          Endpoints default/kubernetes in the input: kubectl get endpoints kubernetes -o yaml)
   --cluster-ip-routed    the VPC routes the Service CIDR (env CLUSTER_IP_ROUTED)
+  --kube-proxy-image IMG kube-proxy sidecar image (env KUBE_PROXY_IMAGE; KUBE_PROXY_* env for the rest)
   Service links: the Services of a pod's namespace found in the input (kubectl get svc -n NS -o yaml) give its
   <SVC>_SERVICE_* variables, as pod-sync reads them when it creates the group.`;
 
@@ -69,6 +71,7 @@ export function parseOptions(argv: string[], io: Io, allowShowSecrets: boolean):
     'api-server',
     'kubernetes-service',
     'api-endpoint',
+    'kube-proxy-image',
   ]);
   let routed: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -97,6 +100,8 @@ export function parseOptions(argv: string[], io: Io, allowShowSecrets: boolean):
     CLUSTER_NAME: flags['cluster-name'] ?? io.env.CLUSTER_NAME,
     VNODE_NAME: flags.vnode ?? io.env.VNODE_NAME,
     CLUSTER_IP_ROUTED: routed ?? io.env.CLUSTER_IP_ROUTED,
+    KUBE_PROXY_IMAGE: flags['kube-proxy-image'] ?? io.env.KUBE_PROXY_IMAGE,
+    ...Object.fromEntries(Object.entries(io.env).filter(([k]) => k.startsWith('KUBE_PROXY_') && k !== 'KUBE_PROXY_IMAGE')),
   });
   const api = hostPort(flags['api-server'] ?? io.env.KUBERNETES_SERVICE_ADDRESS, '--api-server');
   const svc = hostPort(flags['kubernetes-service'] ?? '10.96.0.1:443', '--kubernetes-service') as { host: string; port: number };
@@ -116,6 +121,7 @@ export function parseOptions(argv: string[], io: Io, allowShowSecrets: boolean):
       clusterDomain: cfg.CLUSTER_DOMAIN,
       ...(api ? { kubernetesService: api } : {}),
       clusterIpReachable: cfg.CLUSTER_IP_ROUTED,
+      kubeProxy: kubeProxySettings(cfg),
       services: {
         kubernetes: masterServiceAt(svc.host, svc.port),
         ...(endpoint ? { kubernetesEndpoints: endpointsAt(endpoint.host, endpoint.port) } : {}),

@@ -87,6 +87,21 @@ export const ConfigSchema = z.object({
   KUBERNETES_SERVICE_ADDRESS: z.string().regex(/^[^:]+:\d+$/).optional(),
   /** The VPC routes the Service CIDR to the cluster, so ECI groups reach ClusterIPs without a kube-proxy inside. */
   CLUSTER_IP_ROUTED: z.stringbool().default(false),
+  /**
+   * kube-proxy inside each group (docs/networking.md): the image (your registry's copy of the upstream kube-proxy
+   * matching the cluster's version); unset = no kube-proxy. KUBE_PROXY_DEFAULT: on for pods without the
+   * k8s.aliyun.com/eci-kube-proxy-enabled annotation.
+   */
+  KUBE_PROXY_IMAGE: z.string().min(1).optional(),
+  KUBE_PROXY_DEFAULT: z.stringbool().default(true),
+  KUBE_PROXY_CPU: z.coerce.number().positive().max(4).default(0.25),
+  KUBE_PROXY_MEMORY_GIB: z.coerce.number().positive().max(8).default(0.25),
+  /** Its ServiceAccount in BRIDGE_NAMESPACE (deploy/kube-proxy-rbac.yaml: bound to system:node-proxier). */
+  KUBE_PROXY_SERVICE_ACCOUNT: z.string().min(1).default('eci-bridge-kube-proxy'),
+  /** Lifetime of its token (fixed in the group at create time): at least the longest-running ECI pod. */
+  KUBE_PROXY_TOKEN_SECONDS: z.coerce.number().int().min(600).default(30 * 86400),
+  /** The cluster's pod CIDR (kube-proxy --cluster-cidr), optional. */
+  KUBE_PROXY_CLUSTER_CIDR: z.string().optional(),
 
   /** eci-profile webhooks, served by the watcher (both replicas) over TLS. */
   WEBHOOK_ENABLED: z.stringbool().default(false),

@@ -45,6 +45,7 @@ export const VIOLATIONS = {
   InvalidUid: 'metadata.uid must be at most 64 ASCII characters (it is the ECI ClientToken).',
   InvalidAnnotation: 'Fix the annotation value as documented for the k8s.aliyun.com/eci-* annotations.',
   MissingImage: 'Set an image on every container.',
+  ReservedContainerName: 'Rename the container: eci-bridge-kube-proxy is the name of the bridge\'s kube-proxy sidecar.',
   SidecarInitContainer: 'An init container restartPolicy can only be Always (a native sidecar, run as an ECI sidecar container).',
   UnsupportedResource: 'Request only cpu, memory, ephemeral-storage and nvidia.com/gpu.',
   InvalidResource: 'Write resource quantities in Kubernetes quantity syntax (e.g. 500m, 2, 512Mi, 4Gi).',
@@ -114,6 +115,8 @@ export const WARNINGS = {
   CustomTagsOverLimit: 'ECI documents at most 3 custom tags in k8s.aliyun.com/eci-custom-tags; more were given.',
   ServiceLinksNotInjected:
     "the namespace's Services are not known here, so their <SVC>_SERVICE_HOST/PORT variables are not shown; pod-sync injects those of the Services present when the group is created (offline: add the namespace's Services to the input).",
+  KubeProxyUnavailable: 'kube-proxy was asked for but cannot be added to the group: ClusterIPs stay unreachable from it.',
+  KubeProxyRaisesSpec: "the kube-proxy sidecar's resources move the group to the next ECI spec.",
   KubernetesServiceUnknown:
     'KUBERNETES_SERVICE_HOST/PORT are not set: neither the kubernetes Service (reachable) nor its endpoints are known; pod-sync reads them, offline give --api-server.',
   Unresolved: 'a ConfigMap, Secret or token could not be read offline and was replaced by a placeholder.',

@@ -14,6 +14,7 @@ import type { Violation, Warning } from './errors.js';
 import { violation } from './errors.js';
 import type { ConfigMap, Container, Pod, Secret } from './k8s.js';
 import { masterServiceAt, reachableMaster, serviceEnv, type ServiceView } from './serviceEnv.js';
+import { KUBE_PROXY_CONTAINER, type KubeProxySettings, planKubeProxy, specRaise } from './kubeProxy.js';
 import { asEciSidecar, isNativeSidecar } from './sidecars.js';
 import { translateSysctls } from './sysctls.js';
 import { containerGroupName, costTags, MAX_TAGS, TAG_CLUSTER, TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE, tagProblem, tagValue } from './names.js';
@@ -54,6 +55,9 @@ export interface TranslateContext {
   services?: ServiceView;
   /** ClusterIPs are reachable from the group (a VPC route to the Service CIDR): else the apiserver's endpoint. */
   clusterIpReachable?: boolean;
+  /** The kube-proxy sidecar (kubeProxy.ts); its token (an unbound TokenRequest of its ServiceAccount). */
+  kubeProxy?: KubeProxySettings;
+  kubeProxyToken?: Resolved<string>;
   /** Resolved objects by name (UNRESOLVED marks one that cannot be read: a placeholder is written). */
   configMaps?: ReadonlyMap<string, Resolved<ConfigMap>>;
   secrets?: ReadonlyMap<string, Resolved<Secret>>;
@@ -134,7 +138,12 @@ function translate(pod: Pod, ctx: TranslateContext): TranslateResult {
   const indexed = inits.map((c, i) => ({ c, i }));
   const sidecars = indexed.filter((x) => isNativeSidecar(x.c));
   const regular = indexed.filter((x) => !isNativeSidecar(x.c));
-  const containerCount = apps.length + sidecars.length;
+  [...apps, ...inits].forEach((c, i) => {
+    if (c?.name === KUBE_PROXY_CONTAINER) col.refuse('ReservedContainerName', i < apps.length ? `spec.containers[${i}].name` : `spec.initContainers[${i - apps.length}].name`, `container name ${KUBE_PROXY_CONTAINER} is reserved`);
+  });
+  // kube-proxy inside the group (kubeProxy.ts): one more container, its resources added to the group's size
+  const proxy = planKubeProxy(pod, ctx, sources, col);
+  const containerCount = apps.length + sidecars.length + (proxy ? 1 : 0);
   if (containerCount > MAX_CONTAINERS) {
     col.refuse('TooManyContainers', 'spec.containers', `${containerCount} containers (native sidecars included); ECI allows ${MAX_CONTAINERS}`);
   }
@@ -149,7 +158,15 @@ function translate(pod: Pod, ctx: TranslateContext): TranslateResult {
   const podLevel = podLevelSize(pod);
   col.violations.push(...podLevel.violations);
   if (ann.useSpecs && spec.resources) col.warn('PodResourcesOverridden', 'spec.resources');
-  const ps = podSize(appSizes, initSizes, ann.useSpecs, `metadata.annotations['${ANNOTATION_USE_SPECS}']`, podLevel.size);
+  const appSized = [...appSizes, ...initSizes, podLevel.size].some((x) => x.cpu !== undefined || x.memory !== undefined);
+  // the proxy adds to a sized group; an unsized one gets ECI's default (2 vCPU, 4 GiB) and the proxy fits in it
+  const proxySize = proxy && appSized && !ann.useSpecs ? [{ cpu: proxy.container.Cpu, memory: proxy.container.Memory }] : [];
+  const ps = podSize([...appSizes, ...proxySize], initSizes, ann.useSpecs, `metadata.annotations['${ANNOTATION_USE_SPECS}']`, podLevel.size);
+  if (proxySize.length && ctx.kubeProxy) {
+    const without = podSize(appSizes, initSizes, undefined, '', podLevel.size).size;
+    const raise = specRaise({ cpu: without.Cpu ?? 0, memoryGiB: without.Memory ?? 0 }, ctx.kubeProxy);
+    if (raise) col.warn('KubeProxyRaisesSpec', 'spec.containers', `the kube-proxy sidecar (${ctx.kubeProxy.cpu} vCPU, ${ctx.kubeProxy.memoryGiB} GiB) moves the group from ECI spec ${raise.from} to ${raise.to}`);
+  }
   col.violations.push(...ps.violations);
   const anySized = [...appSizes, ...initSizes, podLevel.size].some((s) => s.cpu !== undefined || s.memory !== undefined);
   if (anySized && appSizes.some((s) => s.cpu === undefined && s.memory === undefined)) {
@@ -172,7 +189,7 @@ function translate(pod: Pod, ctx: TranslateContext): TranslateResult {
   const tokenMounted = (spec.volumes ?? []).some((v) => v?.projected?.sources?.some((s) => s?.serviceAccountToken));
   const master = ctx.kubernetesService
     ? masterServiceAt(ctx.kubernetesService.host, ctx.kubernetesService.port)
-    : ctx.services && reachableMaster(ctx.services, ctx.clusterIpReachable === true);
+    : ctx.services && reachableMaster(ctx.services, ctx.clusterIpReachable === true || proxy !== undefined);
   if (!master && tokenMounted) col.warn('KubernetesServiceUnknown', 'spec.volumes');
   const links = spec.enableServiceLinks !== false;
   // The apiserver defaults enableServiceLinks to true: every live pod has it unless it opted out.
@@ -202,9 +219,15 @@ function translate(pod: Pod, ctx: TranslateContext): TranslateResult {
     translateContainer(col, envCtx, c, `spec.initContainers[${i}]`, `InitContainer[${j}]`, initSizes[j] ?? {}, declared, true),
   );
 
+  if (proxy) Container.push(proxy.container);
   const Volume = translateVolumes({ pod, sources, col, resourceValue });
-  if ((spec.volumes ?? []).length > MAX_VOLUMES) {
-    col.refuse('TooManyVolumes', 'spec.volumes', `${(spec.volumes ?? []).length} volumes; ECI allows ${MAX_VOLUMES}`);
+  if (proxy) {
+    Volume.push(proxy.volume());
+    col.secretPaths.add(`Volume[${Volume.length - 1}].ConfigFileVolume.ConfigFileToPath[1].Content`);
+  }
+  const volumeCount = (spec.volumes ?? []).length + (proxy ? 1 : 0);
+  if (volumeCount > MAX_VOLUMES) {
+    col.refuse('TooManyVolumes', 'spec.volumes', `${volumeCount} volumes (the kube-proxy sidecar's included); ECI allows ${MAX_VOLUMES}`);
   }
 
   const req: EciCreateRequest = {

@@ -138,11 +138,11 @@ export interface Cluster {
   recordEvent(ev: Omit<K8sEvent, 'metadata' | 'count' | 'firstTimestamp' | 'lastTimestamp'>): Promise<void>;
   getConfigMap(namespace: string, name: string): Promise<ConfigMap>;
   getSecret(namespace: string, name: string): Promise<Secret>;
-  /** TokenRequest bound to the pod. */
+  /** TokenRequest bound to the pod (unbound without podName/podUid: the kube-proxy sidecar's token). */
   requestPodToken(
     namespace: string,
     serviceAccount: string,
-    opts: { podName: string; podUid: string; audiences?: string[]; expirationSeconds?: number },
+    opts: { podName?: string; podUid?: string; audiences?: string[]; expirationSeconds?: number },
   ): Promise<{ token: string; expirationTimestamp: string }>;
   /** The Services of a namespace (pod-sync: the kubelet's service env, one list per namespace and batch). */
   listServices(namespace: string): Promise<Service[]>;

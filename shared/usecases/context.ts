@@ -24,6 +24,8 @@ export interface ResolvedReferences {
   tokens: Map<string, string>;
   /** the cluster's Services for the kubelet's service env (shared/domain/serviceEnv.ts) */
   services?: ServiceView;
+  /** the kube-proxy sidecar's token (an unbound TokenRequest of its ServiceAccount) */
+  kubeProxyToken?: string;
 }
 
 /**
@@ -33,6 +35,8 @@ export interface ResolvedReferences {
 export interface SyncDomain {
   /** ConfigMaps, Secrets, image pull secrets and tokens the pod references (podReferences). */
   references(pod: Pod): PodReferences;
+  /** The ServiceAccount whose token the pod's kube-proxy sidecar needs, if it gets one. */
+  kubeProxyAccount?(pod: Pod): { namespace: string; name: string; expirationSeconds: number } | undefined;
   /** Violations that need no referenced object (hostPath, hostNetwork, ...): checked before anything is read. */
   validate(pod: Pod): Violation[];
   translate(

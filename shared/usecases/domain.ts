@@ -4,18 +4,25 @@
  */
 import { TRANSIENT_VIOLATIONS } from '../domain/errors.js';
 import { eciEventsToK8s } from '../domain/events.js';
-import { podReferences } from '../domain/references.js';
+import { kubeProxyNeeds } from '../domain/kubeProxy.js';
+import { podReferences, ROOT_CA_CONFIGMAP } from '../domain/references.js';
 import { groupToPodStatus, podStatusDiffers } from '../domain/status.js';
 import { groupStatusDigest } from '../domain/statusDigest.js';
 import { type TranslateContext, translatePod } from '../domain/translate.js';
 import { validatePod } from '../domain/validate.js';
 import type { SyncDomain } from './context.js';
 
-export type TranslateDefaults = Omit<TranslateContext, 'configMaps' | 'secrets' | 'tokens' | 'offline' | 'services'>;
+export type TranslateDefaults = Omit<TranslateContext, 'configMaps' | 'secrets' | 'tokens' | 'offline' | 'services' | 'kubeProxyToken'>;
 
 export function createSyncDomain(defaults: TranslateDefaults): SyncDomain {
   return {
-    references: podReferences,
+    references(pod) {
+      const refs = podReferences(pod);
+      // the kube-proxy sidecar's CA comes from the namespace's kube-root-ca.crt
+      if (kubeProxyNeeds(pod, defaults.kubeProxy) && !refs.configMaps.includes(ROOT_CA_CONFIGMAP)) refs.configMaps.push(ROOT_CA_CONFIGMAP);
+      return refs;
+    },
+    kubeProxyAccount: (pod) => kubeProxyNeeds(pod, defaults.kubeProxy),
     validate: (pod) => validatePod(pod, defaults).violations,
     translate(pod, refs) {
       const r = translatePod(pod, {
@@ -24,6 +31,7 @@ export function createSyncDomain(defaults: TranslateDefaults): SyncDomain {
         secrets: refs.secrets,
         tokens: refs.tokens,
         ...(refs.services ? { services: refs.services } : {}),
+        ...(refs.kubeProxyToken !== undefined ? { kubeProxyToken: refs.kubeProxyToken } : {}),
       });
       if (!r.ok) return { ok: false, violations: r.violations };
       return { ok: true, request: r.request, warnings: r.warnings };

@@ -357,6 +357,19 @@ export class PodSync {
         throw err;
       }
     }
+    const proxy = this.deps.domain.kubeProxyAccount?.(pod);
+    if (proxy) {
+      // unbound: a pod-bound token must be of a ServiceAccount of the pod's namespace; this one is the bridge's
+      try {
+        const minted = await this.deps.cluster.requestPodToken(proxy.namespace, proxy.name, { expirationSeconds: proxy.expirationSeconds });
+        out.kubeProxyToken = minted.token;
+      } catch (err) {
+        if (isNotFound(err)) {
+          throw new PodReferenceError(`ServiceAccount ${proxy.namespace}/${proxy.name} (kube-proxy) not found: apply deploy/kube-proxy-rbac.yaml`, { cause: err });
+        }
+        throw err;
+      }
+    }
     return out;
   }
 

@@ -265,9 +265,9 @@ export class KubeCluster implements Cluster, ClusterStore {
   async requestPodToken(
     namespace: string,
     serviceAccount: string,
-    opts: { podName: string; podUid: string; audiences?: string[]; expirationSeconds?: number },
+    opts: { podName?: string; podUid?: string; audiences?: string[]; expirationSeconds?: number },
   ): Promise<{ token: string; expirationTimestamp: string }> {
-    const tr = await call(`request token for ${namespace}/${serviceAccount} bound to pod ${opts.podName}`, () =>
+    const tr = await call(`request token for ${namespace}/${serviceAccount}${opts.podName ? ` bound to pod ${opts.podName}` : ''}`, () =>
       this.core.createNamespacedServiceAccountToken({
         namespace,
         name: serviceAccount,
@@ -277,7 +277,7 @@ export class KubeCluster implements Cluster, ClusterStore {
           spec: {
             audiences: opts.audiences ?? [],
             expirationSeconds: opts.expirationSeconds,
-            boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: opts.podName, uid: opts.podUid },
+            ...(opts.podName && opts.podUid ? { boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: opts.podName, uid: opts.podUid } } : {}),
           },
         },
       }),

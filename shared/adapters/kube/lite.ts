@@ -307,12 +307,12 @@ export class LiteKubeCluster implements Cluster, ClusterStore {
   async requestPodToken(
     namespace: string,
     serviceAccount: string,
-    opts: { podName: string; podUid: string; audiences?: string[]; expirationSeconds?: number },
+    opts: { podName?: string; podUid?: string; audiences?: string[]; expirationSeconds?: number },
   ): Promise<{ token: string; expirationTimestamp: string }> {
     const tr = await this.http.json<{ status?: { token?: string; expirationTimestamp?: string } }>(
       'POST',
       `${ns(namespace, 'serviceaccounts', serviceAccount)}/token`,
-      `request token for ${namespace}/${serviceAccount} bound to pod ${opts.podName}`,
+      `request token for ${namespace}/${serviceAccount}${opts.podName ? ` bound to pod ${opts.podName}` : ''}`,
       {
         body: {
           apiVersion: 'authentication.k8s.io/v1',
@@ -320,7 +320,7 @@ export class LiteKubeCluster implements Cluster, ClusterStore {
           spec: {
             audiences: opts.audiences ?? [],
             expirationSeconds: opts.expirationSeconds,
-            boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: opts.podName, uid: opts.podUid },
+            ...(opts.podName && opts.podUid ? { boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: opts.podName, uid: opts.podUid } } : {}),
           },
         },
       },

@@ -248,3 +248,74 @@ describe('pod-sync: the kubelet service env, read when the group is created', ()
     assert.equal(envOf(w.eci.createRequests[0]).DB_SERVICE_HOST, '10.96.5.5');
   });
 });
+
+describe('pod-sync: the kube-proxy sidecar', () => {
+  it('mints an unbound token of the kube-proxy ServiceAccount, reads the CA, and sends the sidecar in the group', async () => {
+    // Prepare
+    const w = world();
+    w.deps.domain = createSyncDomain({
+      clusterName: 'c1',
+      vnodeName: 'vnode',
+      regionId: 'cn-hangzhou',
+      vSwitchIds: ['vsw-a'],
+      clusterDns: '10.96.0.10',
+      clusterDomain: 'cluster.local',
+      kubeProxy: {
+        image: 'registry.example.com/kube-proxy:v1.20.2',
+        defaultOn: true,
+        cpu: 0.25,
+        memoryGiB: 0.25,
+        serviceAccount: { namespace: 'eci-bridge', name: 'eci-bridge-kube-proxy' },
+        tokenSeconds: 86400,
+      },
+    });
+    w.cluster.serviceAccounts.add('eci-bridge/eci-bridge-kube-proxy');
+    w.cluster.configMaps.set('default/kube-root-ca.crt', { metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': 'PEM' } });
+    const asked: unknown[] = [];
+    const mint = w.cluster.requestPodToken.bind(w.cluster);
+    w.cluster.requestPodToken = async (ns: string, sa: string, opts?: unknown) => {
+      asked.push([ns, sa, opts]);
+      return mint(ns, sa);
+    };
+    const pod = w.cluster.put(makePod({ spec: { restartPolicy: 'Never' } }));
+    // Act
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    // Assess
+    assert.equal(res.outcome, 'created');
+    assert.deepEqual(asked, [['eci-bridge', 'eci-bridge-kube-proxy', { expirationSeconds: 86400 }]]);
+    const req = w.eci.createRequests[0];
+    const proxy = req?.Container?.find((c) => c.Name === 'eci-bridge-kube-proxy');
+    assert.equal(proxy?.Image, 'registry.example.com/kube-proxy:v1.20.2');
+    const files = req?.Volume?.find((v) => v.Name === 'eci-bridge-kube-proxy')?.ConfigFileVolume?.ConfigFileToPath ?? [];
+    assert.deepEqual(files.map((f) => [f.Path, Buffer.from(f.Content, 'base64').toString()]).slice(1), [
+      ['token', 'token-for-eci-bridge-kube-proxy'],
+      ['ca.crt', 'PEM'],
+    ]);
+    // kube-proxy present: the app reaches the kubernetes Service at its ClusterIP
+    assert.equal(req?.Container?.[0]?.EnvironmentVar?.find((e) => e.Key === 'KUBERNETES_SERVICE_HOST')?.Value, '10.96.0.1');
+  });
+
+  it('without its ServiceAccount the create waits (retry with the reason), nothing is created', async () => {
+    const w = world();
+    w.deps.domain = createSyncDomain({
+      clusterName: 'c1',
+      vnodeName: 'vnode',
+      regionId: 'cn-hangzhou',
+      vSwitchIds: ['vsw-a'],
+      clusterDns: '10.96.0.10',
+      clusterDomain: 'cluster.local',
+      kubeProxy: {
+        image: 'k/kube-proxy:v1.20.2',
+        defaultOn: true,
+        cpu: 0.25,
+        memoryGiB: 0.25,
+        serviceAccount: { namespace: 'eci-bridge', name: 'eci-bridge-kube-proxy' },
+        tokenSeconds: 86400,
+      },
+    });
+    w.cluster.configMaps.set('default/kube-root-ca.crt', { metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': 'PEM' } });
+    const res = await new PodSync(w.deps).handle(nudgeOf(w.cluster.put(makePod())));
+    assert.equal(res.outcome, 'retry');
+    assert.equal(w.eci.createRequests.length, 0);
+  });
+});

@@ -50,6 +50,9 @@ const APT_PACKAGES = [
   'golang-github-modern-go-reflect2-dev',
   'xz-utils',
   'ca-certificates',
+  // the network-namespace data-path test (test/integration/networking): kube-proxy's iptables and conntrack
+  'iptables',
+  'conntrack',
 ];
 const REFLECT2_SRC = '/usr/share/gocode/src/github.com/modern-go/reflect2';
 const ETCD_BIN = '/usr/bin/etcd';

@@ -14,15 +14,12 @@ import { processQueueBatch } from '../../../shared/usecases/queueBatch.js';
 import { StatusSync } from '../../../shared/usecases/statusSync.js';
 import { FakeEciError, makePod, nudgeOf, silentLogger, type World, world } from './fakes.js';
 
+const BASE = { clusterName: 'c1', vnodeName: 'vnode', regionId: 'cn-hangzhou', vSwitchIds: ['vsw-a'], clusterDns: '10.96.0.10', clusterDomain: 'cluster.local' };
+
 function realWorld(): World {
   const w = world();
   w.deps.domain = createSyncDomain({
-    clusterName: 'c1',
-    vnodeName: 'vnode',
-    regionId: 'cn-hangzhou',
-    vSwitchIds: ['vsw-a'],
-    clusterDns: '10.96.0.10',
-    clusterDomain: 'cluster.local',
+    ...BASE,
     kubernetesService: { host: '10.96.0.1', port: 443 },
   });
   return w;
@@ -172,12 +169,7 @@ describe('pod-sync: the kubelet service env, read when the group is created', ()
   function serviceWorld(clusterIpReachable: boolean): World {
     const w = world();
     w.deps.domain = createSyncDomain({
-      clusterName: 'c1',
-      vnodeName: 'vnode',
-      regionId: 'cn-hangzhou',
-      vSwitchIds: ['vsw-a'],
-      clusterDns: '10.96.0.10',
-      clusterDomain: 'cluster.local',
+      ...BASE,
       clusterIpReachable,
     });
     w.cluster.services.set('shop', [
@@ -249,26 +241,27 @@ describe('pod-sync: the kubelet service env, read when the group is created', ()
   });
 });
 
+/** The real domain with the kube-proxy sidecar configured (KUBE_PROXY_IMAGE set, on by default). */
+function proxyWorld(): World {
+  const w = world();
+  w.deps.domain = createSyncDomain({
+    ...BASE,
+    kubeProxy: {
+      image: 'registry.example.com/kube-proxy:v1.20.2',
+      defaultOn: true,
+      cpu: 0.25,
+      memoryGiB: 0.25,
+      serviceAccount: { namespace: 'eci-bridge', name: 'eci-bridge-kube-proxy' },
+      tokenSeconds: 86400,
+    },
+  });
+  return w;
+}
+
 describe('pod-sync: the kube-proxy sidecar', () => {
   it('mints an unbound token of the kube-proxy ServiceAccount, reads the CA, and sends the sidecar in the group', async () => {
     // Prepare
-    const w = world();
-    w.deps.domain = createSyncDomain({
-      clusterName: 'c1',
-      vnodeName: 'vnode',
-      regionId: 'cn-hangzhou',
-      vSwitchIds: ['vsw-a'],
-      clusterDns: '10.96.0.10',
-      clusterDomain: 'cluster.local',
-      kubeProxy: {
-        image: 'registry.example.com/kube-proxy:v1.20.2',
-        defaultOn: true,
-        cpu: 0.25,
-        memoryGiB: 0.25,
-        serviceAccount: { namespace: 'eci-bridge', name: 'eci-bridge-kube-proxy' },
-        tokenSeconds: 86400,
-      },
-    });
+    const w = proxyWorld();
     w.cluster.serviceAccounts.add('eci-bridge/eci-bridge-kube-proxy');
     w.cluster.configMaps.set('default/kube-root-ca.crt', { metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': 'PEM' } });
     const asked: unknown[] = [];
@@ -296,23 +289,7 @@ describe('pod-sync: the kube-proxy sidecar', () => {
   });
 
   it('without its ServiceAccount the create waits (retry with the reason), nothing is created', async () => {
-    const w = world();
-    w.deps.domain = createSyncDomain({
-      clusterName: 'c1',
-      vnodeName: 'vnode',
-      regionId: 'cn-hangzhou',
-      vSwitchIds: ['vsw-a'],
-      clusterDns: '10.96.0.10',
-      clusterDomain: 'cluster.local',
-      kubeProxy: {
-        image: 'k/kube-proxy:v1.20.2',
-        defaultOn: true,
-        cpu: 0.25,
-        memoryGiB: 0.25,
-        serviceAccount: { namespace: 'eci-bridge', name: 'eci-bridge-kube-proxy' },
-        tokenSeconds: 86400,
-      },
-    });
+    const w = proxyWorld();
     w.cluster.configMaps.set('default/kube-root-ca.crt', { metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': 'PEM' } });
     const res = await new PodSync(w.deps).handle(nudgeOf(w.cluster.put(makePod())));
     assert.equal(res.outcome, 'retry');

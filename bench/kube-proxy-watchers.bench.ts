@@ -11,11 +11,10 @@ import { get as httpsGet } from 'node:https';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { kubeBinary, rssMb, startControlPlane } from '../scripts/testenv/controlPlane.js';
 import { createKubeCluster } from '../shared/adapters/kube/cluster.js';
 import { kubeProxyArgs, kubeProxyKubeconfig } from '../shared/domain/kubeProxy.js';
-import { loadKubeConfig } from '../test/helpers/kube.js';
+import { coreApi, rbacApi } from '../test/helpers/kube.js';
 import { type Figure, figure, writeResult } from './results.js';
 
 const arg = (name: string, dflt: number): number => {
@@ -63,9 +62,8 @@ async function main(): Promise<void> {
     sh('ip', ['-n', HUB, 'link', 'set', 'up0', 'master', 'br0', 'up']);
     await new Promise<void>((r) => relay.listen(port, HOST_IP, r));
 
-    const kc = loadKubeConfig(cp.kubeconfigPath);
-    const core = kc.makeApiClient(CoreV1Api);
-    await kc.makeApiClient(RbacAuthorizationV1Api).createClusterRoleBinding({
+    const core = coreApi(cp.kubeconfigPath);
+    await rbacApi(cp.kubeconfigPath).createClusterRoleBinding({
       body: {
         metadata: { name: 'eci-bridge-kube-proxy' },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:node-proxier' },

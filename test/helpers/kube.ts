@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
 import { sharedKubeconfigPath } from '../../scripts/testenv/controlPlane.js';
 
 /** The kubeconfig the integration tests use, or undefined (the test file then skips, saying why). */
@@ -46,6 +46,10 @@ export function loadKubeConfig(path: string): KubeConfig {
 
 export function coreApi(path: string): CoreV1Api {
   return loadKubeConfig(path).makeApiClient(CoreV1Api);
+}
+
+export function rbacApi(path: string): RbacAuthorizationV1Api {
+  return loadKubeConfig(path).makeApiClient(RbacAuthorizationV1Api);
 }
 
 /** The cluster's CA (PEM) from the kubeconfig's current cluster. */

@@ -4,7 +4,7 @@
  *
  * Applies deploy/functions-rbac.yaml (ServiceAccount eci-bridge-functions + least-privilege RBAC) with
  * server-side apply, issues a token for that ServiceAccount, and writes KUBE_API_SERVER, KUBE_TOKEN and KUBE_CA
- * (base64 PEM) into an env file (mode 0600) that `s deploy` reads through `${env('…')}`.
+ * (compact: base64 DER) into an env file (mode 0600) that `s deploy` reads through `${env('…')}`.
  *
  * Token: by default a `kubernetes.io/service-account-token` Secret (eci-bridge-functions-token). The functions
  * cannot refresh a credential themselves, so a token that expires would silently stop the bridge; the Secret's
@@ -28,6 +28,7 @@ import {
   type Manifest,
   requestServiceAccountToken,
 } from '../../shared/adapters/kube/provision.js';
+import { compactCa } from '../../shared/domain/kubeCa.js';
 
 export const summary =
   'apply the functions RBAC, issue their token, write the env file for s deploy (setup-functions [--out FILE])';
@@ -74,13 +75,16 @@ export function loadRbacManifests(namespace: string, file = RBAC_FILE, vnodeName
     });
 }
 
-/** The env file body; the CA goes in as base64 PEM so it fits on one line. */
+/**
+ * The env file body. The CA goes in compactly (base64 DER per certificate, comma-separated: shared/domain/kubeCa.ts),
+ * so it fits on one line and a 4096-bit CA leaves room in FC's 4 KB of environment per function.
+ */
 export function envFile(values: { server: string; token: string; caPem: string; namespace: string }): string {
   return [
     '# Written by `eci-bridge setup-functions`. Holds a credential: keep it out of version control.',
     `KUBE_API_SERVER=${values.server}`,
     `KUBE_TOKEN=${values.token}`,
-    `KUBE_CA=${Buffer.from(values.caPem, 'utf8').toString('base64')}`,
+    `KUBE_CA=${compactCa(values.caPem)}`,
     `BRIDGE_NAMESPACE=${values.namespace}`,
     '',
   ].join('\n');

@@ -11,6 +11,7 @@ import { eciRamActions } from '../../shared/adapters/eci/actions.js';
 import { mnsRamGrants, SENDER_METHODS } from '../../shared/adapters/queue/actions.js';
 import { TAG_CLUSTER } from '../../shared/domain/names.js';
 import { BridgeError } from '../../shared/errors.js';
+import { renderPlaceholders } from './placeholders.js';
 
 export class RamPolicyError extends BridgeError {}
 
@@ -29,8 +30,6 @@ export interface Grant {
   action: string;
   resource: string;
 }
-
-export const PLACEHOLDER_RE = /\{\{([A-Z_]+)\}\}/g;
 
 /** Condition keys that scope an ECI action to groups carrying a tag: in the request (create) or on the group. */
 export const REQUEST_TAG_KEY = `acs:RequestTag/${TAG_CLUSTER}`;
@@ -56,15 +55,8 @@ export function parsePolicy(text: string, where = 'policy'): Policy {
   return p as Policy;
 }
 
-/** The placeholders left in a policy (or any text), e.g. ['ACCOUNT_ID', 'REGION']. */
-export function placeholdersIn(text: string): string[] {
-  return [...new Set([...text.matchAll(PLACEHOLDER_RE)].map((m) => m[1] ?? ''))].sort();
-}
-
-/** Fills `{{NAME}}` placeholders; unknown names are left as they are (and reported by placeholdersIn). */
-export function renderPolicy(text: string, values: Record<string, string>): string {
-  return text.replace(PLACEHOLDER_RE, (m, name: string) => values[name] ?? m);
-}
+/** Fills the policy's placeholders (`{{REGION}}`, `{{ACCOUNT_ID}}`, `{{CLUSTER_NAME}}`). */
+export const renderPolicy = renderPlaceholders;
 
 /** The statements that allow `action` on `resource` (conditions not evaluated). */
 export function allowing(policy: Policy, g: Grant): Statement[] {

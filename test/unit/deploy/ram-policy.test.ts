@@ -17,11 +17,11 @@ import {
   functionsGrants,
   type Identity,
   parsePolicy,
-  placeholdersIn,
   type Policy,
   renderPolicy,
   watcherGrants,
 } from '../../../scripts/lib/ramPolicy.js';
+import { placeholdersIn } from '../../../scripts/lib/placeholders.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const vars = (parse(readFileSync(join(root, 's.yaml'), 'utf8')) as { vars: Record<string, string> }).vars;

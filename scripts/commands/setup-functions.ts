@@ -1,9 +1,11 @@
 /**
  * `eci-bridge setup-functions [--kubeconfig K] [--context C] [--out FILE] [--namespace NS] [--api-server URL]
- *  [--token-ttl SECONDS] [--print-token]`
+ *  [--token-ttl SECONDS] [--print-token] [--enable-namespaces a,b]`
  *
  * Applies deploy/functions-rbac.yaml (ServiceAccount eci-bridge-functions + least-privilege RBAC) with
- * server-side apply, issues a token for that ServiceAccount, and writes KUBE_API_SERVER, KUBE_TOKEN and KUBE_CA
+ * server-side apply, binds the per-namespace role (pods, ConfigMaps, Secrets, tokens) in each namespace given to
+ * `--enable-namespaces` (RoleBinding eci-bridge-functions: created here, by the operator's credentials, never by
+ * the functions), issues a token for that ServiceAccount, and writes KUBE_API_SERVER, KUBE_TOKEN and KUBE_CA
  * (compact: base64 DER) into an env file (mode 0600) that `s deploy` reads through `${env('…')}`.
  *
  * Token: by default a `kubernetes.io/service-account-token` Secret (eci-bridge-functions-token). The functions
@@ -37,16 +39,38 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RBAC_FILE = join(ROOT, 'deploy', 'functions-rbac.yaml');
 export const SERVICE_ACCOUNT = 'eci-bridge-functions';
 export const TOKEN_SECRET = 'eci-bridge-functions-token';
+/** The ClusterRole bound in each enabled namespace (deploy/functions-rbac.yaml). */
+export const NAMESPACE_ROLE = 'eci-bridge-functions-namespace';
 const DEFAULT_NAMESPACE = 'eci-bridge';
 
 const usage = `usage: eci-bridge setup-functions [--kubeconfig K] [--context C] [--out FILE] [--namespace NS]
                                   [--api-server URL] [--token-ttl SECONDS] [--print-token]
+                                  [--enable-namespaces a,b]
   --out FILE          env file to write (default .env.functions; mode 0600)
   --namespace NS      the bridge namespace (default BRIDGE_NAMESPACE or eci-bridge)
   --api-server URL    the API server address the functions use (default: the kubeconfig's; use the private
                       VPC address when the kubeconfig points at a public or loopback one)
   --token-ttl SECS    use a TokenRequest with this expiry instead of a long-lived token Secret
-  --print-token       also print the token to stdout`;
+  --print-token       also print the token to stdout
+  --enable-namespaces the namespaces whose pods may run on the virtual node (comma-separated): the functions may
+                      read their ConfigMaps and Secrets, mint their pods' tokens and write their pods only there.
+                      Run again with more to enable more; disable one with
+                      kubectl delete rolebinding -n NS eci-bridge-functions`;
+
+/** The RoleBinding that enables one namespace for the virtual node: the per-namespace role, for the functions. */
+export function namespaceBinding(namespace: string, bridgeNamespace: string): Manifest {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: {
+      name: SERVICE_ACCOUNT,
+      namespace,
+      labels: { 'app.kubernetes.io/part-of': 'eci-bridge', 'app.kubernetes.io/component': 'functions' },
+    },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NAMESPACE_ROLE },
+    subjects: [{ kind: 'ServiceAccount', name: SERVICE_ACCOUNT, namespace: bridgeNamespace }],
+  };
+}
 
 /**
  * Loads the RBAC manifests, moved into `namespace` (namespaced objects and ServiceAccount subjects), with the
@@ -124,7 +148,9 @@ export async function run(argv: string[]): Promise<number> {
   const client = createKubeClient({ kubeconfigPath, ...(v.context ? { context: v.context } : {}) });
   // The namespace too, so this can run before `kubectl apply -k deploy/` (server-side apply shares ownership).
   const ns: Manifest = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } };
-  const applied = await applyManifests(client, [ns, ...loadRbacManifests(namespace, RBAC_FILE, process.env.VNODE_NAME)]);
+  const enabled = (v['enable-namespaces'] ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+  const bindings = enabled.map((n) => namespaceBinding(n, namespace));
+  const applied = await applyManifests(client, [ns, ...loadRbacManifests(namespace, RBAC_FILE, process.env.VNODE_NAME), ...bindings]);
   for (const a of applied) process.stdout.write(`applied ${a.kind} ${a.namespace ? `${a.namespace}/` : ''}${a.name}\n`);
 
   const endpoint = clusterEndpoint(client);
@@ -170,6 +196,7 @@ function parse(argv: string[]) {
       'api-server': { type: 'string' },
       'token-ttl': { type: 'string' },
       'print-token': { type: 'boolean' },
+      'enable-namespaces': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -52,6 +52,27 @@ export async function applyManifests(client: KubeClient, manifests: readonly Man
   return out;
 }
 
+/**
+ * Reads any object by apiVersion, kind, namespace and name (for `eci-bridge doctor`): undefined when it does not
+ * exist, or when the API server does not serve that apiVersion (e.g. policy/v1 on Kubernetes 1.20).
+ */
+export async function readObject(
+  client: KubeClient,
+  ref: { apiVersion: string; kind: string; name: string; namespace?: string },
+): Promise<(Record<string, unknown> & { metadata?: Record<string, unknown> }) | undefined> {
+  const api = KubernetesObjectApi.makeApiClient(client.config);
+  const spec = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } };
+  try {
+    return (await api.read(spec)) as unknown as Record<string, unknown>;
+  } catch (err) {
+    const e = toKubeError(err, `read ${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`);
+    if (e instanceof NotFoundError) return undefined;
+    // client-node resolves the resource name through discovery first: an unserved apiVersion fails there
+    if (/Unrecognized API version and kind|Failed to fetch resource metadata/.test(String((err as Error)?.message))) return undefined;
+    throw e;
+  }
+}
+
 /** TokenRequest for a service account, not bound to any object. The API server may shorten the expiry. */
 export async function requestServiceAccountToken(
   client: KubeClient,

@@ -130,7 +130,7 @@ export function sYamlLines({ root, env }: FileInputs): Line[] {
   out.push(
     r.missingEnv.length
       ? line('fail', 's.yaml values', `not set: ${r.missingEnv.join(', ')}`, 'set them in the env files you pass with --env-file (docs/deploy.md, step 4), or export them')
-      : line('ok', 's.yaml values', 'every ${env(...)} has a value'),
+      : line('ok', 's.yaml values', 'every env(...) of s.yaml has a value'),
   );
   if (r.unsupported.length) out.push(line('warn', 's.yaml expressions', `not checked: ${r.unsupported.join(', ')}`));
   for (const [id, res] of functionsOf(r.doc)) {

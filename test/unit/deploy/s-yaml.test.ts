@@ -176,8 +176,9 @@ describe('s.yaml', () => {
         assert.ok('caPem' in kube && /BEGIN CERTIFICATE/.test(kube.caPem), 'the compact CA becomes PEM');
       });
 
-      it(`keeps its environment under FC's ${FC_ENV_LIMIT_BYTES} bytes with the largest values supported`, () => {
+      it(`keeps its environment under FC's ${FC_ENV_LIMIT_BYTES} bytes with the largest values supported`, (t) => {
         const bytes = envBytes(env);
+        t.diagnostic(`${id}: ${bytes} bytes (KUBE_TOKEN ${env.KUBE_TOKEN?.length}, KUBE_CA ${env.KUBE_CA?.length})`);
         assert.ok(bytes < FC_ENV_LIMIT_BYTES, `${id}: ${bytes} bytes`);
       });
 

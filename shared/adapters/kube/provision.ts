@@ -39,14 +39,22 @@ function ref(m: Manifest): string {
   return `${m.kind} ${m.metadata.namespace ? `${m.metadata.namespace}/` : ''}${m.metadata.name}`;
 }
 
-/** Server-side apply (field manager `eci-bridge`, forced), in order. Returns what was applied. */
-export async function applyManifests(client: KubeClient, manifests: readonly Manifest[], fieldManager = 'eci-bridge'): Promise<AppliedRef[]> {
+/**
+ * Server-side apply (field manager `eci-bridge`, forced), in order. Returns what was applied. `dryRun`: the API
+ * server validates and admits each object (schema, defaulting, admission) without storing it.
+ */
+export async function applyManifests(
+  client: KubeClient,
+  manifests: readonly Manifest[],
+  fieldManager = 'eci-bridge',
+  opts: { dryRun?: boolean } = {},
+): Promise<AppliedRef[]> {
   const api = KubernetesObjectApi.makeApiClient(client.config);
   const out: AppliedRef[] = [];
   for (const m of manifests) {
     // KubernetesObject is client-node's structural type for any object; Manifest is a subset of it.
     const spec = m as unknown as KubernetesObject;
-    await call(`apply ${ref(m)}`, () => api.patch(spec, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply));
+    await call(`apply ${ref(m)}`, () => api.patch(spec, undefined, opts.dryRun ? 'All' : undefined, fieldManager, true, PatchStrategy.ServerSideApply));
     out.push({ kind: m.kind, name: m.metadata.name, ...(m.metadata.namespace ? { namespace: m.metadata.namespace } : {}) });
   }
   return out;

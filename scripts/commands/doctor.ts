@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { createKubeClient } from '../../shared/adapters/kube/client.js';
 import { ConfigError, parseConfig } from '../../shared/domain/config.js';
 import { describeError } from '../../shared/usecases/errors.js';
+import { KUBE_ARG_OPTIONS } from './setup-functions.js';
 import { clusterLines, cloudLines, formatLine, type Line, parseEnvFile, placeholderLines, ramLines, sYamlLines } from '../lib/doctor.js';
 
 export const summary = 'pre-flight checks before and after deploying: ok/warn/fail with the fix (doctor [--kubeconfig K] [--env-file F])';
@@ -99,12 +100,10 @@ function parse(argv: string[]) {
     strict: true,
     allowPositionals: false,
     options: {
-      kubeconfig: { type: 'string' },
-      context: { type: 'string' },
+      ...KUBE_ARG_OPTIONS,
       'env-file': { type: 'string', multiple: true },
       'no-cluster': { type: 'boolean' },
       root: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
 }

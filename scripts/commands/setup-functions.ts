@@ -183,21 +183,26 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** The cluster options every cluster-facing command takes (setup-functions, doctor). */
+export const KUBE_ARG_OPTIONS = {
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 function parse(argv: string[]) {
   return parseArgs({
     args: argv,
     strict: true,
     allowPositionals: false,
     options: {
-      kubeconfig: { type: 'string' },
-      context: { type: 'string' },
+      ...KUBE_ARG_OPTIONS,
       out: { type: 'string' },
       namespace: { type: 'string' },
       'api-server': { type: 'string' },
       'token-ttl': { type: 'string' },
       'print-token': { type: 'boolean' },
       'enable-namespaces': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
 }

@@ -15,6 +15,7 @@
 import pino from 'pino';
 import type { Config } from './domain/config.js';
 import type { FcCredentials } from './domain/fc.js';
+import { caPemFrom } from './domain/kubeCa.js';
 import { createEciContainerGroups, type EciAdapterOptions } from './adapters/eci/index.js';
 import { createKubeCluster, type KubeClientOptions } from './adapters/kube/index.js';
 import { createLiteKubeCluster } from './adapters/kube/lite.js';
@@ -106,8 +107,12 @@ export function kubeOptions(config: Config): KubeClientOptions {
     if (!config.KUBE_API_SERVER || !config.KUBE_TOKEN || !config.KUBE_CA) {
       throw new ComposeError('KUBE_API_SERVER, KUBE_TOKEN and KUBE_CA must be set together');
     }
-    const ca = config.KUBE_CA.includes('-----BEGIN') ? config.KUBE_CA : Buffer.from(config.KUBE_CA, 'base64').toString('utf8');
-    if (!ca.includes('-----BEGIN')) throw new ComposeError('KUBE_CA is neither PEM nor base64 of PEM');
+    let ca: string;
+    try {
+      ca = caPemFrom(config.KUBE_CA);
+    } catch (err) {
+      throw new ComposeError((err as Error).message, { cause: err });
+    }
     return { server: config.KUBE_API_SERVER, token: config.KUBE_TOKEN, caPem: ca };
   }
   if (config.KUBECONFIG) return { kubeconfigPath: config.KUBECONFIG.split(':')[0] ?? config.KUBECONFIG };

@@ -67,15 +67,20 @@ export type NodeConfig = Pick<
   | 'POD_IP'
 >;
 
+/**
+ * The node's labels: VNODE_LABELS first, then the fixed labels, which always win — the scheduler's nodeSelector
+ * (`k8s.aliyun.com/vnode=true`) and the watcher's own anti-affinity (deploy/watcher.yaml: `type`,
+ * `k8s.aliyun.com/vnode`, `kubernetes.io/hostname`) rely on them.
+ */
 export function nodeLabels(cfg: NodeConfig): Record<string, string> {
   return {
+    ...parseLabels(cfg.VNODE_LABELS),
     type: 'virtual-kubelet',
     'kubernetes.io/role': 'agent',
     'kubernetes.io/os': 'linux',
     'kubernetes.io/arch': cfg.VNODE_ARCH,
     'kubernetes.io/hostname': cfg.VNODE_NAME,
     'k8s.aliyun.com/vnode': 'true',
-    ...parseLabels(cfg.VNODE_LABELS),
   };
 }
 

@@ -152,7 +152,16 @@ export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 
 /** Parses an environment-like record; throws ConfigError listing every bad variable at once. */
+/** `{{NAME}}`: a placeholder in deploy/ (configmap.yaml, the RAM policies) that must be replaced before use. */
+export const PLACEHOLDER_RE = /\{\{[A-Z_]+\}\}/;
+
 export function parseConfig(env: Record<string, string | undefined>): Config {
+  const left = Object.keys(ConfigSchema.shape).filter((k) => PLACEHOLDER_RE.test(env[k] ?? ''));
+  if (left.length > 0) {
+    throw new ConfigError(
+      `invalid configuration: placeholder left in ${left.map((k) => `${k}=${env[k]}`).join(', ')}: set the real value (deploy/configmap.yaml, docs/deploy.md)`,
+    );
+  }
   const res = ConfigSchema.safeParse(env);
   if (!res.success) {
     throw new ConfigError(`invalid configuration:\n${z.prettifyError(res.error)}`, { cause: res.error });

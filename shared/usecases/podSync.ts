@@ -44,7 +44,7 @@ import {
   type UseCaseDeps,
   writeStatus,
 } from './context.js';
-import { classify, describeError, errorCode, isConflict, isNotFound, PodReferenceError, PodStillTerminatingError } from './errors.js';
+import { classify, describeError, errorCode, isConflict, isKubeForbidden, isNotFound, PodReferenceError, PodStillTerminatingError } from './errors.js';
 
 export type Outcome =
   | 'gone-cleaned'
@@ -411,6 +411,7 @@ export class PodSync {
   // ------------------------------------------------------------------ errors
 
   private async onError(nudge: PodNudge, err: unknown, log: UseCaseDeps['logger']): Promise<SyncResult> {
+    if (isKubeForbidden(err)) return this.notEnabled(nudge, err, log);
     const cls = classify(err);
     const why = describeError(err);
     const eciError = isEciError(err) ? `${cls}: ${why}` : undefined;
@@ -435,6 +436,22 @@ export class PodSync {
       if (next === this.deps.settings.maxAttempts) await this.markRetrying(pod, 'RetryingAfterErrors', why, next);
     }
     return { outcome: 'retry', ...(eciError ? { eciError } : {}) };
+  }
+
+  /**
+   * The functions may not act on this pod (Forbidden): its namespace is not enabled for the virtual node (no
+   * RoleBinding, deploy/functions-rbac.yaml). Say so on the pod with an Event (Events may be created in any
+   * namespace) and look again at the longest backoff, so enabling the namespace later converges it.
+   */
+  private async notEnabled(nudge: PodNudge, err: unknown, log: UseCaseDeps['logger']): Promise<SyncResult> {
+    const message =
+      `the eci-bridge functions may not act on pods in namespace ${nudge.namespace} (${describeError(err)}): enable it for the ` +
+      `virtual node with \`npx eci-bridge setup-functions --enable-namespaces ${nudge.namespace}\` (docs/deploy.md)`;
+    log.warn({ err: describeError(err) }, 'namespace not enabled for the virtual node');
+    const pod = { metadata: { namespace: nudge.namespace, name: nudge.name, uid: nudge.uid } } as Pod;
+    await recordPodEvent(this.deps, pod, 'Warning', 'NamespaceNotEnabled', message);
+    await renudge(this.deps, nudge, this.deps.settings.retryMaxSeconds, { counts: false });
+    return { outcome: 'retry' };
   }
 
   /** Makes a retried pod visible: condition ContainerInstanceCreated=False with the reason (Pending pods only). */

@@ -7,12 +7,14 @@
 import { randomUUID } from 'node:crypto';
 import type { EciContainerGroup, EciCreateRequest, EciEvent, EciGroupStatusItem, EciKeyValue } from '../../domain/eci.js';
 import type { Clock, ContainerGroups, Logger } from '../../ports/index.js';
+import type { EciAction } from './actions.js';
 import { classifyCode, EciError, EciSdkFailure, sdkErrorFacts } from './errors.js';
 import { backoffMs, type BucketSpec, DEFAULT_RETRY, ECI_QUOTAS, type RetryPolicy, systemClock, WaitingBucket } from './retry.js';
 import { Redactor, secretsOfCreate } from './sanitize.js';
 import { toSdkModel, toWire } from './models.js';
 import type { EciClientOptions, EciCredentials, EciCredentialsProvider, EciSdkClient } from './sdk.js';
 
+export { ECI_ACTIONS, type EciAction, eciRamActions } from './actions.js';
 export { classifyCode, EciError, type EciErrorKind } from './errors.js';
 export { ECI_QUOTAS, type RetryPolicy } from './retry.js';
 export { REDACTED, Redactor } from './sanitize.js';
@@ -112,7 +114,7 @@ export class EciContainerGroups implements ContainerGroups {
 
   // ---------------------------------------------------------------- the pipeline
 
-  async #call<T>(action: string, fn: (client: EciSdkClient) => Promise<T>, redactor: Redactor = this.#redactor): Promise<T> {
+  async #call<T>(action: EciAction, fn: (client: EciSdkClient) => Promise<T>, redactor: Redactor = this.#redactor): Promise<T> {
     const client = await this.#sdkClient();
     for (let attempt = 1; ; attempt++) {
       await this.#bucket(action)?.take();

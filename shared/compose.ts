@@ -15,18 +15,20 @@
 import pino from 'pino';
 import type { Config } from './domain/config.js';
 import type { FcCredentials } from './domain/fc.js';
+import { createBssBillReader } from './adapters/bss/index.js';
 import { createEciContainerGroups, type EciAdapterOptions } from './adapters/eci/index.js';
 import { createKubeCluster, type KubeClientOptions } from './adapters/kube/index.js';
 import { createLiteKubeCluster } from './adapters/kube/lite.js';
 import { MnsQueue } from './adapters/queue/index.js';
 import { teamLabelsProblem } from './domain/names.js';
-import type { Clock, Cluster, ClusterStore, ContainerGroups, Logger, QueueSender } from './ports/index.js';
+import type { BillReader, Clock, Cluster, ClusterStore, ContainerGroups, Logger, QueueSender } from './ports/index.js';
 import { Billing, billingSettingsFromConfig } from './usecases/billing.js';
 import { DEFAULT_SETTINGS, type SyncDomain, type SyncSettings, type UseCaseDeps } from './usecases/context.js';
 import { createSyncDomain, type TranslateDefaults } from './usecases/domain.js';
 import { Gc } from './usecases/gc.js';
 import { type EciTally, HeartbeatWriter, instrumentEci } from './usecases/heartbeat.js';
 import { PodSync } from './usecases/podSync.js';
+import { Reconcile, type ReconcileSettings } from './usecases/reconcile.js';
 import { StatusSync } from './usecases/statusSync.js';
 import { BridgeError } from './errors.js';
 
@@ -50,6 +52,8 @@ export interface BridgeOverrides {
   domain?: SyncDomain;
   /** extra ECI adapter options (retry policy, rate limits, clock) */
   eciOptions?: Partial<EciAdapterOptions>;
+  /** the bill (BSS OpenAPI) for the reconcile function; default: the BSS adapter with the same credentials */
+  bills?: BillReader;
 }
 
 export interface Bridge {
@@ -228,7 +232,7 @@ export function createBridge(
     settings,
     domain: o.domain ?? createSyncDomain(translateDefaults(config)),
   };
-  return {
+  const bridge: Bridge = {
     config,
     logger,
     clock,
@@ -240,10 +244,13 @@ export function createBridge(
     deps,
     podSync: new PodSync(deps),
     statusSync: new StatusSync(deps),
-    gc: new Gc(deps),
+    gc: new Gc(deps, { leaksNamespace: config.BRIDGE_NAMESPACE }),
     heartbeat: new HeartbeatWriter({ cluster, clock, logger, namespace: config.BRIDGE_NAMESPACE }),
     takeEciTally: instrumented.take,
   };
+  const bills = o.bills ?? (creds ? createBssBillReader(config, creds, { logger: logger.child({ adapter: 'bss' }) }) : undefined);
+  if (bills) billReaders.set(bridge, bills);
+  return bridge;
 }
 
 function credentialKey(c: FcCredentials | undefined): string {
@@ -281,6 +288,36 @@ function hasStore(c: Cluster): c is Cluster & ClusterStore {
 }
 
 const billings = new WeakMap<Bridge, Billing>();
+const billReaders = new WeakMap<Bridge, BillReader>();
+const reconciles = new WeakMap<Bridge, Reconcile>();
+
+/** The reconcile use-case of a bridge (memoised per bridge): the bill through BSS, the rest as billing reads it. */
+export function reconcileOf(bridge: Bridge): Reconcile {
+  let r = reconciles.get(bridge);
+  if (!r) {
+    const cluster = bridge.cluster;
+    const bills = billReaders.get(bridge);
+    if (!hasStore(cluster)) throw new ComposeError('reconcile needs a cluster that can store ConfigMaps (ClusterStore)');
+    if (!bills) throw new ComposeError('no cloud credentials for the bill (FC context or ALIBABA_CLOUD_ACCESS_KEY_*)');
+    r = new Reconcile(
+      { cluster, groups: bridge.eci, bills, clock: bridge.clock, logger: bridge.logger.child({ usecase: 'reconcile' }) },
+      reconcileSettingsFromConfig(bridge.config),
+    );
+    reconciles.set(bridge, r);
+  }
+  return r;
+}
+
+export function reconcileSettingsFromConfig(config: Config): ReconcileSettings {
+  return {
+    clusterName: config.CLUSTER_NAME,
+    vnodeName: config.VNODE_NAME,
+    bridgeNamespace: config.BRIDGE_NAMESPACE,
+    offsetHours: config.BILLING_DAY_UTC_OFFSET_HOURS,
+    settleHours: config.BILLING_SETTLE_HOURS,
+    billing: billingSettingsFromConfig(config),
+  };
+}
 
 /**
  * The billing use-case of a bridge (memoised per bridge, so instance-type prices learned from

@@ -8,6 +8,10 @@ import { z } from 'zod';
 import type { PriceTable } from './prices.js';
 import type { Reconciliation } from './reconcile.js';
 
+/** The ConfigMap (bridge namespace) and key the reconcile function keeps them in. */
+export const LEARNED_CONFIGMAP = 'eci-bridge-learned-prices';
+export const LEARNED_KEY = 'learned.json';
+
 export const LearnedPricesSchema = z.strictObject({
   v: z.literal(1),
   /** the billing day they were observed on */
@@ -19,6 +23,17 @@ export const LearnedPricesSchema = z.strictObject({
   spotRatio: z.string().regex(/^[01]\.\d{4}$/).nullable(),
 });
 export type LearnedPrices = z.infer<typeof LearnedPricesSchema>;
+
+/** Reads the stored form; undefined when absent or unreadable. */
+export function readLearned(text: string | undefined): LearnedPrices | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const r = LearnedPricesSchema.safeParse(JSON.parse(text));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** What a reconciliation teaches (instance types only; null when it observed nothing). */
 export function learnedFrom(r: Reconciliation): LearnedPrices | null {

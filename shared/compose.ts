@@ -15,7 +15,6 @@
 import pino from 'pino';
 import type { Config } from './domain/config.js';
 import type { FcCredentials } from './domain/fc.js';
-import { createBssBillReader } from './adapters/bss/index.js';
 import { createEciContainerGroups, type EciAdapterOptions } from './adapters/eci/index.js';
 import { createKubeCluster, type KubeClientOptions } from './adapters/kube/index.js';
 import { createLiteKubeCluster } from './adapters/kube/lite.js';
@@ -28,7 +27,6 @@ import { createSyncDomain, type TranslateDefaults } from './usecases/domain.js';
 import { Gc } from './usecases/gc.js';
 import { type EciTally, HeartbeatWriter, instrumentEci } from './usecases/heartbeat.js';
 import { PodSync } from './usecases/podSync.js';
-import { Reconcile, type ReconcileSettings } from './usecases/reconcile.js';
 import { StatusSync } from './usecases/statusSync.js';
 import { BridgeError } from './errors.js';
 
@@ -248,8 +246,7 @@ export function createBridge(
     heartbeat: new HeartbeatWriter({ cluster, clock, logger, namespace: config.BRIDGE_NAMESPACE }),
     takeEciTally: instrumented.take,
   };
-  const bills = o.bills ?? (creds ? createBssBillReader(config, creds, { logger: logger.child({ adapter: 'bss' }) }) : undefined);
-  if (bills) billReaders.set(bridge, bills);
+  if (o.bills) billReaders.set(bridge, o.bills);
   return bridge;
 }
 
@@ -282,41 +279,17 @@ export function bridgeFactory(
 // ---------------------------------------------------------------- billing
 
 /** The Kubernetes adapter implements ClusterStore beside Cluster; a test's plain Cluster fake may not. */
-function hasStore(c: Cluster): c is Cluster & ClusterStore {
+export function hasStore(c: Cluster): c is Cluster & ClusterStore {
   const s = c as Partial<ClusterStore>;
   return typeof s.createConfigMap === 'function' && typeof s.replaceConfigMap === 'function' && typeof s.listNamespaces === 'function';
 }
 
 const billings = new WeakMap<Bridge, Billing>();
 const billReaders = new WeakMap<Bridge, BillReader>();
-const reconciles = new WeakMap<Bridge, Reconcile>();
 
-/** The reconcile use-case of a bridge (memoised per bridge): the bill through BSS, the rest as billing reads it. */
-export function reconcileOf(bridge: Bridge): Reconcile {
-  let r = reconciles.get(bridge);
-  if (!r) {
-    const cluster = bridge.cluster;
-    const bills = billReaders.get(bridge);
-    if (!hasStore(cluster)) throw new ComposeError('reconcile needs a cluster that can store ConfigMaps (ClusterStore)');
-    if (!bills) throw new ComposeError('no cloud credentials for the bill (FC context or ALIBABA_CLOUD_ACCESS_KEY_*)');
-    r = new Reconcile(
-      { cluster, groups: bridge.eci, bills, clock: bridge.clock, logger: bridge.logger.child({ usecase: 'reconcile' }) },
-      reconcileSettingsFromConfig(bridge.config),
-    );
-    reconciles.set(bridge, r);
-  }
-  return r;
-}
-
-export function reconcileSettingsFromConfig(config: Config): ReconcileSettings {
-  return {
-    clusterName: config.CLUSTER_NAME,
-    vnodeName: config.VNODE_NAME,
-    bridgeNamespace: config.BRIDGE_NAMESPACE,
-    offsetHours: config.BILLING_DAY_UTC_OFFSET_HOURS,
-    settleHours: config.BILLING_SETTLE_HOURS,
-    billing: billingSettingsFromConfig(config),
-  };
+/** The bill reader passed in `overrides.bills` (tests, the sandbox); compose-reconcile.ts builds the BSS adapter otherwise. */
+export function billsOverride(bridge: Bridge): BillReader | undefined {
+  return billReaders.get(bridge);
 }
 
 /**

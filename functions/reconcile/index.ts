@@ -11,7 +11,8 @@
 import { z } from 'zod';
 import { parseTimerEvent } from '../../shared/adapters/fc/events.js';
 import { fcHandler } from '../../shared/adapters/fc/middy.js';
-import { type Bridge, bridgeFactory, createLogger, reconcileOf } from '../../shared/compose.js';
+import { type Bridge, bridgeFactory, createLogger } from '../../shared/compose.js';
+import { reconcileOf } from '../../shared/compose-reconcile.js';
 import { loadConfig } from '../../shared/config.js';
 import { isDay } from '../../shared/domain/bill.js';
 import type { FcCredentials, FcEventHandler } from '../../shared/domain/fc.js';
@@ -56,7 +57,7 @@ export function createHandler(bridges: (c?: FcCredentials, a?: string) => Bridge
       const timer = parseTimerEvent(event);
       const bridge = bridges(context.credentials, context.accountId);
       try {
-        const r = await reconcileOf(bridge).run(dayOf(timer.payload));
+        const r = await reconcileOf(bridge, context.credentials).run(dayOf(timer.payload));
         await bridge.heartbeat.record(runOutcome('reconcile', true, bridge.takeEciTally()));
         const rec = r.reconciliation;
         return {

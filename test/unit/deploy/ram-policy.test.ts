@@ -54,6 +54,15 @@ describe('RAM policy of the functions', () => {
     }
   });
 
+  it('allows exactly the billing read action the BillReader port calls (DescribeInstanceBill), in a statement of its own', () => {
+    const src = readFileSync(join(root, 'shared', 'adapters', 'bss', 'index.ts'), 'utf8');
+    const called = [...new Set([...src.matchAll(/client\.(\w+)\(/g)].map((m) => `bss:${(m[1] ?? '').replace(/^./, (c) => c.toUpperCase())}`))];
+    const bss = policy.Statement.filter((s) => list(s.Action).some((a) => a.startsWith('bss:')));
+    assert.equal(bss.length, 1);
+    assert.deepEqual(list(bss[0]?.Action ?? []), called);
+    assert.deepEqual(called, ['bss:DescribeInstanceBill']);
+  });
+
   it('lets the functions only send to the queue and dead-letter queue s.yaml declares', () => {
     const vars = (parse(readFileSync(join(root, 's.yaml'), 'utf8')) as { vars: Record<string, string> }).vars;
     const mns = policy.Statement.filter((s) => list(s.Action).some((a) => a.startsWith('mns:')));

@@ -174,6 +174,12 @@ describe('s.yaml', () => {
     assert.deepEqual(fields.slice(2), ['*', '*', '*', '*']);
     assert.ok(Number(fields[1]) > 0 && Number(fields[1]) < 60, 'a minute after the hour');
     assert.equal(resources.billing?.props.concurrencyConfig && get(resources.billing.props, 'concurrencyConfig.reservedConcurrency'), 1);
+    // reconcile: once a day at a fixed time, one run at a time (a day is written once)
+    const daily = String(cron('reconcile')).split(' ');
+    assert.equal(daily.length, 6);
+    assert.deepEqual(daily.slice(3), ['*', '*', '*']);
+    assert.ok(Number(daily[2]) >= 0 && Number(daily[2]) < 24);
+    assert.equal(get(resources.reconcile?.props ?? {}, 'concurrencyConfig.reservedConcurrency'), 1);
   });
 
   it('creates the queue and its dead-letter queue with the names the functions use', () => {

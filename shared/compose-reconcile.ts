@@ -4,7 +4,7 @@
  * function bundles never carry it.
  */
 import { createBssBillReader } from './adapters/bss/index.js';
-import { type Bridge, billsOverride, ComposeError, cloudCredentials, hasStore } from './compose.js';
+import { type Bridge, billsOverride, ComposeError, cloudCredentials, connectBilling, hasStore } from './compose.js';
 import type { Config } from './domain/config.js';
 import type { FcCredentials } from './domain/fc.js';
 import type { BillReader, Logger } from './ports/index.js';
@@ -48,4 +48,10 @@ export function reconcileOf(bridge: Bridge, credentials?: FcCredentials): Reconc
     reconciles.set(bridge, r);
   }
   return r;
+}
+
+/** What `eci-bridge cost --reconcile` reads: connectBilling's cluster and ECI, plus the bill. */
+export async function connectReconcile(config: Config): Promise<Awaited<ReturnType<typeof connectBilling>> & { bills: BillReader }> {
+  const deps = await connectBilling(config);
+  return { ...deps, bills: billReaderFor(config, deps.logger) };
 }

@@ -19,7 +19,9 @@ import { createHandler as createGc } from '../../../functions/gc/index.js';
 import { createHandler as createPodSync } from '../../../functions/pod-sync/index.js';
 import { type ReconcileSummary, createHandler as createReconcile } from '../../../functions/reconcile/index.js';
 import { createHandler as createStatusSync } from '../../../functions/status-sync/index.js';
+import { main as costMain } from '../../../scripts/commands/cost.js';
 import { createEciContainerGroups } from '../../../shared/adapters/eci/index.js';
+import { connectReconcile } from '../../../shared/compose-reconcile.js';
 import { type BridgeOverrides, billingOf, bridgeFactory } from '../../../shared/compose.js';
 import { billingDayOf, billingDayPeriod } from '../../../shared/domain/bill.js';
 import { type Config, parseConfig } from '../../../shared/domain/config.js';
@@ -227,6 +229,39 @@ describe('reconciliation end to end (real apiserver, ECI and BSS emulators, real
     assert.equal(afterCm.metadata?.resourceVersion, before.metadata?.resourceVersion);
     const events = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.name=${vnode},reason=BilledGroupLeak` });
     assert.equal(events.items[0]?.count ?? 1, 1, 'no second Event');
+  });
+
+  it('`cost --reconcile --day` shows the stored reconciliation in every format, each amount labelled', async () => {
+    const out: string[] = [];
+    const io = {
+      out: (x: string) => out.push(x),
+      err: () => undefined,
+      readFile: () => '',
+      writeFile: () => undefined,
+      env: { ...env, ALIBABA_CLOUD_ACCESS_KEY_ID: DEFAULT_CREDENTIAL.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: DEFAULT_CREDENTIAL.accessKeySecret },
+      tty: false,
+    };
+    const run = async (format: string): Promise<string> => {
+      out.length = 0;
+      const code = await costMain(['--reconcile', '--day', day, '--format', format], io, undefined, connectReconcile);
+      assert.equal(code, 0);
+      return out.join('');
+    };
+    const json = JSON.parse(await run('json')) as { source: string; leaks: { groupId: string }[] };
+    assert.match(json.source, /^stored by the reconcile function/);
+    assert.deepEqual(json.leaks.map((l) => l.groupId), [leakedId]);
+    const text = await run('table');
+    assert.match(text, /billed = real charge \(the bill\); estimated = estimate/);
+    assert.match(text, new RegExp(`LEAK ${leakedId}`));
+    assert.match(text, /spot price: 1 group/);
+    assert.match(text, /price table: 1 group/);
+    assert.match(text, /The bridge's own cost \(real charge, FC \+ MNS, 3 tagged resource\(s\)\): 1\.38 CNY; fc 1\.33; mns 0\.05; predicted: no prediction configured/);
+    assert.match(text, /comparison: an ECI VNode/);
+    const csvText = await run('csv');
+    assert.equal(csvText.trim().split('\n').length, 1 + 3 + 1 + 1, 'header, three groups, one leak, the bridge');
+    const html = await run('html');
+    assert.equal((html.match(/<rect class="bar" data-kind="billed"/g) ?? []).length, 3, 'the namespace, the leak, the bridge');
+    assert.equal((html.match(/<rect class="bar" data-kind="estimated"/g) ?? []).length, 1);
   });
 
   it('gc deletes the leaked group once; the next gc run does not delete it again', async () => {

@@ -286,14 +286,16 @@ export function reconcileDay(input: ReconcileInput): Reconciliation {
   }
   // totals
   const sum = (xs: readonly (string | null)[]): Money => xs.reduce<Money>((a, x) => a + (x === null ? 0n : amountMoney(x)), 0n);
-  const billed = sum(groups.map((g) => g.billed)) + sum(leaks.map((l) => l.billed));
+  // a no-pod leak is also its group's row: only the unknown ones add to what was billed
+  const unknown = leaks.filter((l) => l.reason === 'unknown');
+  const billed = sum(groups.map((g) => g.billed)) + sum(unknown.map((l) => l.billed));
   const estimated = sum(groups.map((g) => g.estimated));
   const byCause: Reconciliation['totals']['byCause'] = {};
   for (const g of groups) {
     const c = byCause[g.cause] ?? { difference: amountText(0n), groups: 0 };
     byCause[g.cause] = { difference: amountText(amountMoney(c.difference) + amountMoney(g.difference)), groups: c.groups + 1 };
   }
-  if (leaks.length) byCause.leak = { difference: amountText(sum(leaks.map((l) => l.billed))), groups: leaks.length };
+  if (leaks.length) byCause.leak = { difference: amountText(sum(unknown.map((l) => l.billed))), groups: leaks.length };
   const byDimension: Reconciliation['totals']['byDimension'] = {};
   for (const d of input.dimensions ?? DEFAULT_DIMENSIONS) {
     const m = new Map<string, { b: Money; e: Money; n: number }>();

@@ -4,14 +4,11 @@
  * own FC/MNS cost as billed-only bars; then the per-group table with each difference's cause. Pure.
  */
 import { formatMoney, type Money } from './billing.js';
+import { axisTicks, esc } from './billing-html.js';
 import { amountMoney, LABEL_COMPARISON, LABEL_ESTIMATE, LABEL_REAL, type Reconciliation } from './reconcile.js';
 
 export const BILLED_COLOUR = '#e15759';
 export const ESTIMATED_COLOUR = '#4e79a7';
-
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-}
 
 export function renderReconcilePage(r: Reconciliation, source: string): string {
   const cats: { key: string; billed: Money; estimated: Money | null }[] = Object.entries(r.totals.byDimension.namespace ?? {}).map(([k, t]) => ({
@@ -47,11 +44,7 @@ export function renderReconcilePage(r: Reconciliation, source: string): string {
     if (c.estimated !== null) draw('estimated', c.estimated, x0 + barW, ESTIMATED_COLOUR, `estimated (${LABEL_ESTIMATE})`);
     bars.push(`<text x="${(x0 + barW).toFixed(1)}" y="${H - bottom + 16}" text-anchor="middle" font-size="11">${esc(c.key.length > 24 ? `${c.key.slice(0, 23)}…` : c.key)}</text>`);
   });
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
-    const y = H - bottom - f * plotH;
-    const label = max > 0n ? formatMoney((max * BigInt(Math.round(f * 100))) / 100n, 2) : '0.00';
-    return `<line x1="${left}" x2="${W - 20}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#ddd"/><text x="${left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" font-size="11">${label}</text>`;
-  });
+  const ticks = axisTicks(max, { W, H, left, bottom, plotH });
   const money = (t: string | null) => (t === null ? '—' : formatMoney(amountMoney(t), 2));
   const rows = r.groups
     .map(

@@ -21,7 +21,7 @@ import { createKubeCluster, type KubeClientOptions } from './adapters/kube/index
 import { createLiteKubeCluster } from './adapters/kube/lite.js';
 import { MnsQueue } from './adapters/queue/index.js';
 import { teamLabelsProblem } from './domain/names.js';
-import type { Clock, Cluster, ClusterStore, ContainerGroups, Logger, QueueSender } from './ports/index.js';
+import type { BillReader, Clock, Cluster, ClusterStore, ContainerGroups, Logger, QueueSender } from './ports/index.js';
 import { Billing, billingSettingsFromConfig } from './usecases/billing.js';
 import { DEFAULT_SETTINGS, type SyncDomain, type SyncSettings, type UseCaseDeps } from './usecases/context.js';
 import { createSyncDomain, type TranslateDefaults } from './usecases/domain.js';
@@ -51,6 +51,8 @@ export interface BridgeOverrides {
   domain?: SyncDomain;
   /** extra ECI adapter options (retry policy, rate limits, clock) */
   eciOptions?: Partial<EciAdapterOptions>;
+  /** the bill (BSS OpenAPI) for the reconcile function; default: the BSS adapter with the same credentials */
+  bills?: BillReader;
 }
 
 export interface Bridge {
@@ -233,7 +235,7 @@ export function createBridge(
     settings,
     domain: o.domain ?? createSyncDomain(translateDefaults(config)),
   };
-  return {
+  const bridge: Bridge = {
     config,
     logger,
     clock,
@@ -245,10 +247,12 @@ export function createBridge(
     deps,
     podSync: new PodSync(deps),
     statusSync: new StatusSync(deps),
-    gc: new Gc(deps),
+    gc: new Gc(deps, { leaksNamespace: config.BRIDGE_NAMESPACE }),
     heartbeat: new HeartbeatWriter({ cluster, clock, logger, namespace: config.BRIDGE_NAMESPACE }),
     takeEciTally: instrumented.take,
   };
+  if (o.bills) billReaders.set(bridge, o.bills);
+  return bridge;
 }
 
 function credentialKey(c: FcCredentials | undefined): string {
@@ -280,12 +284,18 @@ export function bridgeFactory(
 // ---------------------------------------------------------------- billing
 
 /** The Kubernetes adapter implements ClusterStore beside Cluster; a test's plain Cluster fake may not. */
-function hasStore(c: Cluster): c is Cluster & ClusterStore {
+export function hasStore(c: Cluster): c is Cluster & ClusterStore {
   const s = c as Partial<ClusterStore>;
   return typeof s.createConfigMap === 'function' && typeof s.replaceConfigMap === 'function' && typeof s.listNamespaces === 'function';
 }
 
 const billings = new WeakMap<Bridge, Billing>();
+const billReaders = new WeakMap<Bridge, BillReader>();
+
+/** The bill reader passed in `overrides.bills` (tests, the sandbox); compose-reconcile.ts builds the BSS adapter otherwise. */
+export function billsOverride(bridge: Bridge): BillReader | undefined {
+  return billReaders.get(bridge);
+}
 
 /**
  * The billing use-case of a bridge (memoised per bridge, so instance-type prices learned from

@@ -7,6 +7,8 @@
  *       offline: the VNode charge (2 vCPU / 8 GiB per virtual node)
  *   cost [--since 7d] [--by namespace|owner|pod|node] [--format table|json|csv] [--html FILE]
  *       the cluster's cost: stored hourly reports, gaps computed live from ECI and the cluster
+ *   cost --reconcile [--day YYYY-MM-DD] [--format table|json|csv|html]
+ *       a billing day's reconciliation against the actual bill (./cost-reconcile.ts)
  *
  * Prices come from BILLING_PRICE_TABLES or the list prices (shared/domain/prices.ts); the region from --region or
  * ECI_REGION.
@@ -30,10 +32,12 @@ import {
   vnodeRate,
 } from '../../shared/domain/billing.js';
 import { renderCostPage } from '../../shared/domain/billing-html.js';
+import { LABEL_COMPARISON, LABEL_ESTIMATE } from '../../shared/domain/reconcile.js';
 import { type Config, parseConfig } from '../../shared/domain/config.js';
 import type { ObjectMeta, Pod, PodSpec } from '../../shared/domain/k8s.js';
 import { type PriceTable, priceTableFor } from '../../shared/domain/prices.js';
 import type { Clock, Logger } from '../../shared/ports/index.js';
+import { type ConnectReconcile, ReconcileUsageError, reconcileCommand } from './cost-reconcile.js';
 import { Billing, type BillingPorts, billingSettingsFromConfig } from '../../shared/usecases/billing.js';
 
 export const summary =
@@ -66,6 +70,7 @@ const USAGE = `usage:
   eci-bridge cost --estimate -f FILE [-f FILE...] [--hours H] [--region R] [--format table|json]
   eci-bridge cost --vnode [--hours H] [--region R] [--format table|json]
   eci-bridge cost [--since 7d] [--by namespace|owner|pod|node] [--format table|json|csv] [--html FILE]
+  eci-bridge cost --reconcile [--day YYYY-MM-DD] [--format table|json|csv|html]
 `;
 
 class UsageError extends Error {
@@ -76,7 +81,7 @@ class UsageError extends Error {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  return main(argv, processIo, connectFromCompose);
+  return main(argv, processIo, connectFromCompose, async (config) => (await import('../../shared/compose-reconcile.js')).connectReconcile(config));
 }
 
 /** The composition root, when it exists and exports `connectBilling(config)`. */
@@ -97,7 +102,7 @@ async function connectFromCompose(config: Config): Promise<ClusterDeps> {
   return mod.connectBilling(config);
 }
 
-export async function main(argv: string[], io: CostIo, connect?: Connect): Promise<number> {
+export async function main(argv: string[], io: CostIo, connect?: Connect, connectReconcile?: ConnectReconcile): Promise<number> {
   let values: ReturnType<typeof parse>;
   try {
     values = parse(argv);
@@ -119,6 +124,17 @@ export async function main(argv: string[], io: CostIo, connect?: Connect): Promi
       return estimate(values.filename, hours, settings.region, table, formatOf(values.format, ['table', 'json']), io);
     }
     if (values.vnode) return vnode(hours, settings.region, table, formatOf(values.format, ['table', 'json']), io);
+    if (values.reconcile) {
+      if (!connectReconcile) throw new UsageError('reconciling needs a connection');
+      const { reconcileSettingsFromConfig } = await import('../../shared/compose-reconcile.js');
+      return await reconcileCommand(
+        await connectReconcile(config),
+        reconcileSettingsFromConfig(config),
+        { ...(values.day ? { day: values.day } : {}), format: formatOf(values.format, ['table', 'json', 'csv', 'html']) },
+        io,
+      );
+    }
+    if (values.day) throw new UsageError('--day goes with --reconcile');
     if (!connect) throw new UsageError('reading the cluster needs a connection');
     const deps = await connect(config);
     return await clusterCost(deps, config, {
@@ -129,7 +145,7 @@ export async function main(argv: string[], io: CostIo, connect?: Connect): Promi
     }, io);
   } catch (err) {
     io.err(`cost: ${err instanceof Error ? err.message : String(err)}\n`);
-    return err instanceof UsageError ? 2 : 1;
+    return err instanceof UsageError || err instanceof ReconcileUsageError ? 2 : 1;
   }
 }
 
@@ -147,6 +163,8 @@ function parse(argv: string[]) {
       since: { type: 'string' },
       by: { type: 'string' },
       html: { type: 'string' },
+      reconcile: { type: 'boolean' },
+      day: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   }).values;
@@ -315,15 +333,21 @@ function estimate(files: string[], hours: number, region: string, t: PriceTable,
 
 // ---------------------------------------------------------------- --vnode
 
+/** The VNode formula is what ECI's own virtual node bills; eci-bridge's is not billed that way (issue 19, item 5). */
+const VNODE_NOTE = "a comparison, not a charge: eci-bridge's virtual node is not billed by Alibaba Cloud; its pods are billed as ECI instances and the bridge's own cost is FC + MNS (see `cost --reconcile`)";
+
 function vnode(hours: number, region: string, t: PriceTable, format: 'table' | 'json', io: CostIo): number {
   const rate = vnodeRate(t);
   const h = costOf(rate, 3_600_000);
   const f = costOf(rate, Math.round(hours * 3_600_000));
   if (format === 'json') {
-    io.out(`${JSON.stringify({ region, currency: t.currency, priceTable: t.name, hours, perHour: formatMoney(h, 6), forHours: formatMoney(f, 6) }, null, 2)}\n`);
+    io.out(
+      `${JSON.stringify({ label: LABEL_COMPARISON, note: VNODE_NOTE, region, currency: t.currency, priceTable: t.name, hours, perHour: formatMoney(h, 6), forHours: formatMoney(f, 6) }, null, 2)}\n`,
+    );
   } else {
-    io.out(`VNode charge (2 vCPU / 8 GiB resident ECI per virtual node), region ${region}, table '${t.name}':\n`);
+    io.out(`${LABEL_COMPARISON}: an ECI VNode (2 vCPU / 8 GiB resident ECI per virtual node) would cost, region ${region}, table '${t.name}':\n`);
     io.out(table([['', `${t.currency}`], ['per hour', formatMoney(h, 6)], [`for ${hours} h`, formatMoney(f, 6)]]));
+    io.out(`${VNODE_NOTE}\n`);
   }
   return 0;
 }
@@ -382,6 +406,7 @@ export async function clusterCost(deps: ClusterDeps, config: Config, opts: Clust
           vnodes: formatMoney(vnodes, 6),
           total: formatMoney(total + (opts.by === 'node' ? 0n : vnodes), 6),
           liveHours: live.map((r) => r.id),
+          labels: { rows: LABEL_ESTIMATE, vnodes: LABEL_COMPARISON, total: `${LABEL_ESTIMATE} + ${LABEL_COMPARISON}` },
         },
         null,
         2,
@@ -396,6 +421,9 @@ export async function clusterCost(deps: ClusterDeps, config: Config, opts: Clust
     body.push(['total', '', formatMoney(total + (opts.by === 'node' ? 0n : vnodes), 6)]);
     io.out(table([[opts.by.toUpperCase(), 'PODS', currency], ...body]));
     io.out(`${periodText}; ${stored.length} stored hourly reports, ${live.length} computed live\n`);
+    io.out(
+      `labels: every row is an ${LABEL_ESTIMATE} (list prices × billed size × run time); (virtual nodes) is a ${LABEL_COMPARISON}: an ECI VNode would cost this, eci-bridge's virtual node is not billed; the real charge: cost --reconcile\n`,
+    );
   }
   if (opts.html) {
     io.writeFile(opts.html, renderCostPage(pageInput(reports, currency, config.CLUSTER_NAME, periodText)));

@@ -7,6 +7,7 @@
  * The policies hold placeholders (`{{REGION}}`, `{{ACCOUNT_ID}}`, `{{CLUSTER_NAME}}`) because RAM policies have no
  * parameters; `renderPolicy` fills them (the deploy guide does the same with sed).
  */
+import { bssRamActions } from '../../shared/adapters/bss/actions.js';
 import { eciRamActions } from '../../shared/adapters/eci/actions.js';
 import { mnsRamGrants, SENDER_METHODS } from '../../shared/adapters/queue/actions.js';
 import { TAG_CLUSTER } from '../../shared/domain/names.js';
@@ -86,6 +87,8 @@ export function functionsGrants(id: Identity): Grant[] {
     ...eciRamActions().map((action) => ({ action, resource: `acs:eci:${id.region}:${id.accountId}:containergroup/eci-0000` })),
     ...mnsRamGrants(SENDER_METHODS, id.queue, arn),
     ...mnsRamGrants(SENDER_METHODS, id.deadLetterQueue, arn),
+    // The reconcile function reads the bill; BSS has no resource-level authorization (Resource "*").
+    ...bssRamActions().map((action) => ({ action, resource: '*' })),
   ];
 }
 

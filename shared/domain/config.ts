@@ -146,6 +146,15 @@ export const ConfigSchema = z.object({
   BILLING_BUDGET_ENFORCEMENT: z.enum(['refuse', 'warn', 'off']).default('refuse'),
   /** Count the self-managed VNode charge (2 vCPU / 8 GiB per virtual node) in reports. */
   BILLING_VNODE_CHARGE: z.stringbool().default(true),
+  /** Reconciliation (docs/billing-reconciliation.md): the BSS OpenAPI endpoint (host[:port]; default by site from ECI_REGION). */
+  BSS_ENDPOINT: z.string().optional(),
+  BSS_PROTOCOL: z.enum(['https', 'http']).default('https'),
+  /** The bill's time zone, hours east of UTC (Alibaba Cloud bills in China Standard Time, UTC+8). */
+  BILLING_DAY_UTC_OFFSET_HOURS: z.coerce.number().int().min(-12).max(14).default(8),
+  /** A billing day is reconciled once it ended this many hours ago (the daily bill lags the usage by about a day). */
+  BILLING_SETTLE_HOURS: z.coerce.number().min(0).max(24 * 14).default(24),
+  /** The hourly estimator uses the instance-type prices and the spot ratio learned from the bill. */
+  BILLING_LEARNED_PRICES: z.stringbool().default(false),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

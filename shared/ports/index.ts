@@ -200,3 +200,15 @@ export interface AdmissionSupport {
    */
   setWebhookCaBundle(name: string, caPem: string): Promise<number>;
 }
+
+// ---------------------------------------------------------------- Billing (BSS OpenAPI)
+
+/** The account's actual bill (BSS OpenAPI 2017-12-14; docs/billing-reconciliation.md). */
+export interface BillReader {
+  /**
+   * DescribeInstanceBill with Granularity DAILY for one product code and billing day (`YYYY-MM-DD`, in the bill's
+   * own time zone), all pages (MaxResults 300, NextToken): the items in wire names (`InstanceID`, `Tag`,
+   * `PretaxAmount`, ...). Rejects with a `BssError`.
+   */
+  instanceBill(q: { billingDate: string; productCode: string }): Promise<Record<string, unknown>[]>;
+}

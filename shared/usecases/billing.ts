@@ -47,6 +47,7 @@ import {
   type VNodeItem,
 } from '../domain/billing.js';
 import type { Config } from '../domain/config.js';
+import { applyLearned, LEARNED_CONFIGMAP, LEARNED_KEY, readLearned } from '../domain/learned.js';
 import type { EciContainerGroup } from '../domain/eci.js';
 import type { ConfigMap, Pod } from '../domain/k8s.js';
 import { TAG_CLUSTER, TAG_NAMESPACE, TAG_OWNER_KIND, TAG_OWNER_NAME, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE } from '../domain/names.js';
@@ -74,6 +75,8 @@ export interface BillingSettings {
   budgetEnforcement: BudgetEnforcement;
   /** relative tolerance of the price check, in basis points (default 50 = 0.5 %) */
   priceToleranceBp?: number;
+  /** use the prices learned from the bill (BILLING_LEARNED_PRICES; the reconcile function keeps them) */
+  learnedPrices?: boolean;
 }
 
 /** The ports billing uses: a narrow slice of Cluster plus ClusterStore, ContainerGroups, Clock, Logger. */
@@ -111,6 +114,7 @@ export function billingSettingsFromConfig(config: Config): BillingSettings {
     tables,
     vnodeCharge: config.BILLING_VNODE_CHARGE,
     budgetEnforcement: config.BILLING_BUDGET_ENFORCEMENT,
+    learnedPrices: config.BILLING_LEARNED_PRICES,
   };
 }
 
@@ -523,9 +527,18 @@ export class Billing {
 
   // ---------------------------------------------------------------- the timer
 
+  /** Applies the prices learned from the bill (instance types, spot ratio) to the table; returns whether any were. */
+  async useLearnedPrices(): Promise<boolean> {
+    const learned = readLearned((await this.getConfigMap(LEARNED_CONFIGMAP))?.data?.[LEARNED_KEY]);
+    if (!learned) return false;
+    Object.assign(this.table, applyLearned(this.table, learned));
+    return true;
+  }
+
   /** One run of the billing function: the previous complete hour (or `period`). */
   async run(period?: Period): Promise<BillingRunResult> {
     const { logger } = this.ports;
+    if (this.settings.learnedPrices && (await this.useLearnedPrices())) logger.info({ table: this.table.name }, 'billing: using the prices learned from the bill');
     const now = this.ports.clock.now();
     const p = period ?? hourPeriod(now, -1);
     const g = await this.gather();

@@ -104,7 +104,8 @@ const NEEDS: Record<string, string[]> = {
   'pod-sync': ['ECI_VSWITCH_IDS', 'ECI_SECURITY_GROUP_ID', 'ECI_CREATE_PER_SECOND', 'ECI_CREATE_BURST', 'MNS_QUEUE', 'MNS_DEAD_LETTER_QUEUE', 'CLUSTER_DNS', 'CLUSTER_DOMAIN', 'BILLING_TEAM_LABELS'],
   'status-sync': ['MNS_QUEUE'],
   gc: ['MNS_QUEUE'],
-  billing: ['BILLING_PRICE_TABLES', 'BILLING_TEAM_LABELS'],
+  billing: ['BILLING_PRICE_TABLES', 'BILLING_TEAM_LABELS', 'BILLING_LEARNED_PRICES'],
+  reconcile: ['BILLING_PRICE_TABLES', 'BILLING_TEAM_LABELS'],
 };
 
 describe('s.yaml', () => {
@@ -227,12 +228,22 @@ describe('s.yaml', () => {
     assert.equal(fields.length, 6);
     assert.deepEqual(fields.slice(2), ['*', '*', '*', '*']);
     assert.ok(Number(fields[1]) > 0 && Number(fields[1]) < 60, 'a minute after the hour');
+    // reconcile: once a day at a fixed time, one run at a time (a day is written once)
+    const daily = String(cron('reconcile')).split(' ');
+    assert.equal(daily.length, 6);
+    assert.deepEqual(daily.slice(3), ['*', '*', '*']);
+    assert.ok(Number(daily[2]) >= 0 && Number(daily[2]) < 24);
+    assert.equal(get(large.doc.resources.reconcile?.props ?? {}, 'concurrencyConfig.reservedConcurrency'), 1);
   });
 
   it('creates the queue and its dead-letter queue with the names the stack is given', () => {
     const ros = large.doc.resources['eci-bridge-queues'];
     assert.equal(ros?.component, 'ros');
-    assert.deepEqual(ros?.props.parameters, { QueueName: get(doc.vars, 'queue'), DeadLetterQueueName: get(doc.vars, 'deadLetterQueue') });
+    assert.deepEqual(ros?.props.parameters, {
+      QueueName: get(doc.vars, 'queue'),
+      DeadLetterQueueName: get(doc.vars, 'deadLetterQueue'),
+      ClusterName: get(large.doc.resources['pod-sync'], 'props.environmentVariables.CLUSTER_NAME'),
+    });
     const tpl = parse(readFileSync(join(root, String(ros?.props.template)), 'utf8')) as Obj;
     assert.equal(get(tpl, 'Resources.Queue.Properties.QueueName.Ref'), 'QueueName');
     assert.equal(get(tpl, 'Resources.Queue.Properties.DlqPolicy.DeadLetterTargetQueue.Ref'), 'DeadLetterQueueName');

@@ -161,20 +161,32 @@ export class PodSync {
     return { outcome: written ? 'status-patched' : 'unchanged', groupId: group.ContainerGroupId };
   }
 
+  /**
+   * Mirrors the group's ECI events seen since the pod's watermark as Kubernetes Events under their deterministic
+   * names (created once; a repeat only moves count and lastTimestamp), then moves the watermark. Two invocations
+   * mirroring the same events at once (a tick and a sweep) therefore still leave one Event each, with ECI's count.
+   * An Event that cannot be written stops the watermark before it, so the next pass writes it again.
+   */
   private async emitEciEvents(pod: Pod, group: EciContainerGroup): Promise<void> {
     const seenRaw = pod.metadata.annotations?.[ANNOTATION_EVENTS_SEEN];
     const seen = seenRaw ? Date.parse(seenRaw) : 0;
     const fresh = this.deps.domain.events(group, pod, Number.isFinite(seen) ? seen : 0);
-    if (fresh.length === 0) return;
-    for (const ev of fresh) await recordPodEvent(this.deps, pod, ev.type, ev.reason, ev.message);
-    const latest = Math.max(...fresh.map((e) => e.atMs));
+    let latest = Number.NEGATIVE_INFINITY;
+    for (const ev of fresh) {
+      try {
+        await this.deps.cluster.mirrorEvent(ev);
+      } catch (err) {
+        this.deps.logger.warn({ pod: podKey(pod), reason: ev.reason, err: describeError(err) }, 'could not mirror an ECI event');
+        break;
+      }
+      latest = Math.max(latest, Date.parse(ev.lastTimestamp ?? ''));
+    }
+    if (!Number.isFinite(latest)) return;
+    const mark = new Date(latest).toISOString();
     const updated = await this.deps.cluster.patchPodMetadata(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
-      annotations: { [ANNOTATION_EVENTS_SEEN]: new Date(latest).toISOString() },
+      annotations: { [ANNOTATION_EVENTS_SEEN]: mark },
     });
-    pod.metadata.annotations = updated.metadata.annotations ?? {
-      ...(pod.metadata.annotations ?? {}),
-      [ANNOTATION_EVENTS_SEEN]: new Date(latest).toISOString(),
-    };
+    pod.metadata.annotations = updated.metadata.annotations ?? { ...(pod.metadata.annotations ?? {}), [ANNOTATION_EVENTS_SEEN]: mark };
   }
 
   private async markCreateAttempt(pod: Pod): Promise<void> {

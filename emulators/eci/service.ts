@@ -393,7 +393,7 @@ export class EciService {
       }
     }
 
-    const { zoneId, vSwitchId } = this.place(str(p, 'ZoneId'), vSwitches);
+    const { zoneId, vSwitchId } = this.place(str(p, 'ZoneId'), vSwitches, spotStrategy !== 'NoSpot');
     const faults = this.opts.faults();
     if (faults.vcpuQuota !== undefined) {
       let used = 0;
@@ -482,8 +482,11 @@ export class EciService {
   }
 
   /** Picks the zone and vSwitch; NoStock when every candidate is sold out (VSwitchOrdered semantics). */
-  private place(zone: string | undefined, vSwitches: string[]): { zoneId: string; vSwitchId: string } {
+  private place(zone: string | undefined, vSwitches: string[], spot: boolean): { zoneId: string; vSwitchId: string } {
     const noStock = this.opts.faults().noStock;
+    if (spot && noStock?.spot) {
+      throw new EciEmulatorError('OperationDenied.NoStock', 'Sales of spot instances are temporarily suspended in every zone.');
+    }
     const zoneOf = (vsw: string) => this.opts.zones[hash(vsw) % this.opts.zones.length] as string;
     const candidates = vSwitches.length
       ? vSwitches.map((v) => ({ vSwitchId: v, zoneId: zone ?? zoneOf(v) }))

@@ -47,7 +47,7 @@ import {
   type VNodeItem,
 } from '../domain/billing.js';
 import type { Config } from '../domain/config.js';
-import type { EciContainerGroup } from '../domain/eci.js';
+import type { EciContainerGroup, EciKeyValue } from '../domain/eci.js';
 import type { ConfigMap, Pod } from '../domain/k8s.js';
 import { TAG_CLUSTER, TAG_NAMESPACE, TAG_OWNER_KIND, TAG_OWNER_NAME, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE } from '../domain/names.js';
 import {
@@ -70,7 +70,10 @@ export interface BillingSettings {
   region: string;
   tables: readonly PriceTable[];
   extraSpecs?: readonly CpuMemSpec[];
+  /** show the ECI-VNode comparison line (BILLING_VNODE_CHARGE) */
   vnodeCharge: boolean;
+  /** the virtual node's cost tags (VNODE_TAGS): the attribution of pods whose group is gone */
+  vnodeTags?: readonly EciKeyValue[];
   budgetEnforcement: BudgetEnforcement;
   /** relative tolerance of the price check, in basis points (default 50 = 0.5 %) */
   priceToleranceBp?: number;
@@ -110,8 +113,16 @@ export function billingSettingsFromConfig(config: Config): BillingSettings {
     region: config.ECI_REGION,
     tables,
     vnodeCharge: config.BILLING_VNODE_CHARGE,
+    vnodeTags: config.VNODE_TAGS,
     budgetEnforcement: config.BILLING_BUDGET_ENFORCEMENT,
   };
+}
+
+/** A group's tags minus the bridge's own `eci-bridge.io/` identity and cost keys (those have their own rows). */
+function costAttributionTags(tags: readonly EciKeyValue[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of tags ?? []) if (!t.Key.startsWith('eci-bridge.io/')) out[t.Key] = t.Value;
+  return out;
 }
 
 export const REPORT_LABEL = 'eci-bridge.io/cost-report';
@@ -233,6 +244,7 @@ export class Billing {
         size,
         ...(spot ? { spot } : {}),
         window,
+        tags: costAttributionTags(g.Tags),
       });
     }
     for (const pod of pods) {
@@ -256,6 +268,7 @@ export class Billing {
         size,
         ...(spot ? { spot } : {}),
         window,
+        tags: costAttributionTags(s.vnodeTags),
       });
     }
     const vnodes: VNodeItem[] = [];

@@ -177,6 +177,8 @@ export class PodSync {
         await this.deps.cluster.mirrorEvent(ev);
       } catch (err) {
         this.deps.logger.warn({ pod: podKey(pod), reason: ev.reason, err: describeError(err) }, 'could not mirror an ECI event');
+        // just before it, so the next pass (which takes what is newer than the mark) writes it again
+        latest = Math.min(latest, Date.parse(ev.lastTimestamp ?? '') - 1);
         break;
       }
       latest = Math.max(latest, Date.parse(ev.lastTimestamp ?? ''));

@@ -64,7 +64,7 @@ import { describeError, isConflict, isNotFound } from './errors.js';
 
 export interface BillingSettings {
   clusterName: string;
-  /** the virtual nodes of this bridge (pods are listed per node; each one is a VNode for the VNode charge) */
+  /** the virtual nodes of this bridge (pods are listed per node; each one gets the ECI-VNode comparison line) */
   vnodeNames: readonly string[];
   bridgeNamespace: string;
   region: string;

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { translateCommand } from '../../../scripts/commands/translate.js';
 import { translateDefaults } from '../../../shared/compose.js';
 import { ConfigError, parseConfig } from '../../../shared/domain/config.js';
 import { TAG_CLUSTER, TAG_POD_UID } from '../../../shared/domain/names.js';
@@ -55,5 +56,13 @@ describe('VNODE_TAGS', () => {
         { Key: 'owner', Value: 'alice' },
       ],
     );
+  });
+
+  it('translate (the CLI) shows them as pod-sync sends them, from the same variable', () => {
+    const yaml = 'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: default, uid: 5f0e0d0c-0b0a-4909-8807-060504030201}\nspec: {containers: [{name: a, image: nginx}]}\n';
+    const out = translateCommand(['-f', 'p.yaml'], { readFile: () => yaml, env: { VNODE_TAGS: 'cost-center=cc-42' } });
+    assert.equal(out.code, 0, out.stderr);
+    const req = JSON.parse(out.stdout) as { Tag: { Key: string; Value: string }[] };
+    assert.ok(req.Tag.some((t) => t.Key === 'cost-center' && t.Value === 'cc-42'));
   });
 });

@@ -41,3 +41,46 @@ export function eciEventsToK8s(events: EciEvent[] | undefined, pod: Pod, opts: {
     })
     .sort((a, b) => (a.lastTimestamp ?? '').localeCompare(b.lastTimestamp ?? ''));
 }
+
+/**
+ * The pod's "ECI events seen" mark: the last occurrence time mirrored, plus the sum of the counts of the events last
+ * seen at exactly that time (`<ISO time>;<sum>`). ECI's times have one-second precision, so an event counted again
+ * within the same second keeps its lastTimestamp: the sum tells that apart (counts only grow, and a new event at
+ * that second adds at least 1). A mark without a sum (older bridges, or one set just before a failed write) makes
+ * the events at its time count as new.
+ */
+export interface EventsSeen {
+  atMs: number;
+  sum?: number;
+}
+
+export function parseEventsSeen(raw: string | undefined): EventsSeen {
+  if (!raw) return { atMs: 0 };
+  const [time, sum] = raw.split(';');
+  const atMs = Date.parse(time ?? '');
+  if (!Number.isFinite(atMs)) return { atMs: 0 };
+  const n = Number(sum);
+  return sum !== undefined && Number.isInteger(n) && n >= 0 ? { atMs, sum: n } : { atMs };
+}
+
+function lastMs(e: K8sEvent): number {
+  return Date.parse(e.lastTimestamp ?? '');
+}
+
+function countsAt(events: readonly K8sEvent[], atMs: number): number {
+  return events.filter((e) => lastMs(e) === atMs).reduce((a, e) => a + (e.count ?? 1), 0);
+}
+
+/**
+ * Of `events` (each last seen at or after `seen.atMs`, oldest first), the ones not mirrored yet: those seen later,
+ * and those seen at the mark's time unless their counts still add up to the mark's sum.
+ */
+export function unseenEvents(events: readonly K8sEvent[], seen: EventsSeen): K8sEvent[] {
+  const same = seen.sum !== undefined && countsAt(events, seen.atMs) === seen.sum;
+  return events.filter((e) => lastMs(e) > seen.atMs || (!same && lastMs(e) === seen.atMs));
+}
+
+/** The mark after mirroring everything of `events` last seen up to `atMs`. */
+export function formatEventsSeen(events: readonly K8sEvent[], atMs: number): string {
+  return `${new Date(atMs).toISOString()};${countsAt(events, atMs)}`;
+}

@@ -77,7 +77,7 @@ describe('node lease expiry with the real node-lifecycle controller', { skip: sk
     await cp?.stop();
   });
 
-  it('the bridge stopped then restarted: evicted pods replaced, their groups deleted at once, no group left, no tolerant pod lost', async () => {
+  it('the watcher dies, the functions run on: evicted pods cleaned up by status-sync, replicas back after the restart, no group left, the tolerant pod kept', async () => {
     const t0 = Date.now();
     const timeline: string[] = [];
     const mark = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s  ${what}`);

@@ -9,11 +9,19 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AppsV1Api, CoordinationV1Api, CoreV1Api, V1MicroTime } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { type ControlPlane, startControlPlane } from '../../../scripts/testenv/controlPlane.js';
 import { TAG_POD_UID } from '../../../shared/domain/names.js';
 import { startTestBridge, type TestBridge, VNODE_TOLERATION, vnodeTemplate } from '../../helpers/bridge.js';
-import { createTestNamespace, loadKubeConfig, privateControlPlaneSkipReason, type TestNamespace, waitUntil } from '../../helpers/kube.js';
+import {
+  createTestNamespace,
+  type FakeRealNode,
+  loadKubeConfig,
+  privateControlPlaneSkipReason,
+  startFakeRealNode,
+  type TestNamespace,
+  waitUntil,
+} from '../../helpers/kube.js';
 
 const skip = privateControlPlaneSkipReason();
 const GRACE_SECONDS = 8;
@@ -23,12 +31,10 @@ describe('node lease expiry with the real node-lifecycle controller', { skip: sk
   let cp: ControlPlane;
   let core: CoreV1Api;
   let apps: AppsV1Api;
-  let leases: CoordinationV1Api;
   let ns: TestNamespace;
   let bridgeNs: TestNamespace;
   let bridge: TestBridge;
-  let renew: NodeJS.Timeout | undefined;
-  const realNode = 'real-node-1';
+  let realNode: FakeRealNode | undefined;
 
   before(async () => {
     cp = await startControlPlane({
@@ -39,40 +45,14 @@ describe('node lease expiry with the real node-lifecycle controller', { skip: sk
     const kc = loadKubeConfig(cp.kubeconfigPath);
     core = kc.makeApiClient(CoreV1Api);
     apps = kc.makeApiClient(AppsV1Api);
-    leases = kc.makeApiClient(CoordinationV1Api);
-    // a healthy real node (no kubelet: the test reports it Ready and renews its lease)
-    const node = await core.createNode({ body: { metadata: { name: realNode, labels: { 'kubernetes.io/hostname': realNode } } } });
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    await core.patchNodeStatus(
-      {
-        name: realNode,
-        body: [{ op: 'add', path: '/status/conditions', value: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: now, lastTransitionTime: now }] }],
-      },
-    );
-    const lease = await leases.createNamespacedLease({
-      namespace: 'kube-node-lease',
-      body: {
-        metadata: { name: realNode, ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: realNode, uid: node.metadata?.uid ?? '' }] },
-        spec: { holderIdentity: realNode, leaseDurationSeconds: 40, renewTime: new V1MicroTime() },
-      },
-    });
-    let current = lease;
-    renew = setInterval(() => {
-      current.spec = { ...current.spec, renewTime: new V1MicroTime() };
-      leases.replaceNamespacedLease({ namespace: 'kube-node-lease', name: realNode, body: current }).then(
-        (l) => {
-          current = l;
-        },
-        () => {},
-      );
-    }, 1000);
+    realNode = await startFakeRealNode(cp.kubeconfigPath, 'real-node-1');
     ns = await createTestNamespace(cp.kubeconfigPath, 'lease');
     bridgeNs = await createTestNamespace(cp.kubeconfigPath, 'leaseb');
     bridge = await startTestBridge(cp.kubeconfigPath, { bridgeNamespace: bridgeNs.name });
   });
 
   after(async () => {
-    if (renew) clearInterval(renew);
+    realNode?.stop();
     await bridge?.stop();
     await cp?.stop();
   });

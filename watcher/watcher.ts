@@ -2,6 +2,8 @@
  * The in-cluster watcher: registers the virtual node and renews its lease, turns pod events into nudges,
  * runs the status clock and the periodic resync, all while it is the leader; serves health and metrics
  * always. Built from ports only (Cluster, QueueSender, Clock, Logger): `main.ts` wires the adapters.
+ * Over 400 lines: leadership, pods and the node share the generation counter and timers of one leader term; the
+ * pure rules live beside it (node.ts, podState.ts, resync.ts, statusClock.ts).
  */
 import { hostname } from 'node:os';
 import type { Config } from '../shared/domain/config.js';

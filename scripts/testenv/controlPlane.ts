@@ -9,6 +9,9 @@
  * - `startControlPlane()` starts a private one (own directory, own ports) for tests that kill and restart the
  *   apiserver or need shortened node-lifecycle timeouts; scheduler and controller-manager only when asked
  *   (`controllers: true`); a watchdog process kills it if the test process dies without calling `stop()`.
+ *
+ * Over 400 lines on purpose: the build, the component flags and the shared/private lifecycles share the layout and
+ * the process helpers, and one file keeps them in step.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';

@@ -203,12 +203,19 @@ export interface HealthThresholds {
  * `heartbeat` is undefined when the Lease does not exist (yet). A missing heartbeat counts as stale only once
  * the watcher has been up for longer than the stale threshold, so a fresh install is not tainted before the
  * functions' first timer run.
+ *
+ * `graceFromMs` (see `awayGrace`): the bridge was away (no watcher patched the node for a long time, or the node
+ * is new) and came back at that time. A heartbeat that went stale while nobody watched is then given the stale
+ * threshold from that time to turn fresh again — a restart after a long outage is not tainted for the seconds until
+ * the next timer run. A leader change is not "away" (the previous leader patched the node a minute ago at most), so
+ * a real functions outage stays visible through it.
  */
 export function evaluateHealth(
   heartbeat: FunctionsHeartbeat | undefined,
   nowMs: number,
   startedAtMs: number,
   t: HealthThresholds,
+  graceFromMs?: number,
 ): Health {
   const staleMs = t.staleSeconds * 1000;
   const last = heartbeat?.lastSuccess ? Date.parse(heartbeat.lastSuccess) : Number.NaN;
@@ -218,6 +225,13 @@ export function evaluateHealth(
   }
   const age = nowMs - last;
   if (age > staleMs) {
+    if (graceFromMs !== undefined && last < graceFromMs && nowMs - graceFromMs <= staleMs) {
+      return {
+        healthy: true,
+        reason: 'AwaitingFunctions',
+        message: `the bridge was away; last successful function run ${Math.round(age / 1000)}s ago, waiting for the next one`,
+      };
+    }
     return { healthy: false, reason: 'FunctionsNotReporting', message: `last successful function run ${Math.round(age / 1000)}s ago` };
   }
   if (heartbeat && heartbeat.consecutiveEciFailures >= t.eciFailures) {
@@ -229,4 +243,19 @@ export function evaluateHealth(
     };
   }
   return { healthy: true, reason: 'FunctionsReporting', message: 'functions report and ECI calls succeed' };
+}
+
+/**
+ * When a leader starts at `nowMs`: was the bridge away? Yes when the node does not exist, or no watcher wrote its
+ * status for more than two status periods (a leader change hands over within seconds; the node status is
+ * patched every period). Returns the start of the grace (`nowMs`), or undefined when the bridge was not away.
+ */
+export function awayGrace(node: Node | undefined, nowMs: number, statusPeriodSeconds: number): number | undefined {
+  if (!node) return nowMs;
+  const beats = (node.status?.conditions ?? [])
+    .filter((c) => c.type === 'Ready' || c.type === HEALTH_CONDITION)
+    .map((c) => Date.parse(c.lastHeartbeatTime ?? ''))
+    .filter((x) => Number.isFinite(x));
+  if (beats.length === 0) return nowMs;
+  return nowMs - Math.max(...beats) > 2 * statusPeriodSeconds * 1000 ? nowMs : undefined;
 }

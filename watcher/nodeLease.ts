@@ -47,8 +47,10 @@ export class NodeLease {
 
   #desired(base: Lease | undefined): Lease {
     const now = microTime(this.o.clock.now());
-    const metadata = base?.metadata ?? { name: this.o.nodeName, namespace: NODE_LEASE_NAMESPACE };
-    if (this.#ownerUid && !metadata.ownerReferences?.length) {
+    const metadata = { ...(base?.metadata ?? { name: this.o.nodeName, namespace: NODE_LEASE_NAMESPACE }) };
+    // The owner is the node as registered now: after `kubectl delete node` and the re-registration the old owner
+    // reference would let the garbage collector delete the lease.
+    if (this.#ownerUid && metadata.ownerReferences?.[0]?.uid !== this.#ownerUid) {
       metadata.ownerReferences = [{ apiVersion: 'v1', kind: 'Node', name: this.o.nodeName, uid: this.#ownerUid }];
     }
     return {
@@ -79,7 +81,9 @@ export class NodeLease {
           break;
         } catch (err) {
           this.#lease = undefined;
-          if (!isConflict(err) || attempt === 2) throw err;
+          // a conflict re-reads; a lease deleted meanwhile (the garbage collector, after the node was deleted) is
+          // created again at once
+          if (!(isConflict(err) || isNotFound(err)) || attempt === 2) throw err;
         }
       }
       this.lastRenewed = this.o.clock.now();

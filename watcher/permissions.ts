@@ -16,6 +16,7 @@ export interface Permission {
 export const WATCHER_PERMISSIONS: readonly Permission[] = [
   { method: 'watchPods', apiGroup: '', resource: 'pods', verbs: ['list', 'watch'], scope: 'cluster' },
   { method: 'getNode', apiGroup: '', resource: 'nodes', verbs: ['get'], scope: 'cluster' },
+  { method: 'watchNode', apiGroup: '', resource: 'nodes', verbs: ['list', 'watch'], scope: 'cluster' },
   { method: 'createNode', apiGroup: '', resource: 'nodes', verbs: ['create'], scope: 'cluster' },
   { method: 'patchNode', apiGroup: '', resource: 'nodes', verbs: ['patch'], scope: 'cluster' },
   { method: 'patchNodeStatus', apiGroup: '', resource: 'nodes/status', verbs: ['patch'], scope: 'cluster' },

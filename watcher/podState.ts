@@ -38,6 +38,8 @@ export interface PodRecord {
   changingSince?: number;
   /** digest of the pod status (shared/domain/statusDigest.ts), sent in status ticks */
   digest?: string;
+  /** restartPolicy Never or OnFailure: the pod can finish by itself (a Job's pod), see steadyPeriodSeconds */
+  canFinish?: boolean;
 }
 
 /** JSON with sorted keys, so equal objects hash equally whatever the key order (list vs watch objects). */
@@ -106,6 +108,7 @@ export function toRecord(pod: Pod, nowMs: number, prev?: PodRecord): PodRecord {
     groupId: m.annotations?.[GROUP_ANNOTATION] || undefined,
     syncedAt: parseTime(m.annotations?.[SYNCED_AT_ANNOTATION]),
     digest: podStatusDigest(pod.status),
+    ...(pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure' ? { canFinish: true } : {}),
   };
   // A deletion starts a change of its own: a pod that was stuck (and so left out of the ticks) is ticked again
   // while its group terminates, so the tick, not a per-pod poll, finishes the deletion.

@@ -57,5 +57,20 @@ export function steadyTick(records: Iterable<PodRecord>, at: string, periodSecon
   return undefined;
 }
 
+/**
+ * The steady tick's period now: `finishingSeconds` while some steady pod can finish (a Job's pod: its completion
+ * then shows within about 2 s), else `steadySeconds`; undefined when no pod is steady (idle costs nothing).
+ * Either way one DescribeContainerGroupStatus call per period covers the whole node, never a call per pod.
+ */
+export function steadyPeriodSeconds(records: Iterable<PodRecord>, steadySeconds: number, finishingSeconds: number): number | undefined {
+  let period: number | undefined;
+  for (const r of records) {
+    if (!r.groupId || isTerminal(r.phase) || isChanging(r)) continue;
+    if (r.canFinish && finishingSeconds > 0) return steadySeconds > 0 ? Math.min(steadySeconds, finishingSeconds) : finishingSeconds;
+    if (steadySeconds > 0) period = steadySeconds;
+  }
+  return period;
+}
+
 /** Added to the steady window: delivery delay and clock skew between the watcher and ECI. */
 export const STEADY_MARGIN_SECONDS = 5;

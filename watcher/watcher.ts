@@ -2,6 +2,8 @@
  * The in-cluster watcher: registers the virtual node and renews its lease, turns pod events into nudges,
  * runs the status clock and the periodic resync, all while it is the leader; serves health and metrics
  * always. Built from ports only (Cluster, QueueSender, Clock, Logger): `main.ts` wires the adapters.
+ * Over 400 lines: leadership, pods and the node share the generation counter and timers of one leader term; the
+ * pure rules live beside it (node.ts, podState.ts, resync.ts, statusClock.ts).
  */
 import { hostname } from 'node:os';
 import type { Config } from '../shared/domain/config.js';
@@ -17,6 +19,7 @@ import { HealthServer } from './http.js';
 import { LeaderElector } from './leader.js';
 import { type WatcherMetrics, watcherMetrics } from './metrics.js';
 import {
+  awayGrace,
   buildNode,
   nodeAnnotations,
   evaluateHealth,
@@ -29,9 +32,10 @@ import { NodeLease } from './nodeLease.js';
 import { type PodRecord, parseRv, podKey, toRecord } from './podState.js';
 import { NudgeMemory, planResync, tickConverges } from './resync.js';
 import { Sender } from './sender.js';
-import { buildTicks, changingPods, steadyTick } from './statusClock.js';
+import { buildTicks, changingPods, steadyPeriodSeconds, steadyTick } from './statusClock.js';
 
 export type WatcherConfig = Config;
+
 
 export interface WatcherDeps {
   cluster: Cluster;
@@ -62,6 +66,9 @@ export class Watcher {
   #coalescer: Coalescer;
   #sender: Sender;
   #watch?: PodWatchHandle;
+  #nodeWatch?: PodWatchHandle;
+  #nodeUid?: string;
+  #reregistering?: Promise<void>;
   #timers: NodeJS.Timeout[] = [];
   #leading = false;
   #synced = false;
@@ -70,8 +77,11 @@ export class Watcher {
   #receivedMax?: bigint;
   #startedAt = 0;
   #health: Health = { healthy: true, reason: 'Starting', message: 'watcher starting' };
+  /** set when this leader found the bridge away (node.ts awayGrace): a stale heartbeat gets a fresh chance */
+  #graceFrom?: number;
   #conditions: NodeCondition[] = [];
   #tickBusy = false;
+  #lastSteadyTick = 0;
   #generation = 0;
   httpPort?: number;
 
@@ -202,6 +212,8 @@ export class Watcher {
     await this.#sender.stop();
     this.#leading = false;
     if (this.#elector) await this.#elector.stop({ release: false });
+    await this.#nodeWatch?.stop();
+    this.#nodeWatch = undefined;
     await this.#watch?.stop();
     this.#watch = undefined;
     await this.#http?.close();
@@ -215,9 +227,11 @@ export class Watcher {
     this.#leading = true;
     this.#synced = false;
     this.#log.info({}, 'leading: registering the node and watching its pods');
-    const node = await this.#ensureNode();
+    const node = await this.#ensureNode(true);
     if (gen !== this.#generation) return;
+    this.#nodeUid = node?.metadata.uid;
     this.#nodeLease.start(node?.metadata.uid);
+    this.#watchNode(gen);
     this.#marks = await this.#checkpoint.load();
     if (gen !== this.#generation) return;
     // move the write-ahead mark ahead now, so the first burst of nudges does not wait for it
@@ -256,7 +270,8 @@ export class Watcher {
     this.#synced = true;
     this.#log.info({ pods: this.#records.size, marks: { completed: this.#marks.completed?.toString(), attempted: this.#marks.attempted?.toString() } }, 'pod watch synced');
     this.#every(this.#cfg.STATUS_TICK_MS, () => this.#tick());
-    if (this.#cfg.STATUS_STEADY_SECONDS > 0) this.#every(this.#cfg.STATUS_STEADY_SECONDS * 1000, () => this.#steadyTick());
+    // checked every second; a tick goes out when its period is due (steadyPeriodSeconds)
+    if (this.#cfg.STATUS_STEADY_SECONDS > 0 || this.#cfg.STATUS_FINISHING_SECONDS > 0) this.#every(1000, () => this.#steadyTick());
     this.#every(this.#cfg.RESYNC_SECONDS * 1000, () => this.resync('periodic'));
     this.#every(1000, () => this.#saveCheckpoint());
   }
@@ -267,6 +282,8 @@ export class Watcher {
     this.#synced = false;
     this.#clearTimers();
     this.#nodeLease.stop();
+    await this.#nodeWatch?.stop();
+    this.#nodeWatch = undefined;
     await this.#watch?.stop();
     this.#watch = undefined;
     this.#coalescer.clear();
@@ -352,7 +369,11 @@ export class Watcher {
   }
 
   async #steadyTick(): Promise<void> {
-    const tick = steadyTick(this.#records.values(), new Date(this.#d.clock.now()).toISOString(), this.#cfg.STATUS_STEADY_SECONDS);
+    const now = this.#d.clock.now();
+    const period = steadyPeriodSeconds(this.#records.values(), this.#cfg.STATUS_STEADY_SECONDS, this.#cfg.STATUS_FINISHING_SECONDS);
+    if (period === undefined || now - this.#lastSteadyTick < period * 1000 - 100) return;
+    this.#lastSteadyTick = now;
+    const tick = steadyTick(this.#records.values(), new Date(now).toISOString(), period);
     if (tick && (await this.#sender.sendNow([tick]))) this.metrics.ticksSent.inc(undefined, 1);
   }
 
@@ -385,30 +406,48 @@ export class Watcher {
   async #evaluate(): Promise<Health> {
     try {
       const hb = await this.#readHeartbeat();
-      return evaluateHealth(hb, this.#d.clock.now(), this.#startedAt, {
-        staleSeconds: this.#cfg.HEALTH_STALE_SECONDS,
-        eciFailures: this.#cfg.HEALTH_ECI_FAILURES,
-      });
+      return evaluateHealth(
+        hb,
+        this.#d.clock.now(),
+        this.#startedAt,
+        { staleSeconds: this.#cfg.HEALTH_STALE_SECONDS, eciFailures: this.#cfg.HEALTH_ECI_FAILURES },
+        this.#graceFrom,
+      );
     } catch (err) {
       this.#log.warn({ err: asError(err).message }, 'functions heartbeat unreadable; keeping the last health');
       return this.#health;
     }
   }
 
-  async #ensureNode(): Promise<Node | undefined> {
-    this.#health = await this.#evaluate();
-    this.metrics.healthy.set(this.#health.healthy ? 1 : 0);
+  /** Registers the node or re-asserts labels and taints; `leading`: this leader just started (see awayGrace). */
+  async #ensureNode(leading = false): Promise<Node | undefined> {
     const name = this.#cfg.VNODE_NAME;
-    let node: Node;
     try {
+      let existing: Node | undefined;
       try {
-        node = await this.#d.cluster.getNode(name);
-        node = await this.#d.cluster.patchNode(name, {
-          metadata: { labels: nodeLabels(this.#cfg), annotations: nodeAnnotations(this.#cfg) },
-          spec: { taints: nodeTaints(this.#cfg, this.#health, node.spec?.taints ?? []) },
-        });
+        existing = await this.#d.cluster.getNode(name);
       } catch (err) {
         if (!isNotFound(err)) throw err;
+      }
+      if (leading) {
+        this.#graceFrom = awayGrace(existing, this.#d.clock.now(), this.#cfg.NODE_STATUS_SECONDS);
+        if (this.#graceFrom !== undefined) this.#log.info({}, 'the bridge was away: a stale functions heartbeat gets a fresh chance');
+      }
+      this.#health = await this.#evaluate();
+      this.metrics.healthy.set(this.#health.healthy ? 1 : 0);
+      let node: Node | undefined;
+      if (existing) {
+        node = await this.#d.cluster
+          .patchNode(name, {
+            metadata: { labels: nodeLabels(this.#cfg), annotations: nodeAnnotations(this.#cfg) },
+            spec: { taints: nodeTaints(this.#cfg, this.#health, existing.spec?.taints ?? []) },
+          })
+          .catch((err: unknown) => {
+            if (isNotFound(err)) return undefined; // deleted in between: created below
+            throw err;
+          });
+      }
+      if (!node) {
         node = await this.#d.cluster.createNode(buildNode(this.#cfg, this.#health, this.#d.clock.now()));
         this.#log.info({ uid: node.metadata.uid }, 'node registered');
       }
@@ -434,10 +473,46 @@ export class Watcher {
       await this.#refreshNodeOnce(full);
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      this.#log.warn({}, 'the node is gone: registering it again');
-      const node = await this.#ensureNode();
-      if (node) this.#nodeLease.start(node.metadata.uid);
+      await this.#reregister('the node is gone (status patch)');
     }
+  }
+
+  /**
+   * Watches the node itself: when it is deleted (`kubectl delete node`) it is registered again at once — before
+   * pod GC (40 s) force-deletes the pods bound to a missing node — and the lease follows the new node's uid.
+   */
+  #watchNode(gen: number): void {
+    if (!this.#d.cluster.watchNode) return;
+    this.#nodeWatch = this.#d.cluster.watchNode(
+      this.#cfg.VNODE_NAME,
+      (ev) => {
+        if (gen !== this.#generation || !this.#leading) return;
+        if (ev.type === 'DELETED') void this.#reregister('the node was deleted');
+        else if (ev.object.metadata.uid && ev.object.metadata.uid !== this.#nodeUid && !this.#reregistering) {
+          // registered again by someone else (or by us through the status loop): the lease follows
+          this.#nodeUid = ev.object.metadata.uid;
+          this.#nodeLease.start(this.#nodeUid);
+        }
+      },
+      (err) => this.#log.warn({ err: err.message }, 'node watch interrupted; the adapter reconnects'),
+    );
+  }
+
+  /** Registers the node again (single flight) and points the lease at it. */
+  async #reregister(why: string): Promise<void> {
+    if (this.#reregistering) return this.#reregistering;
+    const run = async () => {
+      this.#log.warn({ why }, 'registering the node again');
+      const node = await this.#ensureNode();
+      if (node && this.#leading) {
+        this.#nodeUid = node.metadata.uid;
+        this.#nodeLease.start(node.metadata.uid);
+      }
+    };
+    this.#reregistering = run().finally(() => {
+      this.#reregistering = undefined;
+    });
+    return this.#reregistering;
   }
 
   async #refreshNodeOnce(full: boolean): Promise<void> {

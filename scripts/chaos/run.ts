@@ -224,6 +224,9 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
   const env: SandboxEnvironment = await startSandboxEnvironment({
     timeScale: scale,
     say,
+    // A real control plane (scheduler, controller-manager) except the garbage collector: the harness's
+    // ReplicaSet-like owners do not exist (it scales them by hand), and the collector would delete their pods.
+    plane: { controllers: true, controllerManagerArgs: ['--controllers=*,-garbagecollector'] },
     env: {
       CLUSTER_NAME: 'chaos',
       ECI_VSWITCH_IDS: `${SOLD_OUT_VSWITCH},${OTHER_VSWITCH}`,

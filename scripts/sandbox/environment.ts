@@ -1,17 +1,16 @@
 /**
- * The sandbox's surroundings: a PRIVATE local control plane (a real kube-apiserver + etcd in its own temporary
- * directory and on its own ports, killed by a watchdog even if this process dies, so it never disturbs the shared
- * test control plane `npm test` uses, and is always gone afterwards), the ECI emulator in-process with a time
- * scale, the bridge configuration pointing at both, and the namespaces (the bridge's own, and the demo namespace
- * with what a controller-manager would add: the `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap).
- * The benchmark builds on the same function, so the sandbox wiring exists once.
+ * The sandbox's surroundings: a PRIVATE local control plane (a real kube-apiserver, kube-scheduler and
+ * kube-controller-manager + etcd in its own temporary directory and on its own ports, killed by a watchdog even if
+ * this process dies, so it never disturbs the shared test control plane `npm test` uses, and is always gone
+ * afterwards), the ECI emulator in-process with a time scale, the bridge configuration pointing at both, and the
+ * namespaces. The chaos suite and the benchmarks build on the same function, so the sandbox wiring exists once.
  */
 import { existsSync } from 'node:fs';
 import { createKubeClient, type KubeClient } from '../../shared/adapters/kube/index.js';
 import { applyManifests, clusterEndpoint, type Manifest } from '../../shared/adapters/kube/provision.js';
 import { type Config, parseConfig } from '../../shared/domain/config.js';
 import { DEFAULT_CREDENTIAL, type EciEmulator, startEciEmulator } from '../../emulators/eci/index.js';
-import { apiserverBinary, type ControlPlane, install, KUBE_VERSION, startControlPlane } from '../testenv/controlPlane.js';
+import { binariesBuilt, type ControlPlane, install, KUBE_VERSION, type PlaneOptions, startControlPlane } from '../testenv/controlPlane.js';
 
 export type Say = (line: string) => void;
 
@@ -33,14 +32,18 @@ export interface EnvironmentOptions {
   env?: Record<string, string>;
   /** The emulator's token buckets sized to ECI's published API quotas (default off). */
   quotas?: boolean;
+  /** The control plane: scheduler and controller-manager run unless `controllers: false`. */
+  plane?: PlaneOptions;
 }
 
 /** Builds the control plane the first time (6-10 minutes), saying so; seconds afterwards. */
 export async function ensureControlPlaneBuilt(say: Say): Promise<void> {
-  if (existsSync(apiserverBinary()) && existsSync('/usr/bin/etcd')) return;
+  if (binariesBuilt() && existsSync('/usr/bin/etcd')) return;
   const t0 = Date.now();
-  say(`First run: building the local control plane (kube-apiserver ${KUBE_VERSION} from Debian source, plus etcd).`);
-  say('This takes 6-10 minutes, once; later runs start it in seconds. Progress follows.');
+  say(
+    `First run: building the local control plane (kube-apiserver, kube-scheduler, kube-controller-manager ${KUBE_VERSION} from Debian source, plus etcd).`,
+  );
+  say('This takes about 10 minutes, once; later runs start it in seconds. Progress follows.');
   await install((line) => say(`  ${line}`));
   say(`Control plane built in ${Math.round((Date.now() - t0) / 1000)} s.`);
 }
@@ -48,8 +51,9 @@ export async function ensureControlPlaneBuilt(say: Say): Promise<void> {
 export async function startSandboxEnvironment(opts: EnvironmentOptions): Promise<SandboxEnvironment> {
   await ensureControlPlaneBuilt(opts.say);
   const t0 = Date.now();
-  const controlPlane = await startControlPlane();
-  opts.say(`Started a private kube-apiserver ${KUBE_VERSION} + etcd at ${controlPlane.server} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const controlPlane = await startControlPlane({ controllers: true, ...opts.plane });
+  const parts = controlPlane.controllers ? 'kube-apiserver, kube-scheduler, kube-controller-manager' : 'kube-apiserver';
+  opts.say(`Started a private ${parts} ${KUBE_VERSION} + etcd at ${controlPlane.server} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   let emulator: EciEmulator;
   try {
     emulator = await startEciEmulator({ timeScale: opts.timeScale, scenario: { seed: 1 }, ...(opts.quotas ? { quotas: true } : {}) });

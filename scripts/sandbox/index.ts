@@ -12,12 +12,23 @@
  * table's watch, then the emulator and the control plane when this process started them.
  */
 import { createKubeClient, type KubeClient } from '../../shared/adapters/kube/index.js';
-import { applyManifests } from '../../shared/adapters/kube/provision.js';
+import { applyManifests, deleteObjects, dryRunCreate, listObjects, type Manifest, readObject } from '../../shared/adapters/kube/provision.js';
 import { type Config, parseConfig } from '../../shared/domain/config.js';
 import { TAG_CLUSTER, TAG_POD_UID, TAG_VNODE } from '../../shared/domain/names.js';
 import { asError } from '../../shared/errors.js';
 import { DEFAULT_CREDENTIAL, type EciEmulator, startEciEmulator } from '../../emulators/eci/index.js';
-import { DEMO_NAMESPACE, DEMO_PODS, type DemoName, type DemoObservation, demoPods, type Expectation, evaluate } from './demo.js';
+import {
+  DEMO_LABEL,
+  DEMO_NAMESPACE,
+  DEMO_PODS,
+  DEMO_PROFILE_SELECTOR,
+  type DemoName,
+  type DemoObservation,
+  demoObjects,
+  demoProfile,
+  type Expectation,
+  evaluate,
+} from './demo.js';
 import { Display, type Frame } from './display.js';
 import { ensureNamespace, namespace, type SandboxEnvironment, type Say, startSandboxEnvironment } from './environment.js';
 import { StartUsageError } from './errors.js';
@@ -165,23 +176,106 @@ function frame(s: Session, progress: string): Frame {
   };
 }
 
-function observe(s: Session, ns: string, name: DemoName, deletedByDemo: boolean): DemoObservation {
-  const tracked = s.tracker.byName(ns, name);
-  return { tracked, groups: tracked ? s.groups.byUid(tracked.uid).map((g) => `${g.id} ${g.status}`) : [], deletedByDemo };
+type Workload = NonNullable<DemoObservation['workload']>;
+type Json = Record<string, unknown>;
+
+function conditionsOf(o: Json | undefined): { type?: string; status?: string; reason?: string }[] {
+  return ((o?.status as Json | undefined)?.conditions as { type?: string; status?: string; reason?: string }[] | undefined) ?? [];
 }
 
-/** Creates the demo pods and follows them until all settled (or timeout / signal); deletes "deleted" once Running. */
+/** The object a manifest names, read from the API server as plain JSON (undefined when absent). */
+async function readManifest(kube: KubeClient, m: Manifest): Promise<Json | undefined> {
+  const obj = await readObject(kube, { apiVersion: m.apiVersion, kind: m.kind, name: m.metadata.name, namespace: m.metadata.namespace });
+  return obj === undefined ? undefined : (JSON.parse(JSON.stringify(obj)) as Json);
+}
+
+/** The workloads' own status, read from the API server (Deployment, Job, the CronJob's Jobs). */
+async function readWorkloads(kube: KubeClient, ns: string, objects: Record<DemoName, Manifest>): Promise<Partial<Record<DemoName, Workload>>> {
+  const out: Partial<Record<DemoName, Workload>> = {};
+  const web = await readManifest(kube, objects.web);
+  out.web = { exists: web !== undefined, available: Number((web?.status as Json | undefined)?.availableReplicas ?? 0) };
+  const job = await readManifest(kube, objects.job);
+  out.job = {
+    exists: job !== undefined,
+    succeeded: Number((job?.status as Json | undefined)?.succeeded ?? 0),
+    complete: conditionsOf(job).some((c) => c.type === 'Complete' && c.status === 'True'),
+  };
+  const cronJobs = await listObjects(kube, 'batch/v1', 'Job', ns, `${DEMO_LABEL}=cron`);
+  out.cron = { exists: true, complete: cronJobs.some((j) => conditionsOf(j).some((c) => c.type === 'Complete' && c.status === 'True')) };
+  out.refused = { exists: (await readManifest(kube, objects.refused)) !== undefined };
+  return out;
+}
+
+function observe(s: Session, name: DemoName, extra: Omit<DemoObservation, 'pods' | 'groups'>): DemoObservation {
+  const pods = s.tracker
+    .all()
+    .filter((t) => t.pod.metadata.labels?.[DEMO_LABEL] === name)
+    .sort((a, b) => a.createdAt - b.createdAt);
+  const groups = pods.flatMap((t) => s.groups.byUid(t.uid).filter((g) => g.status !== 'Succeeded' && g.status !== 'Failed').map((g) => `${g.id} ${g.status}`));
+  return { pods, groups, ...extra };
+}
+
+/**
+ * With the webhooks: the demo's eci-profile, then waits until the API server calls the webhooks (a dry run of the
+ * refused Deployment is refused). Returns whether the webhooks took effect.
+ */
+async function prepareWebhooks(s: Session, kube: KubeClient, objects: Record<DemoName, Manifest>): Promise<boolean> {
+  const w = s.runtime.webhooks;
+  if (!w?.url) {
+    s.display.say(
+      w?.notRegistered
+        ? `Admission webhooks serve but are not registered: ${w.notRegistered}`
+        : 'Admission webhooks off (WEBHOOK_ENABLED=false): a refused workload is held Pending by pod-sync instead',
+    );
+    return false;
+  }
+  const cfg = s.runtime.config;
+  await applyManifests(kube, [
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: cfg.PROFILE_CONFIGMAP, namespace: cfg.BRIDGE_NAMESPACE }, data: demoProfile() },
+  ]);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const loaded = w.admission.profile.current().selectors.some((x) => x.name === DEMO_PROFILE_SELECTOR);
+    const refused = loaded ? await dryRunCreate(kube, [objects.refused]).then(() => false, () => true) : false;
+    if (refused) break;
+    if (Date.now() > deadline) throw new Error('the admission webhooks did not take effect within 30 s');
+    await sleep(250, s.signal);
+  }
+  s.display.say(`Admission webhooks registered at ${w.url} (eci-profile selector ${DEMO_PROFILE_SELECTOR}: virtualNodeOnly)`);
+  return true;
+}
+
+/** Creates the demo objects and follows them until all settled (or timeout / signal); deletes "deleted" once Running. */
 async function runDemo(s: Session, kube: KubeClient, ns: string, timeoutMs: number, waitForController: number): Promise<{ expectations: Expectation[]; timedOut: boolean }> {
   await ensureNamespace(kube, ns, { waitMs: waitForController });
   const vnode = s.runtime.config.VNODE_NAME;
-  await applyManifests(kube, demoPods(ns, vnode));
-  s.display.say(`Created ${DEMO_PODS.length} demo pods in namespace ${ns} on the virtual node ${vnode}: ${DEMO_PODS.join(', ')}`);
+  const objects = demoObjects(ns, vnode);
+  const webhooks = await prepareWebhooks(s, kube, objects);
+  let refusal: string | undefined;
+  for (const name of DEMO_PODS) {
+    try {
+      await applyManifests(kube, [objects[name]]);
+    } catch (err) {
+      if (name !== 'refused' || !webhooks) throw err;
+      refusal = asError(err).message.replace(/\s+/g, ' ');
+      s.display.say(`Deployment ${ns}/refused was refused at apply time by the webhook: ${refusal.slice(0, 400)}`);
+    }
+  }
+  s.display.say(`Created the demo in namespace ${ns} (virtual node ${vnode}): ${DEMO_PODS.join(', ')}`);
   let deletedByDemo = false;
   const deadline = Date.now() + timeoutMs;
-  let timedOut = false;
-  const evaluateAll = () => DEMO_PODS.map((n) => evaluate(n, observe(s, ns, n, deletedByDemo)));
+  let workloads: Partial<Record<DemoName, Workload>> = {};
+  let lastRead = 0;
+  const evaluateAll = () =>
+    DEMO_PODS.map((n) =>
+      evaluate(n, observe(s, n, { deletedByDemo, webhooks, ...(n === 'refused' && refusal ? { refusal } : {}), ...(workloads[n] ? { workload: workloads[n] } : {}) })),
+    );
   for (;;) {
     await s.groups.refresh();
+    if (Date.now() - lastRead >= 1000) {
+      lastRead = Date.now();
+      workloads = await readWorkloads(kube, ns, objects).catch(() => workloads);
+    }
     const victim = s.tracker.byName(ns, 'deleted');
     if (!deletedByDemo && victim?.phaseSeen.Running !== undefined) {
       deletedByDemo = true;
@@ -190,34 +284,39 @@ async function runDemo(s: Session, kube: KubeClient, ns: string, timeoutMs: numb
     }
     const results = evaluateAll();
     const done = results.filter((r) => r.ok).length;
-    s.display.update(frame(s, `${done}/${results.length} demo pods settled`));
+    s.display.update(frame(s, `${done}/${results.length} demo items settled`));
     if (done === results.length) return { expectations: results, timedOut: false };
     if (s.signal?.aborted) return { expectations: results, timedOut: false };
-    if (Date.now() > deadline) {
-      timedOut = true;
-      return { expectations: results, timedOut };
-    }
+    if (Date.now() > deadline) return { expectations: results, timedOut: true };
     await sleep(250, s.signal);
   }
 }
 
-/** Deletes what is left of the demo and waits until the pods are gone and their groups deleted. */
-async function cleanupDemo(s: Session, ns: string, timeoutMs: number, demoUids: () => Set<string>): Promise<number> {
-  for (const t of s.tracker.all()) {
-    if (t.namespace !== ns || t.goneAt !== undefined || t.pod.metadata.deletionTimestamp) continue;
-    await s.runtime.bridge.cluster.deletePod(ns, t.name, { uid: t.uid, gracePeriodSeconds: 10 }).catch((err: unknown) => {
-      s.logger.warn({ pod: `${ns}/${t.name}`, err: asError(err).message }, 'deleting a demo pod failed');
-    });
+/** Deletes the demo (workloads first, so no controller replaces a pod) and waits until its pods and groups are gone. */
+async function cleanupDemo(s: Session, kube: KubeClient, ns: string, timeoutMs: number, demoUids: () => Set<string>): Promise<number> {
+  const objects = demoObjects(ns, s.runtime.config.VNODE_NAME);
+  await deleteObjects(kube, [objects.cron, objects.job, objects.web, objects.refused]).catch((err: unknown) => {
+    s.logger.warn({ err: asError(err).message }, 'deleting the demo workloads failed');
+  });
+  for (const job of await listObjects(kube, 'batch/v1', 'Job', ns, `${DEMO_LABEL}=cron`).catch(() => [])) {
+    const name = String((job.metadata as Json | undefined)?.name ?? '');
+    if (name) await deleteObjects(kube, [{ apiVersion: 'batch/v1', kind: 'Job', metadata: { name, namespace: ns } }]).catch(() => {});
   }
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    for (const t of s.tracker.all()) {
+      if (t.namespace !== ns || t.goneAt !== undefined || t.pod.metadata.deletionTimestamp) continue;
+      await s.runtime.bridge.cluster.deletePod(ns, t.name, { uid: t.uid, gracePeriodSeconds: 10 }).catch((err: unknown) => {
+        s.logger.warn({ pod: `${ns}/${t.name}`, err: asError(err).message }, 'deleting a demo pod failed');
+      });
+    }
     await s.groups.refresh(true);
     const uids = demoUids();
     const podsLeft = s.tracker.all().filter((t) => t.namespace === ns && t.goneAt === undefined).length;
     const groupsLeft = s.groups.all().filter((g) => g.uid === undefined || uids.has(g.uid)).length;
     s.display.update(frame(s, `cleanup: ${podsLeft} demo pods and ${groupsLeft} container groups left`));
     if ((podsLeft === 0 && groupsLeft === 0) || Date.now() > deadline) return groupsLeft;
-    await sleep(250);
+    await sleep(500);
   }
 }
 
@@ -268,7 +367,14 @@ export async function runSandbox(opts: StartOptions = {}): Promise<StartResult> 
   const env: SandboxEnvironment = await startSandboxEnvironment({
     timeScale: scale,
     say,
-    env: { GC_ORPHAN_GRACE_SECONDS: '10', LOG_LEVEL: opts.logLevel ?? 'warn' },
+    env: {
+      GC_ORPHAN_GRACE_SECONDS: '10',
+      LOG_LEVEL: opts.logLevel ?? 'warn',
+      // the admission webhooks run unless WEBHOOK_ENABLED=false, on a free loopback port
+      WEBHOOK_ENABLED: process.env.WEBHOOK_ENABLED ?? 'true',
+      WEBHOOK_PORT: '0',
+      PROFILE_RELOAD_SECONDS: '1',
+    },
   });
   const stopped: Record<string, boolean> = { watcher: false, delivery: false, timers: false, tableWatch: false, emulator: false, controlPlane: false };
   let runtime: Runtime | undefined;
@@ -281,6 +387,8 @@ export async function runSandbox(opts: StartOptions = {}): Promise<StartResult> 
     runtime = await startRuntime({
       config: env.config,
       logger,
+      // the sandbox's API server runs on this machine: it can call the webhooks on 127.0.0.1
+      registerWebhooks: true,
       statusSyncEveryMs: Math.max(1000, 60_000 * scale),
       gcEveryMs: Math.max(2000, 300_000 * scale),
       billingEveryMs: Math.max(60_000, 3_600_000 * scale),
@@ -315,7 +423,7 @@ export async function runSandbox(opts: StartOptions = {}): Promise<StartResult> 
       ]);
     }
     const uids = () => new Set(tracker?.all().map((t) => t.uid) ?? []);
-    await cleanupDemo(s, DEMO_NAMESPACE, 60_000, uids);
+    await cleanupDemo(s, env.kube, DEMO_NAMESPACE, 60_000, uids);
     // every group of the sandbox cluster (all pods here are demo pods)
     await s.groups.refresh(true);
     groupsLeft = s.groups.all().length;
@@ -448,7 +556,7 @@ export async function runAgainstCluster(opts: ClusterOptions): Promise<StartResu
     await keepRunning(s, say, opts.demo ? ['Demo settled; the bridge keeps running. Ctrl-C deletes the demo pods and stops.'] : []);
     if (opts.demo) {
       const uids = () => new Set(tracker?.all().filter((t) => t.namespace === demoNs).map((t) => t.uid) ?? []);
-      groupsLeft = await cleanupDemo(s, demoNs, 120_000, uids);
+      groupsLeft = await cleanupDemo(s, kube, demoNs, 120_000, uids);
       await kube.core.deleteNamespace({ name: demoNs }).catch(() => undefined);
     }
     display.finish(frame(s, 'stopped'));

@@ -2,7 +2,8 @@
  * The whole bridge in one process, as `npm start` runs it: the watcher (leader election, node registration and
  * lease, pod watch → nudges, status ticks), the embedded queue and its dead-letter queue, the embedded delivery that
  * feeds the pod-sync handler the same CloudEvents Buffer EventBridge delivers (the s.yaml trigger's batching and
- * retry settings), and status-sync and gc on in-process timers calling their handlers with FC timer events.
+ * retry settings), and status-sync and gc on in-process timers calling their handlers with FC timer events; with
+ * WEBHOOK_ENABLED the eci-profile admission webhooks too (./webhooks.ts).
  *
  * Everything is built through the composition root (shared/compose.ts) and the functions' own `createHandler`:
  * the handler code is the code FC runs. `stop()` stops it all in order and leaves nothing running.
@@ -13,8 +14,9 @@ import { createHandler as createBilling } from '../../functions/billing/index.js
 import { createHandler as createGc } from '../../functions/gc/index.js';
 import { createHandler as createPodSync } from '../../functions/pod-sync/index.js';
 import { createHandler as createStatusSync } from '../../functions/status-sync/index.js';
+import { createKubeClient } from '../../shared/adapters/kube/index.js';
 import { EmbeddedQueue, startEmbeddedDelivery } from '../../shared/adapters/queue/index.js';
-import { type Bridge, bridgeFactory, cloudCredentials, systemClock } from '../../shared/compose.js';
+import { type Bridge, bridgeFactory, cloudCredentials, kubeOptions, systemClock } from '../../shared/compose.js';
 import type { Config } from '../../shared/domain/config.js';
 import type { StreamHandle } from '../../shared/domain/eventbridge.js';
 import type { FcContextLike, FcCredentials, FcEventHandler } from '../../shared/domain/fc.js';
@@ -22,6 +24,7 @@ import { asError } from '../../shared/errors.js';
 import type { Logger, QueueSender } from '../../shared/ports/index.js';
 import { Watcher } from '../../watcher/watcher.js';
 import { RuntimeError } from './errors.js';
+import { type LocalWebhooks, startLocalWebhooks } from './webhooks.js';
 
 export interface RuntimeOptions {
   config: Config;
@@ -34,6 +37,8 @@ export interface RuntimeOptions {
   deliveryTimeScale?: number;
   /** Serve the watcher's /healthz, /readyz, /metrics on config.WATCHER_HTTP_HOST:PORT (default true). */
   http?: boolean;
+  /** Register the admission webhooks (WEBHOOK_ENABLED) with a loopback URL: only for an API server on this machine. */
+  registerWebhooks?: boolean;
   /** Wraps the queue as the watcher sends to it (the chaos suite injects transport faults here). */
   watcherQueue?: (queue: QueueSender) => QueueSender;
 }
@@ -55,6 +60,8 @@ export interface Runtime {
   readonly queue: EmbeddedQueue;
   readonly deadLetter: EmbeddedQueue;
   readonly delivery: StreamHandle;
+  /** The admission webhooks (WEBHOOK_ENABLED), registered with a loopback URL when the API server is local. */
+  readonly webhooks?: LocalWebhooks;
   /** Timer runs so far (newest last, at most 100). */
   timerRuns(): readonly TimerRun[];
   /** Runs a timer function now (as FC would on its schedule). */
@@ -161,6 +168,29 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     }, Number(ms)),
   );
 
+  let webhooks: LocalWebhooks | undefined;
+  const stopEarly = async () => {
+    for (const t of timers) clearInterval(t);
+    await delivery.stop();
+    await webhooks?.stop();
+    queue.close();
+    deadLetter.close();
+  };
+  if (config.WEBHOOK_ENABLED) {
+    try {
+      webhooks = await startLocalWebhooks({
+        config,
+        kube: createKubeClient(kubeOptions(config)),
+        cluster: bridge.cluster,
+        log: logger.child({ component: 'webhook' }),
+        register: opts.registerWebhooks ?? false,
+      });
+    } catch (err) {
+      await stopEarly();
+      throw new RuntimeError(`the admission webhooks did not start: ${asError(err).message}`, { cause: err });
+    }
+    if (webhooks.notRegistered) logger.warn({ reason: webhooks.notRegistered }, 'admission webhooks serve but are not registered');
+  }
   const watcher = new Watcher({
     cluster: bridge.cluster,
     queue: opts.watcherQueue ? opts.watcherQueue(queue) : queue,
@@ -172,10 +202,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   try {
     await watcher.start();
   } catch (err) {
-    for (const t of timers) clearInterval(t);
-    await delivery.stop();
-    queue.close();
-    deadLetter.close();
+    await stopEarly();
     throw new RuntimeError(`the watcher did not start: ${asError(err).message}`, { cause: err });
   }
 
@@ -186,6 +213,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     queue,
     deadLetter,
     delivery,
+    ...(webhooks ? { webhooks } : {}),
     timerRuns: () => runs,
     runTimer,
     async ready(timeoutMs = 60_000) {
@@ -206,6 +234,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       for (const t of timers) clearInterval(t);
       await delivery.stop();
       await Promise.allSettled([...inFlight]);
+      await webhooks?.stop();
       queue.close();
       deadLetter.close();
     },

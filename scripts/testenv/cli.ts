@@ -1,6 +1,6 @@
 /**
- * `npm run testenv -- install|start|stop|status|kubeconfig` — the local test control plane (real kube-apiserver
- * v1.20.2 + etcd on 127.0.0.1). See controlPlane.ts.
+ * `npm run testenv -- install|start|stop|status|kubeconfig` — the local test control plane (real kube-apiserver,
+ * kube-scheduler and kube-controller-manager v1.20.2 + etcd on 127.0.0.1). See controlPlane.ts.
  */
 import {
   apiserverBinary,
@@ -15,10 +15,12 @@ import {
 
 const usage = `usage: npm run testenv -- <command>
 
-  install     install Debian packages (etcd, Go, ...) and build kube-apiserver ${KUBE_VERSION} once (6-10 min),
-              cached at ${apiserverBinary()}
+  install     install Debian packages (etcd, Go, ...) and build kube-apiserver, kube-scheduler,
+              kube-controller-manager and kube-proxy ${KUBE_VERSION} in one make (about 10 min, once), cached
+              beside ${apiserverBinary()} (a cache holding only the apiserver is completed)
   start [--holder PID]
-              start etcd + kube-apiserver on 127.0.0.1, detached (installs first if needed; no-op when running);
+              start etcd, kube-apiserver, kube-scheduler and kube-controller-manager on 127.0.0.1, detached
+              (installs first if needed; no-op when running);
               --holder registers a user (a test run) instead of pinning it until an explicit stop
   stop [--holder PID]
               stop both and remove their state; with --holder, only release that user, and stop when none is left
@@ -58,6 +60,10 @@ async function main(argv: string[]): Promise<number> {
         `  kubeconfig  ${st.kubeconfigPath}`,
         `  apiserver   pid ${st.apiserverPid}, rss ${rssMb(st.apiserverPid) ?? '-'} MB`,
         `  etcd        pid ${st.etcdPid}, port ${st.etcdPort}, rss ${rssMb(st.etcdPid) ?? '-'} MB`,
+        ...(st.schedulerPid ? [`  scheduler   pid ${st.schedulerPid}, rss ${rssMb(st.schedulerPid) ?? '-'} MB`] : []),
+        ...(st.controllerManagerPid
+          ? [`  controllers pid ${st.controllerManagerPid}, rss ${rssMb(st.controllerManagerPid) ?? '-'} MB`]
+          : []),
         `  started     ${st.startedAt}`,
         `  state dir   ${st.dir}`,
       ];

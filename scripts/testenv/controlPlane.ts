@@ -1,11 +1,17 @@
 /**
- * The local test control plane: a real kube-apiserver (v1.20.2, built from Debian bookworm's `kubernetes` source
- * package) and etcd (Debian's `etcd-server`), both on loopback. No scheduler, controller-manager or kubelet runs.
+ * The local test control plane: a real kube-apiserver, kube-scheduler and kube-controller-manager (v1.20.2, built
+ * in one `make` from Debian bookworm's `kubernetes` source package) and etcd (Debian's `etcd-server`), all on
+ * loopback. No kubelet runs: the bridge is the only "kubelet" (its virtual node).
  *
- * - `install()` installs the Debian packages and builds the apiserver once, caching the binary outside the repo.
- * - `startShared()` / `stopShared()` / `sharedStatus()` manage the detached control plane that `npm test` uses.
+ * - `install()` installs the Debian packages and builds the binaries once, caching them outside the repo.
+ * - `startShared()` / `stopShared()` / `sharedStatus()` manage the detached control plane that `npm test` uses:
+ *   apiserver, scheduler and controller-manager with every controller a real cluster runs (leader election off).
  * - `startControlPlane()` starts a private one (own directory, own ports) for tests that kill and restart the
- *   apiserver; a watchdog process kills it if the test process dies without calling `stop()`.
+ *   apiserver or need shortened node-lifecycle timeouts; scheduler and controller-manager only when asked
+ *   (`controllers: true`); a watchdog process kills it if the test process dies without calling `stop()`.
+ *
+ * Over 400 lines on purpose: the build, the component flags and the shared/private lifecycles share the layout and
+ * the process helpers, and one file keeps them in step.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -80,9 +86,15 @@ export function apiserverBinary(): string {
 export function binariesBuilt(): boolean {
   return KUBE_BINARIES.every((b) => isExecutable(kubeBinary(b)));
 }
+/**
+ * The shared plane's directory. `run-full` (not the apiserver-only plane's `run`): a plane with scheduler and
+ * controller-manager is a different cluster, and an older checkout's apiserver-only plane, still held by its test
+ * runs, is never restarted or joined by this one.
+ */
 export function sharedRunDir(): string {
-  return join(cacheDir(), 'testenv', 'run');
+  return join(cacheDir(), 'testenv', `run-${SHARED_FLAVOUR}`);
 }
+const SHARED_FLAVOUR = 'full';
 export function sharedKubeconfigPath(): string {
   return join(sharedRunDir(), 'kubeconfig');
 }
@@ -355,6 +367,9 @@ export interface ControlPlaneState {
   apiserverPid: number;
   etcdPort: number;
   apiserverPort: number;
+  /** set when the plane runs the scheduler and controller-manager */
+  schedulerPid?: number;
+  controllerManagerPid?: number;
   startedAt: string;
 }
 
@@ -368,6 +383,8 @@ export interface ControlPlane {
   killApiserver(): Promise<void>;
   /** Start the apiserver again on the same port against the same etcd; resolves when /readyz is ok. */
   startApiserver(): Promise<void>;
+  /** Whether kube-scheduler and kube-controller-manager run (they outlive an apiserver restart and reconnect). */
+  readonly controllers: boolean;
   /** Kill everything and remove the directory. */
   stop(): Promise<void>;
 }
@@ -480,6 +497,11 @@ interface Layout {
   kubeconfig: string;
   etcdLog: string;
   apiserverLog: string;
+  /** the cluster CA (client certificates, the CSR signer of the controller-manager) */
+  clusterCaCrt: string;
+  clusterCaKey: string;
+  schedulerLog: string;
+  controllerManagerLog: string;
 }
 
 function layout(dir: string): Layout {
@@ -493,6 +515,10 @@ function layout(dir: string): Layout {
     kubeconfig: join(dir, 'kubeconfig'),
     etcdLog: join(dir, 'etcd.log'),
     apiserverLog: join(dir, 'kube-apiserver.log'),
+    clusterCaCrt: join(dir, 'ca.crt'),
+    clusterCaKey: join(dir, 'ca.key'),
+    schedulerLog: join(dir, 'kube-scheduler.log'),
+    controllerManagerLog: join(dir, 'kube-controller-manager.log'),
   };
 }
 
@@ -507,6 +533,24 @@ function prepareFiles(l: Layout): string {
   });
   writeFileSync(l.saKey, privateKey, { mode: 0o600 });
   writeFileSync(l.saPub, publicKey);
+  // The cluster CA: the apiserver trusts client certificates it signs, the controller-manager's CSR signer
+  // (kubernetes.io/kube-apiserver-client, kubelet-serving, ...) signs with it.
+  run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-sha256',
+    '-days',
+    '3650',
+    '-subj',
+    '/CN=eci-bridge-testenv-ca',
+    '-keyout',
+    l.clusterCaKey,
+    '-out',
+    l.clusterCaCrt,
+  ]);
   return token;
 }
 
@@ -527,7 +571,33 @@ function etcdArgs(l: Layout, clientPort: number, peerPort: number): string[] {
   ];
 }
 
-function apiserverArgs(l: Layout, port: number, etcdPort: number): string[] {
+/**
+ * What a control plane runs besides etcd and the apiserver, and flags added to each component (a helper that
+ * needs more, e.g. the apiserver's kubelet client certificate, adds them here rather than editing the lists).
+ */
+export interface PlaneOptions {
+  /** Run kube-scheduler and kube-controller-manager (default: true for the shared plane, false for private ones). */
+  controllers?: boolean;
+  /** Extra kube-apiserver flags (a later `--flag=` wins over the default). */
+  apiserverArgs?: readonly string[];
+  /** Extra kube-controller-manager flags, e.g. shortened node-lifecycle timeouts for a test that waits for them. */
+  controllerManagerArgs?: readonly string[];
+  /** Extra kube-scheduler flags. */
+  schedulerArgs?: readonly string[];
+}
+
+/** `defaults` with every `--name=` of `extra` replacing the default of the same name (others appended). */
+export function mergeFlags(defaults: readonly string[], extra: readonly string[] = []): string[] {
+  const name = (f: string) => f.split('=')[0] ?? f;
+  const overridden = new Set(extra.map(name));
+  return [...defaults.filter((f) => !overridden.has(name(f))), ...extra];
+}
+
+function apiserverArgs(l: Layout, port: number, etcdPort: number, extra?: readonly string[]): string[] {
+  return mergeFlags(apiserverDefaultArgs(l, port, etcdPort), extra);
+}
+
+function apiserverDefaultArgs(l: Layout, port: number, etcdPort: number): string[] {
   return [
     '--bind-address=127.0.0.1',
     '--advertise-address=127.0.0.1',
@@ -544,8 +614,54 @@ function apiserverArgs(l: Layout, port: number, etcdPort: number): string[] {
     '--endpoint-reconciler-type=none',
     '--feature-gates=BoundServiceAccountTokenVolume=true',
     '--allow-privileged=true',
+    `--client-ca-file=${l.clusterCaCrt}`,
     '--v=1',
   ];
+}
+
+/**
+ * kube-controller-manager as a real cluster runs it: every default controller (`*`: serviceaccount and its token
+ * controller with the signing key, namespace, garbagecollector, replicaset, deployment, job, cronjob,
+ * nodelifecycle, podgc, csrsigning with the cluster CA, endpoint, endpointslice, root-ca-cert-publisher, ...),
+ * leader election off, plain HTTP health on loopback only. Node-lifecycle timings are Kubernetes' defaults
+ * (grace 40 s, taint-based eviction after the pods' 300 s toleration); a test that waits for them uses a private
+ * plane with shorter ones.
+ */
+function controllerManagerArgs(l: Layout, healthPort: number, extra?: readonly string[]): string[] {
+  return mergeFlags(
+    [
+      `--kubeconfig=${l.kubeconfig}`,
+      '--leader-elect=false',
+      '--controllers=*',
+      '--bind-address=127.0.0.1',
+      '--secure-port=0',
+      '--address=127.0.0.1',
+      `--port=${healthPort}`,
+      `--service-account-private-key-file=${l.saKey}`,
+      `--root-ca-file=${join(l.certDir, 'apiserver.crt')}`,
+      `--cluster-signing-cert-file=${l.clusterCaCrt}`,
+      `--cluster-signing-key-file=${l.clusterCaKey}`,
+      '--cluster-name=eci-bridge-testenv',
+      '--use-service-account-credentials=false',
+      '--v=1',
+    ],
+    extra,
+  );
+}
+
+function schedulerArgs(l: Layout, healthPort: number, extra?: readonly string[]): string[] {
+  return mergeFlags(
+    [
+      `--kubeconfig=${l.kubeconfig}`,
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+      '--secure-port=0',
+      '--address=127.0.0.1',
+      `--port=${healthPort}`,
+      '--v=1',
+    ],
+    extra,
+  );
 }
 
 function spawnLogged(bin: string, args: string[], logFile: string, detached: boolean): ChildProcess {
@@ -574,25 +690,31 @@ function writeKubeconfig(path: string, server: string, token: string, caPem: str
   writeFileSync(path, stringify(cfg), { mode: 0o600 });
 }
 
-/** Starts etcd then the apiserver in `dir` and waits for /readyz. */
+/** Starts etcd, the apiserver (waits for /readyz), then the scheduler and controller-manager when asked. */
 async function launch(
   l: Layout,
   detached: boolean,
-): Promise<{ state: ControlPlaneState; etcd: ChildProcess; apiserver: ChildProcess }> {
+  opts: PlaneOptions,
+): Promise<{ state: ControlPlaneState; etcd: ChildProcess; apiserver: ChildProcess; others: ChildProcess[] }> {
   const bin = apiserverBinary();
   if (!isExecutable(bin)) throw new TestenvError(`kube-apiserver not found at ${bin}: run 'npm run testenv -- install'`);
   if (!isExecutable(ETCD_BIN)) throw new TestenvError(`etcd not found at ${ETCD_BIN}: run 'npm run testenv -- install'`);
+  const controllers = opts.controllers ?? false;
+  if (controllers && !binariesBuilt()) {
+    throw new TestenvError(`kube-scheduler / kube-controller-manager not built: run 'npm run testenv -- install'`);
+  }
   const token = prepareFiles(l);
-  const { etcdPort, peerPort, apiserverPort } = await pickPorts();
+  const { etcdPort, peerPort, apiserverPort, schedulerPort, controllerManagerPort } = await pickPorts();
   const etcd = spawnLogged(ETCD_BIN, etcdArgs(l, etcdPort, peerPort), l.etcdLog, detached);
   let apiserver: ChildProcess | undefined;
+  const others: ChildProcess[] = [];
   try {
     await waitFor('etcd', async () => (await httpGet(`http://127.0.0.1:${etcdPort}/health`)) === 200, {
       timeoutMs: 30_000,
       alive: () => isAlive(etcd.pid),
       logFile: l.etcdLog,
     });
-    apiserver = spawnLogged(bin, apiserverArgs(l, apiserverPort, etcdPort), l.apiserverLog, detached);
+    apiserver = spawnLogged(bin, apiserverArgs(l, apiserverPort, etcdPort, opts.apiserverArgs), l.apiserverLog, detached);
     const proc = apiserver;
     const server = `https://127.0.0.1:${apiserverPort}`;
     await waitForApiserver(server, token, l, () => isAlive(proc.pid));
@@ -610,19 +732,61 @@ async function launch(
       apiserverPort,
       startedAt: new Date().toISOString(),
     };
-    return { state, etcd, apiserver };
+    if (controllers) {
+      const cm = spawnLogged(
+        kubeBinary('kube-controller-manager'),
+        controllerManagerArgs(l, controllerManagerPort, opts.controllerManagerArgs),
+        l.controllerManagerLog,
+        detached,
+      );
+      others.push(cm);
+      const sched = spawnLogged(kubeBinary('kube-scheduler'), schedulerArgs(l, schedulerPort, opts.schedulerArgs), l.schedulerLog, detached);
+      others.push(sched);
+      state.controllerManagerPid = cm.pid ?? 0;
+      state.schedulerPid = sched.pid ?? 0;
+      await waitFor('kube-controller-manager', async () => (await httpGet(`http://127.0.0.1:${controllerManagerPort}/healthz`)) === 200, {
+        timeoutMs: 60_000,
+        alive: () => isAlive(cm.pid),
+        logFile: l.controllerManagerLog,
+      });
+      await waitFor('kube-scheduler', async () => (await httpGet(`http://127.0.0.1:${schedulerPort}/healthz`)) === 200, {
+        timeoutMs: 60_000,
+        alive: () => isAlive(sched.pid),
+        logFile: l.schedulerLog,
+      });
+      // The controllers are working once the serviceaccount controller has created `default` in `default`.
+      await waitFor(
+        'the default ServiceAccount (serviceaccount controller)',
+        async () => {
+          try {
+            return (await httpsGet(`${server}/api/v1/namespaces/default/serviceaccounts/default`, token, caPem)).status === 200;
+          } catch {
+            return false;
+          }
+        },
+        { timeoutMs: 60_000, alive: () => isAlive(cm.pid), logFile: l.controllerManagerLog },
+      );
+    }
+    return { state, etcd, apiserver, others };
   } catch (err) {
+    for (const o of others) await killProcess(o.pid, 0);
     await killProcess(apiserver?.pid, 0);
     await killProcess(etcd.pid, 0);
     throw err;
   }
 }
 
-async function pickPorts(): Promise<{ etcdPort: number; peerPort: number; apiserverPort: number }> {
+async function pickPorts(): Promise<{
+  etcdPort: number;
+  peerPort: number;
+  apiserverPort: number;
+  schedulerPort: number;
+  controllerManagerPort: number;
+}> {
   const ports = new Set<number>();
-  while (ports.size < 3) ports.add(await freePort());
-  const [etcdPort = 0, peerPort = 0, apiserverPort = 0] = [...ports];
-  return { etcdPort, peerPort, apiserverPort };
+  while (ports.size < 5) ports.add(await freePort());
+  const [etcdPort = 0, peerPort = 0, apiserverPort = 0, schedulerPort = 0, controllerManagerPort = 0] = [...ports];
+  return { etcdPort, peerPort, apiserverPort, schedulerPort, controllerManagerPort };
 }
 
 async function waitForApiserver(server: string, token: string, l: Layout, alive: () => boolean): Promise<void> {
@@ -657,7 +821,11 @@ export function readSharedState(): ControlPlaneState | undefined {
 export async function sharedStatus(): Promise<{ running: boolean; ready: boolean; state?: ControlPlaneState }> {
   const state = readSharedState();
   if (!state) return { running: false, ready: false };
-  const running = isAlive(state.etcdPid) && isAlive(state.apiserverPid);
+  const running =
+    isAlive(state.etcdPid) &&
+    isAlive(state.apiserverPid) &&
+    (state.schedulerPid === undefined || isAlive(state.schedulerPid)) &&
+    (state.controllerManagerPid === undefined || isAlive(state.controllerManagerPid));
   let ready = false;
   if (running) {
     try {
@@ -670,7 +838,7 @@ export async function sharedStatus(): Promise<{ running: boolean; ready: boolean
 }
 
 function holdersDir(): string {
-  return join(cacheDir(), 'testenv', 'holders');
+  return join(cacheDir(), 'testenv', `holders-${SHARED_FLAVOUR}`);
 }
 
 /**
@@ -729,7 +897,7 @@ async function withLock<R>(name: string, fn: () => Promise<R>, timeoutMs = 20 * 
  * an explicit `stopShared()`.
  */
 export async function startShared(log: Log = console.log, opts: { holder?: number } = {}): Promise<ControlPlaneState> {
-  return withLock('start', async () => {
+  return withLock(`start-${SHARED_FLAVOUR}`, async () => {
     const state = await ensureShared(log);
     mkdirSync(holdersDir(), { recursive: true });
     writeFileSync(join(holdersDir(), opts.holder ? String(opts.holder) : 'manual'), '');
@@ -745,16 +913,18 @@ async function ensureShared(log: Log): Promise<ControlPlaneState> {
   }
   if (status.state) await stopProcesses(() => {});
   if (!binariesBuilt() || missingPackages().length > 0) {
-    log('testenv: the kube-apiserver binary or its Debian packages are missing: installing first');
+    log('testenv: a control-plane binary or a Debian package is missing: installing first');
     await install(log);
   }
   const t0 = Date.now();
   const dir = sharedRunDir();
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const { state } = await launch(layout(dir), true);
+  const { state } = await launch(layout(dir), true, { controllers: true });
   writeFileSync(statePath(), JSON.stringify(state, null, 2), { mode: 0o600 });
-  log(`testenv: kube-apiserver ${KUBE_VERSION} ready at ${state.server} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  log(
+    `testenv: kube-apiserver, kube-scheduler, kube-controller-manager ${KUBE_VERSION} ready at ${state.server} in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
   log(`testenv: kubeconfig ${state.kubeconfigPath}`);
   return state;
 }
@@ -764,7 +934,7 @@ async function ensureShared(log: Log): Promise<ControlPlaneState> {
  * other live holder (another test run, or a manual start) still uses it.
  */
 export async function stopShared(log: Log = console.log, opts: { holder?: number } = {}): Promise<void> {
-  await withLock('start', async () => {
+  await withLock(`start-${SHARED_FLAVOUR}`, async () => {
     if (opts.holder) {
       rmSync(join(holdersDir(), String(opts.holder)), { force: true });
       const others = liveHolders();
@@ -781,6 +951,8 @@ export async function stopShared(log: Log = console.log, opts: { holder?: number
 async function stopProcesses(log: Log): Promise<void> {
   const state = readSharedState();
   if (state) {
+    await killProcess(state.schedulerPid);
+    await killProcess(state.controllerManagerPid);
     await killProcess(state.apiserverPid);
     await killProcess(state.etcdPid);
     log(`testenv: stopped (apiserver pid ${state.apiserverPid}, etcd pid ${state.etcdPid})`);
@@ -810,7 +982,7 @@ function spawnWatchdog(dir: string): ChildProcess {
  * Starts a private control plane (own directory, own ports). Nothing is left running after `stop()`, nor when
  * the calling process exits without calling it.
  */
-export async function startControlPlane(opts: { log?: Log } = {}): Promise<ControlPlane> {
+export async function startControlPlane(opts: PlaneOptions & { log?: Log } = {}): Promise<ControlPlane> {
   const log = opts.log ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), 'eci-bridge-cp-'));
   const l = layout(dir);
@@ -818,7 +990,7 @@ export async function startControlPlane(opts: { log?: Log } = {}): Promise<Contr
   const pidFile = (name: string, pid: number | undefined) => writeFileSync(join(dir, `${name}.pid`), String(pid ?? ''));
   let launched: Awaited<ReturnType<typeof launch>>;
   try {
-    launched = await launch(l, false);
+    launched = await launch(l, false, opts);
   } catch (err) {
     watchdog.stdin?.end();
     rmSync(dir, { recursive: true, force: true });
@@ -829,6 +1001,8 @@ export async function startControlPlane(opts: { log?: Log } = {}): Promise<Contr
   let apiserverPid = launched.apiserver.pid;
   pidFile('etcd', etcdPid);
   pidFile('apiserver', apiserverPid);
+  const others = launched.others.map((c) => c.pid);
+  for (const [i, pid] of others.entries()) pidFile(`component-${i}`, pid);
   log(`private control plane at ${state.server}`);
   let stopped = false;
 
@@ -838,6 +1012,7 @@ export async function startControlPlane(opts: { log?: Log } = {}): Promise<Contr
     server: state.server,
     token: state.token,
     caPem: state.caPem,
+    controllers: others.length > 0,
     async killApiserver() {
       await killProcess(apiserverPid, 0);
       apiserverPid = undefined;
@@ -846,7 +1021,12 @@ export async function startControlPlane(opts: { log?: Log } = {}): Promise<Contr
     async startApiserver() {
       if (stopped) throw new TestenvError('control plane stopped');
       if (isAlive(apiserverPid)) return;
-      const child = spawnLogged(apiserverBinary(), apiserverArgs(l, state.apiserverPort, state.etcdPort), l.apiserverLog, false);
+      const child = spawnLogged(
+        apiserverBinary(),
+        apiserverArgs(l, state.apiserverPort, state.etcdPort, opts.apiserverArgs),
+        l.apiserverLog,
+        false,
+      );
       apiserverPid = child.pid;
       pidFile('apiserver', apiserverPid);
       await waitForApiserver(state.server, state.token, l, () => isAlive(child.pid));
@@ -854,11 +1034,12 @@ export async function startControlPlane(opts: { log?: Log } = {}): Promise<Contr
     async stop() {
       if (stopped) return;
       stopped = true;
+      for (const pid of others) await killProcess(pid, 500);
       await killProcess(apiserverPid, 500);
       await killProcess(etcdPid, 2000);
       apiserverPid = undefined;
       etcdPid = undefined;
-      for (const f of ['apiserver.pid', 'etcd.pid']) rmSync(join(dir, f), { force: true });
+      for (const f of readdirSync(dir)) if (f.endsWith('.pid')) rmSync(join(dir, f), { force: true });
       watchdog.stdin?.end();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -156,6 +156,12 @@ export const ConfigSchema = z.object({
    * not per pod. 0 turns it off.
    */
   STATUS_STEADY_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
+  /**
+   * The steady tick's period while a steady pod can finish (restartPolicy Never or OnFailure: Jobs), so its
+   * completion shows within about 2 s: still one DescribeContainerGroupStatus call per period for the whole node.
+   * 0 keeps STATUS_STEADY_SECONDS for those pods too.
+   */
+  STATUS_FINISHING_SECONDS: z.coerce.number().int().min(0).max(3600).default(1),
   /** Per-pod coalescing window for nudges. */
   NUDGE_COALESCE_MS: z.coerce.number().int().min(0).default(50),
   SEND_BUFFER_MAX: z.coerce.number().int().positive().default(10000),

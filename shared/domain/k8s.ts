@@ -291,11 +291,14 @@ export interface PodStatus {
   message?: string;
   reason?: string;
   hostIP?: string;
+  /** Kubernetes >= 1.28 (alpha gate before); older API servers drop it. */
+  hostIPs?: { ip: string }[];
   podIP?: string;
   podIPs?: { ip: string }[];
   startTime?: string;
   initContainerStatuses?: ContainerStatus[];
   containerStatuses?: ContainerStatus[];
+  ephemeralContainerStatuses?: ContainerStatus[];
   qosClass?: string;
 }
 

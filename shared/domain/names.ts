@@ -119,6 +119,17 @@ export function podOwner(pod: Pod): Owner | undefined {
   return { kind: ref.kind, name: ref.name };
 }
 
+/**
+ * The controller that would replace this pod at once if it failed: any controller owner except a Job (a Job
+ * counts failures against its backoffLimit and stops). A refused pod of such an owner stays Pending instead of
+ * failing, so its ReplicaSet (StatefulSet, ...) sees a replica and creates no replacement (no storm).
+ */
+export function replacingController(pod: Pod): Owner | undefined {
+  const ref = (pod.metadata.ownerReferences ?? []).find((r) => r?.controller);
+  if (!ref || ref.kind === 'Job') return undefined;
+  return podOwner(pod);
+}
+
 /** Tag keys on every container group, so ECI's split bills line up with the report. */
 export const COST_TAG_KEYS = {
   namespace: TAG_NAMESPACE,

@@ -279,15 +279,45 @@ function buildStatus(g: NormGroup, pod: Pod, now: string): PodStatus {
   if (message) out.message = message;
   const ip = g.ip ?? prev.podIP;
   if (ip) {
+    // As the kubelet: podIPs/hostIPs list one address per family, the primary first and equal to podIP/hostIP.
+    // An ECI pod is its own host, so both lists are the group's addresses. hostIPs exists from Kubernetes 1.28
+    // (behind a gate before): an older API server drops it, which is why `visible` leaves it out of comparisons.
+    const ips = [{ ip }, ...(g.ipv6 ? [{ ip: g.ipv6 }] : [])];
     out.hostIP = ip;
+    out.hostIPs = ips;
     out.podIP = ip;
-    out.podIPs = [{ ip }, ...(g.ipv6 ? [{ ip: g.ipv6 }] : [])];
+    out.podIPs = ips.map((x) => ({ ...x }));
   }
   out.startTime = prev.startTime ?? g.creationTime ?? now;
   if (initStatuses.length) out.initContainerStatuses = initStatuses;
   out.containerStatuses = appStatuses;
+  const ephemeral = ephemeralStatuses(pod);
+  if (ephemeral.length) out.ephemeralContainerStatuses = ephemeral;
   out.qosClass = prev.qosClass ?? qosClass(pod);
   return out;
+}
+
+export const REASON_EPHEMERAL_UNSUPPORTED = 'EphemeralContainersUnsupported';
+export const EPHEMERAL_MESSAGE =
+  'ECI cannot add a container to a running container group (UpdateContainerGroup replaces the containers and restarts ' +
+  'the instance): this ephemeral container never runs. Debug with a copy of the pod instead: ' +
+  'kubectl debug <pod> --copy-to=<name> --container=debug --image=<image>.';
+
+/**
+ * `kubectl debug` adds ephemeral containers that ECI cannot run: each gets a status that says so (waiting, reason
+ * EphemeralContainersUnsupported), as the kubelet reports a container it cannot start, instead of none at all.
+ */
+export function ephemeralStatuses(pod: Pod): ContainerStatus[] {
+  return (pod.spec.ephemeralContainers ?? []).map((c) => ({
+    name: c.name,
+    state: { waiting: { reason: REASON_EPHEMERAL_UNSUPPORTED, message: EPHEMERAL_MESSAGE } },
+    lastState: {},
+    ready: false,
+    restartCount: 0,
+    image: c.image ?? '',
+    imageID: '',
+    started: false,
+  }));
 }
 
 function status(
@@ -330,7 +360,9 @@ function canonical(v: unknown): unknown {
 }
 
 function visible(s: PodStatus | undefined): unknown {
-  const st = s ?? {};
+  // hostIPs always follows hostIP (compared), and API servers before 1.28 drop it: comparing it would rewrite
+  // every pod's status on every sync there.
+  const { hostIPs: _h, ...st } = s ?? {};
   const byName = <T extends { name: string }>(xs: T[] | undefined): T[] => [...(xs ?? [])].sort((a, b) => a.name.localeCompare(b.name));
   return canonical({
     ...st,

@@ -151,6 +151,15 @@ export interface Cluster {
     opts: { podName: string; podUid: string; audiences?: string[]; expirationSeconds?: number },
   ): Promise<{ token: string; expirationTimestamp: string }>;
   getNode(name: string): Promise<Node>;
+  /**
+   * List+watch one node by name, forever (same loop as watchPods). Optional: the watcher then notices a deleted
+   * node at once; without it, at its next status patch.
+   */
+  watchNode?(
+    name: string,
+    onEvent: (ev: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: Node }) => void,
+    onError?: (err: Error) => void,
+  ): PodWatchHandle;
   createNode(node: Node): Promise<Node>;
   patchNodeStatus(name: string, status: NonNullable<Node['status']>): Promise<Node>;
   patchNode(name: string, patch: { metadata?: Node['metadata']; spec?: Node['spec'] }): Promise<Node>;

@@ -8,7 +8,7 @@ import type { Violation } from '../domain/errors.js';
 import type { ConfigMap, K8sEvent, Pod, PodCondition, PodStatus, Secret } from '../domain/k8s.js';
 import type { PodReferences } from '../domain/references.js';
 import { encodeMessage, type PodNudge } from '../domain/messages.js';
-import { ANNOTATION_INSTANCE_ID, TAG_CLUSTER, TAG_POD_UID, TAG_VNODE, tagValue } from '../domain/names.js';
+import { ANNOTATION_INSTANCE_ID, type Owner, TAG_CLUSTER, TAG_POD_UID, TAG_VNODE, tagValue } from '../domain/names.js';
 import type { Clock, Cluster, ContainerGroups, Logger, QueueSender } from '../ports/index.js';
 import { classify, describeError } from './errors.js';
 
@@ -336,6 +336,30 @@ export async function failPod(deps: UseCaseDeps, pod: Pod, reason: string, messa
   });
   pod.status = { ...(pod.status ?? {}), phase: 'Failed', reason, message };
   await recordPodEvent(deps, pod, 'Warning', reason, message);
+  return true;
+}
+
+/** The reason on a refused pod (Failed, or Pending when its controller would replace it: holdRefused). */
+export const REASON_REFUSED = 'UnsupportedFeature';
+
+/**
+ * A refused pod whose controller would replace a failed pod at once (`replacingController`): it stays Pending —
+ * reason and condition `ContainerInstanceCreated=False` `UnsupportedFeature`, the refusal and its alternative in
+ * the message, one Warning Event — so the ReplicaSet counts a replica and creates no replacement, and the rollout
+ * stalls where `kubectl describe` shows why. A repeated sync of the same refusal writes nothing.
+ */
+export async function holdRefused(deps: UseCaseDeps, pod: Pod, owner: Owner, refusal: string): Promise<boolean> {
+  if (isTerminalPhase(pod.status?.phase)) return false;
+  const message = `${refusal} | Kept Pending, not Failed, so that ${owner.kind} ${owner.name} does not replace it in a loop: fix its pod template.`;
+  const held = pod.status?.conditions?.find((c) => c.type === CONDITION_SYNC);
+  if (pod.status?.reason === REASON_REFUSED && held?.reason === REASON_REFUSED && held.message === message) return false;
+  await writeStatus(deps, pod, {
+    phase: 'Pending',
+    reason: REASON_REFUSED,
+    message,
+    conditions: [condition(deps, CONDITION_SYNC, 'False', REASON_REFUSED, message), condition(deps, 'Ready', 'False', REASON_REFUSED, message)],
+  });
+  await recordPodEvent(deps, pod, 'Warning', REASON_REFUSED, message);
   return true;
 }
 

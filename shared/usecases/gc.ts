@@ -22,6 +22,7 @@ import {
   isTerminalPhase,
   listBridgeGroups,
   podKey,
+  REASON_REFUSED,
   recordPodEvent,
   renudge,
   tagOf,
@@ -129,6 +130,8 @@ export class Gc {
         continue;
       }
       const sync = pod.status?.conditions?.find((c) => c.type === CONDITION_SYNC);
+      // a refused pod kept Pending (holdRefused) waits for its owner's template to change: nothing to repair
+      if (sync?.reason === REASON_REFUSED) continue;
       if (sync?.status === 'False' && this.olderThan(sync.lastTransitionTime, now, this.deps.settings.stuckPodSeconds)) {
         await recordPodEvent(
           this.deps,

@@ -24,8 +24,9 @@ import type { Violation } from '../domain/errors.js';
 import type { Pod } from '../domain/k8s.js';
 import { formatEventsSeen, parseEventsSeen, unseenEvents } from '../domain/events.js';
 import type { PodNudge } from '../domain/messages.js';
-import { ANNOTATION_INSTANCE_ID } from '../domain/names.js';
+import { ANNOTATION_INSTANCE_ID, replacingController } from '../domain/names.js';
 import { tokenKey } from '../domain/references.js';
+import { EPHEMERAL_MESSAGE, REASON_EPHEMERAL_UNSUPPORTED } from '../domain/status.js';
 import {
   ANNOTATION_CREATE_ATTEMPTED,
   ANNOTATION_EVENTS_SEEN,
@@ -37,6 +38,7 @@ import {
   failPod,
   groupIdOf,
   groupsOfUid,
+  holdRefused,
   isTerminalPhase,
   podKey,
   type ResolvedReferences,
@@ -154,7 +156,14 @@ export class PodSync {
     const now = this.deps.clock.now();
     const wasTerminal = isTerminalPhase(pod.status?.phase);
     const status = this.deps.domain.toStatus(group, pod, now);
+    const debugAdded = (pod.spec.ephemeralContainers ?? []).filter(
+      (c) => !pod.status?.ephemeralContainerStatuses?.some((x) => x.name === c.name && x.state?.waiting?.reason === REASON_EPHEMERAL_UNSUPPORTED),
+    );
     const written = await writeStatus(this.deps, pod, status);
+    // `kubectl debug` added a container ECI cannot run: said once per container, on the pod and as an Event
+    for (const c of wasTerminal ? [] : debugAdded) {
+      await recordPodEvent(this.deps, pod, 'Warning', REASON_EPHEMERAL_UNSUPPORTED, `ephemeral container ${c.name}: ${EPHEMERAL_MESSAGE}`);
+    }
     // the events that explain how the pod got terminal are still told, once
     if (!wasTerminal) {
       if (later) later.push(() => this.emitEciEvents(pod, group));
@@ -295,6 +304,11 @@ export class PodSync {
 
   private async refuse(pod: Pod, violations: Violation[]): Promise<SyncResult> {
     const message = violations.map((v) => `${v.field}: ${v.message} Alternative: ${v.alternative}`).join(' | ');
+    const owner = replacingController(pod);
+    if (owner) {
+      await holdRefused(this.deps, pod, owner, message);
+      return { outcome: 'refused' };
+    }
     await failPod(this.deps, pod, 'UnsupportedFeature', message);
     return { outcome: 'refused' };
   }

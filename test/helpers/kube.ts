@@ -1,14 +1,18 @@
 /**
- * Helpers for integration tests against a real kube-apiserver: the local test control plane started by
- * `npm test` (scripts/testenv), or any cluster named by KUBE_TEST_KUBECONFIG.
+ * Helpers for integration tests against a real cluster: the local test control plane started by `npm test`
+ * (scripts/testenv: kube-apiserver, kube-scheduler and kube-controller-manager with every default controller, no
+ * kubelet), or any cluster named by KUBE_TEST_KUBECONFIG.
  *
- * Only the apiserver runs: no scheduler, controller-manager or kubelet. Pods with spec.nodeName set skip
- * scheduling; a bound pod deleted with a grace period stays until deleted with grace 0; namespaces are not
- * finalised by a controller, so `createTestNamespace` cleans up and finalises its own.
+ * What that means for a test: the scheduler binds any unbound pod a node can take; the garbage collector deletes
+ * pods whose owner does not exist; pod GC force-deletes pods bound to a node that does not exist (after 40 s);
+ * the node-lifecycle controller taints nodes whose lease is not renewed; the namespace controller finalises a
+ * deleted namespace, and the serviceaccount and root-ca-cert-publisher controllers fill a new one. A bound pod
+ * deleted with a grace period stays until its kubelet (the bridge) or a grace-0 delete removes it. Tests use
+ * unique names: other test runs share the plane.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, KubeConfig, V1MicroTime, type V1Pod } from '@kubernetes/client-node';
 import { sharedKubeconfigPath } from '../../scripts/testenv/controlPlane.js';
 
 /** The kubeconfig the integration tests use, or undefined (the test file then skips, saying why). */
@@ -58,51 +62,50 @@ export function uniqueName(prefix: string): string {
 
 export interface TestNamespace {
   readonly name: string;
-  /** Deletes everything the tests put in it, then the namespace itself (finalised by hand: no controller runs). */
+  /**
+   * Force-deletes the pods (a pod bound to a virtual node whose bridge has stopped would hold the namespace in
+   * Terminating), then deletes the namespace; the namespace controller removes the rest and finalises it.
+   */
   cleanup(): Promise<void>;
 }
 
 /**
- * Creates a uniquely named namespace with what a controller-manager would add: the `default` ServiceAccount and
- * the `kube-root-ca.crt` ConfigMap (so pods get the kube-api-access projected volume).
+ * Creates a uniquely named namespace and waits until it is usable for pods: the serviceaccount controller has
+ * created the `default` ServiceAccount and the root-ca-cert-publisher the `kube-root-ca.crt` ConfigMap (so pods get
+ * the kube-api-access projected volume). Nothing is created by hand: a cluster without those controllers fails
+ * here, loudly, rather than in a test that looks unrelated.
  */
 export async function createTestNamespace(kubeconfigPath: string, prefix = 'test'): Promise<TestNamespace> {
   const kc = loadKubeConfig(kubeconfigPath);
   const core = kc.makeApiClient(CoreV1Api);
   const name = uniqueName(prefix);
   await core.createNamespace({ body: { metadata: { name, labels: { 'eci-bridge.test/ns': 'true' } } } });
-  await core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: 'default' } } });
-  let ca: string | undefined;
-  try {
-    ca = clusterCaPem(kc);
-  } catch {
-    ca = undefined;
-  }
-  if (ca) {
-    await core.createNamespacedConfigMap({
-      namespace: name,
-      body: { metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': ca } },
-    });
-  }
+  const exists = (read: () => Promise<unknown>) =>
+    read().then(
+      () => true,
+      () => false,
+    );
+  await waitUntil(
+    `the default ServiceAccount and kube-root-ca.crt in ${name} (serviceaccount and root-ca-cert-publisher controllers)`,
+    async () =>
+      (await exists(() => core.readNamespacedServiceAccount({ namespace: name, name: 'default' }))) &&
+      (await exists(() => core.readNamespacedConfigMap({ namespace: name, name: 'kube-root-ca.crt' }))),
+    30_000,
+  );
   return {
     name,
     async cleanup() {
       const ignore = () => {};
       await core.deleteCollectionNamespacedPod({ namespace: name, gracePeriodSeconds: 0 }).catch(ignore);
-      await core.deleteCollectionNamespacedEvent({ namespace: name }).catch(ignore);
-      await core.deleteCollectionNamespacedConfigMap({ namespace: name }).catch(ignore);
-      await core.deleteCollectionNamespacedSecret({ namespace: name }).catch(ignore);
-      await core.deleteCollectionNamespacedServiceAccount({ namespace: name }).catch(ignore);
       await core.deleteNamespace({ name }).catch(ignore);
-      // No namespace controller: drop the `kubernetes` finaliser ourselves.
-      await core
-        .replaceNamespaceFinalize({ name, body: { metadata: { name }, spec: { finalizers: [] } } })
-        .catch(ignore);
     },
   };
 }
 
-/** A minimal pod bound to `nodeName` (no scheduler runs, so nodeName is how pods land on a node). */
+/**
+ * A minimal pod, bound to `nodeName` when given (the scheduler is skipped). Bind only to a node that exists (or
+ * the test's own virtual node): pod GC force-deletes a pod bound to a missing node after 40 s.
+ */
 export function podManifest(name: string, nodeName: string | undefined, extra: Partial<V1Pod> = {}): V1Pod {
   return {
     apiVersion: 'v1',
@@ -116,6 +119,14 @@ export function podManifest(name: string, nodeName: string | undefined, extra: P
   };
 }
 
+/**
+ * The pod with a schedulerName nobody serves: kube-scheduler leaves it alone (it writes no PodScheduled condition
+ * and binds nothing), so the test binds it itself, as a custom scheduler would.
+ */
+export function unscheduled(pod: V1Pod): V1Pod {
+  return { ...pod, spec: { ...(pod.spec as NonNullable<V1Pod['spec']>), schedulerName: 'eci-bridge-test-binder' } };
+}
+
 /** Polls `check` until it returns true (or a value); fails with `what` after `timeoutMs`. Not a timing assertion. */
 export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -123,4 +134,45 @@ export async function waitUntil(what: string, check: () => boolean | Promise<boo
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+export interface FakeRealNode {
+  readonly name: string;
+  /** Stops renewing its lease (the node-lifecycle controller then marks it Unknown). */
+  stop(): void;
+}
+
+/**
+ * A "real" node without a kubelet: Ready with the given capacity, its Lease in kube-node-lease renewed every
+ * second by the test, as a kubelet would, so the node-lifecycle controller counts it healthy (with one healthy node
+ * the cluster is not in full-disruption mode, and evictions from an unreachable virtual node go ahead).
+ */
+export async function startFakeRealNode(kubeconfigPath: string, name: string, capacity?: Record<string, string>): Promise<FakeRealNode> {
+  const kc = loadKubeConfig(kubeconfigPath);
+  const core = kc.makeApiClient(CoreV1Api);
+  const leases = kc.makeApiClient(CoordinationV1Api);
+  const node = await core.createNode({ body: { metadata: { name, labels: { 'kubernetes.io/hostname': name } } } });
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const ready = { type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: now, lastTransitionTime: now };
+  await core.patchNodeStatus({
+    name,
+    body: [{ op: 'add', path: '/status', value: { ...(capacity ? { capacity, allocatable: capacity } : {}), conditions: [ready] } }],
+  });
+  let lease = await leases.createNamespacedLease({
+    namespace: 'kube-node-lease',
+    body: {
+      metadata: { name, ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name, uid: node.metadata?.uid ?? '' }] },
+      spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: new V1MicroTime() },
+    },
+  });
+  const timer = setInterval(() => {
+    lease.spec = { ...lease.spec, renewTime: new V1MicroTime() };
+    leases.replaceNamespacedLease({ namespace: 'kube-node-lease', name, body: lease }).then(
+      (l) => {
+        lease = l;
+      },
+      () => {},
+    );
+  }, 1000);
+  return { name, stop: () => clearInterval(timer) };
 }

@@ -115,54 +115,83 @@ export class KubeCluster implements Cluster, ClusterStore {
     onError?: (err: Error) => void,
   ): PodWatchHandle {
     const fieldSelector = `spec.nodeName=${opts.nodeName}`;
-    const what = `watch pods (${fieldSelector})`;
+    const source: WatchSource<Pod> = {
+      list: () => this.listPodsPaged(fieldSelector),
+      watch: (resourceVersion, onRaw, signal) => this.stream('/api/v1/pods', fieldSelector, resourceVersion, onRaw, signal),
+    };
+    return startListWatch(source, `watch pods (${fieldSelector})`, onEvent, onError, {
+      ...this.opts.watch,
+      slimView: opts.slim ?? false,
+    });
+  }
+
+  watchNode(
+    name: string,
+    onEvent: (ev: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: Node }) => void,
+    onError?: (err: Error) => void,
+  ): PodWatchHandle {
+    const fieldSelector = `metadata.name=${name}`;
+    const source: WatchSource<Node> = {
+      list: async () => {
+        const page = await call(`list nodes (${fieldSelector})`, () => this.core.listNode({ fieldSelector }));
+        return { items: page.items.map((n) => toPlain<Node>(n)), resourceVersion: page.metadata?.resourceVersion ?? '' };
+      },
+      watch: (resourceVersion, onRaw, signal) => this.stream('/api/v1/nodes', fieldSelector, resourceVersion, onRaw, signal),
+    };
+    return startListWatch(source, `watch node ${name}`, onEvent, onError, { ...this.opts.watch, slimView: true });
+  }
+
+  /** One watch stream of `path` from `resourceVersion` (bookmarks, a random server timeout, a client-side guard). */
+  private stream(
+    path: string,
+    fieldSelector: string,
+    resourceVersion: string,
+    onRaw: (type: string, object: unknown) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const what = `watch ${path} (${fieldSelector})`;
     const base = this.opts.watchTimeoutSeconds ?? 300;
     const random = this.opts.watch?.random ?? Math.random;
     const watcher = this.watcher;
-    const source: WatchSource<Pod> = {
-      list: () => this.listPodsPaged(fieldSelector),
-      watch: (resourceVersion, onRaw, signal) =>
-        new Promise<void>((resolve, reject) => {
-          const timeoutSeconds = base + Math.floor(random() * base);
-          let settled = false;
-          let timedOut = false;
-          let controller: AbortController | undefined;
-          const finish = (err?: unknown) => {
-            if (settled) return;
-            settled = true;
-            clearTimeout(timer);
-            signal.removeEventListener('abort', onAbort);
-            controller?.abort();
-            if (err && !signal.aborted && !timedOut) reject(toKubeError(err, what));
-            else resolve();
-          };
-          const onAbort = () => finish();
-          // Client-side guard: a stream silent past the server's timeout (a dead peer) is dropped and reopened.
-          const timer = setTimeout(
-            () => {
-              timedOut = true;
-              finish();
-            },
-            (timeoutSeconds + 30) * 1000,
-          );
-          signal.addEventListener('abort', onAbort, { once: true });
-          watcher
-            .watch(
-              '/api/v1/pods',
-              { fieldSelector, resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
-              (type: string, obj: unknown) => onRaw(type, type === 'ERROR' ? obj : toPlain<Pod>(obj)),
-              (err: unknown) => finish(err ?? undefined),
-            )
-            .then(
-              (c) => {
-                controller = c;
-                if (settled) c.abort();
-              },
-              (err: unknown) => finish(err),
-            );
-        }),
-    };
-    return startListWatch(source, what, onEvent, onError, { ...this.opts.watch, slimView: opts.slim ?? false });
+    return new Promise<void>((resolve, reject) => {
+      const timeoutSeconds = base + Math.floor(random() * base);
+      let settled = false;
+      let timedOut = false;
+      let controller: AbortController | undefined;
+      const finish = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        controller?.abort();
+        if (err && !signal.aborted && !timedOut) reject(toKubeError(err, what));
+        else resolve();
+      };
+      const onAbort = () => finish();
+      // Client-side guard: a stream silent past the server's timeout (a dead peer) is dropped and reopened.
+      const timer = setTimeout(
+        () => {
+          timedOut = true;
+          finish();
+        },
+        (timeoutSeconds + 30) * 1000,
+      );
+      signal.addEventListener('abort', onAbort, { once: true });
+      watcher
+        .watch(
+          path,
+          { fieldSelector, resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+          (type: string, obj: unknown) => onRaw(type, type === 'ERROR' ? obj : toPlain(obj)),
+          (err: unknown) => finish(err ?? undefined),
+        )
+        .then(
+          (c) => {
+            controller = c;
+            if (settled) c.abort();
+          },
+          (err: unknown) => finish(err),
+        );
+    });
   }
 
   async patchPodStatus(namespace: string, name: string, status: PodStatus): Promise<Pod> {

@@ -1,6 +1,6 @@
 /**
- * Provisioning helpers for `eci-bridge setup-functions` (kept apart from the `Cluster` port: only the CLI uses
- * them): server-side apply of manifests, a service-account token (TokenRequest, or the long-lived
+ * Provisioning helpers for `eci-bridge setup-functions` and the `npm start` demo (kept apart from the `Cluster`
+ * port: only the CLI uses them): server-side apply, dry-run create, read, list and delete of any manifest, a service-account token (TokenRequest, or the long-lived
  * `kubernetes.io/service-account-token` Secret), and the API server URL and CA of the kubeconfig in use.
  * Errors are this adapter's KubeError family; messages never include a token.
  */
@@ -61,6 +61,15 @@ export async function applyManifests(
 }
 
 /**
+ * Server-side dry run of creating each manifest (admission webhooks included): resolves when all would be
+ * accepted, rejects with the API server's refusal (a KubeError whose message carries its reason).
+ */
+export async function dryRunCreate(client: KubeClient, manifests: readonly Manifest[]): Promise<void> {
+  const api = KubernetesObjectApi.makeApiClient(client.config);
+  for (const m of manifests) await call(`create ${ref(m)} (dry run)`, () => api.create(m as unknown as KubernetesObject, undefined, 'All'));
+}
+
+/**
  * Reads any object by apiVersion, kind, namespace and name (for `eci-bridge doctor`): undefined when it does not
  * exist, or when the API server does not serve that apiVersion (e.g. policy/v1 on Kubernetes 1.20).
  */
@@ -78,6 +87,34 @@ export async function readObject(
     // client-node resolves the resource name through discovery first: an unserved apiVersion fails there
     if (/Unrecognized API version and kind|Failed to fetch resource metadata/.test(String((err as Error)?.message))) return undefined;
     throw e;
+  }
+}
+
+/** Lists objects of a kind in a namespace by label selector, as plain JSON. */
+export async function listObjects(
+  client: KubeClient,
+  apiVersion: string,
+  kind: string,
+  namespace: string,
+  labelSelector: string,
+): Promise<Record<string, unknown>[]> {
+  const api = KubernetesObjectApi.makeApiClient(client.config);
+  const list = await call(`list ${kind} in ${namespace}`, () =>
+    api.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector),
+  );
+  return JSON.parse(JSON.stringify(list.items)) as Record<string, unknown>[];
+}
+
+/** Deletes each object (dependents in the background, as kubectl does); absent ones are skipped. */
+export async function deleteObjects(client: KubeClient, manifests: readonly Manifest[]): Promise<void> {
+  const api = KubernetesObjectApi.makeApiClient(client.config);
+  for (const m of manifests) {
+    try {
+      await api.delete(m as unknown as KubernetesObject, undefined, undefined, undefined, undefined, 'Background');
+    } catch (err) {
+      const e = toKubeError(err, `delete ${ref(m)}`);
+      if (!(e instanceof NotFoundError)) throw e;
+    }
   }
 }
 

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, type CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { DEFAULT_CREDENTIAL, type EciEmulator, startEciEmulator } from '../../../emulators/eci/index.js';
 import { type BillingSummary, createHandler as createBilling } from '../../../functions/billing/index.js';
 import { createHandler as createPodSync } from '../../../functions/pod-sync/index.js';
@@ -88,6 +88,7 @@ describe('billing end to end (real apiserver, ECI emulator with a fast clock, FC
   let teamNs: TestNamespace;
   let emu: EciEmulator;
   let core: CoreV1Api;
+  let kc: KubeConfig;
   let config: Config;
   let overrides: BridgeOverrides;
   let queue: RecordingQueue;
@@ -109,7 +110,7 @@ describe('billing end to end (real apiserver, ECI emulator with a fast clock, FC
     const kcPath = kubeconfig ?? '';
     bridgeNs = await createTestNamespace(kcPath, 'bill-bridge');
     teamNs = await createTestNamespace(kcPath, 'bill-team');
-    const kc = loadKubeConfig(kcPath);
+    kc = loadKubeConfig(kcPath);
     core = kc.makeApiClient((await import('@kubernetes/client-node')).CoreV1Api);
     // 0.02: 50 simulated seconds pass in one real second; finished groups are kept for the whole test
     emu = await startEciEmulator({ timeScale: 0.02, scenario: { seed: 11 }, retainFinishedMs: 10 * 60_000 });
@@ -163,11 +164,24 @@ describe('billing end to end (real apiserver, ECI emulator with a fast clock, FC
     const mk = async (name: string, extra: Partial<V1Pod>): Promise<V1Pod> =>
       core.createNamespacedPod({ namespace: teamNs.name, body: podManifest(name, vnode, extra) });
     const sleeper = (r: ReturnType<typeof limits>) => [{ name: 'main', image: 'registry.example/app:1', command: ['sleep', '3600'], ...r }];
-    // a Deployment's pod: its ReplicaSet is web-<hash>, and it carries the team label
+    // a Deployment's pod: its ReplicaSet is web-<hash>, and it carries the team label. The ReplicaSet exists (the
+    // garbage collector deletes a pod whose owner does not); it scales nothing (0 replicas, a selector that does
+    // not match), and a non-controller reference keeps its controller from adopting or releasing the pod.
+    const rs = await kc.makeApiClient(AppsV1Api).createNamespacedReplicaSet({
+      namespace: teamNs.name,
+      body: {
+        metadata: { name: 'web-5f7c9d' },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: { app: 'web-template-only' } },
+          template: { metadata: { labels: { app: 'web-template-only' } }, spec: { containers: [{ name: 'main', image: 'registry.example/app:1' }] } },
+        },
+      },
+    });
     pods.web = await mk(uniqueName('web'), {
       metadata: {
         labels: { app: 'web', team: 'payments', 'pod-template-hash': '5f7c9d' },
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-5f7c9d', uid: randomUUID(), controller: true }],
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-5f7c9d', uid: rs.metadata?.uid ?? '', controller: false }],
       },
       spec: { containers: sleeper(limits('500m', '1Gi')) },
     });

@@ -60,7 +60,9 @@ describe('kube adapter: watchPods across apiserver restarts (private control pla
   const stops: (() => Promise<void>)[] = [];
 
   before(async () => {
-    cp = await startControlPlane();
+    // with the controllers, as every cluster: they fill the test namespaces (default ServiceAccount, root CA) and
+    // reconnect by themselves after the apiserver restarts
+    cp = await startControlPlane({ controllers: true });
     core = coreApi(cp.kubeconfigPath);
   });
   beforeEach(async () => {

@@ -19,6 +19,7 @@ import {
   type TestNamespace,
   testKubeconfig,
   uniqueName,
+  unscheduled,
   waitUntil,
 } from '../../helpers/kube.js';
 import { PodView } from './podView.js';
@@ -68,7 +69,8 @@ for (const impl of implementations) {
       // Act
       await core.createNamespacedPod({ namespace: ns.name, body: podManifest('b', node) });
       await core.createNamespacedPod({ namespace: ns.name, body: podManifest('elsewhere', uniqueName('other')) });
-      await core.createNamespacedPod({ namespace: ns.name, body: podManifest('bound-later', undefined) });
+      // bound by the test (as a custom scheduler would): a schedulerName nobody serves keeps kube-scheduler away
+      await core.createNamespacedPod({ namespace: ns.name, body: unscheduled(podManifest('bound-later', undefined)) });
       await core.createNamespacedPodBinding({
         namespace: ns.name,
         name: 'bound-later',

@@ -112,6 +112,12 @@ describe('groupToPodStatus details', () => {
     assert.equal(cond(s, 'ContainersReady')?.status, 'False');
     assert.match(cond(s, 'ContainersReady')?.message ?? '', /side late/);
     assert.deepEqual([s.podIP, s.hostIP, s.podIPs], ['192.168.0.7', '192.168.0.7', [{ ip: '192.168.0.7' }, { ip: 'fd00::7' }]]);
+    // as the kubelet (>= 1.28): hostIPs holds hostIP first, one address per family
+    assert.deepEqual(s.hostIPs, [{ ip: '192.168.0.7' }, { ip: 'fd00::7' }]);
+    // an API server before 1.28 drops hostIPs: the status read back is still "unchanged", so no write loop
+    const { hostIPs: _dropped, ...asStored } = s;
+    assert.equal(podStatusDiffers(asStored, s), false);
+    assert.equal(podStatusDiffers({ ...asStored, hostIP: '10.0.0.1' }, s), true);
     assert.equal(s.startTime, T0);
     assert.equal(s.qosClass, 'BestEffort');
   });

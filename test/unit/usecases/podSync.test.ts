@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ANNOTATION_INSTANCE_ID } from '../../../shared/domain/names.js';
 import { ANNOTATION_CREATE_ATTEMPTED, CONDITION_SYNC } from '../../../shared/usecases/context.js';
+import type { EciContainerGroup } from '../../../shared/domain/eci.js';
+import type { Pod } from '../../../shared/domain/k8s.js';
+import { groupToPodStatus, podStatusDiffers } from '../../../shared/domain/status.js';
 import { PodSync } from '../../../shared/usecases/podSync.js';
 import { FakeEciError, makePod, nudgeOf, world } from './fakes.js';
 
@@ -101,6 +104,40 @@ describe('pod-sync: creating', () => {
     assert.ok(w.cluster.events.some((e) => e.reason === 'UnsupportedFeature' && e.type === 'Warning'));
   });
 
+  it('a refused pod of a ReplicaSet stays Pending (no replacement storm): condition, reason, one Event; a repeat writes nothing', async () => {
+    const w = world();
+    const owner = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d9f8c', uid: 'rs-uid', controller: true };
+    const base = makePod({ spec: { volumes: [{ name: 'h', hostPath: { path: '/var/log' } }] } });
+    const pod = w.cluster.put({
+      ...base,
+      metadata: { ...base.metadata, ownerReferences: [owner], labels: { 'pod-template-hash': '7d9f8c' } },
+    });
+    const sync = new PodSync(w.deps);
+    assert.equal((await sync.handle(nudgeOf(pod))).outcome, 'refused');
+    const after = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.equal(after?.status?.phase, 'Pending');
+    assert.equal(after?.status?.reason, 'UnsupportedFeature');
+    assert.match(after?.status?.message ?? '', /hostPath.*Alternative: Use an emptyDir/);
+    assert.match(after?.status?.message ?? '', /Deployment web does not replace it in a loop/);
+    const cond = after?.status?.conditions?.find((c) => c.type === 'ContainerInstanceCreated');
+    assert.deepEqual([cond?.status, cond?.reason], ['False', 'UnsupportedFeature']);
+    assert.equal(w.cluster.events.filter((e) => e.reason === 'UnsupportedFeature').length, 1);
+    assert.equal(w.eci.calls.create, 0);
+    const writes = w.cluster.calls.patchStatus;
+    assert.equal((await sync.handle(nudgeOf(after ?? pod, 'resync'))).outcome, 'refused');
+    assert.equal(w.cluster.calls.patchStatus, writes, 'the same refusal is not written again');
+    assert.equal(w.cluster.events.filter((e) => e.reason === 'UnsupportedFeature').length, 1);
+  });
+
+  it('a refused pod of a Job fails (the Job counts it against its backoffLimit)', async () => {
+    const w = world();
+    const owner = { apiVersion: 'batch/v1', kind: 'Job', name: 'batch', uid: 'job-uid', controller: true };
+    const base = makePod({ spec: { volumes: [{ name: 'h', hostPath: { path: '/var/log' } }] } });
+    const pod = w.cluster.put({ ...base, metadata: { ...base.metadata, ownerReferences: [owner] } });
+    assert.equal((await new PodSync(w.deps).handle(nudgeOf(pod))).outcome, 'refused');
+    assert.equal(w.cluster.get('default', pod.metadata.name ?? '')?.status?.phase, 'Failed');
+  });
+
   it('a missing ConfigMap is retried with a delay, and after maxAttempts made visible on the pod', async () => {
     const w = world({ maxAttempts: 3 });
     const pod = w.cluster.put(makePod({ spec: { volumes: [{ name: 'c', configMap: { name: 'cfg' } }] } }));
@@ -190,6 +227,29 @@ describe('pod-sync: creating', () => {
 });
 
 describe('pod-sync: status', () => {
+  it('kubectl debug: an ephemeral container ECI cannot run gets a waiting status and one Event, not silence', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    // the production status mapping (the fake domain's is minimal)
+    const toStatus = (group: EciContainerGroup, p: Pod, nowMs: number) => groupToPodStatus(group, p, new Date(nowMs).toISOString());
+    const sync = new PodSync({ ...w.deps, domain: { ...w.deps.domain, toStatus, differs: podStatusDiffers } });
+    const { groupId } = await sync.handle(nudgeOf(pod));
+    w.eci.set(groupId ?? '', { Status: 'Running', IntranetIp: '10.0.0.7' });
+    await sync.handle(nudgeOf(pod, 'changed'));
+    const stored = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.ok(stored);
+    stored.spec.ephemeralContainers = [{ name: 'debugger', image: 'busybox:1.36' }];
+    await sync.handle(nudgeOf(stored, 'changed'));
+    const after = w.cluster.get('default', pod.metadata.name ?? '');
+    const st = after?.status?.ephemeralContainerStatuses?.[0];
+    assert.equal(st?.name, 'debugger');
+    assert.equal(st?.state?.waiting?.reason, 'EphemeralContainersUnsupported');
+    assert.match(st?.state?.waiting?.message ?? '', /--copy-to/);
+    assert.equal(after?.status?.phase, 'Running', 'the pod itself is unaffected');
+    await sync.handle(nudgeOf(after ?? stored, 'resync'));
+    assert.equal(w.cluster.events.filter((e) => e.reason === 'EphemeralContainersUnsupported').length, 1, 'said once');
+  });
+
   it('maps a running group, patches once, then leaves the pod alone while nothing changes', async () => {
     const w = world();
     const pod = w.cluster.put(makePod());

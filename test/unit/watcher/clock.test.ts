@@ -6,7 +6,7 @@ import { podStatusDigest } from '../../../shared/domain/statusDigest.js';
 import type { PodRecord } from '../../../watcher/podState.js';
 import { isChanging, toRecord } from '../../../watcher/podState.js';
 import { dueForResync, resyncWhy } from '../../../watcher/resync.js';
-import { buildTicks, changingPods, STEADY_MARGIN_SECONDS, steadyTick } from '../../../watcher/statusClock.js';
+import { buildTicks, changingPods, STEADY_MARGIN_SECONDS, steadyPeriodSeconds, steadyTick } from '../../../watcher/statusClock.js';
 
 const steady: PodRecord = { namespace: 'ns', name: 'a', uid: 'u', specHash: 's', annotationsHash: 'a', phase: 'Running', ready: true, groupId: 'eci-1' };
 
@@ -79,6 +79,23 @@ describe('status clock', () => {
     const tick = steadyTick([{ ...steady, phase: 'Pending', uid: 'p' }, steady], 'now', 10);
     assert.deepEqual(tick, { v: 2, kind: 'status-tick', at: 'now', since: 10 + STEADY_MARGIN_SECONDS, pods: [] });
     assert.deepEqual(decodeMessage(encodeMessage(tick as StatusTick)), tick);
+  });
+
+  it('the steady period: 1 s while a steady pod can finish (a Job pod), 10 s otherwise, none when nothing is steady', () => {
+    const job = { ...steady, uid: 'j', canFinish: true };
+    assert.equal(steadyPeriodSeconds([steady], 10, 1), 10);
+    assert.equal(steadyPeriodSeconds([steady, job], 10, 1), 1);
+    assert.equal(steadyPeriodSeconds([steady, { ...job, phase: 'Succeeded' }], 10, 1), 10, 'a finished Job pod is not watched');
+    assert.equal(steadyPeriodSeconds([{ ...job, phase: 'Pending' }], 10, 1), undefined, 'a starting pod goes by the 1 s changing ticks');
+    assert.equal(steadyPeriodSeconds([], 10, 1), undefined, 'idle: no call at all');
+    assert.equal(steadyPeriodSeconds([job], 10, 0), 10, 'STATUS_FINISHING_SECONDS=0 keeps the steady period');
+    assert.equal(steadyPeriodSeconds([job], 0, 1), 1);
+    const restartNever: Pod = {
+      metadata: { name: 'j', namespace: 'ns', uid: 'u' },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'i' }] },
+    };
+    assert.equal(toRecord(restartNever, 0).canFinish, true);
+    assert.equal(toRecord({ ...restartNever, spec: { ...restartNever.spec, restartPolicy: 'Always' } }, 0).canFinish, undefined);
   });
 
   it('sends nothing when every pod is steady', () => {

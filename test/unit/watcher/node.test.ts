@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../../shared/domain/config.js';
 import type { FunctionsHeartbeat } from '../../../shared/domain/heartbeat.js';
+import type { Node } from '../../../shared/domain/k8s.js';
 import {
+  awayGrace,
   buildNode,
   evaluateHealth,
   HEALTH_CONDITION,
@@ -106,4 +108,35 @@ describe('health rule', () => {
       assert.equal(got.reason, reason);
     });
   }
+
+  it('a restart after a long outage: a heartbeat that went stale while the bridge was away gets the stale threshold again', () => {
+    const stale = hb({ lastSuccess: new Date(now - 3600_000).toISOString() });
+    const back = now - 10_000; // the leader found the bridge away 10 s ago
+    assert.equal(evaluateHealth(stale, now, back, t, back).healthy, true);
+    assert.equal(evaluateHealth(stale, now, back, t, back).reason, 'AwaitingFunctions');
+    // ... but only for that threshold: functions still silent 181 s after the return are an outage
+    assert.equal(evaluateHealth(stale, back + 181_000, back, t, back).healthy, false);
+    // a heartbeat that was fresh at the return and went stale afterwards is an outage (no grace)
+    const later = hb({ lastSuccess: new Date(back + 1000).toISOString() });
+    assert.equal(evaluateHealth(later, back + 182_000, back, t, back).healthy, false);
+  });
+
+  it('a leader change is not "away": a real outage stays visible through it', () => {
+    const statusPeriod = 60;
+    const node = (beatAgoMs: number): Node => ({
+      metadata: { name: 'vnode' },
+      status: {
+        conditions: [
+          { type: 'Ready', status: 'True', lastHeartbeatTime: new Date(now - beatAgoMs).toISOString() },
+          { type: 'BridgeHealthy', status: 'False', lastHeartbeatTime: new Date(now - beatAgoMs).toISOString() },
+        ],
+      },
+    });
+    assert.equal(awayGrace(node(70_000), now, statusPeriod), undefined, 'the previous leader patched 70 s ago: handover');
+    assert.equal(awayGrace(node(3600_000), now, statusPeriod), now, 'nobody patched the node for an hour: away');
+    assert.equal(awayGrace(undefined, now, statusPeriod), now, 'no node: a fresh start');
+    const stale = hb({ lastSuccess: new Date(now - 600_000).toISOString() });
+    const graceFrom = awayGrace(node(70_000), now, statusPeriod);
+    assert.equal(evaluateHealth(stale, now, now, t, graceFrom).healthy, false);
+  });
 });

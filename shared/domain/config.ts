@@ -109,6 +109,8 @@ export const ConfigSchema = z.object({
   VNODE_GPU: z.string().default('100'),
   VNODE_ARCH: z.string().default('amd64'),
   KUBELET_PORT: z.coerce.number().int().min(1).max(65535).default(10250),
+  /** The IP the node publishes (InternalIP) for the apiserver to reach the kubelet API; default POD_IP. */
+  KUBELET_ADDRESS: z.union([z.ipv4(), z.ipv6()]).optional(),
   /** The watcher pod's own IP and name (downward API); POD_NAME is the leader-election identity. */
   POD_IP: z.string().optional(),
   POD_NAME: z.string().optional(),

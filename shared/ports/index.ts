@@ -146,6 +146,7 @@ export interface Cluster {
   ): Promise<{ token: string; expirationTimestamp: string }>;
   getNode(name: string): Promise<Node>;
   createNode(node: Node): Promise<Node>;
+  /** Strategic-merge patch of nodes/status; `addresses`, when given, replace the node's (other types are removed). */
   patchNodeStatus(name: string, status: NonNullable<Node['status']>): Promise<Node>;
   patchNode(name: string, patch: { metadata?: Node['metadata']; spec?: Node['spec'] }): Promise<Node>;
   getLease(namespace: string, name: string): Promise<Lease>;

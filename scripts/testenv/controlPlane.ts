@@ -30,6 +30,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { stringify } from 'yaml';
+import { installKubectl, kubeletClientArgs, writeKubeletClientCerts } from './kubelet.js';
 
 export const KUBE_VERSION = 'v1.20.2';
 export const DEBIAN_SOURCE_PACKAGE = 'kubernetes';
@@ -197,6 +198,7 @@ function walkFiles(dir: string, out: string[] = []): string[] {
 export async function install(log: Log = console.log): Promise<string> {
   const bin = apiserverBinary();
   installPackages(log);
+  installKubectl(cacheDir(), log);
   if (binariesBuilt()) {
     log(`testenv: ${KUBE_BINARIES.join(', ')} ${KUBE_VERSION} cached in ${cacheDir()}`);
     return bin;
@@ -507,6 +509,7 @@ function prepareFiles(l: Layout): string {
   });
   writeFileSync(l.saKey, privateKey, { mode: 0o600 });
   writeFileSync(l.saPub, publicKey);
+  writeKubeletClientCerts(l.certDir);
   return token;
 }
 
@@ -544,6 +547,7 @@ function apiserverArgs(l: Layout, port: number, etcdPort: number): string[] {
     '--endpoint-reconciler-type=none',
     '--feature-gates=BoundServiceAccountTokenVolume=true',
     '--allow-privileged=true',
+    ...kubeletClientArgs(l.certDir),
     '--v=1',
   ];
 }

@@ -627,7 +627,7 @@ export class EciService {
     const g = this.groupOf(p);
     const c = this.container(g, p);
     const previous = bool(p, 'LastTime') ?? false;
-    let lines = previous ? c.previousLogs : c.logs;
+    let lines = g.logLines(c, previous, this.opts.now());
     const sinceSeconds = int(p, 'SinceSeconds');
     const startTime = str(p, 'StartTime');
     if (sinceSeconds !== undefined) lines = lines.filter((l) => l.at >= this.opts.now() - sinceSeconds * 1000);
@@ -636,12 +636,16 @@ export class EciService {
       if (Number.isNaN(t)) throw invalidParameter('StartTime', 'not an RFC 3339 time');
       lines = lines.filter((l) => l.at >= t);
     }
-    const tail = int(p, 'Tail');
-    if (tail !== undefined && tail >= 0) lines = lines.slice(Math.max(0, lines.length - tail));
+    // ECI: Tail defaults to 500 lines and is at most 2000; LimitBytes 1..1048576; the content at most 1 MB
+    const tail = int(p, 'Tail') ?? 500;
+    if (tail < 0 || tail > 2000) throw invalidParameter('Tail', 'must be between 0 and 2000');
+    lines = lines.slice(Math.max(0, lines.length - tail));
     const stamps = bool(p, 'Timestamps') ?? false;
     let content = lines.map((l) => `${stamps ? `${new Date(l.at).toISOString()} ` : ''}${l.line}\n`).join('');
-    const limitBytes = int(p, 'LimitBytes');
-    if (limitBytes !== undefined && limitBytes >= 0 && Buffer.byteLength(content) > limitBytes) {
+    const given = int(p, 'LimitBytes');
+    if (given !== undefined && (given < 1 || given > 1_048_576)) throw invalidParameter('LimitBytes', 'must be between 1 and 1048576');
+    const limitBytes = given ?? 1_048_576;
+    if (Buffer.byteLength(content) > limitBytes) {
       content = Buffer.from(content).subarray(Buffer.byteLength(content) - limitBytes).toString();
     }
     return { ContainerName: c.spec.Name, Content: content };

@@ -33,6 +33,8 @@ const ECI_ACTIONS = {
   logs: 'eci:DescribeContainerLog',
   exec: 'eci:ExecContainerCommand',
   price: 'eci:DescribeContainerGroupPrice',
+  // the kubelet API (watcher/kubelet/): kubectl logs and top
+  metrics: 'eci:DescribeMultiContainerGroupMetric',
 };
 
 describe('RAM policy of the functions', () => {

@@ -105,8 +105,11 @@ export async function startKubeletServer(opts: {
   server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
     const url = new URL(req.url ?? '/', 'https://kubelet');
     const route = parseRoute(url.pathname);
+    // a metav1.Status body: client-go's SPDY dialer decodes a refused upgrade as one and prints its message
     const answer = (status: number, message: string) => {
-      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Error'}\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+      const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, code: status });
+      const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 501 ? 'Not Implemented' : 'Error';
+      socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     };
     guard(req, url.pathname)
       .then(() => {

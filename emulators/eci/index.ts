@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { Authenticator, type EmulatorCredential } from './auth.js';
 import { ECI_API_QUOTAS, type Faults, latencyOf, pickFault, seededRandom, TokenBucket } from './control.js';
 import { EciEmulatorError } from './errors.js';
+import { serveExec } from './exec.js';
 import type { SimSettings } from './lifecycle.js';
 import { EciService, groupWire, stringifyResponse } from './service.js';
 
@@ -249,6 +250,13 @@ export async function startEciEmulator(opts: EciEmulatorOptions = {}): Promise<E
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
+    // ExecContainerCommand's WebSocketUri
+    server.on('upgrade', (req, socket, head) => {
+      const url = new URL(req.url ?? '/', 'http://emulator');
+      const m = /^\/exec\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+      service.sweep();
+      serveExec(req, socket, head, m ? service.takeExecTicket(decodeURIComponent(m[1] ?? ''), decodeURIComponent(m[2] ?? ''), url.searchParams.get('token') ?? '') : undefined);
+    });
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
       server.off('error', reject);
       resolve();

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Faults, seededRandom } from './control.js';
+import type { ExecTicket } from './exec.js';
 import { EciEmulatorError, invalidParameter, missingParameter } from './errors.js';
 import { type ContainerSpec, type CtrState, iso, type SimContainer, type SimGroup as Group, SimGroup, type SimSettings } from './lifecycle.js';
 import {
@@ -166,6 +167,8 @@ export class EciService {
   /** Cached DescribeContainerGroups renderings, valid while the group's version is unchanged. */
   private readonly wireCache = new WeakMap<Group, { version: number; withEvent: boolean; json: Prejson }>();
   private seq = 0;
+  /** exec WebSocket tickets by token (single use, 30 s) */
+  private readonly execTickets = new Map<string, ExecTicket & { groupId: string; container: string }>();
   private readonly rnd: () => number;
   private readonly handlers: Record<string, Handler>;
 
@@ -666,9 +669,27 @@ export class EciService {
     }
     const token = randomUUID();
     const base = `${ctx.host}/exec/${g.id}/${c.spec.Name}?token=${token}`;
+    for (const [k, v] of this.execTickets) if (v.expiresAt < this.opts.now()) this.execTickets.delete(k);
+    this.execTickets.set(token, {
+      groupId: g.id,
+      container: c.spec.Name,
+      groupName: g.init.name,
+      command,
+      tty,
+      stdin: bool(p, 'Stdin') ?? true,
+      expiresAt: this.opts.now() + 30_000,
+    });
     const out: Record<string, unknown> = { WebSocketUri: `ws://${base}`, HttpUrl: `http://${base}` };
     if (sync) out.SyncResponse = execOutput(g, command);
     return out;
+  }
+
+  /** The exec WebSocket's ticket for `/exec/<group>/<container>?token=…` (taken once; undefined when unknown or late). */
+  takeExecTicket(groupId: string, container: string, token: string): ExecTicket | undefined {
+    const t = this.execTickets.get(token);
+    this.execTickets.delete(token);
+    if (!t || t.groupId !== groupId || t.container !== container || t.expiresAt < this.opts.now()) return undefined;
+    return t;
   }
 
   private price(p: Wire): Record<string, unknown> {

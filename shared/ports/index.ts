@@ -81,6 +81,24 @@ export interface ContainerGroups {
   }): Promise<{ tradePrice: number; originalPrice: number; currency: string }>;
 }
 
+/** One command running in a container over ECI's exec WebSocket (shared/adapters/eci/exec.ts). */
+export interface EciExecSession {
+  stdin(data: Buffer): void;
+  /** stdin reached its end */
+  closeStdin(): void;
+  resize(width: number, height: number): void;
+  close(): void;
+}
+
+/** What an exec session delivers, given when it is opened (nothing arrives before the handlers exist). */
+export interface EciExecHandlers {
+  output(channel: 1 | 2, data: Buffer): void;
+  /** the final status (metav1.Status: Success, or Failure with reason NonZeroExitCode and an ExitCode cause) */
+  status(status: Record<string, unknown>): void;
+  /** the session ended; `reason` when not normally */
+  closed(reason?: string): void;
+}
+
 // ---------------------------------------------------------------- Queue
 
 export interface OutgoingMessage {

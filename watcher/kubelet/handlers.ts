@@ -5,7 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Pod } from '../../shared/domain/k8s.js';
-import type { Cluster, ContainerGroups, Logger } from '../../shared/ports/index.js';
+import type { Cluster, ContainerGroups, EciExecHandlers, EciExecSession, Logger } from '../../shared/ports/index.js';
+import { execOverWebSocket } from './exec.js';
 import { GROUP_ANNOTATION } from '../podState.js';
 import type { LogArchive } from './archive.js';
 import { KubeletError } from './errors.js';
@@ -17,7 +18,8 @@ import { renderResourceMetrics, renderSummary, type StatsCache } from './stats.j
 
 export interface HandlerDeps {
   cluster: Pick<Cluster, 'getPod'>;
-  eci: Pick<ContainerGroups, 'logs'>;
+  eci: Pick<ContainerGroups, 'logs' | 'exec'>;
+  openExec(uri: string, handlers: EciExecHandlers): Promise<EciExecSession>;
   budget: LogBudget;
   followers: LogFollowers;
   archive?: LogArchive;
@@ -141,6 +143,17 @@ export function routeHandlers(d: HandlerDeps): RouteHandlers {
       held = undefined;
       if (!ended) write(cursor.accept(pending));
       if (limit.reached) finish();
+    },
+
+    async execWebSocket(route, query, req, socket, head): Promise<void> {
+      await execOverWebSocket(
+        { getPod: (ns, name) => d.cluster.getPod(ns, name), eci: d.eci, openExec: d.openExec, nodeName: d.nodeName, log: d.log },
+        route,
+        query,
+        req,
+        socket,
+        head,
+      );
     },
 
     async statsSummary(res: ServerResponse): Promise<void> {

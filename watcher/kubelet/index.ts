@@ -5,7 +5,8 @@
  */
 import type { Config } from '../../shared/domain/config.js';
 import type { Pod } from '../../shared/domain/k8s.js';
-import type { Clock, Cluster, ContainerGroups, KubeletSupport, Logger } from '../../shared/ports/index.js';
+import { openEciExec } from '../../shared/adapters/eci/exec.js';
+import type { Clock, Cluster, ContainerGroups, EciExecHandlers, EciExecSession, KubeletSupport, Logger } from '../../shared/ports/index.js';
 import { GROUP_ANNOTATION } from '../podState.js';
 import { LogArchive } from './archive.js';
 import { KubeletAuth } from './auth.js';
@@ -22,6 +23,8 @@ export interface KubeletDeps {
   eci: ContainerGroups;
   clock: Clock;
   log: Logger;
+  /** ECI's exec WebSocket (default shared/adapters/eci/exec.ts) */
+  openExec?: (uri: string, handlers: EciExecHandlers) => Promise<EciExecSession>;
   /** poll intervals of log followers (tests shorten them) */
   followIntervalMs?: { min: number; max: number };
 }
@@ -92,6 +95,7 @@ export async function startKubelet(d: KubeletDeps): Promise<KubeletRuntime> {
     handlers: routeHandlers({
       cluster,
       eci: d.eci,
+      openExec: d.openExec ?? ((uri, h) => openEciExec(uri, h)),
       budget,
       followers,
       archive,

@@ -16,6 +16,8 @@ import { KubeletError } from './errors.js';
 import { authzAttributes, parseRoute, type Route } from './paths.js';
 
 export interface RouteHandlers {
+  /** a WebSocket exec upgrade, authorized: answers the upgrade itself (exec.ts) */
+  execWebSocket(route: { namespace: string; pod: string; container: string }, query: URLSearchParams, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void>;
   containerLogs(route: Extract<Route, { kind: 'containerLogs' }>, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void>;
   statsSummary(res: ServerResponse): Promise<void>;
   metricsResource(res: ServerResponse): Promise<void>;
@@ -28,11 +30,14 @@ export interface KubeletServer {
 
 const STREAMING = new Set(['exec', 'attach', 'portForward']);
 
-function notServed(kind: string): KubeletError {
-  return new KubeletError(
-    `${kind} is not available on this eci-bridge virtual node yet: ECI's exec WebSocket framing is unconfirmed (docs/kubelet-api.md)`,
-    501,
-  );
+function notServed(kind: string, spdy: boolean): KubeletError {
+  if (kind === 'exec' && spdy) {
+    return new KubeletError(
+      'exec over SPDY (kubectl before 1.30) is not served by this eci-bridge virtual node yet; WebSocket clients (v4/v5.channel.k8s.io) work (docs/kubelet-api.md)',
+      501,
+    );
+  }
+  return new KubeletError(`${kind} is not available on this eci-bridge virtual node yet (docs/kubelet-api.md)`, 501);
 }
 
 export function sendError(res: ServerResponse, err: unknown, log: Logger): void {
@@ -93,7 +98,7 @@ export async function startKubeletServer(opts: {
           case 'exec':
           case 'attach':
           case 'portForward':
-            throw notServed(route.kind);
+            throw notServed(route.kind, false);
           default:
             throw new KubeletError(`404 page not found: ${url.pathname}`, 404);
         }
@@ -102,7 +107,7 @@ export async function startKubeletServer(opts: {
     },
   );
 
-  server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'https://kubelet');
     const route = parseRoute(url.pathname);
     // a metav1.Status body: client-go's SPDY dialer decodes a refused upgrade as one and prints its message
@@ -111,9 +116,11 @@ export async function startKubeletServer(opts: {
       const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 501 ? 'Not Implemented' : 'Error';
       socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     };
+    const websocket = (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
     guard(req, url.pathname)
-      .then(() => {
-        const err = STREAMING.has(route.kind) ? notServed(route.kind) : new KubeletError(`404 page not found: ${url.pathname}`, 404);
+      .then(async () => {
+        if (route.kind === 'exec' && websocket) return handlers.execWebSocket(route, url.searchParams, req, socket, head);
+        const err = STREAMING.has(route.kind) ? notServed(route.kind, !websocket) : new KubeletError(`404 page not found: ${url.pathname}`, 404);
         answer(err.status, err.message);
       })
       .catch((err: unknown) => {

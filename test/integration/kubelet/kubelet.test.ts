@@ -9,9 +9,10 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import https from 'node:https';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { Log } from '@kubernetes/client-node';
+import { Exec, Log, type V1Status } from '@kubernetes/client-node';
+import { WebSocket } from 'ws';
 import { createKubeKubeletSupport } from '../../../shared/adapters/kube/index.js';
 import { capturingLogger } from '../../../scripts/sandbox/log.js';
 import { ensureNamespace, type SandboxEnvironment, startSandboxEnvironment } from '../../../scripts/sandbox/environment.js';
@@ -270,9 +271,70 @@ describe('kubelet API: kubectl logs and metrics through a real kube-apiserver', 
     assert.match(lines[1] ?? '', / eci-sim: container app exited with code 0$/);
   });
 
-  it('exec, attach and port-forward are refused with the reason (not served yet)', async () => {
-    const ex = await run(['exec', 'crasher', '--', 'echo', 'hi']);
+  it('@kubernetes/client-node Exec (WebSocket, passed through by the apiserver): stdout, stderr, stdin EOF, exit codes', async () => {
+    const exec = async (command: string[], input?: string) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const sink = (into: string[]) =>
+        new Writable({
+          write(chunk: Buffer, _enc, cb) {
+            into.push(chunk.toString());
+            cb();
+          },
+        });
+      const stdin = input === undefined ? null : Readable.from([Buffer.from(input)]);
+      const status = await new Promise<V1Status>((resolve, reject) => {
+        new Exec(env.kube.config).exec(NS, 'server', 'app', command, sink(out), sink(err), stdin, false, resolve).catch(reject);
+      });
+      return { stdout: out.join(''), stderr: err.join(''), status };
+    };
+    const echo = await exec(['echo', 'hello', 'world']);
+    assert.equal(echo.stdout, 'hello world\n');
+    assert.equal(echo.status.status, 'Success');
+    const failing = await exec(['sh', '-c', 'echo out; echo err >&2; exit 3']);
+    assert.equal(failing.stdout, 'out\n');
+    assert.equal(failing.stderr, 'err\n');
+    assert.equal(failing.status.reason, 'NonZeroExitCode');
+    assert.deepEqual(failing.status.details?.causes?.map((c) => [c.reason, c.message]), [['ExitCode', '3']]);
+    const cat = await exec(['cat'], 'piped through stdin\n');
+    assert.equal(cat.stdout, 'piped through stdin\n');
+    assert.equal(cat.status.status, 'Success');
+  });
+
+  it('refuses an exec beyond ECI\'s limits (20 arguments of 256 characters) before calling ECI', async () => {
+    const token = (env.kube.config.getCurrentUser()?.token ?? '') as string;
+    const calls = env.emulator.calls().byAction.ExecContainerCommand ?? 0;
+    for (const [command, why] of [
+      [Array.from({ length: 21 }, () => 'x'), /at most 20 arguments \(this one has 21\)/],
+      [['echo', 'y'.repeat(257)], /at most 256 characters \(argument 2 has 257\)/],
+    ] as const) {
+      const q = command.map((c) => `command=${encodeURIComponent(c)}`).join('&');
+      const ws = new WebSocket(`wss://127.0.0.1:${port}/exec/${NS}/server/app?${q}&output=1`, ['v4.channel.k8s.io'], {
+        headers: { authorization: `Bearer ${token}` },
+        rejectUnauthorized: false,
+      });
+      const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        ws.on('unexpected-response', (_req, r) => {
+          let body = '';
+          r.on('data', (d: Buffer) => {
+            body += d.toString();
+          });
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+        });
+        ws.on('open', () => reject(new Error('the upgrade was accepted')));
+        ws.on('error', () => {});
+      });
+      assert.equal(res.status, 400);
+      assert.match(res.body, why);
+    }
+    assert.equal(env.emulator.calls().byAction.ExecContainerCommand ?? 0, calls);
+  });
+
+  it('kubectl exec (SPDY), attach and port-forward are refused with the reason (not served yet)', async () => {
+    const ex = await run(['exec', 'server', '--', 'echo', 'hi']);
     assert.notEqual(ex.code, 0);
-    assert.match(ex.stderr, /exec is not available on this eci-bridge virtual node yet/);
+    assert.match(ex.stderr, /exec over SPDY \(kubectl before 1\.30\) is not served by this eci-bridge virtual node yet/);
+    const pf = await run(['port-forward', 'pod/server', '18080:80'], 10_000);
+    assert.notEqual(pf.code, 0);
   });
 });

@@ -90,6 +90,22 @@ export async function execOverWebSocket(
   wss.handleUpgrade(req, socket, head, (client) => bridge(client, (h) => d.openExec(uriOf, h), ask, d.log));
 }
 
+/** Accepts a channel-protocol WebSocket and gives a sender that frames per the negotiated protocol. */
+export function acceptChannels(req: IncomingMessage, socket: Duplex, head: Buffer, cb: (client: WebSocket, send: (channel: number, data: Buffer) => void) => void): void {
+  const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+  if (!CHANNEL_PROTOCOLS.some((p) => offered.includes(p))) {
+    throw new KubeletError(`no supported stream protocol offered (want one of ${CHANNEL_PROTOCOLS.join(', ')})`, 400);
+  }
+  wss.handleUpgrade(req, socket, head, (client) => {
+    const b64 = client.protocol === 'base64.channel.k8s.io';
+    cb(client, (channel, data) => {
+      if (client.readyState !== 1) return;
+      if (b64) client.send(`${channel}${data.toString('base64')}`);
+      else client.send(Buffer.concat([Buffer.from([channel]), data]));
+    });
+  });
+}
+
 function bridge(client: WebSocket, open: (h: EciExecHandlers) => Promise<EciExecSession>, ask: ExecRequest, log: Logger): void {
   const b64 = client.protocol === 'base64.channel.k8s.io';
   const v5 = client.protocol === 'v5.channel.k8s.io';

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Pod } from '../../shared/domain/k8s.js';
 import type { Cluster, ContainerGroups, EciExecHandlers, EciExecSession, Logger } from '../../shared/ports/index.js';
-import { execOverWebSocket } from './exec.js';
+import { acceptChannels, execOverWebSocket } from './exec.js';
 import { GROUP_ANNOTATION } from '../podState.js';
 import type { LogArchive } from './archive.js';
 import { KubeletError } from './errors.js';
@@ -154,6 +154,51 @@ export function routeHandlers(d: HandlerDeps): RouteHandlers {
         socket,
         head,
       );
+    },
+
+    /**
+     * attach over WebSocket, read-only: the container's output from now on (the log follow), until it ends. ECI
+     * cannot attach to a running container's stdin, so `-i` is refused with the alternatives.
+     */
+    async attachWebSocket(route, query, req, socket, head): Promise<void> {
+      if (query.get('input') === '1' || query.get('input') === 'true') {
+        throw new KubeletError(
+          'ECI cannot attach to a container\'s stdin: attach without -i (read-only), or use kubectl exec -i to run a new process',
+          400,
+        );
+      }
+      const pod = await podOf(d, route.namespace, route.pod);
+      if (!(pod.spec?.containers ?? []).some((c) => c.name === route.container)) {
+        throw new KubeletError(`container ${route.container} is not valid for pod ${route.pod}`, 400);
+      }
+      const groupId = pod.metadata.annotations?.[GROUP_ANNOTATION];
+      if (!groupId) throw new KubeletError(`container "${route.container}" in pod "${route.pod}" is waiting to start`, 400);
+      const uid = pod.metadata.uid;
+      acceptChannels(req, socket, head, (client, send) => {
+        const cursor = new LineCursor(msToNs(d.now()));
+        let done = false;
+        const unsubscribe = d.followers.follow(
+          { groupId, container: route.container },
+          {
+            lines: (lines) => {
+              const fresh = cursor.accept(lines);
+              if (fresh.length > 0) send(1, Buffer.from(fresh.map((l) => formatLine(l, false)).join('')));
+            },
+            end: () => {
+              done = true;
+              send(3, Buffer.from(JSON.stringify({ metadata: {}, status: 'Success' })));
+              client.close(1000);
+            },
+          },
+          async () => {
+            const now = await d.cluster.getPod(route.namespace, route.pod).catch(() => undefined);
+            return !now || now.metadata.uid !== uid || containerTerminated(now, route.container);
+          },
+        );
+        client.on('close', () => {
+          if (!done) unsubscribe();
+        });
+      });
     },
 
     async statsSummary(res: ServerResponse): Promise<void> {

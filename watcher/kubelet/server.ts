@@ -18,6 +18,8 @@ import { authzAttributes, parseRoute, type Route } from './paths.js';
 export interface RouteHandlers {
   /** a WebSocket exec upgrade, authorized: answers the upgrade itself (exec.ts) */
   execWebSocket(route: { namespace: string; pod: string; container: string }, query: URLSearchParams, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void>;
+  /** a WebSocket attach upgrade, authorized: read-only (handlers.ts) */
+  attachWebSocket(route: { namespace: string; pod: string; container: string }, query: URLSearchParams, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void>;
   containerLogs(route: Extract<Route, { kind: 'containerLogs' }>, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void>;
   statsSummary(res: ServerResponse): Promise<void>;
   metricsResource(res: ServerResponse): Promise<void>;
@@ -31,9 +33,9 @@ export interface KubeletServer {
 const STREAMING = new Set(['exec', 'attach', 'portForward']);
 
 function notServed(kind: string, spdy: boolean): KubeletError {
-  if (kind === 'exec' && spdy) {
+  if ((kind === 'exec' || kind === 'attach') && spdy) {
     return new KubeletError(
-      'exec over SPDY (kubectl before 1.30) is not served by this eci-bridge virtual node yet; WebSocket clients (v4/v5.channel.k8s.io) work (docs/kubelet-api.md)',
+      `${kind} over SPDY (kubectl before 1.30) is not served by this eci-bridge virtual node yet; WebSocket clients (v4/v5.channel.k8s.io) work (docs/kubelet-api.md)`,
       501,
     );
   }
@@ -120,6 +122,7 @@ export async function startKubeletServer(opts: {
     guard(req, url.pathname)
       .then(async () => {
         if (route.kind === 'exec' && websocket) return handlers.execWebSocket(route, url.searchParams, req, socket, head);
+        if (route.kind === 'attach' && websocket) return handlers.attachWebSocket(route, url.searchParams, req, socket, head);
         const err = STREAMING.has(route.kind) ? notServed(route.kind, !websocket) : new KubeletError(`404 page not found: ${url.pathname}`, 404);
         answer(err.status, err.message);
       })

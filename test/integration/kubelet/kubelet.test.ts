@@ -11,7 +11,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import https from 'node:https';
 import { Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { Exec, Log, type V1Status } from '@kubernetes/client-node';
+import { Attach, Exec, Log, type V1Status } from '@kubernetes/client-node';
 import { WebSocket } from 'ws';
 import { createKubeKubeletSupport } from '../../../shared/adapters/kube/index.js';
 import { capturingLogger } from '../../../scripts/sandbox/log.js';
@@ -122,7 +122,7 @@ describe('kubelet API: kubectl logs and metrics through a real kube-apiserver', 
       pod('ticker', 'Never', 'log hello world; log-every 1000 tick; sleep 300'),
       pod('crasher', 'Always', 'log-every 1000 beat; crash-after 20'),
       pod('short', 'Never', 'log first line; log second line; sleep 2'),
-      pod('server', 'Always', 'log serving; forever'),
+      pod('server', 'Always', 'log serving; log-every 1000 pong; forever'),
     ]) {
       await env.kube.core.createNamespacedPod({ namespace: NS, body: p as never });
     }
@@ -328,6 +328,40 @@ describe('kubelet API: kubectl logs and metrics through a real kube-apiserver', 
       assert.match(res.body, why);
     }
     assert.equal(env.emulator.calls().byAction.ExecContainerCommand ?? 0, calls);
+  });
+
+  it('@kubernetes/client-node Attach (WebSocket) follows the output read-only; -i is refused with the alternatives', async () => {
+    const out: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        out.push(chunk.toString());
+        cb();
+      },
+    });
+    const ws = await new Attach(env.kube.config).attach(NS, 'server', 'app', sink, null, null, false);
+    await waitFor('attached output', async () => (out.join('').match(/^pong \d+$/gm) ?? []).length >= 10, 15_000);
+    ws.close();
+    const pongs = (out.join('').match(/^pong (\d+)$/gm) ?? []).map((l) => Number(l.slice(5)));
+    assert.deepEqual(pongs, pongs.map((_, i) => (pongs[0] ?? 0) + i), 'consecutive, once each');
+
+    const token = (env.kube.config.getCurrentUser()?.token ?? '') as string;
+    const refused = new WebSocket(`wss://127.0.0.1:${port}/attach/${NS}/server/app?input=1&output=1`, ['v4.channel.k8s.io'], {
+      headers: { authorization: `Bearer ${token}` },
+      rejectUnauthorized: false,
+    });
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      refused.on('unexpected-response', (_req, r) => {
+        let body = '';
+        r.on('data', (d: Buffer) => {
+          body += d.toString();
+        });
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+      });
+      refused.on('open', () => reject(new Error('the upgrade was accepted')));
+      refused.on('error', () => {});
+    });
+    assert.equal(res.status, 400);
+    assert.match(res.body, /ECI cannot attach to a container's stdin: attach without -i \(read-only\), or use kubectl exec -i/);
   });
 
   it('kubectl exec (SPDY), attach and port-forward are refused with the reason (not served yet)', async () => {

@@ -26,6 +26,8 @@ export { parseProgram, SIM_MARKER } from './lifecycle.js';
 export interface Scenario {
   /** Zones vSwitches are spread over (default cn-hangzhou-h, cn-hangzhou-i, cn-hangzhou-j). */
   zones?: string[];
+  /** Pod IPs in 127.0.0.0/8 (reachable on loopback: port-forward tests listen on them) instead of 10.0.0.0/8. */
+  loopbackPodIps?: boolean;
   schedulingSeconds?: number;
   imagePullSeconds?: number;
   imagePull?: Record<string, number>;
@@ -129,6 +131,7 @@ export async function startEciEmulator(opts: EciEmulatorOptions = {}): Promise<E
     retainFinishedMs: opts.retainFinishedMs ?? 3_600_000 * timeScale,
     keepLatestFinished: scenario.keepLatestFinished ?? 100,
     zones: scenario.zones ?? ['cn-hangzhou-h', 'cn-hangzhou-i', 'cn-hangzhou-j'],
+    podIpFirstOctet: scenario.loopbackPodIps ? 127 : 10,
     seed,
     now,
     faults: () => faults,

@@ -27,6 +27,8 @@ export interface ServiceOptions {
   retainFinishedMs: number;
   keepLatestFinished: number;
   zones: string[];
+  /** 10, or 127 for pod IPs reachable on loopback */
+  podIpFirstOctet: number;
   seed: number;
   now: () => number;
   faults: () => Faults;
@@ -408,7 +410,7 @@ export class EciService {
         vSwitchId,
         securityGroupId: str(p, 'SecurityGroupId') ?? 'sg-emulator',
         vpcId: 'vpc-emulator',
-        intranetIp: `10.${(seq >> 16) & 255}.${(seq >> 8) & 255}.${seq & 255}`,
+        intranetIp: `${this.opts.podIpFirstOctet}.${(seq >> 16) & 255}.${(seq >> 8) & 255}.${seq & 255}`,
         createdAt: now,
         restartPolicy,
         terminationGracePeriodSeconds: grace,

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Pod } from '../../shared/domain/k8s.js';
 import type { Cluster, ContainerGroups, EciExecHandlers, EciExecSession, Logger } from '../../shared/ports/index.js';
 import { acceptChannels, execOverWebSocket } from './exec.js';
+import { portForwardOverWebSocket } from './portForward.js';
 import { GROUP_ANNOTATION } from '../podState.js';
 import type { LogArchive } from './archive.js';
 import { KubeletError } from './errors.js';
@@ -199,6 +200,10 @@ export function routeHandlers(d: HandlerDeps): RouteHandlers {
           if (!done) unsubscribe();
         });
       });
+    },
+
+    async portForwardWebSocket(route, query, req, socket, head): Promise<void> {
+      portForwardOverWebSocket(await podOf(d, route.namespace, route.pod), query, req, socket, head);
     },
 
     async statsSummary(res: ServerResponse): Promise<void> {

@@ -18,6 +18,8 @@ import { authzAttributes, parseRoute, type Route } from './paths.js';
 export interface RouteHandlers {
   /** a WebSocket exec upgrade, authorized: answers the upgrade itself (exec.ts) */
   execWebSocket(route: { namespace: string; pod: string; container: string }, query: URLSearchParams, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void>;
+  /** a WebSocket port-forward upgrade, authorized: dials the pod IP (portForward.ts) */
+  portForwardWebSocket(route: { namespace: string; pod: string }, query: URLSearchParams, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void>;
   /** a WebSocket attach upgrade, authorized: read-only (handlers.ts) */
   attachWebSocket(route: { namespace: string; pod: string; container: string }, query: URLSearchParams, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void>;
   containerLogs(route: Extract<Route, { kind: 'containerLogs' }>, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void>;
@@ -33,13 +35,13 @@ export interface KubeletServer {
 const STREAMING = new Set(['exec', 'attach', 'portForward']);
 
 function notServed(kind: string, spdy: boolean): KubeletError {
-  if ((kind === 'exec' || kind === 'attach') && spdy) {
+  if (spdy) {
     return new KubeletError(
       `${kind} over SPDY (kubectl before 1.30) is not served by this eci-bridge virtual node yet; WebSocket clients (v4/v5.channel.k8s.io) work (docs/kubelet-api.md)`,
       501,
     );
   }
-  return new KubeletError(`${kind} is not available on this eci-bridge virtual node yet (docs/kubelet-api.md)`, 501);
+  return new KubeletError(`${kind} needs a WebSocket or SPDY upgrade (docs/kubelet-api.md)`, 400);
 }
 
 export function sendError(res: ServerResponse, err: unknown, log: Logger): void {
@@ -123,6 +125,7 @@ export async function startKubeletServer(opts: {
       .then(async () => {
         if (route.kind === 'exec' && websocket) return handlers.execWebSocket(route, url.searchParams, req, socket, head);
         if (route.kind === 'attach' && websocket) return handlers.attachWebSocket(route, url.searchParams, req, socket, head);
+        if (route.kind === 'portForward' && websocket) return handlers.portForwardWebSocket(route, url.searchParams, req, socket, head);
         const err = STREAMING.has(route.kind) ? notServed(route.kind, !websocket) : new KubeletError(`404 page not found: ${url.pathname}`, 404);
         answer(err.status, err.message);
       })

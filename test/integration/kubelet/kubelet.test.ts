@@ -9,9 +9,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import https from 'node:https';
-import { Readable, Writable } from 'node:stream';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { Attach, Exec, Log, type V1Status } from '@kubernetes/client-node';
+import { Attach, Exec, Log, PortForward, type V1Status } from '@kubernetes/client-node';
 import { WebSocket } from 'ws';
 import { createKubeKubeletSupport } from '../../../shared/adapters/kube/index.js';
 import { capturingLogger } from '../../../scripts/sandbox/log.js';
@@ -104,7 +106,8 @@ describe('kubelet API: kubectl logs and metrics through a real kube-apiserver', 
       kubelet: true,
       env: { LOG_LEVEL: 'warn' },
       // finished groups are forgotten 6 s after they finish (ECI: 1 h, then the latest 100)
-      emulator: { retainFinishedMs: 6000, scenario: { keepLatestFinished: 0 } },
+      // pod IPs on loopback, so port-forward reaches a server the test runs "in" the pod
+      emulator: { retainFinishedMs: 6000, scenario: { keepLatestFinished: 0, loopbackPodIps: true } },
     });
     vnode = env.config.VNODE_NAME;
     port = env.config.KUBELET_PORT;
@@ -362,6 +365,32 @@ describe('kubelet API: kubectl logs and metrics through a real kube-apiserver', 
     });
     assert.equal(res.status, 400);
     assert.match(res.body, /ECI cannot attach to a container's stdin: attach without -i \(read-only\), or use kubectl exec -i/);
+  });
+
+  it('@kubernetes/client-node PortForward (WebSocket) carries an HTTP request to the pod IP and back', async () => {
+    const ip = (await podPhase('server'))?.podIP ?? '';
+    assert.match(ip, /^127\./);
+    const http = createServer((_req, res) => res.end('hello from the pod\n'));
+    await new Promise<void>((r) => http.listen(0, ip, r));
+    const podPort = (http.address() as AddressInfo).port;
+    try {
+      const out: string[] = [];
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          out.push(chunk.toString());
+          cb();
+        },
+      });
+      const input = new PassThrough();
+      const ws = await new PortForward(env.kube.config).portForward(NS, 'server', [podPort], sink, null, input);
+      input.write(`GET / HTTP/1.0\r\nHost: ${ip}\r\n\r\n`);
+      await waitFor('the response', async () => out.join('').includes('hello from the pod'), 10_000);
+      assert.match(out.join(''), /^HTTP\/1\.1 200 OK/);
+      if (typeof ws !== 'function') ws.close();
+    } finally {
+      http.closeAllConnections();
+      await new Promise((r) => http.close(r));
+    }
   });
 
   it('kubectl exec (SPDY), attach and port-forward are refused with the reason (not served yet)', async () => {

@@ -8,7 +8,9 @@ import type { TLSSocket } from 'node:tls';
 import { describe, it } from 'node:test';
 import type { KubeletSupport, KubeletUser } from '../../../../shared/ports/index.js';
 import { KubeletAuth } from '../../../../watcher/kubelet/auth.js';
+import { parseExecQuery } from '../../../../watcher/kubelet/exec.js';
 import { authzAttributes, parseLogQuery, parseRoute } from '../../../../watcher/kubelet/paths.js';
+import { parsePorts } from '../../../../watcher/kubelet/portForward.js';
 
 function fakeSupport(tokens: Record<string, KubeletUser>, allow: (u: KubeletUser, a: { verb: string; subresource: string }) => boolean) {
   const calls = { tokenReviews: 0, accessReviews: 0 };
@@ -48,6 +50,25 @@ describe('kubelet API auth', () => {
     for (const bad of ['sinceSeconds=1&sinceTime=2026-01-01T00:00:00Z', 'tailLines=-1', 'limitBytes=0', 'sinceTime=yesterday', 'follow=true&previous=true']) {
       assert.throws(() => parseLogQuery(new URLSearchParams(bad)), (e: Error & { status?: number }) => e.status === 400, bad);
     }
+  });
+
+  it('parses exec and port-forward queries; ECI\'s command limits and bad ports are 400', () => {
+    assert.deepEqual(parseExecQuery(new URLSearchParams('command=sh&command=-c&command=x&input=1&output=1&error=1&tty=1')), {
+      command: ['sh', '-c', 'x'],
+      stdin: true,
+      stdout: true,
+      stderr: false,
+      tty: true,
+    });
+    const q = (cmd: string[]) => new URLSearchParams(cmd.map((c): [string, string] => ['command', c]));
+    assert.equal(parseExecQuery(q(Array.from({ length: 20 }, () => 'a'))).command.length, 20);
+    assert.throws(() => parseExecQuery(q(Array.from({ length: 21 }, () => 'a'))), (e: Error & { status?: number }) => e.status === 400);
+    assert.throws(() => parseExecQuery(q(['a'.repeat(257)])), /at most 256 characters/);
+    assert.throws(() => parseExecQuery(q([])), /at least one command/);
+    assert.deepEqual(parsePorts(new URLSearchParams('port=80&port=8080')), [80, 8080]);
+    assert.deepEqual(parsePorts(new URLSearchParams('ports=80,443')), [80, 443]);
+    assert.throws(() => parsePorts(new URLSearchParams('port=99999')), (e: Error & { status?: number }) => e.status === 400);
+    assert.throws(() => parsePorts(new URLSearchParams('')), /at least one port/);
   });
 
   it('a verified client certificate is the user (CN, O); an unverified one falls back to the token; neither is 401', async () => {

@@ -65,6 +65,7 @@ export type NodeConfig = Pick<
   | 'VNODE_GPU'
   | 'VNODE_ARCH'
   | 'KUBELET_PORT'
+  | 'KUBELET_ADDRESS'
   | 'POD_IP'
 >;
 
@@ -152,9 +153,10 @@ export function nodeStatus(
   version = 'v1.20.0-eci-bridge',
 ): NonNullable<Node['status']> {
   const capacity = nodeCapacity(cfg);
-  const addresses: { type: string; address: string }[] = [];
-  if (cfg.POD_IP) addresses.push({ type: 'InternalIP', address: cfg.POD_IP });
-  addresses.push({ type: 'Hostname', address: cfg.VNODE_NAME });
+  // Only an address the apiserver can dial: the serving replica's pod IP (or KUBELET_ADDRESS). No Hostname: an
+  // apiserver with the default --kubelet-preferred-address-types (Hostname first) would dial the node name.
+  const ip = cfg.KUBELET_ADDRESS ?? cfg.POD_IP;
+  const addresses = ip ? [{ type: 'InternalIP', address: ip }] : [];
   return {
     capacity,
     allocatable: { ...capacity },

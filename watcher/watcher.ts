@@ -46,6 +46,8 @@ export interface WatcherDeps {
   metrics?: WatcherMetrics;
   /** Serve /healthz, /readyz, /metrics (default true). */
   http?: boolean;
+  /** Observe every pod event while leading (the kubelet API archives finished pods' logs). */
+  onPod?: (type: EventType, pod: Pod) => void;
   /** Observe every nudge batch sent (tests and benchmarks). */
   onSent?: (nudges: readonly PendingNudge[]) => void;
 }
@@ -312,6 +314,7 @@ export class Watcher {
 
   #onPodEvent(type: EventType, pod: Pod): void {
     this.metrics.podEvents.inc({ type });
+    this.#d.onPod?.(type, pod);
     const uid = pod.metadata.uid;
     if (!uid) return;
     const now = this.#d.clock.now();

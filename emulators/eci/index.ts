@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { Authenticator, type EmulatorCredential } from './auth.js';
 import { ECI_API_QUOTAS, type Faults, latencyOf, pickFault, seededRandom, TokenBucket } from './control.js';
 import { EciEmulatorError } from './errors.js';
+import { serveExec } from './exec.js';
 import type { SimSettings } from './lifecycle.js';
 import { type CreateRecord, EciService, groupWire, stringifyResponse } from './service.js';
 
@@ -27,6 +28,8 @@ export { parseProgram, SIM_MARKER } from './lifecycle.js';
 export interface Scenario {
   /** Zones vSwitches are spread over (default cn-hangzhou-h, cn-hangzhou-i, cn-hangzhou-j). */
   zones?: string[];
+  /** Pod IPs in 127.0.0.0/8 (reachable on loopback: port-forward tests listen on them) instead of 10.0.0.0/8. */
+  loopbackPodIps?: boolean;
   schedulingSeconds?: number;
   imagePullSeconds?: number;
   imagePull?: Record<string, number>;
@@ -135,6 +138,7 @@ export async function startEciEmulator(opts: EciEmulatorOptions = {}): Promise<E
     retainFinishedMs: opts.retainFinishedMs ?? 3_600_000 * timeScale,
     keepLatestFinished: scenario.keepLatestFinished ?? 100,
     zones: scenario.zones ?? ['cn-hangzhou-h', 'cn-hangzhou-i', 'cn-hangzhou-j'],
+    podIpFirstOctet: scenario.loopbackPodIps ? 127 : 10,
     seed,
     now,
     faults: () => faults,
@@ -256,6 +260,13 @@ export async function startEciEmulator(opts: EciEmulatorOptions = {}): Promise<E
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
+    // ExecContainerCommand's WebSocketUri
+    server.on('upgrade', (req, socket, head) => {
+      const url = new URL(req.url ?? '/', 'http://emulator');
+      const m = /^\/exec\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+      service.sweep();
+      serveExec(req, socket, head, m ? service.takeExecTicket(decodeURIComponent(m[1] ?? ''), decodeURIComponent(m[2] ?? ''), url.searchParams.get('token') ?? '') : undefined);
+    });
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
       server.off('error', reject);
       resolve();

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Faults, seededRandom } from './control.js';
 import { checkDocumented } from './documented.js';
+import type { ExecTicket } from './exec.js';
 import { EciEmulatorError, invalidParameter, missingParameter } from './errors.js';
 import { type ContainerSpec, type CtrState, iso, type SimContainer, type SimGroup as Group, SimGroup, type SimSettings } from './lifecycle.js';
 import {
@@ -29,6 +30,8 @@ export interface ServiceOptions {
   retainFinishedMs: number;
   keepLatestFinished: number;
   zones: string[];
+  /** 10, or 127 for pod IPs reachable on loopback */
+  podIpFirstOctet: number;
   seed: number;
   now: () => number;
   faults: () => Faults;
@@ -182,6 +185,8 @@ export class EciService {
   /** Cached DescribeContainerGroups renderings, valid while the group's version is unchanged. */
   private readonly wireCache = new WeakMap<Group, { version: number; withEvent: boolean; json: Prejson }>();
   private seq = 0;
+  /** exec WebSocket tickets by token (single use, 30 s) */
+  private readonly execTickets = new Map<string, ExecTicket & { groupId: string; container: string }>();
   private readonly rnd: () => number;
   private readonly handlers: Record<string, Handler>;
 
@@ -422,7 +427,7 @@ export class EciService {
         vSwitchId,
         securityGroupId: str(p, 'SecurityGroupId') ?? 'sg-emulator',
         vpcId: 'vpc-emulator',
-        intranetIp: `10.${(seq >> 16) & 255}.${(seq >> 8) & 255}.${seq & 255}`,
+        intranetIp: `${this.opts.podIpFirstOctet}.${(seq >> 16) & 255}.${(seq >> 8) & 255}.${seq & 255}`,
         createdAt: now,
         restartPolicy,
         terminationGracePeriodSeconds: grace,
@@ -650,7 +655,7 @@ export class EciService {
     const g = this.groupOf(p);
     const c = this.container(g, p);
     const previous = bool(p, 'LastTime') ?? false;
-    let lines = previous ? c.previousLogs : c.logs;
+    let lines = g.logLines(c, previous, this.opts.now());
     const sinceSeconds = int(p, 'SinceSeconds');
     const startTime = str(p, 'StartTime');
     if (sinceSeconds !== undefined) lines = lines.filter((l) => l.at >= this.opts.now() - sinceSeconds * 1000);
@@ -659,12 +664,16 @@ export class EciService {
       if (Number.isNaN(t)) throw invalidParameter('StartTime', 'not an RFC 3339 time');
       lines = lines.filter((l) => l.at >= t);
     }
-    const tail = int(p, 'Tail');
-    if (tail !== undefined && tail >= 0) lines = lines.slice(Math.max(0, lines.length - tail));
+    // ECI: Tail defaults to 500 lines and is at most 2000; LimitBytes 1..1048576; the content at most 1 MB
+    const tail = int(p, 'Tail') ?? 500;
+    if (tail < 0 || tail > 2000) throw invalidParameter('Tail', 'must be between 0 and 2000');
+    lines = lines.slice(Math.max(0, lines.length - tail));
     const stamps = bool(p, 'Timestamps') ?? false;
     let content = lines.map((l) => `${stamps ? `${new Date(l.at).toISOString()} ` : ''}${l.line}\n`).join('');
-    const limitBytes = int(p, 'LimitBytes');
-    if (limitBytes !== undefined && limitBytes >= 0 && Buffer.byteLength(content) > limitBytes) {
+    const given = int(p, 'LimitBytes');
+    if (given !== undefined && (given < 1 || given > 1_048_576)) throw invalidParameter('LimitBytes', 'must be between 1 and 1048576');
+    const limitBytes = given ?? 1_048_576;
+    if (Buffer.byteLength(content) > limitBytes) {
       content = Buffer.from(content).subarray(Buffer.byteLength(content) - limitBytes).toString();
     }
     return { ContainerName: c.spec.Name, Content: content };
@@ -685,9 +694,27 @@ export class EciService {
     }
     const token = randomUUID();
     const base = `${ctx.host}/exec/${g.id}/${c.spec.Name}?token=${token}`;
+    for (const [k, v] of this.execTickets) if (v.expiresAt < this.opts.now()) this.execTickets.delete(k);
+    this.execTickets.set(token, {
+      groupId: g.id,
+      container: c.spec.Name,
+      groupName: g.init.name,
+      command,
+      tty,
+      stdin: bool(p, 'Stdin') ?? true,
+      expiresAt: this.opts.now() + 30_000,
+    });
     const out: Record<string, unknown> = { WebSocketUri: `ws://${base}`, HttpUrl: `http://${base}` };
     if (sync) out.SyncResponse = execOutput(g, command);
     return out;
+  }
+
+  /** The exec WebSocket's ticket for `/exec/<group>/<container>?token=…` (taken once; undefined when unknown or late). */
+  takeExecTicket(groupId: string, container: string, token: string): ExecTicket | undefined {
+    const t = this.execTickets.get(token);
+    this.execTickets.delete(token);
+    if (!t || t.groupId !== groupId || t.container !== container || t.expiresAt < this.opts.now()) return undefined;
+    return t;
   }
 
   private price(p: Wire): Record<string, unknown> {

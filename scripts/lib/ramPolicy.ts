@@ -11,6 +11,7 @@ import { bssRamActions } from '../../shared/adapters/bss/actions.js';
 import { eciRamActions } from '../../shared/adapters/eci/actions.js';
 import { mnsRamGrants, SENDER_METHODS } from '../../shared/adapters/queue/actions.js';
 import { TAG_CLUSTER } from '../../shared/domain/names.js';
+import { KUBELET_ECI_METHODS } from '../../watcher/kubelet/eciCalls.js';
 import { BridgeError } from '../../shared/errors.js';
 import { renderPlaceholders } from './placeholders.js';
 
@@ -92,9 +93,15 @@ export function functionsGrants(id: Identity): Grant[] {
   ];
 }
 
-/** What the watcher's identity needs: send nudges and status ticks to the pod queue. */
+/**
+ * What the watcher's identity needs: send nudges and status ticks to the pod queue, and the ECI actions of the
+ * kubelet API (logs, exec, metrics: watcher/kubelet/eciCalls.ts) on this account's groups.
+ */
 export function watcherGrants(id: Identity): Grant[] {
-  return mnsRamGrants(SENDER_METHODS, id.queue, `acs:mns:${id.region}:${id.accountId}`);
+  return [
+    ...mnsRamGrants(SENDER_METHODS, id.queue, `acs:mns:${id.region}:${id.accountId}`),
+    ...eciRamActions(KUBELET_ECI_METHODS).map((action) => ({ action, resource: `acs:eci:${id.region}:${id.accountId}:containergroup/eci-0000` })),
+  ];
 }
 
 /** ECI actions that create a group or act on one (everything but the Describe* reads) must be scoped by the cluster tag. */

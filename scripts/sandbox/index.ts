@@ -375,6 +375,8 @@ export async function runSandbox(opts: StartOptions = {}): Promise<StartResult> 
       WEBHOOK_PORT: '0',
       PROFILE_RELOAD_SECONDS: '1',
     },
+    // --keep: the kubelet API too, so kubectl logs and the node's metrics work on the demo pods
+    kubelet: opts.keep === true,
   });
   const stopped: Record<string, boolean> = { watcher: false, delivery: false, timers: false, tableWatch: false, emulator: false, controlPlane: false };
   let runtime: Runtime | undefined;
@@ -419,6 +421,7 @@ export async function runSandbox(opts: StartOptions = {}): Promise<StartResult> 
         'Demo settled; the sandbox keeps running (--keep). Try:',
         `  export KUBECONFIG=${env.controlPlane.kubeconfigPath}`,
         `  kubectl get pods -A -o wide; kubectl get node ${env.config.VNODE_NAME}; kubectl get events -n ${DEMO_NAMESPACE}`,
+        `  kubectl logs -f -n ${DEMO_NAMESPACE} web; kubectl get --raw /api/v1/nodes/${env.config.VNODE_NAME}/proxy/metrics/resource`,
         `  ECI emulator: ECI_ENDPOINT=${env.emulator.endpoint} ECI_PROTOCOL=http`,
       ]);
     }

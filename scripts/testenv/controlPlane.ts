@@ -36,6 +36,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { stringify } from 'yaml';
+import { installKubectl, kubeletClientArgs, writeKubeletClientCerts } from './kubelet.js';
 
 export const KUBE_VERSION = 'v1.20.2';
 export const DEBIAN_SOURCE_PACKAGE = 'kubernetes';
@@ -209,6 +210,7 @@ function walkFiles(dir: string, out: string[] = []): string[] {
 export async function install(log: Log = console.log): Promise<string> {
   const bin = apiserverBinary();
   installPackages(log);
+  installKubectl(cacheDir(), log);
   if (binariesBuilt()) {
     log(`testenv: ${KUBE_BINARIES.join(', ')} ${KUBE_VERSION} cached in ${cacheDir()}`);
     return bin;
@@ -551,6 +553,7 @@ function prepareFiles(l: Layout): string {
     '-out',
     l.clusterCaCrt,
   ]);
+  writeKubeletClientCerts(l.certDir);
   return token;
 }
 
@@ -615,6 +618,7 @@ function apiserverDefaultArgs(l: Layout, port: number, etcdPort: number): string
     '--feature-gates=BoundServiceAccountTokenVolume=true',
     '--allow-privileged=true',
     `--client-ca-file=${l.clusterCaCrt}`,
+    ...kubeletClientArgs(l.certDir),
     '--v=1',
   ];
 }

@@ -139,6 +139,31 @@ export const ConfigSchema = z.object({
   VNODE_GPU: z.string().default('100'),
   VNODE_ARCH: z.string().default('amd64'),
   KUBELET_PORT: z.coerce.number().int().min(1).max(65535).default(10250),
+  /** The IP the node publishes (InternalIP) for the apiserver to reach the kubelet API; default POD_IP. */
+  KUBELET_ADDRESS: z.union([z.ipv4(), z.ipv6()]).optional(),
+  /** Serve the kubelet API (logs, exec, metrics) over HTTPS on KUBELET_PORT (docs/kubelet-api.md). */
+  KUBELET_ENABLED: z.stringbool().default(false),
+  KUBELET_HOST: z.string().default('0.0.0.0'),
+  /**
+   * The serving certificate: `csr` requests a kubernetes.io/kubelet-serving certificate from the cluster (an admin
+   * or an approver approves it) and falls back to `self-signed` after KUBELET_CSR_WAIT_SECONDS; `self-signed`
+   * generates one (the apiserver does not verify kubelet certificates by default; metrics-server then needs
+   * --kubelet-insecure-tls); KUBELET_TLS_DIR (tls.crt, tls.key) wins over both.
+   */
+  KUBELET_SERVING_CERT: z.enum(['csr', 'self-signed']).default('self-signed'),
+  KUBELET_CSR_WAIT_SECONDS: z.coerce.number().min(0).default(30),
+  KUBELET_TLS_DIR: z.string().optional(),
+  /** CA (PEM or a file) of the client certificates accepted (the apiserver's --kubelet-client-certificate); default the service-account CA. */
+  KUBELET_CLIENT_CA: z.string().optional(),
+  /** This replica's share of ECI's DescribeContainerLog quota (500/min per account, shared with everything else). */
+  KUBELET_LOG_CALLS_PER_MINUTE: z.coerce.number().int().positive().max(500).default(300),
+  /** Log archives of finished pods: per container (gzip) and in total for the node; 0 turns archiving off. */
+  KUBELET_LOG_ARCHIVE_BYTES: z.coerce.number().int().min(0).default(256 * 1024),
+  KUBELET_LOG_ARCHIVE_TOTAL_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
+  /** Their own namespace: the watcher's ConfigMap rights there touch nothing else (eci-profile stays read-only). */
+  KUBELET_LOG_ARCHIVE_NAMESPACE: z.string().min(1).default('eci-bridge-logs'),
+  /** How long one DescribeMultiContainerGroupMetric snapshot serves /metrics/resource and /stats/summary. */
+  KUBELET_METRICS_TTL_SECONDS: z.coerce.number().positive().default(15),
   /** The watcher pod's own IP and name (downward API); POD_NAME is the leader-election identity. */
   POD_IP: z.string().optional(),
   POD_NAME: z.string().optional(),

@@ -15,12 +15,17 @@ export const ECI_ACTIONS = {
   events: ['DescribeContainerGroupEvents'],
   logs: ['DescribeContainerLog'],
   exec: ['ExecContainerCommand'],
+  // the kubelet API (watcher/kubelet/): kubectl top and the node's metrics
+  metrics: ['DescribeMultiContainerGroupMetric'],
   price: ['DescribeContainerGroupPrice'],
 } as const satisfies Record<keyof ContainerGroups, readonly string[]>;
 
 export type EciAction = (typeof ECI_ACTIONS)[keyof typeof ECI_ACTIONS][number];
 
-/** Every RAM action (`eci:<Action>`) the adapter can call, sorted, without repeats. */
-export function eciRamActions(): string[] {
-  return [...new Set(Object.values(ECI_ACTIONS).flat())].map((a) => `eci:${a}`).sort();
+/**
+ * Every RAM action (`eci:<Action>`) the adapter can call, sorted, without repeats; with `methods`, only those the
+ * given port methods call (an identity that uses part of the port, e.g. the watcher's kubelet API).
+ */
+export function eciRamActions(methods: readonly (keyof typeof ECI_ACTIONS)[] = Object.keys(ECI_ACTIONS) as (keyof typeof ECI_ACTIONS)[]): string[] {
+  return [...new Set(methods.flatMap((m) => ECI_ACTIONS[m]))].map((a) => `eci:${a}`).sort();
 }

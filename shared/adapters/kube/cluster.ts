@@ -19,7 +19,7 @@ import type { Cluster, ClusterStore, PodWatchHandle } from '../../ports/index.js
 import { createKubeClient, type KubeClient, type KubeClientOptions } from './client.js';
 import { toKubeError } from './errors.js';
 import { type EventInput, EventRecorder, type EventRecorderOptions } from './events.js';
-import { forCreate, leaseForWire, toPlain } from './normalize.js';
+import { forCreate, leaseForWire, nodeStatusPatch, toPlain } from './normalize.js';
 import { type ListResult, type ListWatchOptions, startListWatch, type WatchSource } from './watch.js';
 
 export interface KubeClusterOptions extends EventRecorderOptions {
@@ -309,7 +309,8 @@ export class KubeCluster implements Cluster, ClusterStore {
   }
 
   async patchNodeStatus(name: string, status: NonNullable<Node['status']>): Promise<Node> {
-    const n = await call(`patch node status ${name}`, () => this.core.patchNodeStatus({ name, body: { status } }, SMP));
+    const body = nodeStatusPatch(status);
+    const n = await call(`patch node status ${name}`, () => this.core.patchNodeStatus({ name, body }, SMP));
     return toPlain<Node>(n);
   }
 

@@ -16,7 +16,7 @@ import type { ConfigMap, K8sEvent, Lease, Namespace, Node, Pod, PodStatus, Secre
 import type { Cluster, ClusterStore, PodWatchHandle } from '../../ports/index.js';
 import { errorFromStatus, KubeError, parseStatus, toKubeError } from './errors.js';
 import { type EventInput, EventRecorder, type EventRecorderOptions } from './events.js';
-import { forCreate, leaseForWire, toPlain } from './normalize.js';
+import { forCreate, leaseForWire, nodeStatusPatch, toPlain } from './normalize.js';
 import { type ListResult, type ListWatchOptions, startListWatch, type WatchSource } from './watch.js';
 
 export interface LiteKubeConnection {
@@ -349,7 +349,7 @@ export class LiteKubeCluster implements Cluster, ClusterStore {
   }
 
   patchNodeStatus(name: string, status: NonNullable<Node['status']>): Promise<Node> {
-    return this.write<Node>('PATCH', `/api/v1/nodes/${seg(name)}/status`, `patch node status ${name}`, { body: { status }, contentType: SMP });
+    return this.write<Node>('PATCH', `/api/v1/nodes/${seg(name)}/status`, `patch node status ${name}`, { body: nodeStatusPatch(status), contentType: SMP });
   }
 
   patchNode(name: string, patch: { metadata?: Node['metadata']; spec?: Node['spec'] }): Promise<Node> {

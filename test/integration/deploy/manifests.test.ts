@@ -38,13 +38,15 @@ describe('deploy/ on a real API server (server-side dry run)', { skip: kubeconfi
     // what kustomize's images transformer and a rename of the namespace do
     const text = JSON.stringify(manifests)
       .replaceAll(`"${image.name}:VERSION"`, '"registry.example.com/acme/eci-bridge-watcher:1.2.3"')
-      .replaceAll('"eci-bridge"', `"${ns}"`);
+      .replaceAll('"eci-bridge"', `"${ns}"`)
+      .replaceAll('"eci-bridge-logs"', `"${ns}-logs"`);
     manifests = (JSON.parse(text) as Manifest[]).filter((m) => m.kind !== 'Namespace');
-    await client().core.createNamespace({ body: { metadata: { name: ns } } });
+    // the namespaces deploy/ creates (the bridge's, and the kubelet API's log archives), renamed
+    for (const name of [ns, `${ns}-logs`]) await client().core.createNamespace({ body: { metadata: { name } } });
   });
 
   after(async () => {
-    await client().core.deleteNamespace({ name: ns }).catch(() => undefined);
+    for (const name of [ns, `${ns}-logs`]) await client().core.deleteNamespace({ name }).catch(() => undefined);
   });
 
   it('is accepted object by object, the PodDisruptionBudget in the policy version the server serves', async () => {

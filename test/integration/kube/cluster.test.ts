@@ -341,6 +341,22 @@ for (const impl of implementations) {
       await assert.rejects(cluster.createNode(node), (e: unknown) => isConflict(e));
     });
 
+    it('given addresses replace the node\'s: a Hostname published before is removed, the InternalIP changes', async () => {
+      const name = uniqueName('vnode');
+      createdNodes.push(name);
+      await cluster.createNode({ metadata: { name } });
+      await cluster.patchNodeStatus(name, {
+        addresses: [
+          { type: 'InternalIP', address: '10.0.0.5' },
+          { type: 'Hostname', address: name },
+        ],
+      });
+      const moved = await cluster.patchNodeStatus(name, { addresses: [{ type: 'InternalIP', address: '10.0.0.6' }] });
+      assert.deepEqual(moved.status?.addresses, [{ type: 'InternalIP', address: '10.0.0.6' }]);
+      const kept = await cluster.patchNodeStatus(name, { capacity: { cpu: '1' } });
+      assert.deepEqual(kept.status?.addresses, [{ type: 'InternalIP', address: '10.0.0.6' }]);
+    });
+
     it('lists pods by node and by label', async () => {
       const node = uniqueName('vnode');
       await createPod('on-node-1', node);

@@ -36,6 +36,14 @@ describe('RAM policies of deploy/', () => {
     assert.ok(eciRamActions().includes('eci:DescribeContainerGroupStatus'), 'the steady status ticks call DescribeContainerGroupStatus');
   });
 
+  it("grant the watcher's kubelet API its ECI calls (logs, exec, metrics), exec and logs tag-scoped", () => {
+    const eci = watcherGrants(id).filter((g) => g.action.startsWith('eci:')).map((g) => g.action).sort();
+    assert.deepEqual(eci, ['eci:DescribeContainerLog', 'eci:DescribeMultiContainerGroupMetric', 'eci:ExecContainerCommand']);
+    const unscoped = structuredClone(rendered('ram-policy-watcher.json'));
+    for (const s of unscoped.Statement) delete s.Condition;
+    assert.deepEqual(checkPolicy(unscoped, watcherGrants(id), values.CLUSTER_NAME).map((p) => p.grant.action), ['eci:ExecContainerCommand']);
+  });
+
   for (const [file, grants] of [
     ['ram-policy.json', functionsGrants(id)],
     ['ram-policy-watcher.json', watcherGrants(id)],

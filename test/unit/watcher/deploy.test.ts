@@ -60,7 +60,7 @@ function watcherGrants(): Set<string> {
     const ref = b.roleRef as { kind: string; name: string };
     const role = all.map((x) => x.doc).find((d) => d.kind === ref.kind && d.metadata?.name === ref.name && (ref.kind === 'ClusterRole' || d.metadata?.namespace === b.metadata?.namespace));
     assert.ok(role, `role ${ref.kind}/${ref.name} exists`);
-    const scope = b.kind === 'ClusterRoleBinding' ? 'cluster' : b.metadata?.namespace === NODE_LEASE_NAMESPACE ? 'kube-node-lease' : b.metadata?.namespace === config.BRIDGE_NAMESPACE ? 'bridge' : `ns:${b.metadata?.namespace}`;
+    const scope = b.kind === 'ClusterRoleBinding' ? 'cluster' : b.metadata?.namespace === NODE_LEASE_NAMESPACE ? 'kube-node-lease' : b.metadata?.namespace === config.BRIDGE_NAMESPACE ? 'bridge' : b.metadata?.namespace === config.KUBELET_LOG_ARCHIVE_NAMESPACE ? 'log-archive' : `ns:${b.metadata?.namespace}`;
     for (const r of role.rules as Rule[]) {
       for (const g of r.apiGroups ?? []) for (const res of r.resources ?? []) for (const v of r.verbs ?? []) grants.add(`${scope} ${g}/${res} ${v}`);
     }

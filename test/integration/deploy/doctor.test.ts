@@ -14,7 +14,6 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parse } from 'yaml';
 import { type EciEmulator, startEciEmulator } from '../../../emulators/eci/index.js';
 import { type MnsEmulator, startMnsEmulator } from '../../../emulators/mns/index.js';
 import { createKubeClient, KubeCluster } from '../../../shared/adapters/kube/index.js';
@@ -128,9 +127,9 @@ describe('eci-bridge doctor', { skip: kubeconfig ? false : 'KUBE_TEST_KUBECONFIG
     assert.equal(statusOf(r.find('watcher settings')), 'ok');
     assert.equal(statusOf(r.find('RAM ram-policy.json')), 'ok');
     assert.equal(statusOf(r.find('s.yaml values')), 'ok');
-    // one line per function of s.yaml (an fc3 component)
-    const functions = Object.values((parse(readFileSync(join(root, 's.yaml'), 'utf8')) as { resources: Record<string, { component: string }> }).resources);
-    assert.equal(r.lines.filter((l) => l.includes(' function environment:')).length, functions.filter((f) => f.component === 'fc3').length);
+    const functions = [...readFileSync(join(root, 's.yaml'), 'utf8').matchAll(/^ {4}component: fc3$/gm)].length;
+    assert.ok(functions >= 5, 's.yaml declares the functions');
+    assert.equal(r.lines.filter((l) => l.includes(' function environment:')).length, functions, 'one environment line per function');
     for (const check of ['virtual node', 'watcher', 'functions heartbeat', 'webhook caBundle']) assert.equal(statusOf(r.find(check)), 'warn', check);
     assert.equal(statusOf(r.find('ECI')), 'ok');
     assert.equal(statusOf(r.find('MNS')), 'ok');

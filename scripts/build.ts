@@ -15,7 +15,9 @@
  * - Function bundles use the lite Kubernetes client (shared/adapters/kube/lite.ts): the client-node adapter that
  *   compose.ts imports for kubeconfig / in-cluster use is replaced by shared/adapters/kube/absent.ts in them
  *   (see withoutClientNode), so @kubernetes/client-node (~1 MB, most of the load time) is not bundled; nor are
- *   the packages @darabonba/typescript loads for helpers the ECI SDK never calls (see darabonbaWithoutUnused).
+ *   the packages @darabonba/typescript loads for helpers the ECI SDK never calls (see darabonbaWithoutUnused), nor
+ *   the BSS SDK's models of actions the reconcile function never calls (see bssModelsUsed); only the reconcile
+ *   bundle carries the BSS SDK at all (shared/compose-reconcile.ts).
  * - zod: our `import { z } from 'zod'` is bundled as `import * as z from 'zod'`, which esbuild can tree-shake
  *   (see zodNamespaceImport): -370 KB per bundle.
  * - Minified, with a separate source map (`NODE_OPTIONS=--enable-source-maps` in s.yaml).
@@ -163,6 +165,29 @@ const zodNamespaceImport: Plugin = {
   },
 };
 
+/**
+ * @alicloud/bssopenapi20171214's client requires its model index, ~900 models (4.4 MB of source, ~800 KB
+ * minified), although a client method only touches its own request and response models, and only when called.
+ * In function bundles the index is replaced by the models of the actions the BSS adapter calls (BSS_ACTIONS);
+ * calling any other action of that client there fails with a clear TypeError.
+ */
+const BSS_ACTIONS = ['DescribeInstanceBill'];
+const bssModelsUsed: Plugin = {
+  name: 'bss-models-used',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/models\/model$/ }, (args) =>
+      args.importer.includes('node_modules/@alicloud/bssopenapi20171214/dist/') ? { path: join(args.resolveDir, 'models'), namespace: 'bss-models' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'bss-models' }, (args) => ({
+      contents: `module.exports = Object.assign({}, ${BSS_ACTIONS.flatMap((a) => [`${a}Request`, `${a}Response`, `${a}ResponseBody`])
+        .map((m) => `require(${JSON.stringify(`./${m}`)})`)
+        .join(', ')});`,
+      resolveDir: args.path,
+      loader: 'js',
+    }));
+  },
+};
+
 const IMPORT_META_BANNER =
   'var __bundle_import_meta_url=require("url").pathToFileURL(__filename).href;' +
   'var __bundle_import_meta_dirname=__dirname;var __bundle_import_meta_filename=__filename;';
@@ -194,7 +219,7 @@ async function buildOne(e: BundleEntry, root: string, outDir: string, minify: bo
       },
       banner: { js: IMPORT_META_BANNER },
       plugins: e.name.startsWith('functions/')
-        ? [shimWhatwgUrl, zodNamespaceImport, withoutClientNode(root), darabonbaWithoutUnused]
+        ? [shimWhatwgUrl, zodNamespaceImport, withoutClientNode(root), darabonbaWithoutUnused, bssModelsUsed]
         : [shimWhatwgUrl, zodNamespaceImport],
       legalComments: 'none',
       logLevel: 'silent',

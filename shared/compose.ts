@@ -15,13 +15,14 @@
 import pino from 'pino';
 import type { Config } from './domain/config.js';
 import type { FcCredentials } from './domain/fc.js';
+import { caPemFrom } from './domain/kubeCa.js';
 import { createEciContainerGroups, type EciAdapterOptions } from './adapters/eci/index.js';
 import { createKubeCluster, type KubeClientOptions } from './adapters/kube/index.js';
 import { createLiteKubeCluster } from './adapters/kube/lite.js';
 import { kubeProxySettings } from './domain/kubeProxy.js';
 import { MnsQueue } from './adapters/queue/index.js';
 import { teamLabelsProblem } from './domain/names.js';
-import type { Clock, Cluster, ClusterStore, ContainerGroups, Logger, QueueSender } from './ports/index.js';
+import type { BillReader, Clock, Cluster, ClusterStore, ContainerGroups, Logger, QueueSender } from './ports/index.js';
 import { Billing, billingSettingsFromConfig } from './usecases/billing.js';
 import { DEFAULT_SETTINGS, type SyncDomain, type SyncSettings, type UseCaseDeps } from './usecases/context.js';
 import { createSyncDomain, type TranslateDefaults } from './usecases/domain.js';
@@ -51,6 +52,8 @@ export interface BridgeOverrides {
   domain?: SyncDomain;
   /** extra ECI adapter options (retry policy, rate limits, clock) */
   eciOptions?: Partial<EciAdapterOptions>;
+  /** the bill (BSS OpenAPI) for the reconcile function; default: the BSS adapter with the same credentials */
+  bills?: BillReader;
 }
 
 export interface Bridge {
@@ -107,8 +110,12 @@ export function kubeOptions(config: Config): KubeClientOptions {
     if (!config.KUBE_API_SERVER || !config.KUBE_TOKEN || !config.KUBE_CA) {
       throw new ComposeError('KUBE_API_SERVER, KUBE_TOKEN and KUBE_CA must be set together');
     }
-    const ca = config.KUBE_CA.includes('-----BEGIN') ? config.KUBE_CA : Buffer.from(config.KUBE_CA, 'base64').toString('utf8');
-    if (!ca.includes('-----BEGIN')) throw new ComposeError('KUBE_CA is neither PEM nor base64 of PEM');
+    let ca: string;
+    try {
+      ca = caPemFrom(config.KUBE_CA);
+    } catch (err) {
+      throw new ComposeError((err as Error).message, { cause: err });
+    }
     return { server: config.KUBE_API_SERVER, token: config.KUBE_TOKEN, caPem: ca };
   }
   if (config.KUBECONFIG) return { kubeconfigPath: config.KUBECONFIG.split(':')[0] ?? config.KUBECONFIG };
@@ -138,6 +145,7 @@ export function translateDefaults(config: Config): TranslateDefaults {
     clusterName: config.CLUSTER_NAME,
     vnodeName: config.VNODE_NAME,
     ...(config.BILLING_TEAM_LABELS.length ? { teamLabels: config.BILLING_TEAM_LABELS } : {}),
+    ...(config.VNODE_TAGS.length ? { vnodeTags: config.VNODE_TAGS } : {}),
     regionId: config.ECI_REGION,
     vSwitchIds: config.ECI_VSWITCH_IDS,
     ...(config.ECI_SECURITY_GROUP_ID ? { securityGroupId: config.ECI_SECURITY_GROUP_ID } : {}),
@@ -231,7 +239,7 @@ export function createBridge(
     settings,
     domain: o.domain ?? createSyncDomain(translateDefaults(config)),
   };
-  return {
+  const bridge: Bridge = {
     config,
     logger,
     clock,
@@ -243,10 +251,12 @@ export function createBridge(
     deps,
     podSync: new PodSync(deps),
     statusSync: new StatusSync(deps),
-    gc: new Gc(deps),
+    gc: new Gc(deps, { leaksNamespace: config.BRIDGE_NAMESPACE }),
     heartbeat: new HeartbeatWriter({ cluster, clock, logger, namespace: config.BRIDGE_NAMESPACE }),
     takeEciTally: instrumented.take,
   };
+  if (o.bills) billReaders.set(bridge, o.bills);
+  return bridge;
 }
 
 function credentialKey(c: FcCredentials | undefined): string {
@@ -278,12 +288,18 @@ export function bridgeFactory(
 // ---------------------------------------------------------------- billing
 
 /** The Kubernetes adapter implements ClusterStore beside Cluster; a test's plain Cluster fake may not. */
-function hasStore(c: Cluster): c is Cluster & ClusterStore {
+export function hasStore(c: Cluster): c is Cluster & ClusterStore {
   const s = c as Partial<ClusterStore>;
   return typeof s.createConfigMap === 'function' && typeof s.replaceConfigMap === 'function' && typeof s.listNamespaces === 'function';
 }
 
 const billings = new WeakMap<Bridge, Billing>();
+const billReaders = new WeakMap<Bridge, BillReader>();
+
+/** The bill reader passed in `overrides.bills` (tests, the sandbox); compose-reconcile.ts builds the BSS adapter otherwise. */
+export function billsOverride(bridge: Bridge): BillReader | undefined {
+  return billReaders.get(bridge);
+}
 
 /**
  * The billing use-case of a bridge (memoised per bridge, so instance-type prices learned from

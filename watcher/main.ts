@@ -3,11 +3,13 @@
  * stop gracefully on SIGTERM/SIGINT (stop watching, flush, release leadership). The only watcher file that
  * constructs adapters; everything else works on ports.
  */
-import { createKubeAdmissionSupport, createKubeCluster } from '../shared/adapters/kube/index.js';
+import { createEciContainerGroups } from '../shared/adapters/eci/index.js';
+import { createKubeAdmissionSupport, createKubeCluster, createKubeKubeletSupport } from '../shared/adapters/kube/index.js';
 import { MnsQueue } from '../shared/adapters/queue/index.js';
-import { createLogger, kubeOptions, systemClock } from '../shared/compose.js';
+import { cloudCredentials, createLogger, kubeOptions, systemClock } from '../shared/compose.js';
 import { type Config, parseConfig } from '../shared/domain/config.js';
 import { asError } from '../shared/errors.js';
+import { type KubeletRuntime, startKubelet } from './kubelet/index.js';
 import { Watcher } from './watcher.js';
 import { type AdmissionRuntime, startAdmission } from './webhook/index.js';
 
@@ -39,19 +41,34 @@ export async function main(env: Record<string, string | undefined> = process.env
   const cfg = parseConfig(env);
   const log = createLogger(cfg, { app: 'eci-bridge-watcher' });
   const cluster = createKubeCluster(kubeOptions(cfg), { component: 'eci-bridge-watcher', host: cfg.VNODE_NAME });
+  // The kubelet API (logs, metrics): served by every replica; its ECI calls are the only ones the watcher makes.
+  let kubelet: KubeletRuntime | undefined;
+  if (cfg.KUBELET_ENABLED) {
+    const creds = cloudCredentials(cfg);
+    if (!creds) throw new Error('KUBELET_ENABLED needs ECI credentials (ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET)');
+    kubelet = await startKubelet({
+      config: cfg,
+      cluster,
+      support: createKubeKubeletSupport(kubeOptions(cfg)),
+      eci: createEciContainerGroups(cfg, creds, { logger: log.child({ adapter: 'eci' }), retry: { maxAttempts: 2 } }),
+      clock: systemClock,
+      log,
+    });
+  }
   const watcher = new Watcher({
     cluster,
     queue: buildQueue(cfg),
     clock: systemClock,
     log,
     config: cfg,
+    onPod: kubelet ? (type, pod) => kubelet?.onPod(type, pod) : undefined,
   });
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    Promise.all([watcher.stop(), admission?.stop()])
+    Promise.all([watcher.stop(), admission?.stop(), kubelet?.stop()])
       .then(() => process.exit(0))
       .catch((err: unknown) => {
         log.error({ err: asError(err).message }, 'shutdown failed');

@@ -56,6 +56,7 @@ export type NodeConfig = Pick<
   Config,
   | 'VNODE_NAME'
   | 'VNODE_LABELS'
+  | 'VNODE_TAGS'
   | 'VNODE_TAINT'
   | 'VNODE_CPU'
   | 'VNODE_MEMORY'
@@ -64,19 +65,37 @@ export type NodeConfig = Pick<
   | 'VNODE_GPU'
   | 'VNODE_ARCH'
   | 'KUBELET_PORT'
+  | 'KUBELET_ADDRESS'
   | 'POD_IP'
 >;
 
+/**
+ * The node's labels: VNODE_LABELS first, then the fixed labels, which always win — the scheduler's nodeSelector
+ * (`k8s.aliyun.com/vnode=true`) and the watcher's own anti-affinity (deploy/watcher.yaml: `type`,
+ * `k8s.aliyun.com/vnode`, `kubernetes.io/hostname`) rely on them.
+ */
 export function nodeLabels(cfg: NodeConfig): Record<string, string> {
   return {
+    ...parseLabels(cfg.VNODE_LABELS),
     type: 'virtual-kubelet',
     'kubernetes.io/role': 'agent',
     'kubernetes.io/os': 'linux',
     'kubernetes.io/arch': cfg.VNODE_ARCH,
     'kubernetes.io/hostname': cfg.VNODE_NAME,
     'k8s.aliyun.com/vnode': 'true',
-    ...parseLabels(cfg.VNODE_LABELS),
   };
+}
+
+/** The node annotation showing its cost tags (VNODE_TAGS) as a JSON object. */
+export const ANNOTATION_VNODE_TAGS = 'eci-bridge.io/vnode-tags';
+
+/**
+ * The node's annotations: who manages it, and its cost tags (VNODE_TAGS, also on every group it creates) as a JSON
+ * object (`{}` without tags, so a patch also clears tags removed from the configuration).
+ */
+export function nodeAnnotations(cfg: NodeConfig): Record<string, string> {
+  const tags = JSON.stringify(Object.fromEntries(cfg.VNODE_TAGS.map((t) => [t.Key, t.Value])));
+  return { 'eci-bridge.io/managed-by': 'eci-bridge-watcher', [ANNOTATION_VNODE_TAGS]: tags };
 }
 
 export interface Health {
@@ -134,9 +153,10 @@ export function nodeStatus(
   version = 'v1.20.0-eci-bridge',
 ): NonNullable<Node['status']> {
   const capacity = nodeCapacity(cfg);
-  const addresses: { type: string; address: string }[] = [];
-  if (cfg.POD_IP) addresses.push({ type: 'InternalIP', address: cfg.POD_IP });
-  addresses.push({ type: 'Hostname', address: cfg.VNODE_NAME });
+  // Only an address the apiserver can dial: the serving replica's pod IP (or KUBELET_ADDRESS). No Hostname: an
+  // apiserver with the default --kubelet-preferred-address-types (Hostname first) would dial the node name.
+  const ip = cfg.KUBELET_ADDRESS ?? cfg.POD_IP;
+  const addresses = ip ? [{ type: 'InternalIP', address: ip }] : [];
   return {
     capacity,
     allocatable: { ...capacity },
@@ -161,7 +181,11 @@ export function nodeStatus(
 /** The Node to create when it does not exist yet (status is patched separately: create ignores most of it). */
 export function buildNode(cfg: NodeConfig, health: Health, nowMs: number): Node {
   return {
-    metadata: { name: cfg.VNODE_NAME, labels: nodeLabels(cfg), annotations: { 'eci-bridge.io/managed-by': 'eci-bridge-watcher' } },
+    metadata: {
+      name: cfg.VNODE_NAME,
+      labels: nodeLabels(cfg),
+      annotations: nodeAnnotations(cfg),
+    },
     spec: { taints: nodeTaints(cfg, health) },
     status: nodeStatus(cfg, health, nowMs),
   };

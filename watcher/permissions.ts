@@ -6,11 +6,11 @@
 export interface Permission {
   /** the Cluster port method */
   method: string;
-  apiGroup: '' | 'coordination.k8s.io' | 'admissionregistration.k8s.io';
+  apiGroup: '' | 'coordination.k8s.io' | 'admissionregistration.k8s.io' | 'authentication.k8s.io' | 'authorization.k8s.io' | 'certificates.k8s.io';
   resource: string;
   verbs: readonly string[];
   /** cluster-wide (ClusterRole) or in a namespace (Role) */
-  scope: 'cluster' | 'kube-node-lease' | 'bridge';
+  scope: 'cluster' | 'kube-node-lease' | 'bridge' | 'log-archive';
 }
 
 export const WATCHER_PERMISSIONS: readonly Permission[] = [
@@ -48,4 +48,16 @@ export const WATCHER_PERMISSIONS: readonly Permission[] = [
     verbs: ['get', 'patch'],
     scope: 'cluster',
   },
+  // the kubelet API (watcher/kubelet/, when KUBELET_ENABLED): the pod behind a log request, the kubelet's webhook
+  // authentication and authorization, its serving certificate's CSR (never approved by the watcher itself)
+  { method: 'getPod', apiGroup: '', resource: 'pods', verbs: ['get'], scope: 'cluster' },
+  { method: 'reviewToken', apiGroup: 'authentication.k8s.io', resource: 'tokenreviews', verbs: ['create'], scope: 'cluster' },
+  { method: 'reviewAccess', apiGroup: 'authorization.k8s.io', resource: 'subjectaccessreviews', verbs: ['create'], scope: 'cluster' },
+  { method: 'createCsr', apiGroup: 'certificates.k8s.io', resource: 'certificatesigningrequests', verbs: ['create'], scope: 'cluster' },
+  { method: 'getCsrCertificate', apiGroup: 'certificates.k8s.io', resource: 'certificatesigningrequests', verbs: ['get'], scope: 'cluster' },
+  // log archives of finished pods, in their own namespace (KUBELET_LOG_ARCHIVE_NAMESPACE)
+  { method: 'listLogArchives', apiGroup: '', resource: 'configmaps', verbs: ['list'], scope: 'log-archive' },
+  { method: 'getLogArchive', apiGroup: '', resource: 'configmaps', verbs: ['list'], scope: 'log-archive' },
+  { method: 'putLogArchive', apiGroup: '', resource: 'configmaps', verbs: ['create', 'update'], scope: 'log-archive' },
+  { method: 'deleteLogArchive', apiGroup: '', resource: 'configmaps', verbs: ['delete'], scope: 'log-archive' },
 ];

@@ -2,6 +2,8 @@
  * The in-cluster watcher: registers the virtual node and renews its lease, turns pod events into nudges,
  * runs the status clock and the periodic resync, all while it is the leader; serves health and metrics
  * always. Built from ports only (Cluster, QueueSender, Clock, Logger): `main.ts` wires the adapters.
+ * Over 400 lines: leadership, pods and the node share the generation counter and timers of one leader term; the
+ * pure rules live beside it (node.ts, podState.ts, resync.ts, statusClock.ts).
  */
 import { hostname } from 'node:os';
 import type { Config } from '../shared/domain/config.js';
@@ -19,6 +21,7 @@ import { type WatcherMetrics, watcherMetrics } from './metrics.js';
 import {
   awayGrace,
   buildNode,
+  nodeAnnotations,
   evaluateHealth,
   type Health,
   nodeLabels,
@@ -43,6 +46,8 @@ export interface WatcherDeps {
   metrics?: WatcherMetrics;
   /** Serve /healthz, /readyz, /metrics (default true). */
   http?: boolean;
+  /** Observe every pod event while leading (the kubelet API archives finished pods' logs). */
+  onPod?: (type: EventType, pod: Pod) => void;
   /** Observe every nudge batch sent (tests and benchmarks). */
   onSent?: (nudges: readonly PendingNudge[]) => void;
 }
@@ -309,6 +314,7 @@ export class Watcher {
 
   #onPodEvent(type: EventType, pod: Pod): void {
     this.metrics.podEvents.inc({ type });
+    this.#d.onPod?.(type, pod);
     const uid = pod.metadata.uid;
     if (!uid) return;
     const now = this.#d.clock.now();
@@ -436,7 +442,7 @@ export class Watcher {
       if (existing) {
         node = await this.#d.cluster
           .patchNode(name, {
-            metadata: { labels: nodeLabels(this.#cfg) },
+            metadata: { labels: nodeLabels(this.#cfg), annotations: nodeAnnotations(this.#cfg) },
             spec: { taints: nodeTaints(this.#cfg, this.#health, existing.spec?.taints ?? []) },
           })
           .catch((err: unknown) => {

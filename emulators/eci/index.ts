@@ -13,11 +13,14 @@ import type { AddressInfo } from 'node:net';
 import { Authenticator, type EmulatorCredential } from './auth.js';
 import { ECI_API_QUOTAS, type Faults, latencyOf, pickFault, seededRandom, TokenBucket } from './control.js';
 import { EciEmulatorError } from './errors.js';
+import { serveExec } from './exec.js';
 import type { SimSettings } from './lifecycle.js';
-import { EciService, groupWire, stringifyResponse } from './service.js';
+import { type CreateRecord, EciService, groupWire, stringifyResponse } from './service.js';
 
 export type { EmulatorCredential } from './auth.js';
 export type { ActionFault, Faults } from './control.js';
+export type { CreateRecord } from './service.js';
+export { CREATE_CONTAINER_GROUP_PARAMS, type ParamSpec } from './documented.js';
 export { ERROR_CATALOGUE, type EciErrorCode } from './errors.js';
 export { parseProgram, SIM_MARKER } from './lifecycle.js';
 
@@ -25,6 +28,8 @@ export { parseProgram, SIM_MARKER } from './lifecycle.js';
 export interface Scenario {
   /** Zones vSwitches are spread over (default cn-hangzhou-h, cn-hangzhou-i, cn-hangzhou-j). */
   zones?: string[];
+  /** Pod IPs in 127.0.0.0/8 (reachable on loopback: port-forward tests listen on them) instead of 10.0.0.0/8. */
+  loopbackPodIps?: boolean;
   schedulingSeconds?: number;
   imagePullSeconds?: number;
   imagePull?: Record<string, number>;
@@ -90,6 +95,11 @@ export interface EciEmulator {
   setCredentials(credentials: EmulatorCredential[]): void;
   /** Every container group, as DescribeContainerGroups would show it (advanced to now). */
   groups(): Record<string, unknown>[];
+  /**
+   * Every group CreateContainerGroup ever created, in order, with its ClientToken, tags and received parameters
+   * (deleted and forgotten groups included; an idempotent replay of a token adds nothing).
+   */
+  creates(): CreateRecord[];
   /** Every group's status and the exact time it changed (benchmarks: state change → pod status latency). */
   states(): GroupState[];
   close(): Promise<void>;
@@ -128,6 +138,7 @@ export async function startEciEmulator(opts: EciEmulatorOptions = {}): Promise<E
     retainFinishedMs: opts.retainFinishedMs ?? 3_600_000 * timeScale,
     keepLatestFinished: scenario.keepLatestFinished ?? 100,
     zones: scenario.zones ?? ['cn-hangzhou-h', 'cn-hangzhou-i', 'cn-hangzhou-j'],
+    podIpFirstOctet: scenario.loopbackPodIps ? 127 : 10,
     seed,
     now,
     faults: () => faults,
@@ -249,6 +260,13 @@ export async function startEciEmulator(opts: EciEmulatorOptions = {}): Promise<E
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
+    // ExecContainerCommand's WebSocketUri
+    server.on('upgrade', (req, socket, head) => {
+      const url = new URL(req.url ?? '/', 'http://emulator');
+      const m = /^\/exec\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+      service.sweep();
+      serveExec(req, socket, head, m ? service.takeExecTicket(decodeURIComponent(m[1] ?? ''), decodeURIComponent(m[2] ?? ''), url.searchParams.get('token') ?? '') : undefined);
+    });
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
@@ -283,6 +301,7 @@ export async function startEciEmulator(opts: EciEmulatorOptions = {}): Promise<E
       service.sweep();
       return [...service.groups.values()].map((g) => groupWire(g));
     },
+    creates: () => service.created.map((c) => ({ ...c, tags: c.tags.map((t) => ({ ...t })), params: { ...c.params } })),
     states: () => {
       service.sweep();
       return [...service.groups.values()].map((g) => ({

@@ -29,6 +29,7 @@ import type { Wire } from './params.js';
  * | `ignore-sigterm` | on delete, keep running for the whole TerminationGracePeriodSeconds |
  * | `pull N` | this image takes N s to pull (overrides the scenario's default) |
  * | `log TEXT` | write the line TEXT to the container log on each start |
+ * | `log-every MS TEXT` | while running, write `TEXT <n>` (n = 1, 2, …) every MS simulated milliseconds |
  *
  * Example: `["/bin/sh", "-c", "echo hi # eci-sim: log hi; sleep 30; exit 3"]`.
  */
@@ -42,6 +43,8 @@ export interface Program {
   ignoreSigterm: boolean;
   pullSeconds?: number;
   logs: string[];
+  /** a line every `ms` (simulated) while running */
+  logEvery?: { ms: number; text: string };
 }
 
 export const SIM_MARKER = 'eci-sim:';
@@ -96,6 +99,9 @@ export function parseProgram(command: readonly string[], args: readonly string[]
         break;
       case 'log':
         p.logs.push(arg);
+        break;
+      case 'log-every':
+        if (has && n > 0) p.logEvery = { ms: n, text: rest.slice(1).join(' ') || 'line' };
         break;
       default:
         break; // unknown directives are ignored
@@ -164,6 +170,8 @@ export class SimContainer {
   restarting = false;
   logs: LogLine[] = [];
   previousLogs: LogLine[] = [];
+  /** `log-every`: when the current run's periodic lines started, and how many were written */
+  periodic?: { from: number; written: number };
   /** increments per start so stale timers of an old run are ignored */
   generation = 0;
 
@@ -343,8 +351,28 @@ export class SimGroup {
   }
 
   private log(c: SimContainer, line: string): void {
+    this.writePeriodic(c, this.t);
     c.logs.push({ at: this.t, line });
-    if (c.logs.length > 10_000) c.logs.shift();
+    if (c.logs.length > 10_000) c.logs.splice(0, c.logs.length - 10_000);
+  }
+
+  /** Writes the `log-every` lines of a running container due by `until` (lazily: no step per line). */
+  private writePeriodic(c: SimContainer, until: number): void {
+    const every = c.program.logEvery;
+    const p = c.periodic;
+    if (!every || !p || c.state.State !== 'Running') return;
+    const stepMs = every.ms * this.settings.timeScale;
+    while (p.from + (p.written + 1) * stepMs <= until) {
+      p.written++;
+      c.logs.push({ at: Math.floor(p.from + p.written * stepMs), line: `${every.text} ${p.written}` });
+    }
+    if (c.logs.length > 10_000) c.logs.splice(0, c.logs.length - 10_000);
+  }
+
+  /** The container's log lines as of `now` (the current run's, or the previous run's). */
+  logLines(c: SimContainer, previous: boolean, now: number): LogLine[] {
+    if (!previous) this.writePeriodic(c, now);
+    return previous ? c.previousLogs : c.logs;
   }
 
   // ---------------------------------------------------------------- steps
@@ -417,6 +445,7 @@ export class SimGroup {
     c.ready = false;
     this.log(c, `eci-sim: container ${c.spec.Name} started (image ${c.spec.Image}, restart ${c.restartCount})`);
     for (const line of c.program.logs) this.log(c, line);
+    c.periodic = { from: this.t, written: 0 };
     if (!c.init) {
       if (!c.program.notReady) {
         if (c.program.readyAfter) {

@@ -1,10 +1,14 @@
 /**
  * The ECI service behind the emulator's HTTP front: the container-group store, ClientToken idempotency, request
  * validation with ECI's limits and name rules, and one handler per action answering in the wire names and
- * shapes the SDK parses (eci-api.md §4, Appendices A-C). Unknown parameters are ignored.
+ * shapes the SDK parses (eci-api.md §4, Appendices A-C). CreateContainerGroup refuses parameter names ECI does not
+ * document (documented.ts); other actions ignore unknown parameters. Every group CreateContainerGroup ever created
+ * is kept in `created` (an idempotent replay of a ClientToken creates nothing and adds nothing).
  */
 import { randomUUID } from 'node:crypto';
 import { type Faults, seededRandom } from './control.js';
+import { checkDocumented } from './documented.js';
+import type { ExecTicket } from './exec.js';
 import { EciEmulatorError, invalidParameter, missingParameter } from './errors.js';
 import { type ContainerSpec, type CtrState, iso, type SimContainer, type SimGroup as Group, SimGroup, type SimSettings } from './lifecycle.js';
 import {
@@ -26,6 +30,8 @@ export interface ServiceOptions {
   retainFinishedMs: number;
   keepLatestFinished: number;
   zones: string[];
+  /** 10, or 127 for pod IPs reachable on loopback */
+  podIpFirstOctet: number;
   seed: number;
   now: () => number;
   faults: () => Faults;
@@ -36,7 +42,18 @@ export interface RequestContext {
   host: string;
 }
 
-type Handler = (p: Wire, ctx: RequestContext) => Record<string, unknown>;
+type Handler = (p: Wire, ctx: RequestContext, raw: Record<string, string>) => Record<string, unknown>;
+
+/** One group CreateContainerGroup created (never an idempotent replay), kept for the emulator's lifetime. */
+export interface CreateRecord {
+  id: string;
+  clientToken?: string;
+  tags: { Key: string; Value: string }[];
+  /** ms on the emulator's clock */
+  at: number;
+  /** the request's parameters as received (flattened wire names), signature parameters left out */
+  params: Record<string, string>;
+}
 
 /** Parameters that belong to the signature, not to the request (excluded from ClientToken fingerprints). */
 const SIGNATURE_PARAMS = new Set([
@@ -153,6 +170,8 @@ export class EciService {
   /** Every group, in creation order (= `seq` order: a group is inserted once, at creation). */
   readonly groups = new Map<string, Group>();
   private readonly tokens = new Map<string, { id: string; fingerprint: string }>();
+  /** Every group ever created, in creation order (finished and deleted ones too). */
+  readonly created: CreateRecord[] = [];
   /** Groups by tag key and by tag key + value, each in creation order (DescribeContainerGroups' Tag filter). */
   private readonly byTag = new Map<string, Set<Group>>();
   /** Groups by name, in creation order. */
@@ -166,13 +185,15 @@ export class EciService {
   /** Cached DescribeContainerGroups renderings, valid while the group's version is unchanged. */
   private readonly wireCache = new WeakMap<Group, { version: number; withEvent: boolean; json: Prejson }>();
   private seq = 0;
+  /** exec WebSocket tickets by token (single use, 30 s) */
+  private readonly execTickets = new Map<string, ExecTicket & { groupId: string; container: string }>();
   private readonly rnd: () => number;
   private readonly handlers: Record<string, Handler>;
 
   constructor(private readonly opts: ServiceOptions) {
     this.rnd = seededRandom(opts.seed ^ 0x5eed);
     this.handlers = {
-      CreateContainerGroup: (p) => this.create(p),
+      CreateContainerGroup: (p, _ctx, raw) => this.create(p, raw),
       DeleteContainerGroup: (p) => this.deleteGroup(p),
       RestartContainerGroup: (p) => this.restartGroup(p),
       DescribeContainerGroups: (p) => this.describeGroups(p),
@@ -193,9 +214,10 @@ export class EciService {
   handle(action: string, raw: Record<string, string>, ctx: RequestContext): Record<string, unknown> {
     const handler = this.handlers[action];
     if (!handler) throw new EciEmulatorError('InvalidAction.NotFound');
+    if (action === 'CreateContainerGroup') checkDocumented(raw, SIGNATURE_PARAMS);
     const params = unflatten(raw);
     this.sweep();
-    return handler(params, ctx);
+    return handler(params, ctx, raw);
   }
 
   /**
@@ -295,7 +317,7 @@ export class EciService {
 
   // ---------------------------------------------------------------- Create
 
-  private create(p: Wire): Record<string, unknown> {
+  private create(p: Wire, raw: Record<string, string>): Record<string, unknown> {
     const regionId = requireStr(p, 'RegionId');
     const name = requireStr(p, 'ContainerGroupName');
     if (!NAME_RE.test(name)) {
@@ -376,7 +398,7 @@ export class EciService {
       }
     }
 
-    const { zoneId, vSwitchId } = this.place(str(p, 'ZoneId'), vSwitches);
+    const { zoneId, vSwitchId } = this.place(str(p, 'ZoneId'), vSwitches, spotStrategy !== 'NoSpot');
     const faults = this.opts.faults();
     if (faults.vcpuQuota !== undefined) {
       let used = 0;
@@ -405,7 +427,7 @@ export class EciService {
         vSwitchId,
         securityGroupId: str(p, 'SecurityGroupId') ?? 'sg-emulator',
         vpcId: 'vpc-emulator',
-        intranetIp: `10.${(seq >> 16) & 255}.${(seq >> 8) & 255}.${seq & 255}`,
+        intranetIp: `${this.opts.podIpFirstOctet}.${(seq >> 16) & 255}.${(seq >> 8) & 255}.${seq & 255}`,
         createdAt: now,
         restartPolicy,
         terminationGracePeriodSeconds: grace,
@@ -423,6 +445,9 @@ export class EciService {
     );
     this.add(group);
     if (clientToken) this.tokens.set(clientToken, { id, fingerprint });
+    const params: Record<string, string> = {};
+    for (const [k, v] of Object.entries(raw)) if (!SIGNATURE_PARAMS.has(k) || k === 'ClientToken' || k === 'DryRun') params[k] = v;
+    this.created.push({ id, ...(clientToken ? { clientToken } : {}), tags: tags.map((t) => ({ ...t })), at: now, params });
     return { ContainerGroupId: id };
   }
 
@@ -462,8 +487,11 @@ export class EciService {
   }
 
   /** Picks the zone and vSwitch; NoStock when every candidate is sold out (VSwitchOrdered semantics). */
-  private place(zone: string | undefined, vSwitches: string[]): { zoneId: string; vSwitchId: string } {
+  private place(zone: string | undefined, vSwitches: string[], spot: boolean): { zoneId: string; vSwitchId: string } {
     const noStock = this.opts.faults().noStock;
+    if (spot && noStock?.spot) {
+      throw new EciEmulatorError('OperationDenied.NoStock', 'Sales of spot instances are temporarily suspended in every zone.');
+    }
     const zoneOf = (vsw: string) => this.opts.zones[hash(vsw) % this.opts.zones.length] as string;
     const candidates = vSwitches.length
       ? vSwitches.map((v) => ({ vSwitchId: v, zoneId: zone ?? zoneOf(v) }))
@@ -627,7 +655,7 @@ export class EciService {
     const g = this.groupOf(p);
     const c = this.container(g, p);
     const previous = bool(p, 'LastTime') ?? false;
-    let lines = previous ? c.previousLogs : c.logs;
+    let lines = g.logLines(c, previous, this.opts.now());
     const sinceSeconds = int(p, 'SinceSeconds');
     const startTime = str(p, 'StartTime');
     if (sinceSeconds !== undefined) lines = lines.filter((l) => l.at >= this.opts.now() - sinceSeconds * 1000);
@@ -636,12 +664,16 @@ export class EciService {
       if (Number.isNaN(t)) throw invalidParameter('StartTime', 'not an RFC 3339 time');
       lines = lines.filter((l) => l.at >= t);
     }
-    const tail = int(p, 'Tail');
-    if (tail !== undefined && tail >= 0) lines = lines.slice(Math.max(0, lines.length - tail));
+    // ECI: Tail defaults to 500 lines and is at most 2000; LimitBytes 1..1048576; the content at most 1 MB
+    const tail = int(p, 'Tail') ?? 500;
+    if (tail < 0 || tail > 2000) throw invalidParameter('Tail', 'must be between 0 and 2000');
+    lines = lines.slice(Math.max(0, lines.length - tail));
     const stamps = bool(p, 'Timestamps') ?? false;
     let content = lines.map((l) => `${stamps ? `${new Date(l.at).toISOString()} ` : ''}${l.line}\n`).join('');
-    const limitBytes = int(p, 'LimitBytes');
-    if (limitBytes !== undefined && limitBytes >= 0 && Buffer.byteLength(content) > limitBytes) {
+    const given = int(p, 'LimitBytes');
+    if (given !== undefined && (given < 1 || given > 1_048_576)) throw invalidParameter('LimitBytes', 'must be between 1 and 1048576');
+    const limitBytes = given ?? 1_048_576;
+    if (Buffer.byteLength(content) > limitBytes) {
       content = Buffer.from(content).subarray(Buffer.byteLength(content) - limitBytes).toString();
     }
     return { ContainerName: c.spec.Name, Content: content };
@@ -662,9 +694,27 @@ export class EciService {
     }
     const token = randomUUID();
     const base = `${ctx.host}/exec/${g.id}/${c.spec.Name}?token=${token}`;
+    for (const [k, v] of this.execTickets) if (v.expiresAt < this.opts.now()) this.execTickets.delete(k);
+    this.execTickets.set(token, {
+      groupId: g.id,
+      container: c.spec.Name,
+      groupName: g.init.name,
+      command,
+      tty,
+      stdin: bool(p, 'Stdin') ?? true,
+      expiresAt: this.opts.now() + 30_000,
+    });
     const out: Record<string, unknown> = { WebSocketUri: `ws://${base}`, HttpUrl: `http://${base}` };
     if (sync) out.SyncResponse = execOutput(g, command);
     return out;
+  }
+
+  /** The exec WebSocket's ticket for `/exec/<group>/<container>?token=…` (taken once; undefined when unknown or late). */
+  takeExecTicket(groupId: string, container: string, token: string): ExecTicket | undefined {
+    const t = this.execTickets.get(token);
+    this.execTickets.delete(token);
+    if (!t || t.groupId !== groupId || t.container !== container || t.expiresAt < this.opts.now()) return undefined;
+    return t;
   }
 
   private price(p: Wire): Record<string, unknown> {

@@ -102,6 +102,7 @@ export function parseOptions(argv: string[], io: Io, allowShowSecrets: boolean):
     CLUSTER_IP_ROUTED: routed ?? io.env.CLUSTER_IP_ROUTED,
     KUBE_PROXY_IMAGE: flags['kube-proxy-image'] ?? io.env.KUBE_PROXY_IMAGE,
     ...Object.fromEntries(Object.entries(io.env).filter(([k]) => k.startsWith('KUBE_PROXY_') && k !== 'KUBE_PROXY_IMAGE')),
+    VNODE_TAGS: io.env.VNODE_TAGS,
   });
   const api = hostPort(flags['api-server'] ?? io.env.KUBERNETES_SERVICE_ADDRESS, '--api-server');
   const svc = hostPort(flags['kubernetes-service'] ?? '10.96.0.1:443', '--kubernetes-service') as { host: string; port: number };
@@ -113,6 +114,7 @@ export function parseOptions(argv: string[], io: Io, allowShowSecrets: boolean):
     ctx: {
       clusterName: cfg.CLUSTER_NAME,
       vnodeName: cfg.VNODE_NAME,
+      ...(cfg.VNODE_TAGS.length ? { vnodeTags: cfg.VNODE_TAGS } : {}),
       regionId: cfg.ECI_REGION,
       vSwitchIds: cfg.ECI_VSWITCH_IDS,
       ...(cfg.ECI_SECURITY_GROUP_ID ? { securityGroupId: cfg.ECI_SECURITY_GROUP_ID } : {}),

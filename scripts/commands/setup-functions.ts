@@ -1,10 +1,12 @@
 /**
  * `eci-bridge setup-functions [--kubeconfig K] [--context C] [--out FILE] [--namespace NS] [--api-server URL]
- *  [--token-ttl SECONDS] [--print-token]`
+ *  [--token-ttl SECONDS] [--print-token] [--enable-namespaces a,b]`
  *
  * Applies deploy/functions-rbac.yaml (ServiceAccount eci-bridge-functions + least-privilege RBAC) with
- * server-side apply, issues a token for that ServiceAccount, and writes KUBE_API_SERVER, KUBE_TOKEN and KUBE_CA
- * (base64 PEM) into an env file (mode 0600) that `s deploy` reads through `${env('…')}`.
+ * server-side apply, binds the per-namespace role (pods, ConfigMaps, Secrets, tokens) in each namespace given to
+ * `--enable-namespaces` (RoleBinding eci-bridge-functions: created here, by the operator's credentials, never by
+ * the functions), issues a token for that ServiceAccount, and writes KUBE_API_SERVER, KUBE_TOKEN and KUBE_CA
+ * (compact: base64 DER) into an env file (mode 0600) that `s deploy` reads through `${env('…')}`.
  *
  * Token: by default a `kubernetes.io/service-account-token` Secret (eci-bridge-functions-token). The functions
  * cannot refresh a credential themselves, so a token that expires would silently stop the bridge; the Secret's
@@ -28,6 +30,7 @@ import {
   type Manifest,
   requestServiceAccountToken,
 } from '../../shared/adapters/kube/provision.js';
+import { compactCa } from '../../shared/domain/kubeCa.js';
 
 export const summary =
   'apply the functions RBAC, issue their token, write the env file for s deploy (setup-functions [--out FILE])';
@@ -36,16 +39,38 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RBAC_FILE = join(ROOT, 'deploy', 'functions-rbac.yaml');
 export const SERVICE_ACCOUNT = 'eci-bridge-functions';
 export const TOKEN_SECRET = 'eci-bridge-functions-token';
+/** The ClusterRole bound in each enabled namespace (deploy/functions-rbac.yaml). */
+export const NAMESPACE_ROLE = 'eci-bridge-functions-namespace';
 const DEFAULT_NAMESPACE = 'eci-bridge';
 
 const usage = `usage: eci-bridge setup-functions [--kubeconfig K] [--context C] [--out FILE] [--namespace NS]
                                   [--api-server URL] [--token-ttl SECONDS] [--print-token]
+                                  [--enable-namespaces a,b]
   --out FILE          env file to write (default .env.functions; mode 0600)
   --namespace NS      the bridge namespace (default BRIDGE_NAMESPACE or eci-bridge)
   --api-server URL    the API server address the functions use (default: the kubeconfig's; use the private
                       VPC address when the kubeconfig points at a public or loopback one)
   --token-ttl SECS    use a TokenRequest with this expiry instead of a long-lived token Secret
-  --print-token       also print the token to stdout`;
+  --print-token       also print the token to stdout
+  --enable-namespaces the namespaces whose pods may run on the virtual node (comma-separated): the functions may
+                      read their ConfigMaps and Secrets, mint their pods' tokens and write their pods only there.
+                      Run again with more to enable more; disable one with
+                      kubectl delete rolebinding -n NS eci-bridge-functions`;
+
+/** The RoleBinding that enables one namespace for the virtual node: the per-namespace role, for the functions. */
+export function namespaceBinding(namespace: string, bridgeNamespace: string): Manifest {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: {
+      name: SERVICE_ACCOUNT,
+      namespace,
+      labels: { 'app.kubernetes.io/part-of': 'eci-bridge', 'app.kubernetes.io/component': 'functions' },
+    },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NAMESPACE_ROLE },
+    subjects: [{ kind: 'ServiceAccount', name: SERVICE_ACCOUNT, namespace: bridgeNamespace }],
+  };
+}
 
 /**
  * Loads the RBAC manifests, moved into `namespace` (namespaced objects and ServiceAccount subjects), with the
@@ -74,13 +99,16 @@ export function loadRbacManifests(namespace: string, file = RBAC_FILE, vnodeName
     });
 }
 
-/** The env file body; the CA goes in as base64 PEM so it fits on one line. */
+/**
+ * The env file body. The CA goes in compactly (base64 DER per certificate, comma-separated: shared/domain/kubeCa.ts),
+ * so it fits on one line and a 4096-bit CA leaves room in FC's 4 KB of environment per function.
+ */
 export function envFile(values: { server: string; token: string; caPem: string; namespace: string }): string {
   return [
     '# Written by `eci-bridge setup-functions`. Holds a credential: keep it out of version control.',
     `KUBE_API_SERVER=${values.server}`,
     `KUBE_TOKEN=${values.token}`,
-    `KUBE_CA=${Buffer.from(values.caPem, 'utf8').toString('base64')}`,
+    `KUBE_CA=${compactCa(values.caPem)}`,
     `BRIDGE_NAMESPACE=${values.namespace}`,
     '',
   ].join('\n');
@@ -120,7 +148,9 @@ export async function run(argv: string[]): Promise<number> {
   const client = createKubeClient({ kubeconfigPath, ...(v.context ? { context: v.context } : {}) });
   // The namespace too, so this can run before `kubectl apply -k deploy/` (server-side apply shares ownership).
   const ns: Manifest = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } };
-  const applied = await applyManifests(client, [ns, ...loadRbacManifests(namespace, RBAC_FILE, process.env.VNODE_NAME)]);
+  const enabled = (v['enable-namespaces'] ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+  const bindings = enabled.map((n) => namespaceBinding(n, namespace));
+  const applied = await applyManifests(client, [ns, ...loadRbacManifests(namespace, RBAC_FILE, process.env.VNODE_NAME), ...bindings]);
   for (const a of applied) process.stdout.write(`applied ${a.kind} ${a.namespace ? `${a.namespace}/` : ''}${a.name}\n`);
 
   const endpoint = clusterEndpoint(client);
@@ -153,20 +183,26 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** The cluster options every cluster-facing command takes (setup-functions, doctor). */
+export const KUBE_ARG_OPTIONS = {
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 function parse(argv: string[]) {
   return parseArgs({
     args: argv,
     strict: true,
     allowPositionals: false,
     options: {
-      kubeconfig: { type: 'string' },
-      context: { type: 'string' },
+      ...KUBE_ARG_OPTIONS,
       out: { type: 'string' },
       namespace: { type: 'string' },
       'api-server': { type: 'string' },
       'token-ttl': { type: 'string' },
       'print-token': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
+      'enable-namespaces': { type: 'string' },
     },
   });
 }

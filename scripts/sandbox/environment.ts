@@ -6,11 +6,14 @@
  * namespaces. The chaos suite and the benchmarks build on the same function, so the sandbox wiring exists once.
  */
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { createKubeClient, type KubeClient } from '../../shared/adapters/kube/index.js';
 import { applyManifests, clusterEndpoint, type Manifest } from '../../shared/adapters/kube/provision.js';
 import { type Config, parseConfig } from '../../shared/domain/config.js';
-import { DEFAULT_CREDENTIAL, type EciEmulator, startEciEmulator } from '../../emulators/eci/index.js';
+import { DEFAULT_CREDENTIAL, type EciEmulator, type EciEmulatorOptions, startEciEmulator } from '../../emulators/eci/index.js';
 import { binariesBuilt, type ControlPlane, install, KUBE_VERSION, type PlaneOptions, startControlPlane } from '../testenv/controlPlane.js';
+import { KUBELET_CLIENT_FILES } from '../testenv/kubelet.js';
 
 export type Say = (line: string) => void;
 
@@ -34,6 +37,22 @@ export interface EnvironmentOptions {
   quotas?: boolean;
   /** The control plane: scheduler and controller-manager run unless `controllers: false`. */
   plane?: PlaneOptions;
+  /** Serve the kubelet API (kubectl logs / top) on a free loopback port; the private apiserver trusts it. */
+  kubelet?: boolean;
+  /** More emulator options (e.g. a shorter retention of finished groups). */
+  emulator?: Pick<EciEmulatorOptions, 'retainFinishedMs' | 'scenario'>;
+}
+
+/** A free TCP port on loopback (the kubelet API's: the node publishes it, so it is fixed before the start). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
 }
 
 /** Builds the control plane the first time (6-10 minutes), saying so; seconds afterwards. */
@@ -56,7 +75,12 @@ export async function startSandboxEnvironment(opts: EnvironmentOptions): Promise
   opts.say(`Started a private ${parts} ${KUBE_VERSION} + etcd at ${controlPlane.server} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   let emulator: EciEmulator;
   try {
-    emulator = await startEciEmulator({ timeScale: opts.timeScale, scenario: { seed: 1 }, ...(opts.quotas ? { quotas: true } : {}) });
+    emulator = await startEciEmulator({
+      timeScale: opts.timeScale,
+      ...opts.emulator,
+      scenario: { seed: 1, ...opts.emulator?.scenario },
+      ...(opts.quotas ? { quotas: true } : {}),
+    });
   } catch (err) {
     await controlPlane.stop();
     throw err;
@@ -90,13 +114,22 @@ export async function startSandboxEnvironment(opts: EnvironmentOptions): Promise
       KUBECONFIG: controlPlane.kubeconfigPath,
       KUBERNETES_SERVICE_ADDRESS: controlPlane.server.replace(/^https:\/\//, ''),
       POD_IP: '127.0.0.1',
+      // the kubelet API: the private apiserver presents its kubelet client certificate, signed by this CA
+      ...(opts.kubelet
+        ? {
+            KUBELET_ENABLED: 'true',
+            KUBELET_HOST: '127.0.0.1',
+            KUBELET_PORT: String(await freePort()),
+            KUBELET_CLIENT_CA: join(controlPlane.dir, 'certs', KUBELET_CLIENT_FILES.ca),
+          }
+        : {}),
       WATCHER_HTTP_HOST: '127.0.0.1',
       WATCHER_HTTP_PORT: '0',
       LOG_LEVEL: 'warn',
       ...opts.env,
     });
     const kube = createKubeClient({ kubeconfigPath: controlPlane.kubeconfigPath });
-    await applyManifests(kube, [namespace(config.BRIDGE_NAMESPACE)]);
+    await applyManifests(kube, [namespace(config.BRIDGE_NAMESPACE), namespace(config.KUBELET_LOG_ARCHIVE_NAMESPACE)]);
     return { controlPlane, emulator, config, kube, stop, closed };
   } catch (err) {
     await stop();

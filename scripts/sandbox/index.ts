@@ -183,12 +183,18 @@ function conditionsOf(o: Json | undefined): { type?: string; status?: string; re
   return ((o?.status as Json | undefined)?.conditions as { type?: string; status?: string; reason?: string }[] | undefined) ?? [];
 }
 
+/** The object a manifest names, read from the API server as plain JSON (undefined when absent). */
+async function readManifest(kube: KubeClient, m: Manifest): Promise<Json | undefined> {
+  const obj = await readObject(kube, { apiVersion: m.apiVersion, kind: m.kind, name: m.metadata.name, namespace: m.metadata.namespace });
+  return obj === undefined ? undefined : (JSON.parse(JSON.stringify(obj)) as Json);
+}
+
 /** The workloads' own status, read from the API server (Deployment, Job, the CronJob's Jobs). */
 async function readWorkloads(kube: KubeClient, ns: string, objects: Record<DemoName, Manifest>): Promise<Partial<Record<DemoName, Workload>>> {
   const out: Partial<Record<DemoName, Workload>> = {};
-  const web = await readObject(kube, objects.web);
+  const web = await readManifest(kube, objects.web);
   out.web = { exists: web !== undefined, available: Number((web?.status as Json | undefined)?.availableReplicas ?? 0) };
-  const job = await readObject(kube, objects.job);
+  const job = await readManifest(kube, objects.job);
   out.job = {
     exists: job !== undefined,
     succeeded: Number((job?.status as Json | undefined)?.succeeded ?? 0),
@@ -196,7 +202,7 @@ async function readWorkloads(kube: KubeClient, ns: string, objects: Record<DemoN
   };
   const cronJobs = await listObjects(kube, 'batch/v1', 'Job', ns, `${DEMO_LABEL}=cron`);
   out.cron = { exists: true, complete: cronJobs.some((j) => conditionsOf(j).some((c) => c.type === 'Complete' && c.status === 'True')) };
-  out.refused = { exists: (await readObject(kube, objects.refused)) !== undefined };
+  out.refused = { exists: (await readManifest(kube, objects.refused)) !== undefined };
   return out;
 }
 
@@ -369,6 +375,8 @@ export async function runSandbox(opts: StartOptions = {}): Promise<StartResult> 
       WEBHOOK_PORT: '0',
       PROFILE_RELOAD_SECONDS: '1',
     },
+    // --keep: the kubelet API too, so kubectl logs and the node's metrics work on the demo pods
+    kubelet: opts.keep === true,
   });
   const stopped: Record<string, boolean> = { watcher: false, delivery: false, timers: false, tableWatch: false, emulator: false, controlPlane: false };
   let runtime: Runtime | undefined;
@@ -413,6 +421,7 @@ export async function runSandbox(opts: StartOptions = {}): Promise<StartResult> 
         'Demo settled; the sandbox keeps running (--keep). Try:',
         `  export KUBECONFIG=${env.controlPlane.kubeconfigPath}`,
         `  kubectl get pods -A -o wide; kubectl get node ${env.config.VNODE_NAME}; kubectl get events -n ${DEMO_NAMESPACE}`,
+        `  kubectl logs -f -n ${DEMO_NAMESPACE} web; kubectl get --raw /api/v1/nodes/${env.config.VNODE_NAME}/proxy/metrics/resource`,
         `  ECI emulator: ECI_ENDPOINT=${env.emulator.endpoint} ECI_PROTOCOL=http`,
       ]);
     }

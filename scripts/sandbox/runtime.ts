@@ -14,7 +14,7 @@ import { createHandler as createBilling } from '../../functions/billing/index.js
 import { createHandler as createGc } from '../../functions/gc/index.js';
 import { createHandler as createPodSync } from '../../functions/pod-sync/index.js';
 import { createHandler as createStatusSync } from '../../functions/status-sync/index.js';
-import { createKubeClient } from '../../shared/adapters/kube/index.js';
+import { createKubeClient, createKubeKubeletSupport } from '../../shared/adapters/kube/index.js';
 import { EmbeddedQueue, startEmbeddedDelivery } from '../../shared/adapters/queue/index.js';
 import { type Bridge, bridgeFactory, cloudCredentials, kubeOptions, systemClock } from '../../shared/compose.js';
 import type { Config } from '../../shared/domain/config.js';
@@ -22,6 +22,7 @@ import type { StreamHandle } from '../../shared/domain/eventbridge.js';
 import type { FcContextLike, FcCredentials, FcEventHandler } from '../../shared/domain/fc.js';
 import { asError } from '../../shared/errors.js';
 import type { Logger, QueueSender } from '../../shared/ports/index.js';
+import { type KubeletRuntime, startKubelet } from '../../watcher/kubelet/index.js';
 import { Watcher } from '../../watcher/watcher.js';
 import { RuntimeError } from './errors.js';
 import { type LocalWebhooks, startLocalWebhooks } from './webhooks.js';
@@ -39,6 +40,8 @@ export interface RuntimeOptions {
   http?: boolean;
   /** Register the admission webhooks (WEBHOOK_ENABLED) with a loopback URL: only for an API server on this machine. */
   registerWebhooks?: boolean;
+  /** Poll intervals of the kubelet API's log followers (tests shorten them; default 1-10 s). */
+  followIntervalMs?: { min: number; max: number };
   /** Wraps the queue as the watcher sends to it (the chaos suite injects transport faults here). */
   watcherQueue?: (queue: QueueSender) => QueueSender;
 }
@@ -57,6 +60,8 @@ export interface Runtime {
   /** The bridge the handlers use (its cluster client is also the watcher's). */
   readonly bridge: Bridge;
   readonly watcher: Watcher;
+  /** The kubelet API (config.KUBELET_ENABLED): kubectl logs / top through the apiserver. */
+  readonly kubelet?: KubeletRuntime;
   readonly queue: EmbeddedQueue;
   readonly deadLetter: EmbeddedQueue;
   readonly delivery: StreamHandle;
@@ -191,6 +196,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     }
     if (webhooks.notRegistered) logger.warn({ reason: webhooks.notRegistered }, 'admission webhooks serve but are not registered');
   }
+  let kubelet: KubeletRuntime | undefined;
   const watcher = new Watcher({
     cluster: bridge.cluster,
     queue: opts.watcherQueue ? opts.watcherQueue(queue) : queue,
@@ -198,10 +204,24 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     log: logger.child({ component: 'watcher' }),
     config: { ...config, POD_NAME: config.POD_NAME ?? `npm-start-${hostname()}-${process.pid}` },
     http: opts.http ?? true,
+    onPod: (type, pod) => kubelet?.onPod(type, pod),
   });
   try {
+    // the kubelet API as the watcher process serves it (watcher/main.ts), over the bridge's ECI adapter
+    if (config.KUBELET_ENABLED) {
+      kubelet = await startKubelet({
+        config,
+        cluster: bridge.cluster,
+        support: createKubeKubeletSupport(kubeOptions(config)),
+        eci: bridge.eci,
+        clock: systemClock,
+        log: logger.child({ component: 'watcher' }),
+        ...(opts.followIntervalMs ? { followIntervalMs: opts.followIntervalMs } : {}),
+      });
+    }
     await watcher.start();
   } catch (err) {
+    await kubelet?.stop();
     await stopEarly();
     throw new RuntimeError(`the watcher did not start: ${asError(err).message}`, { cause: err });
   }
@@ -210,6 +230,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     config,
     bridge,
     watcher,
+    kubelet,
     queue,
     deadLetter,
     delivery,
@@ -231,6 +252,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       stopped = true;
       // the watcher first: it flushes its pending nudges into the queue and releases leadership
       await watcher.stop();
+      await kubelet?.stop();
       for (const t of timers) clearInterval(t);
       await delivery.stop();
       await Promise.allSettled([...inFlight]);

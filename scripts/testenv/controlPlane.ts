@@ -9,6 +9,9 @@
  * - `startControlPlane()` starts a private one (own directory, own ports) for tests that kill and restart the
  *   apiserver or need shortened node-lifecycle timeouts; scheduler and controller-manager only when asked
  *   (`controllers: true`); a watchdog process kills it if the test process dies without calling `stop()`.
+ *
+ * Over 400 lines on purpose: the build, the component flags and the shared/private lifecycles share the layout and
+ * the process helpers, and one file keeps them in step.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -33,6 +36,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { stringify } from 'yaml';
+import { installKubectl, kubeletClientArgs, writeKubeletClientCerts } from './kubelet.js';
 
 export const KUBE_VERSION = 'v1.20.2';
 export const DEBIAN_SOURCE_PACKAGE = 'kubernetes';
@@ -209,6 +213,7 @@ function walkFiles(dir: string, out: string[] = []): string[] {
 export async function install(log: Log = console.log): Promise<string> {
   const bin = apiserverBinary();
   installPackages(log);
+  installKubectl(cacheDir(), log);
   if (binariesBuilt()) {
     log(`testenv: ${KUBE_BINARIES.join(', ')} ${KUBE_VERSION} cached in ${cacheDir()}`);
     return bin;
@@ -551,6 +556,7 @@ function prepareFiles(l: Layout): string {
     '-out',
     l.clusterCaCrt,
   ]);
+  writeKubeletClientCerts(l.certDir);
   return token;
 }
 
@@ -615,6 +621,7 @@ function apiserverDefaultArgs(l: Layout, port: number, etcdPort: number): string
     '--feature-gates=BoundServiceAccountTokenVolume=true',
     '--allow-privileged=true',
     `--client-ca-file=${l.clusterCaCrt}`,
+    ...kubeletClientArgs(l.certDir),
     '--v=1',
   ];
 }

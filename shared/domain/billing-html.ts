@@ -18,13 +18,22 @@ export interface CostPageInput {
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 
-function esc(s: string): string {
+export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 }
 
 /** A stable colour per namespace (by its rank in the sorted list). */
 export function namespaceColour(index: number): string {
   return PALETTE[index % PALETTE.length] ?? '#888888';
+}
+
+/** The value axis of a chart: five grid lines with their amounts (0, 25, 50, 75, 100 % of `max`). */
+export function axisTicks(max: Money, g: { W: number; H: number; left: number; bottom: number; plotH: number }): string[] {
+  return [0, 0.25, 0.5, 0.75, 1].map((f) => {
+    const y = g.H - g.bottom - f * g.plotH;
+    const label = max > 0n ? formatMoney((max * BigInt(Math.round(f * 100))) / 100n, 2) : '0.00';
+    return `<line x1="${g.left}" x2="${g.W - 20}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#ddd"/><text x="${g.left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" font-size="11">${label}</text>`;
+  });
 }
 
 export function renderCostPage(input: CostPageInput): string {
@@ -60,11 +69,7 @@ export function renderCostPage(input: CostPageInput): string {
     });
     bars.push(`<text x="${(x + barW / 2).toFixed(1)}" y="${H - bottom + 16}" text-anchor="middle" font-size="11">${esc(day.slice(5))}</text>`);
   });
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
-    const y = H - bottom - f * plotH;
-    const label = max > 0n ? formatMoney((max * BigInt(Math.round(f * 100))) / 100n, 2) : '0.00';
-    return `<line x1="${left}" x2="${W - 20}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#ddd"/><text x="${left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" font-size="11">${label}</text>`;
-  });
+  const ticks = axisTicks(max, { W, H, left, bottom, plotH });
   const legend = namespaces
     .map((ns, k) => `<span class="key"><i style="background:${namespaceColour(k)}"></i>${esc(ns)}</span>`)
     .join(' ');

@@ -3,6 +3,8 @@
  * FC function environment variables, the watcher's ConfigMap/env, or `npm start`'s flags.
  */
 import { z } from 'zod';
+import type { EciKeyValue } from './eci.js';
+import { tagProblem } from './names.js';
 
 const csv = z
   .string()
@@ -12,6 +14,29 @@ const csv = z
       .map((x) => x.trim())
       .filter(Boolean),
   );
+
+/**
+ * `VNODE_TAGS`: `key=value,key2=value2` → ECI tags (each checked against ECI's tag rules; the `eci-bridge.io/`
+ * prefix is the bridge's own). Keys are unique.
+ */
+export const VnodeTagsSchema = z.string().transform((s, ctx): EciKeyValue[] => {
+  const out: EciKeyValue[] = [];
+  for (const part of s.split(',')) {
+    const item = part.trim();
+    if (!item) continue;
+    const eq = item.indexOf('=');
+    const key = (eq < 0 ? item : item.slice(0, eq)).trim();
+    const value = eq < 0 ? '' : item.slice(eq + 1).trim();
+    const problem =
+      eq <= 0
+        ? 'is not key=value'
+        : (tagProblem(key, value) ??
+          (key.startsWith('eci-bridge.io/') ? 'the eci-bridge.io/ prefix is reserved' : out.some((t) => t.Key === key) ? 'repeats a key' : undefined));
+    if (problem) ctx.addIssue({ code: 'custom', message: `"${item}": ${problem}` });
+    else out.push({ Key: key, Value: value });
+  }
+  return out;
+});
 
 export const ConfigSchema = z.object({
   /** Identity of this bridge: every container group is tagged with it. */
@@ -121,6 +146,11 @@ export const ConfigSchema = z.object({
 
   /** Watcher: the virtual node (labels and taint as `k=v,k2=v2` and `key=value:Effect`, or `none`). */
   VNODE_LABELS: z.string().default(''),
+  /**
+   * Cost tags of the virtual node (`key=value,...`): shown on the node (annotation `eci-bridge.io/vnode-tags`),
+   * put on every container group it creates, and used by the billing reports and `cost --by tag:<key>`.
+   */
+  VNODE_TAGS: VnodeTagsSchema.default([]),
   VNODE_TAINT: z.string().default('virtual-kubelet.io/provider=alibabacloud:NoSchedule'),
   VNODE_CPU: z.string().default('1000'),
   VNODE_MEMORY: z.string().default('4Ti'),
@@ -129,6 +159,31 @@ export const ConfigSchema = z.object({
   VNODE_GPU: z.string().default('100'),
   VNODE_ARCH: z.string().default('amd64'),
   KUBELET_PORT: z.coerce.number().int().min(1).max(65535).default(10250),
+  /** The IP the node publishes (InternalIP) for the apiserver to reach the kubelet API; default POD_IP. */
+  KUBELET_ADDRESS: z.union([z.ipv4(), z.ipv6()]).optional(),
+  /** Serve the kubelet API (logs, exec, metrics) over HTTPS on KUBELET_PORT (docs/kubelet-api.md). */
+  KUBELET_ENABLED: z.stringbool().default(false),
+  KUBELET_HOST: z.string().default('0.0.0.0'),
+  /**
+   * The serving certificate: `csr` requests a kubernetes.io/kubelet-serving certificate from the cluster (an admin
+   * or an approver approves it) and falls back to `self-signed` after KUBELET_CSR_WAIT_SECONDS; `self-signed`
+   * generates one (the apiserver does not verify kubelet certificates by default; metrics-server then needs
+   * --kubelet-insecure-tls); KUBELET_TLS_DIR (tls.crt, tls.key) wins over both.
+   */
+  KUBELET_SERVING_CERT: z.enum(['csr', 'self-signed']).default('self-signed'),
+  KUBELET_CSR_WAIT_SECONDS: z.coerce.number().min(0).default(30),
+  KUBELET_TLS_DIR: z.string().optional(),
+  /** CA (PEM or a file) of the client certificates accepted (the apiserver's --kubelet-client-certificate); default the service-account CA. */
+  KUBELET_CLIENT_CA: z.string().optional(),
+  /** This replica's share of ECI's DescribeContainerLog quota (500/min per account, shared with everything else). */
+  KUBELET_LOG_CALLS_PER_MINUTE: z.coerce.number().int().positive().max(500).default(300),
+  /** Log archives of finished pods: per container (gzip) and in total for the node; 0 turns archiving off. */
+  KUBELET_LOG_ARCHIVE_BYTES: z.coerce.number().int().min(0).default(256 * 1024),
+  KUBELET_LOG_ARCHIVE_TOTAL_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
+  /** Their own namespace: the watcher's ConfigMap rights there touch nothing else (eci-profile stays read-only). */
+  KUBELET_LOG_ARCHIVE_NAMESPACE: z.string().min(1).default('eci-bridge-logs'),
+  /** How long one DescribeMultiContainerGroupMetric snapshot serves /metrics/resource and /stats/summary. */
+  KUBELET_METRICS_TTL_SECONDS: z.coerce.number().positive().default(15),
   /** The watcher pod's own IP and name (downward API); POD_NAME is the leader-election identity. */
   POD_IP: z.string().optional(),
   POD_NAME: z.string().optional(),
@@ -170,15 +225,36 @@ export const ConfigSchema = z.object({
   BILLING_TEAM_LABELS: csv.default([]),
   /** Over-budget namespaces: refuse new virtual-node pods, only warn, or do nothing. */
   BILLING_BUDGET_ENFORCEMENT: z.enum(['refuse', 'warn', 'off']).default('refuse'),
-  /** Count the self-managed VNode charge (2 vCPU / 8 GiB per virtual node) in reports. */
+  /**
+   * Show the ECI-VNode comparison in reports: what ECI's own virtual node (a resident 2 vCPU / 8 GiB instance) would
+   * cost for the same time. A comparison, never counted in a total: eci-bridge's virtual node is not billed so.
+   */
   BILLING_VNODE_CHARGE: z.stringbool().default(true),
+  /** Reconciliation (docs/billing-reconciliation.md): the BSS OpenAPI endpoint (host[:port]; default by site from ECI_REGION). */
+  BSS_ENDPOINT: z.string().optional(),
+  BSS_PROTOCOL: z.enum(['https', 'http']).default('https'),
+  /** The bill's time zone, hours east of UTC (Alibaba Cloud bills in China Standard Time, UTC+8). */
+  BILLING_DAY_UTC_OFFSET_HOURS: z.coerce.number().int().min(-12).max(14).default(8),
+  /** A billing day is reconciled once it ended this many hours ago (the daily bill lags the usage by about a day). */
+  BILLING_SETTLE_HOURS: z.coerce.number().min(0).max(24 * 14).default(24),
+  /** The hourly estimator uses the instance-type prices and the spot ratio learned from the bill. */
+  BILLING_LEARNED_PRICES: z.stringbool().default(false),
 });
 
 export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 
 /** Parses an environment-like record; throws ConfigError listing every bad variable at once. */
+/** `{{NAME}}`: a placeholder in deploy/ (configmap.yaml, the RAM policies) that must be replaced before use. */
+export const PLACEHOLDER_RE = /\{\{[A-Z_]+\}\}/;
+
 export function parseConfig(env: Record<string, string | undefined>): Config {
+  const left = Object.keys(ConfigSchema.shape).filter((k) => PLACEHOLDER_RE.test(env[k] ?? ''));
+  if (left.length > 0) {
+    throw new ConfigError(
+      `invalid configuration: placeholder left in ${left.map((k) => `${k}=${env[k]}`).join(', ')}: set the real value (deploy/configmap.yaml, docs/deploy.md)`,
+    );
+  }
   const res = ConfigSchema.safeParse(env);
   if (!res.success) {
     throw new ConfigError(`invalid configuration:\n${z.prettifyError(res.error)}`, { cause: res.error });

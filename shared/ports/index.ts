@@ -23,6 +23,27 @@ export interface Clock {
 
 // ---------------------------------------------------------------- ECI
 
+export interface EciLogOptions {
+  tail?: number;
+  limitBytes?: number;
+  sinceSeconds?: number;
+  /** RFC 3339: only lines at or after this time */
+  startTime?: string;
+  /** the previous (restarted) container's log: ECI's LastTime */
+  previous?: boolean;
+  timestamps?: boolean;
+}
+
+/** One group's latest metric record (DescribeMultiContainerGroupMetric, MetricType=summary). */
+export interface EciGroupMetric {
+  containerGroupId: string;
+  /** RFC 3339, the sample's time */
+  timestamp: string;
+  cpu: { usageCoreNanoSeconds?: number; usageNanoCores?: number };
+  memory: { workingSetBytes?: number; usageBytes?: number; rssBytes?: number; availableBytes?: number };
+  containers: { name: string; cpu: EciGroupMetric['cpu']; memory: EciGroupMetric['memory'] }[];
+}
+
 export interface ContainerGroups {
   /** CreateContainerGroup. `req.ClientToken` must be the pod UID: calling again returns the same group id. */
   create(req: EciCreateRequest): Promise<{ containerGroupId: string }>;
@@ -39,12 +60,10 @@ export interface ContainerGroups {
   changedSince?(filter: { tags: readonly EciKeyValue[]; sinceSeconds: number }): Promise<EciGroupStatusItem[]>;
   /** DescribeContainerGroupEvents for up to 20 groups at a time; keyed by group id. */
   events(ids: readonly string[], sinceSecond?: number): Promise<Map<string, EciEvent[]>>;
-  /** DescribeContainerLog. */
-  logs(
-    containerGroupId: string,
-    container: string,
-    opts?: { tail?: number; limitBytes?: number; sinceSeconds?: number; previous?: boolean; timestamps?: boolean },
-  ): Promise<string>;
+  /** DescribeContainerLog (Tail default 500, at most 2000; content at most 1 MiB; no follow). */
+  logs(containerGroupId: string, container: string, opts?: EciLogOptions): Promise<string>;
+  /** DescribeMultiContainerGroupMetric (summary: the latest record), <= 20 groups per call; groups without data absent. */
+  metrics?(ids: readonly string[]): Promise<EciGroupMetric[]>;
   /** ExecContainerCommand (sync mode returns output; otherwise a WebSocket URI). */
   exec(
     containerGroupId: string,
@@ -60,6 +79,24 @@ export interface ContainerGroups {
     zoneId?: string;
     spotStrategy?: string;
   }): Promise<{ tradePrice: number; originalPrice: number; currency: string }>;
+}
+
+/** One command running in a container over ECI's exec WebSocket (shared/adapters/eci/exec.ts). */
+export interface EciExecSession {
+  stdin(data: Buffer): void;
+  /** stdin reached its end */
+  closeStdin(): void;
+  resize(width: number, height: number): void;
+  close(): void;
+}
+
+/** What an exec session delivers, given when it is opened (nothing arrives before the handlers exist). */
+export interface EciExecHandlers {
+  output(channel: 1 | 2, data: Buffer): void;
+  /** the final status (metav1.Status: Success, or Failure with reason NonZeroExitCode and an ExitCode cause) */
+  status(status: Record<string, unknown>): void;
+  /** the session ended; `reason` when not normally */
+  closed(reason?: string): void;
 }
 
 // ---------------------------------------------------------------- Queue
@@ -136,6 +173,12 @@ export interface Cluster {
   deletePod(namespace: string, name: string, opts: { uid: string; gracePeriodSeconds: number }): Promise<void>;
   /** Record an Event; a repeat of the same (object, reason, message) within the aggregation window bumps `count`. */
   recordEvent(ev: Omit<K8sEvent, 'metadata' | 'count' | 'firstTimestamp' | 'lastTimestamp'>): Promise<void>;
+  /**
+   * Write an Event under the name the caller gives (deterministic: an ECI event mirrored on its pod): created
+   * once; when it exists, its count, lastTimestamp and message move to the given ones if those are newer (never
+   * backwards), so concurrent writers of the same event leave one Event with the latest count.
+   */
+  mirrorEvent(ev: K8sEvent): Promise<void>;
   getConfigMap(namespace: string, name: string): Promise<ConfigMap>;
   getSecret(namespace: string, name: string): Promise<Secret>;
   /** TokenRequest bound to the pod (unbound without podName/podUid: the kube-proxy sidecar's token). */
@@ -159,6 +202,7 @@ export interface Cluster {
     onError?: (err: Error) => void,
   ): PodWatchHandle;
   createNode(node: Node): Promise<Node>;
+  /** Strategic-merge patch of nodes/status; `addresses`, when given, replace the node's (other types are removed). */
   patchNodeStatus(name: string, status: NonNullable<Node['status']>): Promise<Node>;
   patchNode(name: string, patch: { metadata?: Node['metadata']; spec?: Node['spec'] }): Promise<Node>;
   getLease(namespace: string, name: string): Promise<Lease>;
@@ -212,4 +256,57 @@ export interface AdmissionSupport {
    * `name` (only where it differs). Missing configurations are skipped. Returns how many webhooks changed.
    */
   setWebhookCaBundle(name: string, caPem: string): Promise<number>;
+}
+
+// ---------------------------------------------------------------- Billing (BSS OpenAPI)
+
+/** The account's actual bill (BSS OpenAPI 2017-12-14; docs/billing-reconciliation.md). */
+export interface BillReader {
+  /**
+   * DescribeInstanceBill with Granularity DAILY for one product code and billing day (`YYYY-MM-DD`, in the bill's
+   * own time zone), all pages (MaxResults 300, NextToken): the items in wire names (`InstanceID`, `Tag`,
+   * `PretaxAmount`, ...). Rejects with a `BssError`.
+   */
+  instanceBill(q: { billingDate: string; productCode: string }): Promise<Record<string, unknown>[]>;
+}
+
+/** An authenticated caller of the kubelet API (TokenReview's or a client certificate's user). */
+export interface KubeletUser {
+  username: string;
+  uid?: string;
+  groups: string[];
+  extra?: Record<string, string[]>;
+}
+
+/** One log archive: the tail of each container's log of a finished pod, kept after ECI forgets the group. */
+export interface LogArchiveRecord {
+  podUid: string;
+  namespace: string;
+  pod: string;
+  /** epoch ms */
+  archivedAt: number;
+  /** container name → gzip of its log lines, each with its RFC 3339 timestamp prefix */
+  containers: Record<string, Buffer>;
+}
+
+/**
+ * What the watcher's kubelet API needs from the cluster beyond `Cluster` (the watcher's identity; see
+ * watcher/permissions.ts): authenticate tokens, authorize callers, request a serving certificate, keep log archives.
+ */
+export interface KubeletSupport {
+  /** TokenReview: the user behind a bearer token, or undefined when the token is not valid. */
+  reviewToken(token: string): Promise<KubeletUser | undefined>;
+  /** SubjectAccessReview on `nodes/<subresource>` of the node `name`. */
+  reviewAccess(user: KubeletUser, attrs: { verb: string; subresource: string; name: string }): Promise<{ allowed: boolean; reason: string }>;
+  /** Creates a CertificateSigningRequest (AlreadyExists is a ConflictError). */
+  createCsr(csr: { name: string; requestPem: string; signerName: string; usages: string[] }): Promise<void>;
+  /** The CSR's issued certificate (PEM), undefined while not issued; `denied` when denied or failed. */
+  getCsrCertificate(name: string): Promise<{ certificatePem?: string; denied?: string }>;
+  /** Log archives of `node`, in the bridge namespace. */
+  listLogArchives(namespace: string, node: string): Promise<LogArchiveRecord[]>;
+  /** One pod's archive, undefined when there is none. */
+  getLogArchive(namespace: string, node: string, podUid: string): Promise<LogArchiveRecord | undefined>;
+  putLogArchive(namespace: string, node: string, archive: LogArchiveRecord): Promise<void>;
+  /** Idempotent: an archive already gone resolves. */
+  deleteLogArchive(namespace: string, node: string, podUid: string): Promise<void>;
 }

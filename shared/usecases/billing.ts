@@ -47,7 +47,8 @@ import {
   type VNodeItem,
 } from '../domain/billing.js';
 import type { Config } from '../domain/config.js';
-import type { EciContainerGroup } from '../domain/eci.js';
+import { applyLearned, LEARNED_CONFIGMAP, LEARNED_KEY, readLearned } from '../domain/learned.js';
+import type { EciContainerGroup, EciKeyValue } from '../domain/eci.js';
 import type { ConfigMap, Pod } from '../domain/k8s.js';
 import { TAG_CLUSTER, TAG_NAMESPACE, TAG_OWNER_KIND, TAG_OWNER_NAME, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE } from '../domain/names.js';
 import {
@@ -64,16 +65,21 @@ import { describeError, isConflict, isNotFound } from './errors.js';
 
 export interface BillingSettings {
   clusterName: string;
-  /** the virtual nodes of this bridge (pods are listed per node; each one is a VNode for the VNode charge) */
+  /** the virtual nodes of this bridge (pods are listed per node; each one gets the ECI-VNode comparison line) */
   vnodeNames: readonly string[];
   bridgeNamespace: string;
   region: string;
   tables: readonly PriceTable[];
   extraSpecs?: readonly CpuMemSpec[];
+  /** show the ECI-VNode comparison line (BILLING_VNODE_CHARGE) */
   vnodeCharge: boolean;
+  /** the virtual node's cost tags (VNODE_TAGS): the attribution of pods whose group is gone */
+  vnodeTags?: readonly EciKeyValue[];
   budgetEnforcement: BudgetEnforcement;
   /** relative tolerance of the price check, in basis points (default 50 = 0.5 %) */
   priceToleranceBp?: number;
+  /** use the prices learned from the bill (BILLING_LEARNED_PRICES; the reconcile function keeps them) */
+  learnedPrices?: boolean;
 }
 
 /** The ports billing uses: a narrow slice of Cluster plus ClusterStore, ContainerGroups, Clock, Logger. */
@@ -110,8 +116,17 @@ export function billingSettingsFromConfig(config: Config): BillingSettings {
     region: config.ECI_REGION,
     tables,
     vnodeCharge: config.BILLING_VNODE_CHARGE,
+    vnodeTags: config.VNODE_TAGS,
     budgetEnforcement: config.BILLING_BUDGET_ENFORCEMENT,
+    learnedPrices: config.BILLING_LEARNED_PRICES,
   };
+}
+
+/** A group's tags minus the bridge's own `eci-bridge.io/` identity and cost keys (those have their own rows). */
+function costAttributionTags(tags: readonly EciKeyValue[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of tags ?? []) if (!t.Key.startsWith('eci-bridge.io/')) out[t.Key] = t.Value;
+  return out;
 }
 
 export const REPORT_LABEL = 'eci-bridge.io/cost-report';
@@ -233,6 +248,7 @@ export class Billing {
         size,
         ...(spot ? { spot } : {}),
         window,
+        tags: costAttributionTags(g.Tags),
       });
     }
     for (const pod of pods) {
@@ -256,6 +272,7 @@ export class Billing {
         size,
         ...(spot ? { spot } : {}),
         window,
+        tags: costAttributionTags(s.vnodeTags),
       });
     }
     const vnodes: VNodeItem[] = [];
@@ -523,9 +540,18 @@ export class Billing {
 
   // ---------------------------------------------------------------- the timer
 
+  /** Applies the prices learned from the bill (instance types, spot ratio) to the table; returns whether any were. */
+  async useLearnedPrices(): Promise<boolean> {
+    const learned = readLearned((await this.getConfigMap(LEARNED_CONFIGMAP))?.data?.[LEARNED_KEY]);
+    if (!learned) return false;
+    Object.assign(this.table, applyLearned(this.table, learned));
+    return true;
+  }
+
   /** One run of the billing function: the previous complete hour (or `period`). */
   async run(period?: Period): Promise<BillingRunResult> {
     const { logger } = this.ports;
+    if (this.settings.learnedPrices && (await this.useLearnedPrices())) logger.info({ table: this.table.name }, 'billing: using the prices learned from the bill');
     const now = this.ports.clock.now();
     const p = period ?? hourPeriod(now, -1);
     const g = await this.gather();

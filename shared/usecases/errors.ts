@@ -43,6 +43,14 @@ export function isNotFound(err: unknown): boolean {
   );
 }
 
+/**
+ * Kubernetes Forbidden (403) from the cluster, not from ECI (ECI's auth errors carry a kind): for the functions, a pod
+ * in a namespace that is not enabled for the virtual node (deploy/functions-rbac.yaml).
+ */
+export function isKubeForbidden(err: unknown): boolean {
+  return findCause(err, (e): e is Error => !kindOf(e) && (/Forbidden/.test(e.name) || codeOf(e) === 403)) !== undefined;
+}
+
 /** Kubernetes Conflict (409: a precondition or resourceVersion mismatch). */
 export function isConflict(err: unknown): boolean {
   return findCause(err, (e): e is Error => /Conflict/.test(e.name) || codeOf(e) === 409) !== undefined;

@@ -29,6 +29,7 @@ import {
   type UseCaseDeps,
 } from './context.js';
 import { classify, describeError, isNotFound } from './errors.js';
+import { handleLeaks, type LeakOutcome } from './leaks.js';
 import { podNudgeOf } from './podSync.js';
 
 /** The time (RFC 3339) gc last re-nudged the pod. */
@@ -57,15 +58,21 @@ export interface GcReport {
   /** stuck or unfinished pods left alone because gc re-nudged them less than a period ago */
   renudgeSkipped: number;
   stuckEvents: number;
+  /** leaks found on the bill (the reconcile function) that this run acted on */
+  leaks: LeakOutcome[];
   eciCalls: number;
   eciError?: string;
 }
 
 export class Gc {
-  constructor(private readonly deps: UseCaseDeps) {}
+  constructor(
+    private readonly deps: UseCaseDeps,
+    /** where the reconcile function hands over the leaks it found on the bill (the bridge namespace); unset: none */
+    private readonly opts: { leaksNamespace?: string } = {},
+  ) {}
 
   async run(): Promise<GcReport> {
-    const report: GcReport = { groups: 0, pods: 0, orphansDeleted: [], orphansYoung: 0, renudged: 0, renudgeSkipped: 0, stuckEvents: 0, eciCalls: 0 };
+    const report: GcReport = { groups: 0, pods: 0, orphansDeleted: [], orphansYoung: 0, renudged: 0, renudgeSkipped: 0, stuckEvents: 0, leaks: [], eciCalls: 0 };
     const groups = await listBridgeGroups(this.deps, report, 'gc');
     if (!groups) return report;
     const pods = await this.deps.cluster.listPods({ nodeName: this.deps.settings.vnodeName });
@@ -102,6 +109,15 @@ export class Gc {
             ? `, saves ~${orphan.costPerHour.toFixed(4)} ${orphan.currency}/h (cost ~${(orphan.costSoFar ?? 0).toFixed(4)} so far)`
             : ''),
       );
+    }
+
+    if (this.opts.leaksNamespace) {
+      try {
+        const deleted = new Set(report.orphansDeleted.map((o) => o.groupId));
+        report.leaks = await handleLeaks(this.deps, this.opts.leaksNamespace, deleted, uids, report);
+      } catch (err) {
+        this.deps.logger.warn({ err: describeError(err) }, 'gc: the leaks found on the bill could not be handled');
+      }
     }
 
     const groupUids = new Set(groups.map((g) => tagOf(g, TAG_POD_UID)).filter((u): u is string => !!u));

@@ -122,6 +122,8 @@ export function instrumentEci(eci: ContainerGroups): { eci: ContainerGroups; tak
   // optional capabilities pass through only when the adapter has them
   const changedSince = eci.changedSince?.bind(eci);
   if (changedSince) wrapped.changedSince = wrap((filter) => changedSince(filter));
+  const metrics = eci.metrics?.bind(eci);
+  if (metrics) wrapped.metrics = wrap((ids) => metrics(ids));
   return {
     eci: wrapped,
     take() {

@@ -22,6 +22,7 @@ import { bridgePolicy, failsFast } from '../domain/annotations.js';
 import type { EciContainerGroup, EciCreateRequest } from '../domain/eci.js';
 import type { Violation } from '../domain/errors.js';
 import type { Pod } from '../domain/k8s.js';
+import { formatEventsSeen, parseEventsSeen, unseenEvents } from '../domain/events.js';
 import type { PodNudge } from '../domain/messages.js';
 import { ANNOTATION_INSTANCE_ID, replacingController } from '../domain/names.js';
 import { tokenKey } from '../domain/references.js';
@@ -46,8 +47,8 @@ import {
   type UseCaseDeps,
   writeStatus,
 } from './context.js';
+import { classify, describeError, errorCode, isConflict, isKubeForbidden, isNotFound, PodReferenceError, PodStillTerminatingError } from './errors.js';
 import { ServiceDirectory } from './services.js';
-import { classify, describeError, errorCode, isConflict, isNotFound, PodReferenceError, PodStillTerminatingError } from './errors.js';
 
 export type Outcome =
   | 'gone-cleaned'
@@ -184,20 +185,34 @@ export class PodSync {
     return { outcome: written ? 'status-patched' : 'unchanged', groupId: group.ContainerGroupId };
   }
 
+  /**
+   * Mirrors the group's ECI events not seen yet (the pod's mark: shared/domain/events.ts `EventsSeen`) as Kubernetes
+   * Events under their deterministic names (created once; a repeat only moves count and lastTimestamp), then moves
+   * the mark. Two invocations mirroring the same events at once (a tick and a sweep) therefore still leave one
+   * Event each, with ECI's count. An Event that cannot be written stops the mark just before it, so the next pass
+   * writes it again.
+   */
   private async emitEciEvents(pod: Pod, group: EciContainerGroup): Promise<void> {
-    const seenRaw = pod.metadata.annotations?.[ANNOTATION_EVENTS_SEEN];
-    const seen = seenRaw ? Date.parse(seenRaw) : 0;
-    const fresh = this.deps.domain.events(group, pod, Number.isFinite(seen) ? seen : 0);
-    if (fresh.length === 0) return;
-    for (const ev of fresh) await recordPodEvent(this.deps, pod, ev.type, ev.reason, ev.message);
-    const latest = Math.max(...fresh.map((e) => e.atMs));
+    const seen = parseEventsSeen(pod.metadata.annotations?.[ANNOTATION_EVENTS_SEEN]);
+    const candidates = this.deps.domain.events(group, pod, seen.atMs - 1); // last seen at the mark or later
+    const fresh = unseenEvents(candidates, seen);
+    let mark: string | undefined;
+    for (const ev of fresh) {
+      try {
+        await this.deps.cluster.mirrorEvent(ev);
+      } catch (err) {
+        this.deps.logger.warn({ pod: podKey(pod), reason: ev.reason, err: describeError(err) }, 'could not mirror an ECI event');
+        // just before it, without a sum: the next pass writes it again (and re-checks the others of its second)
+        mark = new Date(Date.parse(ev.lastTimestamp ?? '') - 1).toISOString();
+        break;
+      }
+      mark = formatEventsSeen(candidates, Date.parse(ev.lastTimestamp ?? ''));
+    }
+    if (mark === undefined) return;
     const updated = await this.deps.cluster.patchPodMetadata(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
-      annotations: { [ANNOTATION_EVENTS_SEEN]: new Date(latest).toISOString() },
+      annotations: { [ANNOTATION_EVENTS_SEEN]: mark },
     });
-    pod.metadata.annotations = updated.metadata.annotations ?? {
-      ...(pod.metadata.annotations ?? {}),
-      [ANNOTATION_EVENTS_SEEN]: new Date(latest).toISOString(),
-    };
+    pod.metadata.annotations = updated.metadata.annotations ?? { ...(pod.metadata.annotations ?? {}), [ANNOTATION_EVENTS_SEEN]: mark };
   }
 
   private async markCreateAttempt(pod: Pod): Promise<void> {
@@ -457,6 +472,7 @@ export class PodSync {
   // ------------------------------------------------------------------ errors
 
   private async onError(nudge: PodNudge, err: unknown, log: UseCaseDeps['logger']): Promise<SyncResult> {
+    if (isKubeForbidden(err)) return this.notEnabled(nudge, err, log);
     const cls = classify(err);
     const why = describeError(err);
     const eciError = isEciError(err) ? `${cls}: ${why}` : undefined;
@@ -481,6 +497,22 @@ export class PodSync {
       if (next === this.deps.settings.maxAttempts) await this.markRetrying(pod, 'RetryingAfterErrors', why, next);
     }
     return { outcome: 'retry', ...(eciError ? { eciError } : {}) };
+  }
+
+  /**
+   * The functions may not act on this pod (Forbidden): its namespace is not enabled for the virtual node (no
+   * RoleBinding, deploy/functions-rbac.yaml). Say so on the pod with an Event (Events may be created in any
+   * namespace) and look again at the longest backoff, so enabling the namespace later converges it.
+   */
+  private async notEnabled(nudge: PodNudge, err: unknown, log: UseCaseDeps['logger']): Promise<SyncResult> {
+    const message =
+      `the eci-bridge functions may not act on pods in namespace ${nudge.namespace} (${describeError(err)}): enable it for the ` +
+      `virtual node with \`npx eci-bridge setup-functions --enable-namespaces ${nudge.namespace}\` (docs/deploy.md)`;
+    log.warn({ err: describeError(err) }, 'namespace not enabled for the virtual node');
+    const pod = { metadata: { namespace: nudge.namespace, name: nudge.name, uid: nudge.uid } } as Pod;
+    await recordPodEvent(this.deps, pod, 'Warning', 'NamespaceNotEnabled', message);
+    await renudge(this.deps, nudge, this.deps.settings.retryMaxSeconds, { counts: false });
+    return { outcome: 'retry' };
   }
 
   /** Makes a retried pod visible: condition ContainerInstanceCreated=False with the reason (Pending pods only). */

@@ -168,12 +168,18 @@ export class StatusSync {
       list.push(g);
       byUid.set(uid, list);
     }
-    const work: [Pod, EciContainerGroup | null][] = [];
+    const work: [Pod, EciContainerGroup | null | undefined][] = [];
     for (const pod of pods) {
       if (isTerminalPhase(pod.status?.phase) && !pod.metadata.deletionTimestamp) continue;
       const mine = byUid.get(pod.metadata.uid ?? '') ?? [];
       const recorded = groupIdOf(pod);
       const group = mine.find((g) => g.ContainerGroupId === recorded) ?? mine[0];
+      // A terminating pod without a listed group (deleted meanwhile, or an eviction while no watcher runs): pod-sync
+      // looks its group up itself and finishes the deletion, so evicted pods never wait for gc.
+      if (!group && pod.metadata.deletionTimestamp) {
+        work.push([pod, undefined]);
+        continue;
+      }
       // No group for this pod: gc re-nudges stuck pods; a recorded group missing from the list is checked by id
       // on the pod's next nudge, so a page race in the listing cannot fail a healthy pod here.
       if (!group) continue;
@@ -188,7 +194,7 @@ export class StatusSync {
    * started writes 50 statuses, and one after the other that alone would take seconds. Every status is written
    * before any ECI event becomes a Kubernetes Event (those are several writes per pod and nobody waits for them).
    */
-  private async each(work: [Pod, EciContainerGroup | null][], report: StatusReport): Promise<void> {
+  private async each(work: [Pod, EciContainerGroup | null | undefined][], report: StatusReport): Promise<void> {
     const later: Deferred[] = [];
     await pool(work, TICK_CONCURRENCY, ([pod, group]) => this.one(pod, group, report, later));
     await pool(later, TICK_CONCURRENCY, async (fn) => {
@@ -200,7 +206,7 @@ export class StatusSync {
     });
   }
 
-  private async one(pod: Pod, group: EciContainerGroup | null, report: StatusReport, later?: Deferred[]): Promise<void> {
+  private async one(pod: Pod, group: EciContainerGroup | null | undefined, report: StatusReport, later?: Deferred[]): Promise<void> {
     try {
       const res: SyncResult = await this.podSync.convergePod(pod, group, undefined, later);
       if (res.outcome === 'status-patched' || res.outcome === 'group-lost') report.patched++;

@@ -25,6 +25,8 @@ export interface TestBridge {
   liveGroups(where?: Record<string, string>): GroupState[];
   /** Stops the bridge (watcher, delivery, timers); the emulator keeps its groups. */
   stopBridge(): Promise<void>;
+  /** Kills only the watcher (a crashed watcher Deployment): the functions (pod-sync, timers) keep running. */
+  killWatcher(): Promise<void>;
   /** Starts the bridge again (a new watcher process, as after a crash or a redeploy). */
   startBridge(): Promise<void>;
   stop(): Promise<void>;
@@ -97,6 +99,9 @@ export async function startTestBridge(
         .filter((g) => Object.entries(where).every(([k, v]) => g.tags.some((t) => t.Key === k && t.Value === v)));
     },
     stopBridge,
+    async killWatcher() {
+      await runtime?.watcher.kill();
+    },
     startBridge: start,
     async stop() {
       await stopBridge();

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, V1MicroTime, type V1Pod } from '@kubernetes/client-node';
 import { sharedKubeconfigPath } from '../../scripts/testenv/controlPlane.js';
 
 /** The kubeconfig the integration tests use, or undefined (the test file then skips, saying why). */
@@ -138,4 +138,45 @@ export async function waitUntil(what: string, check: () => boolean | Promise<boo
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+export interface FakeRealNode {
+  readonly name: string;
+  /** Stops renewing its lease (the node-lifecycle controller then marks it Unknown). */
+  stop(): void;
+}
+
+/**
+ * A "real" node without a kubelet: Ready with the given capacity, its Lease in kube-node-lease renewed every
+ * second by the test, as a kubelet would, so the node-lifecycle controller counts it healthy (with one healthy node
+ * the cluster is not in full-disruption mode, and evictions from an unreachable virtual node go ahead).
+ */
+export async function startFakeRealNode(kubeconfigPath: string, name: string, capacity?: Record<string, string>): Promise<FakeRealNode> {
+  const kc = loadKubeConfig(kubeconfigPath);
+  const core = kc.makeApiClient(CoreV1Api);
+  const leases = kc.makeApiClient(CoordinationV1Api);
+  const node = await core.createNode({ body: { metadata: { name, labels: { 'kubernetes.io/hostname': name } } } });
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const ready = { type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: now, lastTransitionTime: now };
+  await core.patchNodeStatus({
+    name,
+    body: [{ op: 'add', path: '/status', value: { ...(capacity ? { capacity, allocatable: capacity } : {}), conditions: [ready] } }],
+  });
+  let lease = await leases.createNamespacedLease({
+    namespace: 'kube-node-lease',
+    body: {
+      metadata: { name, ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name, uid: node.metadata?.uid ?? '' }] },
+      spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: new V1MicroTime() },
+    },
+  });
+  const timer = setInterval(() => {
+    lease.spec = { ...lease.spec, renewTime: new V1MicroTime() };
+    leases.replaceNamespacedLease({ namespace: 'kube-node-lease', name, body: lease }).then(
+      (l) => {
+        lease = l;
+      },
+      () => {},
+    );
+  }, 1000);
+  return { name, stop: () => clearInterval(timer) };
 }

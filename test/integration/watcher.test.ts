@@ -9,6 +9,7 @@ import { CoordinationV1Api, type CoreV1Api } from '@kubernetes/client-node';
 import { createKubeCluster } from '../../shared/adapters/kube/index.js';
 import { EmbeddedQueue } from '../../shared/adapters/queue/index.js';
 import { parseConfig } from '../../shared/domain/config.js';
+import { heartbeatToLease } from '../../shared/domain/heartbeat.js';
 import type { Node } from '../../shared/domain/k8s.js';
 import { decodeMessage, type PodNudge } from '../../shared/domain/messages.js';
 import type { Cluster, Logger } from '../../shared/ports/index.js';
@@ -107,9 +108,9 @@ describe('watcher against a real apiserver', { skip: kubeconfig ? false : NO_KUB
   const createPod = (name: string, vnode: string) =>
     core.createNamespacedPod({ namespace: podNs.name, body: podManifest(name, vnode) });
 
-  it('registers the node Ready with its labels and taint, and renews its lease at least twice in 25 s', async () => {
+  it('registers the node Ready with its labels, cost tags and taint, and renews its lease at least twice in 25 s', async () => {
     const vnode = newVnode();
-    const w = newWatcher(vnode, new EmbeddedQueue(), { VNODE_LABELS: 'billing.example.com/vnode=team-a' });
+    const w = newWatcher(vnode, new EmbeddedQueue(), { VNODE_LABELS: 'billing.example.com/vnode=team-a', VNODE_TAGS: 'cost-center=cc-42, env=prod' });
     await w.start();
     let node: Node | undefined;
     await waitUntil('node Ready', async () => {
@@ -119,6 +120,7 @@ describe('watcher against a real apiserver', { skip: kubeconfig ? false : NO_KUB
     assert.equal(node?.metadata.labels?.type, 'virtual-kubelet');
     assert.equal(node?.metadata.labels?.['k8s.aliyun.com/vnode'], 'true');
     assert.equal(node?.metadata.labels?.['billing.example.com/vnode'], 'team-a');
+    assert.deepEqual(JSON.parse(node?.metadata.annotations?.['eci-bridge.io/vnode-tags'] ?? '{}'), { 'cost-center': 'cc-42', env: 'prod' });
     // the apiserver's TaintNodesByCondition admission adds node.kubernetes.io/not-ready:NoSchedule to every new
     // node; the node-lifecycle controller (not running here) removes it once Ready is True
     const taints = (node?.spec?.taints ?? []).map((t) => `${t.key}=${t.value}:${t.effect}`).filter((t) => !t.startsWith('node.kubernetes.io/'));
@@ -248,6 +250,51 @@ describe('watcher against a real apiserver', { skip: kubeconfig ? false : NO_KUB
       assert.ok(r.length === 0 || r.includes('deleted') || r.includes('resync') || r.includes('bound'), `${n}: ${r.join(',')}`);
     }
     await second.stop();
+  });
+
+  it('after a long outage a restart does not taint the node unhealthy; after a leader change a stale heartbeat does', async () => {
+    const path = kubeconfig as string;
+    const hbNs = await createTestNamespace(path, 'whealth');
+    try {
+      const hourAgo = new Date(Date.now() - 3600_000).toISOString();
+      // the functions last reported an hour ago (the whole bridge was down, or only the functions are)
+      await cluster.createLease(
+        hbNs.name,
+        heartbeatToLease({ lastRun: hourAgo, lastFunction: 'status-sync', lastSuccess: hourAgo, consecutiveEciFailures: 0 }, hbNs.name),
+      );
+      /** A node as a previous watcher left it, its status last written `beatAgoMs` ago. */
+      const leftover = async (beatAgoMs: number): Promise<string> => {
+        const vnode = newVnode();
+        await core.createNode({ body: { metadata: { name: vnode } } });
+        const beat = new Date(Date.now() - beatAgoMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+        const conditions = ['Ready', 'BridgeHealthy'].map((type) => ({ type, status: 'True', reason: 'Previous', lastHeartbeatTime: beat, lastTransitionTime: beat }));
+        await core.patchNodeStatus({ name: vnode, body: [{ op: 'add', path: '/status/conditions', value: conditions }] });
+        return vnode;
+      };
+      const unhealthyTaint = async (vnode: string) => (await cluster.getNode(vnode)).spec?.taints?.some((t) => t.key === 'eci-bridge.io/unhealthy') ?? false;
+
+      // restart after an hour away: the functions get a fresh stale period before the taint
+      const away = await leftover(3600_000);
+      const w1 = newWatcher(away, new EmbeddedQueue(), { BRIDGE_NAMESPACE: hbNs.name });
+      await w1.start();
+      await waitUntil('w1 leads', () => w1.isLeader && w1.synced);
+      assert.equal(w1.health.healthy, true);
+      assert.equal(w1.health.reason, 'AwaitingFunctions');
+      assert.equal(await unhealthyTaint(away), false, 'no spurious unhealthy taint after a restart');
+      await w1.kill();
+
+      // a leader change (the node was patched a minute ago): the stale heartbeat is a real outage, tainted at once
+      const handover = await leftover(60_000);
+      const w2 = newWatcher(handover, new EmbeddedQueue(), { BRIDGE_NAMESPACE: hbNs.name });
+      await w2.start();
+      await waitUntil('w2 leads', () => w2.isLeader && w2.synced);
+      assert.equal(w2.health.healthy, false);
+      assert.equal(w2.health.reason, 'FunctionsNotReporting');
+      await waitUntil('the unhealthy taint', () => unhealthyTaint(handover));
+      await w2.kill();
+    } finally {
+      await hbNs.cleanup();
+    }
   });
 
   it('hands leadership over when the leader dies, without the node going NotReady', async () => {

@@ -6,13 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EciContainerGroup, EciCreateRequest, EciEvent, EciGroupStatusItem, EciKeyValue } from '../../domain/eci.js';
-import type { Clock, ContainerGroups, Logger } from '../../ports/index.js';
+import type { Clock, ContainerGroups, EciGroupMetric, EciLogOptions, Logger } from '../../ports/index.js';
+import type { EciAction } from './actions.js';
 import { classifyCode, EciError, EciSdkFailure, sdkErrorFacts } from './errors.js';
 import { backoffMs, type BucketSpec, DEFAULT_RETRY, ECI_QUOTAS, type RetryPolicy, systemClock, WaitingBucket } from './retry.js';
 import { Redactor, secretsOfCreate } from './sanitize.js';
 import { toSdkModel, toWire } from './models.js';
 import type { EciClientOptions, EciCredentials, EciCredentialsProvider, EciSdkClient } from './sdk.js';
 
+export { ECI_ACTIONS, type EciAction, eciRamActions } from './actions.js';
 export { classifyCode, EciError, type EciErrorKind } from './errors.js';
 export { ECI_QUOTAS, type RetryPolicy } from './retry.js';
 export { REDACTED, Redactor } from './sanitize.js';
@@ -112,7 +114,7 @@ export class EciContainerGroups implements ContainerGroups {
 
   // ---------------------------------------------------------------- the pipeline
 
-  async #call<T>(action: string, fn: (client: EciSdkClient) => Promise<T>, redactor: Redactor = this.#redactor): Promise<T> {
+  async #call<T>(action: EciAction, fn: (client: EciSdkClient) => Promise<T>, redactor: Redactor = this.#redactor): Promise<T> {
     const client = await this.#sdkClient();
     for (let attempt = 1; ; attempt++) {
       await this.#bucket(action)?.take();
@@ -179,16 +181,16 @@ export class EciContainerGroups implements ContainerGroups {
   // ---------------------------------------------------------------- the port
 
   async create(req: EciCreateRequest): Promise<{ containerGroupId: string }> {
-    const { eciSdk } = await loadSdk();
+    const sdk = await loadSdk();
+    const { eciSdk } = sdk;
     // a token is what makes retries safe: keep the caller's (the pod UID), or make one for all attempts
     const wire: Record<string, unknown> = { ...req, ClientToken: req.ClientToken ?? randomUUID() };
     if (!wire.RegionId) wire.RegionId = this.#region;
-    const { request, dropped } = toSdkModel(eciSdk.CreateContainerGroupRequest, wire);
-    if (dropped.length > 0) {
-      this.#log.warn({ fields: dropped }, 'CreateContainerGroup fields unknown to @alicloud/eci20180808 2.0.3 were not sent');
-    }
+    // fields the 2.0.3 model lacks (GpuDriverVersion, ComputeCategory, MaxPendingMinute) travel as extra query
+    // parameters of the same signed call: nothing the translator emits is dropped
+    const { request, extraQuery } = toSdkModel(eciSdk.CreateContainerGroupRequest, wire);
     const redactor = this.#redactor.child().add(...secretsOfCreate(wire));
-    const res = await this.#call('CreateContainerGroup', (c) => c.createContainerGroup(request), redactor);
+    const res = await this.#call('CreateContainerGroup', (c) => sdk.createContainerGroup(c, request, extraQuery), redactor);
     const id = res.body?.containerGroupId;
     if (!id) {
       throw new EciError('ECI CreateContainerGroup answered without a ContainerGroupId', {
@@ -313,13 +315,14 @@ export class EciContainerGroups implements ContainerGroups {
   async logs(
     containerGroupId: string,
     container: string,
-    opts?: { tail?: number; limitBytes?: number; sinceSeconds?: number; previous?: boolean; timestamps?: boolean },
+    opts?: EciLogOptions,
   ): Promise<string> {
     const { eciSdk } = await loadSdk();
     const request = new eciSdk.DescribeContainerLogRequest({
       regionId: this.#region,
       containerGroupId,
       containerName: container,
+      startTime: opts?.startTime,
       tail: opts?.tail,
       limitBytes: opts?.limitBytes,
       sinceSeconds: opts?.sinceSeconds,
@@ -351,6 +354,34 @@ export class EciContainerGroups implements ContainerGroups {
     return { webSocketUri: res.body?.webSocketUri || undefined, syncResponse: res.body?.syncResponse };
   }
 
+  async metrics(ids: readonly string[]): Promise<EciGroupMetric[]> {
+    const { eciSdk } = await loadSdk();
+    const out: EciGroupMetric[] = [];
+    for (const batch of chunks([...new Set(ids)], 20)) {
+      const request = new eciSdk.DescribeMultiContainerGroupMetricRequest({
+        regionId: this.#region,
+        containerGroupIds: JSON.stringify(batch),
+        metricType: 'summary',
+      });
+      const res = await this.#call('DescribeMultiContainerGroupMetric', (c) => c.describeMultiContainerGroupMetric(request));
+      const body = res.body ? toWire(res.body) : {};
+      for (const d of asArray(body.MonitorDatas)) {
+        const id = str(d.ContainerGroupId);
+        const records = asArray(d.Records);
+        const r = records[records.length - 1];
+        if (!id || !r) continue;
+        out.push({
+          containerGroupId: id,
+          timestamp: str(r.Timestamp) ?? '',
+          cpu: cpuOf(r.CPU),
+          memory: memOf(r.Memory),
+          containers: asArray(r.Containers).map((c) => ({ name: str(c.Name) ?? '', cpu: cpuOf(c.CPU), memory: memOf(c.Memory) })),
+        });
+      }
+    }
+    return out;
+  }
+
   async price(spec: {
     cpu?: number;
     memory?: number;
@@ -375,6 +406,15 @@ function asArray(v: unknown): Record<string, unknown>[] {
 }
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+const rec = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {});
+function cpuOf(v: unknown): EciGroupMetric['cpu'] {
+  const c = rec(v);
+  return { usageCoreNanoSeconds: num(c.UsageCoreNanoSeconds), usageNanoCores: num(c.UsageNanoCores) };
+}
+function memOf(v: unknown): EciGroupMetric['memory'] {
+  const m = rec(v);
+  return { workingSetBytes: num(m.WorkingSet), usageBytes: num(m.UsageBytes), rssBytes: num(m.Rss), availableBytes: num(m.AvailableBytes) };
+}
 
 function groupsOf(body: { toMap(): Record<string, unknown> } | undefined): EciContainerGroup[] {
   if (!body) return [];

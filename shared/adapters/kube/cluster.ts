@@ -14,12 +14,12 @@ import {
   type V1Node,
   type Watch,
 } from '@kubernetes/client-node';
-import type { ConfigMap, Endpoints, Lease, Namespace, Node, Pod, PodStatus, Secret, Service } from '../../domain/k8s.js';
+import type { ConfigMap, Endpoints, K8sEvent, Lease, Namespace, Node, Pod, PodStatus, Secret, Service } from '../../domain/k8s.js';
 import type { Cluster, ClusterStore, PodWatchHandle } from '../../ports/index.js';
 import { createKubeClient, type KubeClient, type KubeClientOptions } from './client.js';
 import { toKubeError } from './errors.js';
 import { type EventInput, EventRecorder, type EventRecorderOptions } from './events.js';
-import { forCreate, leaseForWire, toPlain } from './normalize.js';
+import { forCreate, leaseForWire, nodeStatusPatch, toPlain } from './normalize.js';
 import { type ListResult, type ListWatchOptions, startListWatch, type WatchSource } from './watch.js';
 
 export interface KubeClusterOptions extends EventRecorderOptions {
@@ -69,6 +69,7 @@ export class KubeCluster implements Cluster, ClusterStore {
         },
         patch: async (namespace, name, body, context) =>
           (await call(context, () => this.core.patchNamespacedEvent({ namespace, name, body }, MERGE))).count,
+        get: async (namespace, name, context) => toPlain<K8sEvent>(await call(context, () => this.core.readNamespacedEvent({ namespace, name }))),
       },
       opts,
     );
@@ -229,6 +230,11 @@ export class KubeCluster implements Cluster, ClusterStore {
     return this.recorder.record(ev);
   }
 
+  /** Writes a named Event (created once, then only its count and lastTimestamp move; ./events.ts). */
+  mirrorEvent(ev: K8sEvent): Promise<void> {
+    return this.recorder.mirror(ev);
+  }
+
   // ---------------------------------------------------------------- config, secrets, tokens
 
   async getConfigMap(namespace: string, name: string): Promise<ConfigMap> {
@@ -318,7 +324,8 @@ export class KubeCluster implements Cluster, ClusterStore {
   }
 
   async patchNodeStatus(name: string, status: NonNullable<Node['status']>): Promise<Node> {
-    const n = await call(`patch node status ${name}`, () => this.core.patchNodeStatus({ name, body: { status } }, SMP));
+    const body = nodeStatusPatch(status);
+    const n = await call(`patch node status ${name}`, () => this.core.patchNodeStatus({ name, body }, SMP));
     return toPlain<Node>(n);
   }
 

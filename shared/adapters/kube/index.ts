@@ -5,3 +5,4 @@ export * from './errors.js';
 export { formatMicroTime, formatTime, toPlain } from './normalize.js';
 export { backoffDelay, diffRelist, type ListWatchOptions } from './watch.js';
 export { createKubeAdmissionSupport, KubeAdmissionSupport } from './admission.js';
+export { createKubeKubeletSupport, KubeKubeletSupport, LOG_ARCHIVE_LABEL, logArchiveName } from './kubelet.js';

@@ -16,7 +16,7 @@ import type { ConfigMap, Endpoints, K8sEvent, Lease, Namespace, Node, Pod, PodSt
 import type { Cluster, ClusterStore, PodWatchHandle } from '../../ports/index.js';
 import { errorFromStatus, KubeError, parseStatus, toKubeError } from './errors.js';
 import { type EventInput, EventRecorder, type EventRecorderOptions } from './events.js';
-import { forCreate, leaseForWire, toPlain } from './normalize.js';
+import { forCreate, leaseForWire, nodeStatusPatch, toPlain } from './normalize.js';
 import { type ListResult, type ListWatchOptions, startListWatch, type WatchSource } from './watch.js';
 
 export interface LiteKubeConnection {
@@ -163,6 +163,7 @@ export class LiteKubeCluster implements Cluster, ClusterStore {
         },
         patch: async (namespace, name, body, context) =>
           (await this.http.json<K8sEvent>('PATCH', ns(namespace, 'events', name), context, { body, contentType: MERGE })).count,
+        get: (namespace, name, context) => this.get<K8sEvent>(ns(namespace, 'events', name), context),
       },
       opts,
     );
@@ -279,6 +280,11 @@ export class LiteKubeCluster implements Cluster, ClusterStore {
     return this.recorder.record(ev);
   }
 
+  /** Writes a named Event (created once, then only its count and lastTimestamp move; ./events.ts). */
+  mirrorEvent(ev: K8sEvent): Promise<void> {
+    return this.recorder.mirror(ev);
+  }
+
   // ---------------------------------------------------------------- config, secrets, tokens
 
   getConfigMap(namespace: string, name: string): Promise<ConfigMap> {
@@ -358,7 +364,7 @@ export class LiteKubeCluster implements Cluster, ClusterStore {
   }
 
   patchNodeStatus(name: string, status: NonNullable<Node['status']>): Promise<Node> {
-    return this.write<Node>('PATCH', `/api/v1/nodes/${seg(name)}/status`, `patch node status ${name}`, { body: { status }, contentType: SMP });
+    return this.write<Node>('PATCH', `/api/v1/nodes/${seg(name)}/status`, `patch node status ${name}`, { body: nodeStatusPatch(status), contentType: SMP });
   }
 
   patchNode(name: string, patch: { metadata?: Node['metadata']; spec?: Node['spec'] }): Promise<Node> {

@@ -4,7 +4,7 @@
  * the adapter goes through `toPlain`, so the rest of the bridge sees only the plain JSON of shared/domain/k8s.ts
  * and an object compares equal whichever way it arrived.
  */
-import type { Lease, ObjectMeta } from '../../domain/k8s.js';
+import type { Lease, Node, ObjectMeta } from '../../domain/k8s.js';
 
 /** metav1.Time: RFC 3339 in UTC with whole seconds, as the API server writes it (`2026-11-27T20:14:23Z`). */
 export function formatTime(d: Date): string {
@@ -64,4 +64,18 @@ export function leaseForWire(lease: Lease): Lease {
   if (spec?.renewTime) spec.renewTime = formatMicroTime(spec.renewTime);
   if (spec?.acquireTime) spec.acquireTime = formatMicroTime(spec.acquireTime);
   return { ...lease, spec };
+}
+
+/** Every NodeAddressType of core/v1. */
+const NODE_ADDRESS_TYPES = ['Hostname', 'InternalIP', 'ExternalIP', 'InternalDNS', 'ExternalDNS'] as const;
+
+/**
+ * The strategic-merge body of a nodes/status patch. `addresses` merge by `type`, so the types not given are deleted
+ * explicitly and the given list replaces the node's (a Hostname an older version published would otherwise stay).
+ */
+export function nodeStatusPatch(status: NonNullable<Node['status']>): { status: Record<string, unknown> } {
+  const given = status.addresses;
+  if (!given) return { status };
+  const deletes = NODE_ADDRESS_TYPES.filter((t) => !given.some((a) => a.type === t)).map((type) => ({ type, $patch: 'delete' }));
+  return { status: { ...status, addresses: [...given, ...deletes] } };
 }

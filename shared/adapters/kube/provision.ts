@@ -39,14 +39,22 @@ function ref(m: Manifest): string {
   return `${m.kind} ${m.metadata.namespace ? `${m.metadata.namespace}/` : ''}${m.metadata.name}`;
 }
 
-/** Server-side apply (field manager `eci-bridge`, forced), in order. Returns what was applied. */
-export async function applyManifests(client: KubeClient, manifests: readonly Manifest[], fieldManager = 'eci-bridge'): Promise<AppliedRef[]> {
+/**
+ * Server-side apply (field manager `eci-bridge`, forced), in order. Returns what was applied. `dryRun`: the API
+ * server validates and admits each object (schema, defaulting, admission) without storing it.
+ */
+export async function applyManifests(
+  client: KubeClient,
+  manifests: readonly Manifest[],
+  fieldManager = 'eci-bridge',
+  opts: { dryRun?: boolean } = {},
+): Promise<AppliedRef[]> {
   const api = KubernetesObjectApi.makeApiClient(client.config);
   const out: AppliedRef[] = [];
   for (const m of manifests) {
     // KubernetesObject is client-node's structural type for any object; Manifest is a subset of it.
     const spec = m as unknown as KubernetesObject;
-    await call(`apply ${ref(m)}`, () => api.patch(spec, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply));
+    await call(`apply ${ref(m)}`, () => api.patch(spec, undefined, opts.dryRun ? 'All' : undefined, fieldManager, true, PatchStrategy.ServerSideApply));
     out.push({ kind: m.kind, name: m.metadata.name, ...(m.metadata.namespace ? { namespace: m.metadata.namespace } : {}) });
   }
   return out;
@@ -61,15 +69,23 @@ export async function dryRunCreate(client: KubeClient, manifests: readonly Manif
   for (const m of manifests) await call(`create ${ref(m)} (dry run)`, () => api.create(m as unknown as KubernetesObject, undefined, 'All'));
 }
 
-/** Reads one object as plain JSON; undefined when it does not exist. */
-export async function readObject(client: KubeClient, m: Pick<Manifest, 'apiVersion' | 'kind' | 'metadata'>): Promise<Record<string, unknown> | undefined> {
+/**
+ * Reads any object by apiVersion, kind, namespace and name (for `eci-bridge doctor`): undefined when it does not
+ * exist, or when the API server does not serve that apiVersion (e.g. policy/v1 on Kubernetes 1.20).
+ */
+export async function readObject(
+  client: KubeClient,
+  ref: { apiVersion: string; kind: string; name: string; namespace?: string },
+): Promise<(Record<string, unknown> & { metadata?: Record<string, unknown> }) | undefined> {
   const api = KubernetesObjectApi.makeApiClient(client.config);
+  const spec = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } };
   try {
-    const header = { apiVersion: m.apiVersion, kind: m.kind, metadata: { name: m.metadata.name, ...(m.metadata.namespace ? { namespace: m.metadata.namespace } : {}) } };
-    return JSON.parse(JSON.stringify(await api.read(header))) as Record<string, unknown>;
+    return (await api.read(spec)) as unknown as Record<string, unknown>;
   } catch (err) {
-    const e = toKubeError(err, `read ${ref(m as Manifest)}`);
+    const e = toKubeError(err, `read ${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`);
     if (e instanceof NotFoundError) return undefined;
+    // client-node resolves the resource name through discovery first: an unserved apiVersion fails there
+    if (/Unrecognized API version and kind|Failed to fetch resource metadata/.test(String((err as Error)?.message))) return undefined;
     throw e;
   }
 }

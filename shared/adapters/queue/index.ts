@@ -11,3 +11,4 @@ export {
   QueueUnavailableError,
 } from './errors.js';
 export { MnsQueue, type MnsQueueAttributes, type MnsQueueOptions, mnsErrorCode } from './mns.js';
+export { MNS_ACTIONS, type MnsActionSpec, mnsRamGrants, SENDER_METHODS } from './actions.js';

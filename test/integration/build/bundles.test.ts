@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { type BssEmulator, startBssEmulator } from '../../../emulators/bss/index.js';
 import { DEFAULT_CREDENTIAL, type EciEmulator, startEciEmulator } from '../../../emulators/eci/index.js';
 import { type MnsEmulator, startMnsEmulator } from '../../../emulators/mns/index.js';
 import { type BuiltBundle, buildBundles, discoverEntries, discoverFunctions } from '../../../scripts/build.js';
@@ -87,6 +88,18 @@ describe('bundles', () => {
     assert.ok(watcher && hasClientNode(watcher), 'the watcher bundle lost its Kubernetes client');
   });
 
+  it('only the reconcile bundle carries the BSS SDK, with the models of DescribeInstanceBill only', () => {
+    for (const b of built.filter((x) => x.name.startsWith('functions/'))) {
+      const models = Object.keys(b.metafile.inputs).filter((i) => i.includes('node_modules/@alicloud/bssopenapi20171214/'));
+      if (b.name !== 'functions/reconcile') {
+        assert.deepEqual(models, [], `${b.name} bundles the BSS SDK`);
+        continue;
+      }
+      const names = models.filter((i) => i.includes('/dist/models/')).map((i) => i.split('/').at(-1));
+      assert.deepEqual(names.sort(), ['DescribeInstanceBillRequest.js', 'DescribeInstanceBillResponse.js', 'DescribeInstanceBillResponseBody.js']);
+    }
+  });
+
   it('loads every function bundle in a fresh process, with nothing from node_modules, and exports handler', async () => {
     for (const b of built.filter((x) => x.name.startsWith('functions/'))) {
       const res = await node(LOAD, { BUNDLE: b.file }, outDir);
@@ -105,6 +118,7 @@ describe('bundles', () => {
   describe('invoked with FC events against the emulators', { skip: kubeconfigPath ? false : 'KUBE_TEST_KUBECONFIG not set' }, () => {
     let eci: EciEmulator;
     let mns: MnsEmulator;
+    let bss: BssEmulator;
     let env: Record<string, string>;
     const namespace = `ecib-bundles-${randomBytes(3).toString('hex')}`;
     let kube: { server: string; token: string; ca: string };
@@ -139,6 +153,10 @@ describe('bundles', () => {
       assert.equal(await kubeFetch('POST', '/api/v1/namespaces', { metadata: { name: namespace } }), 201);
       eci = await startEciEmulator({ timeScale: 0.01 });
       mns = await startMnsEmulator({ accountId: ACCOUNT, credentials: [DEFAULT_CREDENTIAL] });
+      bss = await startBssEmulator({
+        scenario: { prices: { currency: 'CNY', vcpuPerHour: 1, memoryGiBPerHour: 1 }, extraLines: [{ instanceId: 'fn-1', productCode: 'fc', billingDate: '2026-01-01', amount: 0.5, tags: { 'eci-bridge.io/cluster': 'bundle-test' } }] },
+        source: () => eci.groups(),
+      });
       mns.createQueue({ name: 'bundle-pods' });
       mns.createQueue({ name: 'bundle-pods-dlq' });
       env = {
@@ -159,6 +177,8 @@ describe('bundles', () => {
         MNS_ENDPOINT: mns.endpoint,
         MNS_QUEUE: 'bundle-pods',
         MNS_DEAD_LETTER_QUEUE: 'bundle-pods-dlq',
+        BSS_ENDPOINT: bss.endpoint,
+        BSS_PROTOCOL: 'http',
         KUBE_API_SERVER: kube.server,
         KUBE_TOKEN: kube.token,
         KUBE_CA: Buffer.from(kube.ca).toString('base64'),
@@ -169,6 +189,7 @@ describe('bundles', () => {
     after(async () => {
       await eci?.close();
       await mns?.close();
+      await bss?.close();
       if (kube) await kubeFetch('DELETE', `/api/v1/namespaces/${namespace}`).catch(() => 0);
     });
 
@@ -190,6 +211,14 @@ describe('bundles', () => {
         assert.ok(eci.calls().byAction.DescribeContainerGroups, 'ECI was asked about the groups');
       });
     }
+
+    it('reconcile reads a settled day through the bundled BSS SDK and stores it', async () => {
+      const out = await invoke('reconcile', JSON.stringify({ triggerTime: '2026-01-03T00:00:00Z', triggerName: 'daily', payload: '{"day":"2026-01-01"}' }));
+      assert.equal(out.ok, true, out.error);
+      assert.equal(out.result?.stored, 'created');
+      assert.equal(out.result?.bridge, '0.500000000');
+      assert.equal(bss.calls().byAction.DescribeInstanceBill, 3, 'one call per product (eci, fc, mns)');
+    });
 
     it('pod-sync acknowledges a batch with a malformed message: dead-lettered with its reason, not thrown', async () => {
       const nudge = { v: 1, kind: 'pod', namespace, name: 'gone', uid: 'uid-gone', reason: 'deleted' };

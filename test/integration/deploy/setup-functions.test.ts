@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { createKubeClient, isForbidden, isNotFound, KubeCluster } from '../../../shared/adapters/kube/index.js';
+import { caPemFrom } from '../../../shared/domain/kubeCa.js';
 
 const kubeconfig = process.env.KUBE_TEST_KUBECONFIG;
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -27,6 +28,9 @@ function readEnv(file: string): Record<string, string> {
 describe('setup-functions', { skip: kubeconfig ? false : 'KUBE_TEST_KUBECONFIG not set' }, () => {
   const ns = `ecib-fn-${randomBytes(3).toString('hex')}`;
   const vnode = `vnode-${randomBytes(3).toString('hex')}`;
+  // a namespace enabled for the virtual node, and one that is not
+  const appNs = `ecib-app-${randomBytes(3).toString('hex')}`;
+  const otherNs = `ecib-off-${randomBytes(3).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'setup-functions-'));
   const out = join(dir, 'env');
   let stdout = '';
@@ -39,8 +43,10 @@ describe('setup-functions', { skip: kubeconfig ? false : 'KUBE_TEST_KUBECONFIG n
       env: { ...process.env, KUBECONFIG: '', VNODE_NAME: vnode },
     });
 
-  before(() => {
-    const res = cli('--kubeconfig', kubeconfig ?? '', '--namespace', ns, '--out', out, '--token-ttl', '3600');
+  before(async () => {
+    const admin = createKubeClient({ kubeconfigPath: kubeconfig ?? '' });
+    for (const n of [appNs, otherNs]) await admin.core.createNamespace({ body: { metadata: { name: n } } });
+    const res = cli('--kubeconfig', kubeconfig ?? '', '--namespace', ns, '--out', out, '--token-ttl', '3600', '--enable-namespaces', appNs);
     stdout = res.stdout;
     assert.equal(res.status, 0, res.stderr);
     env = readEnv(out);
@@ -53,14 +59,16 @@ describe('setup-functions', { skip: kubeconfig ? false : 'KUBE_TEST_KUBECONFIG n
     const rbac = admin.config.makeApiClient(RbacAuthorizationV1Api);
     await rbac.deleteClusterRoleBinding({ name: 'eci-bridge-functions' }).catch(() => undefined);
     await rbac.deleteClusterRole({ name: 'eci-bridge-functions' }).catch(() => undefined);
-    await admin.core.deleteNamespace({ name: ns }).catch(() => undefined);
+    await rbac.deleteClusterRole({ name: 'eci-bridge-functions-namespace' }).catch(() => undefined);
+    for (const n of [ns, appNs, otherNs]) await admin.core.deleteNamespace({ name: n }).catch(() => undefined);
   });
 
   it('writes the API server, a token and the CA into a private env file, and never prints the token', () => {
     assert.equal(statSync(out).mode & 0o777, 0o600);
     assert.match(env.KUBE_API_SERVER ?? '', /^https:\/\//);
     assert.ok((env.KUBE_TOKEN ?? '').length > 20);
-    assert.match(Buffer.from(env.KUBE_CA ?? '', 'base64').toString('utf8'), /BEGIN CERTIFICATE/);
+    assert.doesNotMatch(env.KUBE_CA ?? '', /BEGIN|\n/, 'compact CA');
+    assert.match(caPemFrom(env.KUBE_CA ?? ''), /BEGIN CERTIFICATE/);
     assert.equal(env.BRIDGE_NAMESPACE, ns);
     assert.ok(!stdout.includes(env.KUBE_TOKEN ?? '<none>'), 'token printed');
     assert.match(stdout, /applied ServiceAccount/);
@@ -76,7 +84,7 @@ describe('setup-functions', { skip: kubeconfig ? false : 'KUBE_TEST_KUBECONFIG n
       createKubeClient({
         server: env.KUBE_API_SERVER ?? '',
         token: env.KUBE_TOKEN ?? '',
-        caPem: Buffer.from(env.KUBE_CA ?? '', 'base64').toString('utf8'),
+        caPem: caPemFrom(env.KUBE_CA ?? ''),
       });
 
     it('can do what the functions do: list pods everywhere, events, heartbeat Lease, read config', async () => {
@@ -96,9 +104,44 @@ describe('setup-functions', { skip: kubeconfig ? false : 'KUBE_TEST_KUBECONFIG n
       });
       const lease = await cluster.getLease(ns, 'eci-bridge-functions');
       await cluster.replaceLease(ns, lease);
-      // get is allowed: a missing ConfigMap is NotFound, not Forbidden
-      await assert.rejects(cluster.getConfigMap(ns, 'absent'), (e: unknown) => isNotFound(e));
-      await assert.rejects(cluster.getSecret(ns, 'absent'), (e: unknown) => isNotFound(e));
+      // in an enabled namespace get is allowed: a missing ConfigMap is NotFound, not Forbidden
+      await assert.rejects(cluster.getConfigMap(appNs, 'absent'), (e: unknown) => isNotFound(e));
+      await assert.rejects(cluster.getSecret(appNs, 'absent'), (e: unknown) => isNotFound(e));
+      await assert.rejects(cluster.getPod(appNs, 'absent'), (e: unknown) => isNotFound(e));
+      // the service links of the pods created there, and the API server address of the `kubernetes` Service
+      assert.ok(Array.isArray(await cluster.listServices(appNs)));
+      assert.equal((await cluster.getService('default', 'kubernetes')).metadata.name, 'kubernetes');
+      // allowed (the test plane may publish no Endpoints: NotFound, never Forbidden)
+      await cluster.getEndpoints('default', 'kubernetes').catch((e: unknown) => assert.ok(isNotFound(e), String(e)));
+    });
+
+    it('reads no Secret, mints no token and writes no pod in a namespace that is not enabled, but may say so in an Event', async () => {
+      const admin = createKubeClient({ kubeconfigPath: kubeconfig ?? '' });
+      await admin.core.createNamespacedSecret({ namespace: otherNs, body: { metadata: { name: 's' }, stringData: { k: 'v' } } });
+      // the test plane may run without the service-account controller: create the namespace's default account
+      await admin.core.createNamespacedServiceAccount({ namespace: otherNs, body: { metadata: { name: 'default' } } }).catch(() => undefined);
+      await admin.core.createNamespacedPod({
+        namespace: otherNs,
+        body: { metadata: { name: 'p' }, spec: { nodeName: vnode, containers: [{ name: 'c', image: 'busybox' }] } },
+      });
+      const cluster = new KubeCluster(fn());
+      await assert.rejects(cluster.getSecret(otherNs, 's'), (e: unknown) => isForbidden(e));
+      await assert.rejects(cluster.getConfigMap(otherNs, 'kube-root-ca.crt'), (e: unknown) => isForbidden(e));
+      await assert.rejects(cluster.getPod(otherNs, 'p'), (e: unknown) => isForbidden(e));
+      await assert.rejects(cluster.patchPodMetadata(otherNs, 'p', { annotations: { x: 'y' } }), (e: unknown) => isForbidden(e));
+      await assert.rejects(cluster.deletePod(otherNs, 'p', { uid: 'u', gracePeriodSeconds: 0 }), (e: unknown) => isForbidden(e));
+      await assert.rejects(
+        cluster.requestPodToken(otherNs, 'default', { podName: 'p', podUid: 'u' }),
+        (e: unknown) => isForbidden(e),
+      );
+      // the sweep still sees the pod (list is cluster-wide), and an Event can name it
+      assert.ok((await cluster.listPods({ nodeName: vnode })).some((p) => p.metadata.namespace === otherNs));
+      await cluster.recordEvent({
+        involvedObject: { kind: 'Pod', namespace: otherNs, name: 'p', uid: 'u', apiVersion: 'v1' },
+        reason: 'NamespaceNotEnabled',
+        message: 'setup-functions test',
+        type: 'Warning',
+      });
     });
 
     it('can do what billing does: report and budget ConfigMaps in the bridge namespace, list namespaces, get the virtual node', async () => {
@@ -134,6 +177,8 @@ describe('setup-functions', { skip: kubeconfig ? false : 'KUBE_TEST_KUBECONFIG n
       const cluster = new KubeCluster(client);
       await assert.rejects(cluster.getNode('any'), (e: unknown) => isForbidden(e));
       await assert.rejects(cluster.getLease(ns, 'someone-else'), (e: unknown) => isForbidden(e));
+      await assert.rejects(cluster.listServices(otherNs), (e: unknown) => isForbidden(e));
+      await assert.rejects(cluster.getService('kube-system', 'kube-dns'), (e: unknown) => isForbidden(e));
       await assert.rejects(
         client.core.listSecretForAllNamespaces().catch((e: unknown) => {
           throw Object.assign(new Error('list secrets'), { code: (e as { code?: number }).code });

@@ -6,10 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CoordinationV1Api, CoreV1Api, V1MicroTime, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { type ControlPlane, startControlPlane } from '../../../scripts/testenv/controlPlane.js';
 import { startTestBridge, type TestBridge } from '../../helpers/bridge.js';
-import { createTestNamespace, loadKubeConfig, privateControlPlaneSkipReason, type TestNamespace, waitUntil } from '../../helpers/kube.js';
+import {
+  createTestNamespace,
+  type FakeRealNode,
+  loadKubeConfig,
+  privateControlPlaneSkipReason,
+  startFakeRealNode,
+  type TestNamespace,
+  waitUntil,
+} from '../../helpers/kube.js';
 
 const skip = privateControlPlaneSkipReason();
 const REAL_NODE = 'real-node-1';
@@ -20,47 +28,14 @@ describe('eci-profile policies through the real scheduler (private control plane
   let ns: TestNamespace;
   let bridgeNs: TestNamespace;
   let bridge: TestBridge;
-  let renew: NodeJS.Timeout | undefined;
+  let realNode: FakeRealNode | undefined;
 
   before(async () => {
     cp = await startControlPlane({ controllers: true });
     const kc = loadKubeConfig(cp.kubeconfigPath);
     core = kc.makeApiClient(CoreV1Api);
-    const leases = kc.makeApiClient(CoordinationV1Api);
-    // a real node with room for 2 CPUs, Ready, its lease renewed by the test (no kubelet)
-    const node = await core.createNode({ body: { metadata: { name: REAL_NODE, labels: { 'kubernetes.io/hostname': REAL_NODE } } } });
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const capacity = { cpu: '2', memory: '4Gi', pods: '20' };
-    await core.patchNodeStatus({
-      name: REAL_NODE,
-      body: [
-        {
-          op: 'add',
-          path: '/status',
-          value: {
-            capacity,
-            allocatable: capacity,
-            conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: now, lastTransitionTime: now }],
-          },
-        },
-      ],
-    });
-    let lease = await leases.createNamespacedLease({
-      namespace: 'kube-node-lease',
-      body: {
-        metadata: { name: REAL_NODE, ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: REAL_NODE, uid: node.metadata?.uid ?? '' }] },
-        spec: { holderIdentity: REAL_NODE, leaseDurationSeconds: 40, renewTime: new V1MicroTime() },
-      },
-    });
-    renew = setInterval(() => {
-      lease.spec = { ...lease.spec, renewTime: new V1MicroTime() };
-      leases.replaceNamespacedLease({ namespace: 'kube-node-lease', name: REAL_NODE, body: lease }).then(
-        (l) => {
-          lease = l;
-        },
-        () => {},
-      );
-    }, 2000);
+    // a real node with room for 2 CPUs
+    realNode = await startFakeRealNode(cp.kubeconfigPath, REAL_NODE, { cpu: '2', memory: '4Gi', pods: '20' });
     ns = await createTestNamespace(cp.kubeconfigPath, 'prof');
     bridgeNs = await createTestNamespace(cp.kubeconfigPath, 'profb');
     const selectors = ['virtualNodeOnly', 'normalNodePrefer', 'fair'].map((policy) => ({
@@ -88,7 +63,7 @@ describe('eci-profile policies through the real scheduler (private control plane
   });
 
   after(async () => {
-    if (renew) clearInterval(renew);
+    realNode?.stop();
     await bridge?.stop();
     await cp?.stop();
   });

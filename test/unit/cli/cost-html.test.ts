@@ -1,6 +1,7 @@
 /**
  * The HTML cost report renders in headless Chromium: the SVG bars get a real size (measured in the page and read
- * back with --dump-dom) and a screenshot shows the bar colours inside the chart area. Skips loudly without Chromium
+ * back with --dump-dom) and a screenshot shows the bar colours inside the chart area; the same for the reconciliation
+ * page (billed beside estimated). Skips loudly without Chromium
  * outside CI; fails in CI (.ci/run installs it).
  */
 import assert from 'node:assert/strict';
@@ -10,8 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { inflateSync } from 'node:zlib';
+import { type BillLine, billingDayPeriod } from '../../../shared/domain/bill.js';
 import { parseMoney } from '../../../shared/domain/billing.js';
 import { namespaceColour, renderCostPage } from '../../../shared/domain/billing-html.js';
+import { defaultPriceTables, priceTableFor } from '../../../shared/domain/prices.js';
+import { reconcileDay } from '../../../shared/domain/reconcile.js';
+import { BILLED_COLOUR, ESTIMATED_COLOUR, renderReconcilePage } from '../../../shared/domain/reconcile-html.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
 const dir = mkdtempSync(join(tmpdir(), 'cost-html-'));
@@ -161,5 +166,104 @@ const pre=document.createElement('pre');pre.id='probe';pre.textContent=JSON.stri
       }
     }
     for (const c of colours) assert.ok((counts.get(c) ?? 0) > 500, `colour ${c} barely visible: ${counts.get(c) ?? 0} px`);
+  });
+});
+
+describe('HTML reconciliation page in headless Chromium', () => {
+  const p = billingDayPeriod('2024-05-01', 8);
+  const line = (id: string, amount: string, ns?: string): BillLine => ({
+    instanceId: id,
+    productCode: ns === undefined ? 'fc' : 'eci',
+    billingDate: '2024-05-01',
+    amount: parseMoney(amount),
+    currency: 'CNY',
+    tags: { 'eci-bridge.io/cluster': 'c1' },
+  });
+  const est = (id: string, ns: string, fee: string) => ({
+    groupId: id,
+    uid: id,
+    namespace: ns,
+    pod: id,
+    owner: `${ns}/Pod/${id}`,
+    node: 'vnode',
+    size: '2-4Gi',
+    spot: false,
+    billedMs: 3_600_000,
+    cost: parseMoney(fee),
+    fee: parseMoney(fee),
+    hours: 1,
+  });
+  const rec = reconcileDay({
+    day: '2024-05-01',
+    timeZone: 'UTC+08:00',
+    period: p,
+    clusterTag: 'c1',
+    clusterTagKey: 'eci-bridge.io/cluster',
+    table: priceTableFor('cn-hangzhou', defaultPriceTables()),
+    lines: [line('g1', '12', 'shop'), line('g2', '3', 'jobs'), line('stray', '5', 'x'), line('fn', '1')],
+    estimates: [est('g1', 'shop', '10'), est('g2', 'jobs', '3')],
+    live: [],
+    hourlyReports: 24,
+    recomputedHours: [],
+  });
+  const html = renderReconcilePage(rec, 'test');
+
+  it('draws billed beside estimated per namespace, the leak and the bridge as billed bars, both colours visible', (t) => {
+    if (!CHROMIUM) {
+      if (process.env.CI) assert.fail('chromium is required in CI (.ci/run installs it with apt-get install -y chromium)');
+      process.stderr.write('\n######## SKIPPED: chromium not found; install it with `apt-get install -y chromium` ########\n\n');
+      t.skip('chromium not installed');
+      return;
+    }
+    const page = join(dir, 'reconcile.html');
+    writeFileSync(page, html);
+    const probe = join(dir, 'reconcile-probe.html');
+    const script = `<script>
+const bars=[...document.querySelectorAll('rect.bar')].map(r=>{const b=r.getBoundingClientRect();return {kind:r.dataset.kind,key:r.dataset.key,w:b.width,h:b.height}});
+const c=document.getElementById('chart').getBoundingClientRect();
+const pre=document.createElement('pre');pre.id='probe';pre.textContent=JSON.stringify({bars,chart:{x:c.x,y:c.y,w:c.width,h:c.height}});document.body.appendChild(pre);
+</script>`;
+    writeFileSync(probe, html.replace('</body>', `${script}</body>`));
+    const dom = chromium(['--dump-dom', `file://${probe}`]);
+    const shot = join(dir, 'reconcile.png');
+    chromium([`--screenshot=${shot}`, `file://${page}`]);
+    const m = /<pre id="probe">([^<]*)<\/pre>/.exec(dom);
+    assert.ok(m?.[1], 'probe output missing from the DOM');
+    const measured = JSON.parse(m[1].replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as {
+      bars: { kind: string; key: string; w: number; h: number }[];
+      chart: { x: number; y: number; w: number; h: number };
+    };
+    // shop and jobs: billed + estimated; the leak and the bridge: billed only
+    assert.deepEqual(measured.bars.map((b) => `${b.key}:${b.kind}`).sort(), [
+      '(bridge: FC + MNS):billed',
+      '(leaked groups):billed',
+      'jobs:billed',
+      'jobs:estimated',
+      'shop:billed',
+      'shop:estimated',
+    ]);
+    for (const b of measured.bars) assert.ok(b.w > 0 && b.h > 0, `bar ${b.key} ${b.kind} has no size`);
+    const h = (key: string, kind: string) => measured.bars.find((b) => b.key === key && b.kind === kind)?.h ?? 0;
+    assert.ok(h('shop', 'billed') > h('shop', 'estimated'), '12 billed draws taller than 10 estimated');
+    const png = decodePng(readFileSync(shot));
+    const counts = new Map<string, number>();
+    for (let y = Math.floor(measured.chart.y); y < Math.min(png.height, measured.chart.y + measured.chart.h); y++) {
+      for (let x = Math.floor(measured.chart.x); x < Math.min(png.width, measured.chart.x + measured.chart.w); x++) {
+        const [r, g, b] = png.pixel(x, y);
+        for (const c of [BILLED_COLOUR, ESTIMATED_COLOUR]) {
+          const [cr, cg, cb] = hex(c);
+          if (Math.abs(r - cr) + Math.abs(g - cg) + Math.abs(b - cb) < 12) counts.set(c, (counts.get(c) ?? 0) + 1);
+        }
+      }
+    }
+    for (const c of [BILLED_COLOUR, ESTIMATED_COLOUR]) assert.ok((counts.get(c) ?? 0) > 300, `colour ${c} barely visible: ${counts.get(c) ?? 0} px`);
+  });
+
+  it('labels the figures and lists the leak (no browser needed)', () => {
+    assert.match(html, /billed = real charge/);
+    assert.match(html, /estimated = estimate/);
+    assert.match(html, /comparison: an ECI VNode/);
+    assert.match(html, /<td>stray<\/td><td>5\.00<\/td><td>unknown<\/td>/);
+    assert.doesNotMatch(html, /<script/);
   });
 });

@@ -1,194 +1,253 @@
 /**
- * s.yaml against the tree: every functions/<name>/ has an fc3 resource and vice versa, code paths are the build
- * outputs, handlers exist, environment keys are config-schema keys (and the resolved environment parses), the
- * trigger reads the queue the ROS stack creates and dead-letters into its DLQ.
+ * s.yaml against the tree and the platform: resolved the way Serverless Devs resolves it (scripts/lib/sYaml.ts, the
+ * resolver `eci-bridge doctor` uses) with dummy values — nothing left unresolved, `access` literal, every fc3 and ros
+ * resource valid against the props fixture written from the components' published schema — every function under
+ * functions/ deployed from its bundle, each function's environment made of config-schema keys and under FC's 4 KB
+ * with the largest values supported (LARGEST below), the trigger reading the queue the ROS stack outputs, and the
+ * queue's visibility timeout covering a batch's whole EventBridge delivery.
  */
 import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { discoverEntries, discoverFunctions } from '../../../scripts/build.js';
+import { envBytes, envNames, FC_ENV_LIMIT_BYTES, functionsOf, leftExpressions, loadSYaml, resolveSYaml } from '../../../scripts/lib/sYaml.js';
+import { kubeOptions } from '../../../shared/compose.js';
 import { ConfigSchema, parseConfig } from '../../../shared/domain/config.js';
+import { compactCa } from '../../../shared/domain/kubeCa.js';
+import { Fc3PropsSchema, RosPropsSchema } from '../../fixtures/deploy/fc3-schema.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
+const fixtures = join(root, 'test', 'fixtures', 'deploy');
+const { doc, dir } = loadSYaml(join(root, 's.yaml'));
+const rawText = readFileSync(join(root, 's.yaml'), 'utf8');
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const get = (o: unknown, path: string): unknown =>
+  path.split('.').reduce<unknown>((cur, k) => (typeof cur === 'object' && cur !== null ? (cur as Obj)[k] : undefined), o);
 
-function get(o: unknown, path: string): unknown {
-  let cur: unknown = o;
-  for (const k of path.split('.')) cur = isObj(cur) ? cur[k] : undefined;
-  return cur;
+const b64url = (b: Buffer | string): string => Buffer.from(b).toString('base64url');
+
+/**
+ * The largest Kubernetes credential this project supports in the functions' environment: a bound token
+ * (TokenRequest, `setup-functions --token-ttl`) signed with a 4096-bit RSA key, for a 40-character namespace, with
+ * the audiences, jti and issuer of a current apiserver; a legacy token Secret's JWT is shorter.
+ */
+function largestBoundToken(): string {
+  const header = { alg: 'RS256', kid: b64url(randomBytes(32)) };
+  const ns = 'n'.repeat(40);
+  const now = 1_760_000_000;
+  const payload = {
+    aud: ['https://kubernetes.default.svc.cluster.local', 'k3s'],
+    exp: now + 86_400,
+    iat: now,
+    iss: 'https://kubernetes.default.svc.cluster.local',
+    jti: randomUUID(),
+    'kubernetes.io': { namespace: ns, serviceaccount: { name: 'eci-bridge-functions', uid: randomUUID() } },
+    nbf: now,
+    sub: `system:serviceaccount:${ns}:eci-bridge-functions`,
+  };
+  return `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}.${b64url(randomBytes(512))}`;
 }
 
-const doc = parse(readFileSync(join(root, 's.yaml'), 'utf8')) as Obj;
-const vars = (doc.vars ?? {}) as Obj;
-const resources = (doc.resources ?? {}) as Record<string, { component: string; props: Obj }>;
-const functions = Object.entries(resources).filter(([, r]) => r.component === 'fc3');
+/** The largest values supported, stated in docs/deploy.md ("Function environment size"). */
+const LARGEST: Record<string, string> = {
+  REGION: 'ap-southeast-5',
+  VPC_ID: `vpc-${'a'.repeat(21)}`,
+  VSWITCH_ID: `vsw-${'a'.repeat(21)}`,
+  SECURITY_GROUP_ID: `sg-${'a'.repeat(20)}`,
+  CLUSTER_NAME: 'c'.repeat(40),
+  VNODE_NAME: 'v'.repeat(40),
+  BRIDGE_NAMESPACE: 'n'.repeat(40),
+  LOG_LEVEL: 'debug',
+  KUBE_API_SERVER: `https://${'k'.repeat(32)}.example.internal:6443`,
+  KUBE_TOKEN: largestBoundToken(),
+  KUBE_CA: compactCa(readFileSync(join(fixtures, 'ca-rsa4096.pem'), 'utf8')),
+  // four zones' vSwitches
+  ECI_VSWITCH_IDS: Array.from({ length: 4 }, (_, i) => `vsw-${String(i).repeat(21)}`).join(','),
+  ECI_SECURITY_GROUP_ID: `sg-${'b'.repeat(20)}`,
+  CLUSTER_DNS: '172.16.255.254',
+  CLUSTER_DOMAIN: 'cluster.example.internal',
+  BILLING_TEAM_LABELS: 'team,cost-center,app.kubernetes.io/part-of,app.kubernetes.io/name',
+  VNODE_TAGS: 'cost-center=platform-burst,env=production',
+  // one table with four GPU instance types (shared/domain/prices.ts); more types: let the bill teach them
+  // (BILLING_LEARNED_PRICES, docs/billing-reconciliation.md)
+  BILLING_PRICE_TABLES: JSON.stringify([
+    {
+      name: 'intl-contract',
+      currency: 'USD',
+      regions: ['ap-*', 'eu-*', 'us-*'],
+      vcpu: '0.0000070/s',
+      memoryGiB: '0.00000090/s',
+      spotRatio: '0.25',
+      instanceTypes: Object.fromEntries(
+        ['ecs.gn6i-c4g1.xlarge', 'ecs.gn6i-c8g1.2xlarge', 'ecs.gn7i-c16g1.4xlarge', 'ecs.gn7i-c32g1.8xlarge'].map(
+          (t, i) => [t, `${(1.5 + i).toFixed(4)}/h`],
+        ),
+      ),
+    },
+  ]),
+};
+const ACCOUNT = '1234567890123456';
 
-/** Sample values for `${env('X')}` without a default, so the resolved environment can be parsed. */
-const SAMPLE_ENV: Record<string, string> = {
-  KUBE_API_SERVER: 'https://10.0.0.10:6443',
-  KUBE_TOKEN: 'sample-token',
-  KUBE_CA: 'LS0tLS1CRUdJTi0tLS0t',
-  ECI_VSWITCH_IDS: 'vsw-a,vsw-b',
-  ECI_SECURITY_GROUP_ID: 'sg-1',
-  VPC_ID: 'vpc-1',
-  VSWITCH_ID: 'vsw-a',
-  SECURITY_GROUP_ID: 'sg-1',
+const small = resolveSYaml(doc, dir, {
+  env: Object.fromEntries(envNames(doc).required.map((n) => [n, `x-${n.toLowerCase()}`])),
+  accountId: ACCOUNT,
+});
+const large = resolveSYaml(doc, dir, { env: LARGEST, accountId: ACCOUNT });
+const fns = functionsOf(large.doc);
+
+/** What each function reads (the rest have defaults, or come from FC: credentials, account id). */
+const NEEDS: Record<string, string[]> = {
+  all: ['CLUSTER_NAME', 'VNODE_NAME', 'BRIDGE_NAMESPACE', 'ECI_REGION', 'KUBE_API_SERVER', 'KUBE_TOKEN', 'KUBE_CA'],
+  'pod-sync': ['ECI_VSWITCH_IDS', 'ECI_SECURITY_GROUP_ID', 'ECI_CREATE_PER_SECOND', 'ECI_CREATE_BURST', 'MNS_QUEUE', 'MNS_DEAD_LETTER_QUEUE', 'CLUSTER_DNS', 'CLUSTER_DOMAIN', 'BILLING_TEAM_LABELS', 'VNODE_TAGS'],
+  'status-sync': ['MNS_QUEUE'],
+  gc: ['MNS_QUEUE'],
+  billing: ['BILLING_PRICE_TABLES', 'BILLING_TEAM_LABELS', 'BILLING_LEARNED_PRICES', 'VNODE_TAGS'],
+  reconcile: ['BILLING_PRICE_TABLES', 'BILLING_TEAM_LABELS'],
 };
 
-/** Resolves Serverless Devs interpolations the way `s` would, with sample values for the environment. */
-function resolve(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  const whole = /^\$\{vars\.([\w.]+)\}$/.exec(value);
-  if (whole?.[1]) return resolve(get(vars, whole[1]));
-  return value.replace(/\$\{([^}]+)\}/g, (_m, expr: string) => {
-    const env = /^env\('(\w+)'(?:,\s*'([^']*)')?\)$/.exec(expr);
-    if (env?.[1]) return env[2] ?? SAMPLE_ENV[env[1]] ?? `sample-${env[1]}`;
-    if (expr === "config('AccountID')") return '1234567890';
-    const v = /^vars\.([\w.]+)$/.exec(expr);
-    if (v?.[1]) return String(resolve(get(vars, v[1])));
-    throw new Error(`unsupported interpolation \${${expr}}`);
-  });
-}
-
-/** Keys a function cannot work without (the rest have defaults, or are injected by FC: credentials, region). */
-const FUNCTION_REQUIRED_KEYS = [
-  'CLUSTER_NAME',
-  'VNODE_NAME',
-  'BRIDGE_NAMESPACE',
-  'ECI_REGION',
-  'ECI_VSWITCH_IDS',
-  'ECI_SECURITY_GROUP_ID',
-  'ALIBABA_CLOUD_ACCOUNT_ID',
-  'MNS_QUEUE',
-  'MNS_DEAD_LETTER_QUEUE',
-  'KUBE_API_SERVER',
-  'KUBE_TOKEN',
-  'KUBE_CA',
-];
-/** Not config keys, but runtime flags the functions need. */
-const RUNTIME_KEYS = ['NODE_OPTIONS'];
-
 describe('s.yaml', () => {
-  it('is a Serverless Devs v3 project', () => {
+  it('is a Serverless Devs v3 project with a literal access alias', () => {
     assert.equal(doc.edition, '3.0.0');
-    assert.ok(functions.length > 0, 'no fc3 resources');
+    assert.equal(typeof doc.access, 'string');
+    assert.doesNotMatch(String(doc.access), /\$\{/, 'Serverless Devs does not evaluate expressions in access');
+    assert.match(rawText, /s deploy -a <alias>/, 'the header says how to use another alias');
+  });
+
+  it('resolves completely: every expression is one Serverless Devs evaluates, none left', () => {
+    for (const r of [small, large]) {
+      assert.deepEqual(r.unsupported, []);
+      assert.deepEqual(r.missingEnv, []);
+      assert.deepEqual(leftExpressions(r.doc), []);
+    }
+    const unset = resolveSYaml(doc, dir, { env: {}, accountId: ACCOUNT });
+    assert.deepEqual(unset.missingEnv, envNames(doc).required, 'unset variables without a default are reported');
   });
 
   it('declares exactly the functions that exist under functions/', () => {
-    const declared = functions.map(([, r]) => String(r.props.functionName)).sort();
-    assert.deepEqual(declared, discoverFunctions(root));
+    assert.deepEqual(fns.map(([, r]) => String(r.props.functionName)).sort(), discoverFunctions(root));
   });
 
-  for (const [id, r] of functions) {
+  it('validates against the fc3 and ros props fixture (written from the components published schema)', () => {
+    for (const [id, r] of Object.entries(large.doc.resources)) {
+      const schema = r.component === 'fc3' ? Fc3PropsSchema : r.component === 'ros' ? RosPropsSchema : undefined;
+      assert.ok(schema, `${id}: component ${r.component} is not modelled`);
+      const res = schema.safeParse(r.props);
+      assert.ok(res.success, `${id}: ${res.success ? '' : res.error.message}`);
+    }
+    const typo = structuredClone(large.doc.resources['pod-sync']?.props ?? {});
+    typo.memorysize = 1024;
+    assert.equal(Fc3PropsSchema.safeParse(typo).success, false, 'a misspelt property is caught');
+  });
+
+  for (const [id, r] of fns) {
     describe(`function ${id}`, () => {
       const p = r.props;
-      const name = String(p.functionName);
+      const env = p.environmentVariables as Record<string, string>;
 
-      it('is named after its resource and runs on nodejs20', () => {
-        assert.equal(name, id);
+      it('is named after its resource, runs on nodejs20 and deploys the bundle the build writes', () => {
+        assert.equal(p.functionName, id);
         assert.equal(p.runtime, 'nodejs20');
-      });
-
-      it('deploys the bundle the build writes, with a handler the entry exports', () => {
-        const entry = discoverEntries(root).find((e) => e.name === `functions/${name}`);
-        assert.ok(entry, `no build entry for ${name}`);
+        const entry = discoverEntries(root).find((e) => e.name === `functions/${id}`);
+        assert.ok(entry, `no build entry for ${id}`);
         assert.equal(p.code, `./dist/${entry.outSubdir}`);
         const [file, exportName] = String(p.handler).split('.');
         assert.equal(file, 'index', 'the build emits index.js');
-        const src = readFileSync(entry.entry, 'utf8');
-        const exported = new RegExp(
-          `export\\s+(?:async\\s+)?(?:function|const|let)\\s+${exportName}\\b|export\\s*\\{[^}]*\\b${exportName}\\b[^}]*\\}`,
-        );
-        assert.match(src, exported, `${entry.entry} must export ${exportName}`);
+        assert.match(readFileSync(entry.entry, 'utf8'), new RegExp(`export\\s+(?:const|async function|function)\\s+${exportName}\\b`));
       });
 
       it('keeps memory, CPU and timeout inside FC 3.0 limits', () => {
-        const mem = Number(p.memorySize);
-        const cpu = Number(p.cpu);
-        const ratio = mem / 1024 / cpu;
+        const ratio = Number(p.memorySize) / 1024 / Number(p.cpu);
         assert.ok(ratio >= 1 && ratio <= 4, `memory:vCPU ${ratio} outside 1..4 GB per vCPU`);
-        assert.equal(mem % 64, 0, 'memory is a multiple of 64 MB');
         assert.ok(Number(p.timeout) > 0 && Number(p.timeout) <= 300, 'timeout within 300 s (EventBridge push limit)');
       });
 
-      it('uses config-schema keys for its environment, with the required ones, and the result parses', () => {
-        const env = resolve(p.environmentVariables);
-        assert.ok(isObj(env), 'environmentVariables must resolve to a map');
-        const known = new Set([...Object.keys(ConfigSchema.shape), ...RUNTIME_KEYS]);
-        assert.deepEqual(
-          Object.keys(env).filter((k) => !known.has(k)),
-          [],
-          'unknown environment keys',
-        );
-        for (const k of FUNCTION_REQUIRED_KEYS) assert.ok(k in env, `${k} missing`);
-        assert.match(String(env.NODE_OPTIONS), /--enable-source-maps/);
-        const strings = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(resolve(v))]));
-        const cfg = parseConfig(strings);
+      it('gets only config-schema keys, the ones it reads, and they parse into the config the functions build from', () => {
+        const known = new Set([...Object.keys(ConfigSchema.shape), 'NODE_OPTIONS']);
+        assert.deepEqual(Object.keys(env).filter((k) => !known.has(k)), [], 'unknown environment keys');
+        for (const k of [...(NEEDS.all ?? []), ...(NEEDS[id] ?? [])]) assert.ok(k in env, `${k} missing`);
+        const extra = Object.keys(env).filter((k) => k !== 'NODE_OPTIONS' && k !== 'LOG_LEVEL' && ![...(NEEDS.all ?? []), ...(NEEDS[id] ?? [])].includes(k));
+        assert.deepEqual(extra, [], 'variables the function does not read cost environment bytes');
+        assert.match(env.NODE_OPTIONS ?? '', /--enable-source-maps/);
+        const cfg = parseConfig(env);
         assert.equal(cfg.QUEUE_KIND, 'mns');
-        assert.equal(cfg.MNS_QUEUE, vars.queue);
-        assert.equal(cfg.MNS_DEAD_LETTER_QUEUE, vars.deadLetterQueue);
+        const kube = kubeOptions(cfg);
+        assert.ok('caPem' in kube && /BEGIN CERTIFICATE/.test(kube.caPem), 'the compact CA becomes PEM');
+      });
+
+      it(`keeps its environment under FC's ${FC_ENV_LIMIT_BYTES} bytes with the largest values supported`, (t) => {
+        const bytes = envBytes(env);
+        t.diagnostic(`${id}: ${bytes} bytes (KUBE_TOKEN ${env.KUBE_TOKEN?.length}, KUBE_CA ${env.KUBE_CA?.length})`);
+        assert.ok(bytes < FC_ENV_LIMIT_BYTES, `${id}: ${bytes} bytes`);
       });
 
       it('runs in the VPC with the role, and logs', () => {
-        const vpc = resolve(p.vpcConfig);
-        assert.ok(isObj(vpc) && vpc.vpcId && Array.isArray(vpc.vSwitchIds) && vpc.securityGroupId, 'vpcConfig');
-        assert.match(String(resolve(p.role)), /^acs:ram::\d+:role\/[\w-]+$/);
-        assert.ok(p.logConfig, 'logConfig');
+        assert.match(String(p.role), new RegExp(`^acs:ram::${ACCOUNT}:role/[\\w-]+$`));
+        assert.equal(p.logConfig, 'auto');
       });
     });
   }
 
-  it('feeds pod-sync from the queue through EventBridge, base64-decoded, dead-lettering into the DLQ', () => {
-    const triggers = resources['pod-sync']?.props.triggers as Obj[];
-    const eb = triggers.find((t) => t.triggerType === 'eventbridge');
-    assert.ok(eb, 'pod-sync needs an eventbridge trigger');
-    const src = get(eb, 'triggerConfig.eventSourceConfig');
-    assert.equal(get(src, 'eventSourceType'), 'MNS');
-    const mns = get(src, 'eventSourceParameters.sourceMNSParameters');
-    assert.equal(resolve(get(mns, 'QueueName')), vars.queue);
-    assert.equal(get(mns, 'IsBase64Decode'), true);
-    const run = get(eb, 'triggerConfig.runOptions');
-    const count = Number(get(run, 'batchWindow.CountBasedWindow'));
-    const secs = Number(get(run, 'batchWindow.TimeBasedWindow'));
-    assert.ok(count >= 1 && count <= 10000 && secs >= 0 && secs <= 15, 'batch window within EventBridge limits');
-    assert.equal(get(run, 'errorsTolerance'), 'ALL');
-    assert.match(String(get(run, 'retryStrategy.PushRetryStrategy')), /^(BACKOFF_RETRY|EXPONENTIAL_DECAY_RETRY)$/);
-    assert.equal(
-      resolve(get(run, 'deadLetterQueue.Arn')),
-      `acs:mns:${String(resolve(vars.region))}:1234567890:/queues/${String(vars.deadLetterQueue)}`,
-    );
+  it('feeds pod-sync from the queue the ROS stack outputs, base64-decoded, dead-lettering into its DLQ', () => {
+    const eb = (get(large.doc.resources['pod-sync'], 'props.triggers') as Obj[]).find((t) => t.triggerType === 'eventbridge');
+    const tpl = parse(readFileSync(join(root, 'deploy', 'aliyun', 'queues.ros.yaml'), 'utf8')) as Obj;
+    const q = String(get(doc.vars, 'queue'));
+    const dlq = String(get(doc.vars, 'deadLetterQueue'));
+    assert.equal(get(eb, 'triggerConfig.eventSourceConfig.eventSourceParameters.sourceMNSParameters.QueueName'), q);
+    assert.equal(get(eb, 'triggerConfig.eventSourceConfig.eventSourceParameters.sourceMNSParameters.IsBase64Decode'), true);
+    assert.equal(get(eb, 'triggerConfig.runOptions.deadLetterQueue.Arn'), `acs:mns:${LARGEST.REGION}:${ACCOUNT}:/queues/${dlq}`);
+    assert.equal(get(eb, 'triggerConfig.runOptions.errorsTolerance'), 'ALL');
+    const env = get(large.doc.resources['pod-sync'], 'props.environmentVariables') as Obj;
+    assert.deepEqual([env.MNS_QUEUE, env.MNS_DEAD_LETTER_QUEUE], [q, dlq]);
+    // the raw file takes them from the stack's outputs: one `s deploy` creates the stack first
+    assert.match(JSON.stringify(doc.resources['pod-sync']), /\$\{resources\.eci-bridge-queues\.output\.QueueName\}/);
+    assert.deepEqual(Object.keys(get(tpl, 'Outputs') as Obj).sort(), ['DeadLetterQueueName', 'DeadLetterQueueUrl', 'QueueName', 'QueueUrl']);
+  });
+
+  it('keeps a message invisible for its whole EventBridge delivery (timeout x attempts + backoff), so it never reappears mid-batch', () => {
+    const pod = large.doc.resources['pod-sync']?.props ?? {};
+    const run = get((pod.triggers as Obj[]).find((t) => t.triggerType === 'eventbridge'), 'triggerConfig.runOptions');
+    // BACKOFF_RETRY: 3 retries, 10-20 s apart (EventBridge retry policy); EXPONENTIAL_DECAY_RETRY runs for a day,
+    // longer than any visibility timeout (MNS max 43200 s), so this project uses BACKOFF_RETRY.
+    assert.equal(get(run, 'retryStrategy.PushRetryStrategy'), 'BACKOFF_RETRY');
+    const hold = Number(pod.timeout) * 4 + 3 * 20;
+    const tpl = parse(readFileSync(join(root, 'deploy', 'aliyun', 'queues.ros.yaml'), 'utf8')) as Obj;
+    const visibility = Number(get(tpl, 'Resources.Queue.Properties.VisibilityTimeout'));
+    assert.ok(visibility >= hold && visibility <= 43200, `VisibilityTimeout ${visibility} s < ${hold} s`);
+    assert.ok(Number(get(tpl, 'Resources.Queue.Properties.DlqPolicy.MaxReceiveCount')) >= 2);
   });
 
   it('runs status-sync every minute, gc every 5 minutes and billing hourly (after the hour, so it is complete)', () => {
     const cron = (fn: string): unknown =>
-      get((resources[fn]?.props.triggers as Obj[] | undefined)?.find((t) => t.triggerType === 'timer'), 'triggerConfig.cronExpression');
+      get((get(large.doc.resources[fn], 'props.triggers') as Obj[]).find((t) => t.triggerType === 'timer'), 'triggerConfig.cronExpression');
     assert.equal(cron('status-sync'), '@every 1m');
     assert.equal(cron('gc'), '@every 5m');
-    // FC cron: seconds minutes hours day month weekday, UTC; one fixed minute in every hour, not at minute 0
     const fields = String(cron('billing')).split(' ');
     assert.equal(fields.length, 6);
     assert.deepEqual(fields.slice(2), ['*', '*', '*', '*']);
     assert.ok(Number(fields[1]) > 0 && Number(fields[1]) < 60, 'a minute after the hour');
-    assert.equal(resources.billing?.props.concurrencyConfig && get(resources.billing.props, 'concurrencyConfig.reservedConcurrency'), 1);
+    // reconcile: once a day at a fixed time, one run at a time (a day is written once)
+    const daily = String(cron('reconcile')).split(' ');
+    assert.equal(daily.length, 6);
+    assert.deepEqual(daily.slice(3), ['*', '*', '*']);
+    assert.ok(Number(daily[2]) >= 0 && Number(daily[2]) < 24);
+    assert.equal(get(large.doc.resources.reconcile?.props ?? {}, 'concurrencyConfig.reservedConcurrency'), 1);
   });
 
-  it('creates the queue and its dead-letter queue with the names the functions use', () => {
-    const ros = Object.values(resources).find((r) => r.component === 'ros');
-    assert.ok(ros, 'a ros resource creates the queues');
-    const tpl = parse(readFileSync(join(root, String(ros.props.template)), 'utf8')) as Obj;
-    assert.equal(get(tpl, 'Parameters.QueueName.Default'), vars.queue);
-    assert.equal(get(tpl, 'Parameters.DeadLetterQueueName.Default'), vars.deadLetterQueue);
-    const res = get(tpl, 'Resources') as Record<string, Obj>;
-    const queues = Object.values(res).filter((r) => r.Type === 'ALIYUN::MNS::Queue');
-    assert.equal(queues.length, 2);
-    const main = queues.find((q) => get(q, 'Properties.DlqPolicy'));
-    assert.ok(main, 'the main queue has a DlqPolicy');
-    assert.equal(get(main, 'Properties.QueueName.Ref'), 'QueueName');
-    assert.equal(get(main, 'Properties.DlqPolicy.DeadLetterTargetQueue.Ref'), 'DeadLetterQueueName');
-    assert.equal(get(main, 'Properties.DlqPolicy.Enabled'), true);
+  it('creates the queue and its dead-letter queue with the names the stack is given', () => {
+    const ros = large.doc.resources['eci-bridge-queues'];
+    assert.equal(ros?.component, 'ros');
+    assert.deepEqual(ros?.props.parameters, {
+      QueueName: get(doc.vars, 'queue'),
+      DeadLetterQueueName: get(doc.vars, 'deadLetterQueue'),
+      ClusterName: get(large.doc.resources['pod-sync'], 'props.environmentVariables.CLUSTER_NAME'),
+    });
+    const tpl = parse(readFileSync(join(root, String(ros?.props.template)), 'utf8')) as Obj;
+    assert.equal(get(tpl, 'Resources.Queue.Properties.QueueName.Ref'), 'QueueName');
+    assert.equal(get(tpl, 'Resources.Queue.Properties.DlqPolicy.DeadLetterTargetQueue.Ref'), 'DeadLetterQueueName');
+    assert.equal(get(tpl, 'Resources.Queue.Properties.DlqPolicy.Enabled'), true);
   });
 });

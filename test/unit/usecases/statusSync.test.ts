@@ -79,6 +79,24 @@ describe('status-sync sweep', () => {
     assert.equal(w.eci.calls.describe, 0, 'the sweep lists by tag, it never describes per pod');
   });
 
+  it('finishes an eviction without any watcher: the group of a terminating pod is deleted, then the pod', async () => {
+    const w = world();
+    const [{ pod, groupId }] = (await createPods(w, 1)) as [{ pod: ReturnType<typeof makePod>; groupId: string }];
+    w.eci.set(groupId, { Status: 'Running' });
+    const stored = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.ok(stored);
+    // the taint manager evicted it 30 s ago (a graceful delete, grace 30) while no watcher ran: nobody nudges
+    stored.metadata.deletionTimestamp = new Date(w.deps.clock.now()).toISOString();
+    stored.metadata.deletionGracePeriodSeconds = 30;
+    const s = new StatusSync(w.deps);
+    for (let i = 0; i < 3 && w.cluster.pods.size > 0; i++) {
+      await s.sweep();
+      w.eci.groups.delete(groupId); // ECI finished the deletion the sweep asked for
+    }
+    assert.ok(w.eci.calls.delete >= 1, 'the sweep deleted the group');
+    assert.equal(w.cluster.pods.size, 0, 'and then the pod, without gc');
+  });
+
   it('records the group id of a pod whose create response was lost', async () => {
     const w = world();
     const pod = w.cluster.put(makePod());

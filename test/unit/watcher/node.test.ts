@@ -11,6 +11,7 @@ import {
   HEALTH_TAINT_KEY,
   microTime,
   nodeConditions,
+  nodeStatus,
   nodeTaints,
   parseLabels,
   parseTaint,
@@ -41,9 +42,10 @@ describe('node builder', () => {
     assert.deepEqual(node.spec?.taints, [{ key: 'virtual-kubelet.io/provider', value: 'alibabacloud', effect: 'NoSchedule' }]);
     assert.equal(node.status?.capacity?.['nvidia.com/gpu'], '8');
     assert.deepEqual(node.status?.allocatable, node.status?.capacity);
-    assert.deepEqual(node.status?.addresses, [
-      { type: 'InternalIP', address: '10.1.2.3' },
-      { type: 'Hostname', address: 'vn1' },
+    // only the dialable pod IP: no Hostname an apiserver with default address types would prefer and fail to resolve
+    assert.deepEqual(node.status?.addresses, [{ type: 'InternalIP', address: '10.1.2.3' }]);
+    assert.deepEqual(nodeStatus(parseConfig({ POD_IP: '10.1.2.3', KUBELET_ADDRESS: '192.168.0.9' }), healthy, 0).addresses, [
+      { type: 'InternalIP', address: '192.168.0.9' },
     ]);
     assert.equal(node.status?.daemonEndpoints?.kubeletEndpoint?.Port, 10350);
     const types = node.status?.conditions?.map((c) => c.type);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { renderPlaceholders } from '../../../scripts/lib/placeholders.js';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../../shared/domain/config.js';
 import { parseProfile } from '../../../shared/domain/profile.js';
@@ -12,7 +13,7 @@ const deployDir = join(import.meta.dirname, '..', '..', '..', 'deploy');
 type Doc = { kind?: string; metadata?: { name?: string; namespace?: string }; [k: string]: unknown };
 const docs = parseAllDocuments(readFileSync(join(deployDir, 'webhook.yaml'), 'utf8')).map((d) => d.toJSON() as Doc);
 const watcherCm = parse(readFileSync(join(deployDir, 'configmap.yaml'), 'utf8')) as { data: Record<string, string> };
-const config = parseConfig(watcherCm.data);
+const config = parseConfig(Object.fromEntries(Object.entries(watcherCm.data).map(([k, v]) => [k, renderPlaceholders(v, { REGION: 'cn-hangzhou', ACCOUNT_ID: '1234567890' })])));
 
 interface Webhook {
   name: string;

@@ -25,6 +25,9 @@ import { pool } from '../scripts/lib/async.js';
 import { ensureNamespace, startSandboxEnvironment } from '../scripts/sandbox/environment.js';
 import type { Manifest } from '../shared/adapters/kube/provision.js';
 import { applyManifests } from '../shared/adapters/kube/provision.js';
+import { createKubeCluster } from '../shared/adapters/kube/index.js';
+import { kubeOptions } from '../shared/compose.js';
+import { PodTracker } from '../scripts/sandbox/tracker.js';
 import type { ChildStats, Role } from './burst-child.js';
 import { cny, idlePerMonth, PRICES, type Usage } from './cost-model.js';
 import { summariseFile } from './profile.js';
@@ -214,6 +217,10 @@ async function main(): Promise<void> {
       spec: { nodeName: config.VNODE_NAME, terminationGracePeriodSeconds: 10, containers: [{ name: 'web', image: 'nginx:1.25-alpine' }] },
     }));
     const bindAt = new Map<string, number>();
+    // the harness watches the pods (straight to the apiserver, not through the counting proxies)
+    const tracker = new PodTracker(createKubeCluster(kubeOptions(env.config), { component: 'bench' }), config.VNODE_NAME);
+    await tracker.start();
+    stops.push(() => tracker.stop());
     const uidOf = new Map<string, string>();
     if (PROFILE) await Promise.all(children.map((c) => ask(c, { type: 'profile-start' }, 'profile-started')));
     const b0 = await snap();
@@ -221,20 +228,13 @@ async function main(): Promise<void> {
       await applyManifests(env.kube, [p]);
       bindAt.set(p.metadata.name, Date.now());
     });
+    const ours = () => tracker.all().filter((t) => t.namespace === NS);
+    await waitFor(`${N} pods Running`, () => ours().filter((t) => t.phaseSeen.Running !== undefined).length >= N, 120_000 + N * 200);
     const runningAt = new Map<string, number>();
-    await waitFor(
-      `${N} pods Running`,
-      async () => {
-        const list = await env.kube.core.listNamespacedPod({ namespace: NS });
-        for (const p of list.items) {
-          const name = p.metadata?.name ?? '';
-          uidOf.set(p.metadata?.uid ?? '', name);
-          if (p.status?.phase === 'Running' && !runningAt.has(name)) runningAt.set(name, Date.now());
-        }
-        return runningAt.size >= N;
-      },
-      120_000 + N * 200,
-    );
+    for (const t of ours()) {
+      uidOf.set(t.uid, t.name);
+      if (t.phaseSeen.Running !== undefined) runningAt.set(t.name, t.phaseSeen.Running);
+    }
     const b1 = await snap();
     const times = [...runningAt.values()].sort((a, b) => a - b);
     const [i10, i90] = [Math.floor(0.1 * N), Math.max(0, Math.ceil(0.9 * N) - 1)];
@@ -257,9 +257,8 @@ async function main(): Promise<void> {
     await waitFor(
       'every pod gone and every group deleted',
       async () => {
-        const left = (await env.kube.core.listNamespacedPod({ namespace: NS })).items.length;
-        const g = (await stats(eci)).groups ?? [];
-        return left === 0 && g.every((x) => x[3] === 1);
+        if (!ours().every((t) => t.goneAt !== undefined)) return false;
+        return ((await stats(eci)).groups ?? []).every((x) => x[3] === 1);
       },
       120_000 + N * 200,
     );

@@ -144,6 +144,7 @@ export function translateDefaults(config: Config): TranslateDefaults {
     clusterName: config.CLUSTER_NAME,
     vnodeName: config.VNODE_NAME,
     ...(config.BILLING_TEAM_LABELS.length ? { teamLabels: config.BILLING_TEAM_LABELS } : {}),
+    ...(config.VNODE_TAGS.length ? { vnodeTags: config.VNODE_TAGS } : {}),
     regionId: config.ECI_REGION,
     vSwitchIds: config.ECI_VSWITCH_IDS,
     ...(config.ECI_SECURITY_GROUP_ID ? { securityGroupId: config.ECI_SECURITY_GROUP_ID } : {}),

@@ -56,6 +56,7 @@ export type NodeConfig = Pick<
   Config,
   | 'VNODE_NAME'
   | 'VNODE_LABELS'
+  | 'VNODE_TAGS'
   | 'VNODE_TAINT'
   | 'VNODE_CPU'
   | 'VNODE_MEMORY'
@@ -82,6 +83,18 @@ export function nodeLabels(cfg: NodeConfig): Record<string, string> {
     'kubernetes.io/hostname': cfg.VNODE_NAME,
     'k8s.aliyun.com/vnode': 'true',
   };
+}
+
+/** The node annotation showing its cost tags (VNODE_TAGS) as a JSON object. */
+export const ANNOTATION_VNODE_TAGS = 'eci-bridge.io/vnode-tags';
+
+/**
+ * The node's annotations: who manages it, and its cost tags (VNODE_TAGS, also on every group it creates) as a JSON
+ * object (`{}` without tags, so a patch also clears tags removed from the configuration).
+ */
+export function nodeAnnotations(cfg: NodeConfig): Record<string, string> {
+  const tags = JSON.stringify(Object.fromEntries(cfg.VNODE_TAGS.map((t) => [t.Key, t.Value])));
+  return { 'eci-bridge.io/managed-by': 'eci-bridge-watcher', [ANNOTATION_VNODE_TAGS]: tags };
 }
 
 export interface Health {
@@ -166,7 +179,11 @@ export function nodeStatus(
 /** The Node to create when it does not exist yet (status is patched separately: create ignores most of it). */
 export function buildNode(cfg: NodeConfig, health: Health, nowMs: number): Node {
   return {
-    metadata: { name: cfg.VNODE_NAME, labels: nodeLabels(cfg), annotations: { 'eci-bridge.io/managed-by': 'eci-bridge-watcher' } },
+    metadata: {
+      name: cfg.VNODE_NAME,
+      labels: nodeLabels(cfg),
+      annotations: nodeAnnotations(cfg),
+    },
     spec: { taints: nodeTaints(cfg, health) },
     status: nodeStatus(cfg, health, nowMs),
   };

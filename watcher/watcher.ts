@@ -18,6 +18,7 @@ import { LeaderElector } from './leader.js';
 import { type WatcherMetrics, watcherMetrics } from './metrics.js';
 import {
   buildNode,
+  nodeAnnotations,
   evaluateHealth,
   type Health,
   nodeLabels,
@@ -403,7 +404,7 @@ export class Watcher {
       try {
         node = await this.#d.cluster.getNode(name);
         node = await this.#d.cluster.patchNode(name, {
-          metadata: { labels: nodeLabels(this.#cfg) },
+          metadata: { labels: nodeLabels(this.#cfg), annotations: nodeAnnotations(this.#cfg) },
           spec: { taints: nodeTaints(this.#cfg, this.#health, node.spec?.taints ?? []) },
         });
       } catch (err) {

@@ -82,8 +82,11 @@ export interface ActionFault {
 export interface Faults {
   /** Per action name; `*` applies to every action (an action's own entry wins). */
   actions?: Record<string, ActionFault>;
-  /** CreateContainerGroup answers OperationDenied.NoStock (403) for these zones / vSwitches. */
-  noStock?: { zones?: string[]; vSwitches?: string[] };
+  /**
+   * CreateContainerGroup answers OperationDenied.NoStock (403) for these zones / vSwitches, and with `spot` for
+   * every spot request (SpotStrategy other than NoSpot) anywhere.
+   */
+  noStock?: { zones?: string[]; vSwitches?: string[]; spot?: boolean };
   /** Regional vCPU quota: creating past it answers QuotaExceeded.Cpu (403). */
   vcpuQuota?: number;
 }

@@ -14,10 +14,12 @@ import { Authenticator, type EmulatorCredential } from './auth.js';
 import { ECI_API_QUOTAS, type Faults, latencyOf, pickFault, seededRandom, TokenBucket } from './control.js';
 import { EciEmulatorError } from './errors.js';
 import type { SimSettings } from './lifecycle.js';
-import { EciService, groupWire, stringifyResponse } from './service.js';
+import { type CreateRecord, EciService, groupWire, stringifyResponse } from './service.js';
 
 export type { EmulatorCredential } from './auth.js';
 export type { ActionFault, Faults } from './control.js';
+export type { CreateRecord } from './service.js';
+export { CREATE_CONTAINER_GROUP_PARAMS, type ParamSpec } from './documented.js';
 export { ERROR_CATALOGUE, type EciErrorCode } from './errors.js';
 export { parseProgram, SIM_MARKER } from './lifecycle.js';
 
@@ -90,6 +92,11 @@ export interface EciEmulator {
   setCredentials(credentials: EmulatorCredential[]): void;
   /** Every container group, as DescribeContainerGroups would show it (advanced to now). */
   groups(): Record<string, unknown>[];
+  /**
+   * Every group CreateContainerGroup ever created, in order, with its ClientToken, tags and received parameters
+   * (deleted and forgotten groups included; an idempotent replay of a token adds nothing).
+   */
+  creates(): CreateRecord[];
   /** Every group's status and the exact time it changed (benchmarks: state change → pod status latency). */
   states(): GroupState[];
   close(): Promise<void>;
@@ -283,6 +290,7 @@ export async function startEciEmulator(opts: EciEmulatorOptions = {}): Promise<E
       service.sweep();
       return [...service.groups.values()].map((g) => groupWire(g));
     },
+    creates: () => service.created.map((c) => ({ ...c, tags: c.tags.map((t) => ({ ...t })), params: { ...c.params } })),
     states: () => {
       service.sweep();
       return [...service.groups.values()].map((g) => ({

@@ -1,10 +1,13 @@
 /**
  * The ECI service behind the emulator's HTTP front: the container-group store, ClientToken idempotency, request
  * validation with ECI's limits and name rules, and one handler per action answering in the wire names and
- * shapes the SDK parses (eci-api.md §4, Appendices A-C). Unknown parameters are ignored.
+ * shapes the SDK parses (eci-api.md §4, Appendices A-C). CreateContainerGroup refuses parameter names ECI does not
+ * document (documented.ts); other actions ignore unknown parameters. Every group CreateContainerGroup ever created
+ * is kept in `created` (an idempotent replay of a ClientToken creates nothing and adds nothing).
  */
 import { randomUUID } from 'node:crypto';
 import { type Faults, seededRandom } from './control.js';
+import { checkDocumented } from './documented.js';
 import { EciEmulatorError, invalidParameter, missingParameter } from './errors.js';
 import { type ContainerSpec, type CtrState, iso, type SimContainer, type SimGroup as Group, SimGroup, type SimSettings } from './lifecycle.js';
 import {
@@ -36,7 +39,18 @@ export interface RequestContext {
   host: string;
 }
 
-type Handler = (p: Wire, ctx: RequestContext) => Record<string, unknown>;
+type Handler = (p: Wire, ctx: RequestContext, raw: Record<string, string>) => Record<string, unknown>;
+
+/** One group CreateContainerGroup created (never an idempotent replay), kept for the emulator's lifetime. */
+export interface CreateRecord {
+  id: string;
+  clientToken?: string;
+  tags: { Key: string; Value: string }[];
+  /** ms on the emulator's clock */
+  at: number;
+  /** the request's parameters as received (flattened wire names), signature parameters left out */
+  params: Record<string, string>;
+}
 
 /** Parameters that belong to the signature, not to the request (excluded from ClientToken fingerprints). */
 const SIGNATURE_PARAMS = new Set([
@@ -153,6 +167,8 @@ export class EciService {
   /** Every group, in creation order (= `seq` order: a group is inserted once, at creation). */
   readonly groups = new Map<string, Group>();
   private readonly tokens = new Map<string, { id: string; fingerprint: string }>();
+  /** Every group ever created, in creation order (finished and deleted ones too). */
+  readonly created: CreateRecord[] = [];
   /** Groups by tag key and by tag key + value, each in creation order (DescribeContainerGroups' Tag filter). */
   private readonly byTag = new Map<string, Set<Group>>();
   /** Groups by name, in creation order. */
@@ -172,7 +188,7 @@ export class EciService {
   constructor(private readonly opts: ServiceOptions) {
     this.rnd = seededRandom(opts.seed ^ 0x5eed);
     this.handlers = {
-      CreateContainerGroup: (p) => this.create(p),
+      CreateContainerGroup: (p, _ctx, raw) => this.create(p, raw),
       DeleteContainerGroup: (p) => this.deleteGroup(p),
       RestartContainerGroup: (p) => this.restartGroup(p),
       DescribeContainerGroups: (p) => this.describeGroups(p),
@@ -193,9 +209,10 @@ export class EciService {
   handle(action: string, raw: Record<string, string>, ctx: RequestContext): Record<string, unknown> {
     const handler = this.handlers[action];
     if (!handler) throw new EciEmulatorError('InvalidAction.NotFound');
+    if (action === 'CreateContainerGroup') checkDocumented(raw, SIGNATURE_PARAMS);
     const params = unflatten(raw);
     this.sweep();
-    return handler(params, ctx);
+    return handler(params, ctx, raw);
   }
 
   /**
@@ -295,7 +312,7 @@ export class EciService {
 
   // ---------------------------------------------------------------- Create
 
-  private create(p: Wire): Record<string, unknown> {
+  private create(p: Wire, raw: Record<string, string>): Record<string, unknown> {
     const regionId = requireStr(p, 'RegionId');
     const name = requireStr(p, 'ContainerGroupName');
     if (!NAME_RE.test(name)) {
@@ -376,7 +393,7 @@ export class EciService {
       }
     }
 
-    const { zoneId, vSwitchId } = this.place(str(p, 'ZoneId'), vSwitches);
+    const { zoneId, vSwitchId } = this.place(str(p, 'ZoneId'), vSwitches, spotStrategy !== 'NoSpot');
     const faults = this.opts.faults();
     if (faults.vcpuQuota !== undefined) {
       let used = 0;
@@ -423,6 +440,9 @@ export class EciService {
     );
     this.add(group);
     if (clientToken) this.tokens.set(clientToken, { id, fingerprint });
+    const params: Record<string, string> = {};
+    for (const [k, v] of Object.entries(raw)) if (!SIGNATURE_PARAMS.has(k) || k === 'ClientToken' || k === 'DryRun') params[k] = v;
+    this.created.push({ id, ...(clientToken ? { clientToken } : {}), tags: tags.map((t) => ({ ...t })), at: now, params });
     return { ContainerGroupId: id };
   }
 
@@ -462,8 +482,11 @@ export class EciService {
   }
 
   /** Picks the zone and vSwitch; NoStock when every candidate is sold out (VSwitchOrdered semantics). */
-  private place(zone: string | undefined, vSwitches: string[]): { zoneId: string; vSwitchId: string } {
+  private place(zone: string | undefined, vSwitches: string[], spot: boolean): { zoneId: string; vSwitchId: string } {
     const noStock = this.opts.faults().noStock;
+    if (spot && noStock?.spot) {
+      throw new EciEmulatorError('OperationDenied.NoStock', 'Sales of spot instances are temporarily suspended in every zone.');
+    }
     const zoneOf = (vsw: string) => this.opts.zones[hash(vsw) % this.opts.zones.length] as string;
     const candidates = vSwitches.length
       ? vSwitches.map((v) => ({ vSwitchId: v, zoneId: zone ?? zoneOf(v) }))

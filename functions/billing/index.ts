@@ -36,7 +36,8 @@ export interface BillingSummary {
   stored: BillingRunResult['stored'];
   pods: number;
   total: string;
-  vnodes: string;
+  /** what an ECI VNode would cost for the period: a comparison, not in `total` */
+  vnodeComparison: string;
   currency: string;
   annotated: number;
   budgetEvents: number;
@@ -84,7 +85,7 @@ export function createHandler(bridges: (c?: FcCredentials, a?: string) => Bridge
           stored: r.stored,
           pods: r.report.pods.length,
           total: r.report.totals.all.amount,
-          vnodes: r.report.totals.vnodes.amount,
+          vnodeComparison: r.report.totals.vnodes.amount,
           currency: r.report.currency,
           annotated: r.annotated,
           budgetEvents: r.budgetEvents,

@@ -2,9 +2,14 @@
  * The chaos suite's invariants, as one pure function over what the harness observed (pods straight from the
  * apiserver, container groups straight from the ECI emulator, the dead-letter queue, Warning Events):
  *
- * - exactly one container group per live pod (by the pod-UID tag): extra groups are `duplicates`, a running pod
- *   without one is `lost` (a Succeeded pod may have none: ECI forgets finished groups), and so is a pod that
- *   disappeared although nobody deleted it;
+ * - at most one container group ever created per pod, over the whole run: every create the ECI emulator accepted
+ *   (its `creates()` record, by pod-UID tag and ClientToken, groups deleted since included), so a duplicate that
+ *   existed for a moment and was cleaned up by pod-sync or gc still counts. Extra groups are `duplicates`. The
+ *   spot → on-demand fallback variant (ClientToken `<pod uid>-f1`, shared/usecases/podSync.ts capacityVariants) is
+ *   counted apart as `fallbacks`: it may create the pod's one group only when the spot create (ClientToken = pod
+ *   UID) created none, and at most once;
+ * - a running pod without a group is `lost` (a Succeeded pod may have none: ECI forgets finished groups), and so
+ *   is a pod that disappeared although nobody deleted it;
  * - no group is left whose pod is gone (`orphans`);
  * - every pod's status matches its group: the phase (and Ready) the domain's groupToPodStatus derives from the
  *   group (`mismatched`); a pod the bridge failed while its group is fine is mismatched too;
@@ -14,7 +19,7 @@
  *
  * Each problem is also one line in `violations`, naming the pod or group.
  */
-import type { EciContainerGroup } from '../../shared/domain/eci.js';
+import type { EciContainerGroup, EciKeyValue } from '../../shared/domain/eci.js';
 import type { Pod } from '../../shared/domain/k8s.js';
 import { decodeBody } from '../../shared/domain/messages-codec.js';
 import { TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID } from '../../shared/domain/names.js';
@@ -25,6 +30,8 @@ export interface Observation {
   pods: readonly Pod[];
   /** every container group of the bridge's cluster and virtual node */
   groups: readonly EciContainerGroup[];
+  /** every group ECI ever created for the bridge's cluster and virtual node (the emulator's create record) */
+  creates: readonly CreatedGroup[];
   /** dead-letter queue bodies */
   deadLetters: readonly string[];
   /** pods that are gone although nobody deleted them (`namespace/name`) */
@@ -34,8 +41,17 @@ export interface Observation {
   nowIso: string;
 }
 
+export interface CreatedGroup {
+  id: string;
+  clientToken?: string;
+  tags: readonly EciKeyValue[];
+}
+
 export interface Verdict {
+  /** groups created beyond one per pod over the whole run (transient ones included) */
   duplicates: number;
+  /** pods whose one group the spot → on-demand fallback variant created */
+  fallbacks: number;
   orphans: number;
   lost: number;
   mismatched: number;
@@ -50,8 +66,41 @@ export interface Verdict {
 
 const FINISHED = new Set(['Succeeded', 'Failed', 'Expired', 'ScheduleFailed', 'StartingFailed', 'WatingForDel']);
 
-function tag(g: EciContainerGroup, key: string): string | undefined {
+function tag(g: { Tags?: readonly EciKeyValue[] }, key: string): string | undefined {
   return g.Tags?.find((t) => t.Key === key)?.Value;
+}
+
+/** The fallback variant's ClientToken for a pod (podSync.ts capacityVariants). */
+export function fallbackToken(uid: string): string {
+  return `${uid}-f1`;
+}
+
+/** Groups ever created per pod: extra ones are duplicates, fallback-variant ones are counted apart. */
+function checkCreates(o: Observation, v: Verdict): void {
+  const byUid = new Map<string, CreatedGroup[]>();
+  for (const c of o.creates) {
+    const uid = tag({ Tags: c.tags }, TAG_POD_UID) ?? '';
+    byUid.set(uid, [...(byUid.get(uid) ?? []), c]);
+  }
+  for (const [uid, created] of byUid) {
+    const fallback = created.filter((c) => c.clientToken === fallbackToken(uid));
+    const first = created.filter((c) => c.clientToken === uid);
+    const other = created.filter((c) => c.clientToken !== uid && c.clientToken !== fallbackToken(uid));
+    if (fallback.length > 0) v.fallbacks++;
+    const extra = created.length - 1;
+    const who = `${tag({ Tags: created[0]?.tags }, TAG_NAMESPACE) ?? '?'}/${tag({ Tags: created[0]?.tags }, TAG_POD_NAME) ?? '?'}`;
+    const list = created.map((c) => `${c.id} token ${c.clientToken ?? '(none)'}`).join(', ');
+    if (extra > 0) {
+      v.duplicates += extra;
+      v.violations.push(
+        `duplicate: ${who} uid ${uid || '(none)'} had ${created.length} container groups created over the run ` +
+          `(${first.length} with its UID as ClientToken, ${fallback.length} by the fallback variant, ${other.length} other): ${list}`,
+      );
+    } else if (other.length > 0) {
+      v.duplicates++;
+      v.violations.push(`duplicate: ${who} uid ${uid || '(none)'} got a group created with a ClientToken that is neither its UID nor the fallback's: ${list}`);
+    }
+  }
 }
 
 function key(pod: Pod): string {
@@ -76,6 +125,7 @@ export function deadLetterReason(body: string): string | undefined {
 export function checkInvariants(o: Observation): Verdict {
   const v: Verdict = {
     duplicates: 0,
+    fallbacks: 0,
     orphans: 0,
     lost: 0,
     mismatched: 0,
@@ -101,12 +151,8 @@ export function checkInvariants(o: Observation): Verdict {
     const groups = byUid.get(uid) ?? [];
     const phase = pod.status?.phase ?? 'Pending';
     const why = [pod.status?.reason, pod.status?.message].filter(Boolean).join(': ');
-    let ok = true;
-    if (groups.length > 1) {
-      v.duplicates += groups.length - 1;
-      v.violations.push(`duplicate: ${key(pod)} has ${groups.length} container groups (${groups.map((g) => `${g.ContainerGroupId} ${g.Status}`).join(', ')})`);
-      ok = false;
-    }
+    // two groups at once were both created: checkCreates counts them
+    let ok = groups.length <= 1;
     if (pod.metadata.deletionTimestamp) {
       v.terminating++;
       v.violations.push(`terminating: ${key(pod)} was deleted at ${pod.metadata.deletionTimestamp} and still exists (${groups.length} group(s))`);
@@ -140,6 +186,8 @@ export function checkInvariants(o: Observation): Verdict {
     }
     if (!ok) unconverged.push(pod);
   }
+
+  checkCreates(o, v);
 
   for (const k of o.vanished ?? []) {
     v.lost++;

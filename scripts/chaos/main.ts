@@ -2,7 +2,7 @@
  * `npm run chaos -- [--seed N] [--pods N] [--time-scale X] [--timeout S] [--log-level L] [--quiet]`
  *
  * Runs the chaos campaign (run.ts) and prints exactly one line on stdout,
- * `chaos: N pods, M faults, 0 duplicates, 0 orphans, 0 lost, converged in T s`, then one line per violation.
+ * `chaos: N pods, M faults, 0 duplicates ever created (F spot fallbacks), 0 orphans, 0 lost, converged in T s`, then one line per violation.
  * Progress goes to stderr (--quiet silences it). Exit code 0 only when no invariant was violated; 2 on bad usage.
  */
 import { parseArgs } from 'node:util';

@@ -10,13 +10,14 @@
  *   apiserver directly;
  * - the watcher's queue sender drops, corrupts, reorders and duplicates messages (transport.ts);
  * - ECI answers Throttling.User and ServiceUnavailable, loses the response of some creates (the group exists:
- *   crash between CreateContainerGroup and recording its result) and has no stock in one zone;
+ *   crash between CreateContainerGroup and recording its result), has no stock in one zone and no spot stock at
+ *   all (spot pods that allow it fall back to on-demand, the documented second create variant);
  * - the watcher is restarted three times (graceful stop; crash and a new identity; crash and the same identity)
  *   and the apiserver once.
  *
  * Meanwhile the workload creates pods (standalone servers, pods of fake ReplicaSet-like owners scaled up and
- * down, Jobs that finish, pods pinned to the sold-out zone), deletes some while still pending and some while
- * running. Then the faults are lifted and the campaign waits until the invariants (invariants.ts) hold, or a
+ * down, Jobs that finish, pods pinned to the sold-out zone, spot pods with `eci-spot-fallback`), deletes some while
+ * still pending and some while running. Then the faults are lifted and the campaign waits until the invariants (invariants.ts) hold, or a
  * deadline passes, and reports. Everything random derives from `seed`.
  */
 import { writeFileSync } from 'node:fs';
@@ -36,7 +37,7 @@ import { Watcher } from '../../watcher/watcher.js';
 import { ensureNamespace, type SandboxEnvironment, startSandboxEnvironment } from '../sandbox/environment.js';
 import { capturingLogger, type Level } from '../sandbox/log.js';
 import { type Runtime, startRuntime } from '../sandbox/runtime.js';
-import { checkInvariants, type Verdict } from './invariants.js';
+import { type CreatedGroup, checkInvariants, type Verdict } from './invariants.js';
 import { type KubeFaultProxy, NO_FAULTS, startKubeFaultProxy } from './kubeFaultProxy.js';
 import { seededRandom } from './rng.js';
 import { FaultyQueueSender, NO_TRANSPORT_FAULTS } from './transport.js';
@@ -51,6 +52,7 @@ export const FAULT_KINDS = [
   'eciThrottling',
   'eci5xx',
   'noStock',
+  'spotFallback',
   'kubeConflict',
   'kube500',
   'kubeLatency',
@@ -93,7 +95,7 @@ const SOLD_OUT_VSWITCH = 'vsw-sandbox-h';
 const OTHER_VSWITCH = 'vsw-sandbox-i';
 const TOLERATION = { key: 'virtual-kubelet.io/provider', operator: 'Equal', value: 'alibabacloud', effect: 'NoSchedule' };
 
-type PodKind = 'web' | 'rs' | 'job' | 'pinned';
+type PodKind = 'web' | 'rs' | 'job' | 'pinned' | 'spot';
 type DeletePlan = 'none' | 'pending' | 'running';
 
 interface PlannedPod {
@@ -115,8 +117,9 @@ export function planWorkload(pods: number, random: () => number, waves = 6): Pla
     const r = random();
     let kind: PodKind = r < 0.15 ? 'job' : r < 0.5 ? 'rs' : 'web';
     if (i % pinnedEvery === pinnedEvery - 1) kind = 'pinned';
+    if (i % pinnedEvery === Math.floor(pinnedEvery / 2)) kind = 'spot';
     const d = random();
-    const deletion: DeletePlan = kind === 'job' || kind === 'pinned' ? 'none' : d < 0.1 ? 'pending' : d < 0.28 ? 'running' : 'none';
+    const deletion: DeletePlan = kind === 'job' || kind === 'pinned' || kind === 'spot' ? 'none' : d < 0.1 ? 'pending' : d < 0.28 ? 'running' : 'none';
     const owner = kind === 'rs' ? owners[Math.floor(random() * owners.length)] : undefined;
     out.push({
       name: `${kind}-${String(i).padStart(4, '0')}`,
@@ -149,6 +152,7 @@ export function podManifest(p: PlannedPod, namespace: string, nodeName: string):
     labels: { app: 'chaos', 'chaos.eci-bridge.io/kind': p.kind, ...(p.owner ? { 'chaos.eci-bridge.io/owner': p.owner } : {}) },
   };
   if (p.kind === 'pinned') metadata.annotations = { 'k8s.aliyun.com/eci-vswitch': SOLD_OUT_VSWITCH };
+  if (p.kind === 'spot') metadata.annotations = { 'k8s.aliyun.com/eci-spot-strategy': 'SpotAsPriceGo', 'k8s.aliyun.com/eci-spot-fallback': 'true' };
   if (p.owner) {
     // a ReplicaSet-like owner that does not exist: no controller-manager runs, the harness scales it by hand
     metadata.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: p.owner, uid: OWNER_UIDS[p.owner], controller: true }];
@@ -196,9 +200,11 @@ function emptyFaults(): Record<FaultKind, number> {
   return Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
 }
 
-/** `chaos: N pods, M faults, D duplicates, O orphans, L lost, converged in T s` */
+/** `chaos: N pods, M faults, D duplicates ever created (F spot fallbacks), O orphans, L lost, converged in T s` */
 export function formatLine(r: ChaosResult): string {
-  const head = `chaos: ${r.pods} pods, ${r.faults.total} faults, ${r.duplicates} duplicates, ${r.orphans} orphans, ${r.lost} lost`;
+  const head =
+    `chaos: ${r.pods} pods, ${r.faults.total} faults, ${r.duplicates} duplicates ever created (${r.fallbacks} spot fallbacks), ` +
+    `${r.orphans} orphans, ${r.lost} lost`;
   return r.convergedSeconds !== undefined
     ? `${head}, converged in ${r.convergedSeconds.toFixed(1)} s`
     : `${head}, not converged after ${r.durationSeconds.toFixed(1)} s`;
@@ -284,7 +290,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     env.emulator.setFaults(
       {
         actions: { '*': { errors: eciErrors }, CreateContainerGroup: { errors: eciErrors, crashAfterCreateRate: 0.05, crashAfterCreateCount: 1 } },
-        noStock: { vSwitches: [SOLD_OUT_VSWITCH] },
+        noStock: { vSwitches: [SOLD_OUT_VSWITCH], spot: true },
       },
       (seed * 17 + 3) >>> 0,
     );
@@ -294,7 +300,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     faulty.setFaults({ dropRate: 0.05, duplicateRate: 0.2, reorderRate: 0.1, maxReorderDelaySeconds: 3, corruptRate: 0.01, atLeastOnce: true });
     say(
       'Faults on: queue 20% duplicated, 10% reordered, 5% dropped, 1% corrupted; ECI 20% Throttling.User, 10% ServiceUnavailable, ' +
-        `5% creates lose their response, no stock behind ${SOLD_OUT_VSWITCH}; Kubernetes 5% 409 on writes, 3% 500, ` +
+        `5% creates lose their response, no stock behind ${SOLD_OUT_VSWITCH}, no spot stock; Kubernetes 5% 409 on writes, 3% 500, ` +
         '10% delayed up to 250 ms, half the watch streams cut',
     );
 
@@ -310,6 +316,11 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       for (const g of mine) if (g.VSwitchId === OTHER_VSWITCH && !fellBack.has(g.ContainerGroupId) && liftedAt === undefined) fellBack.add(g.ContainerGroupId);
       return mine;
     };
+    // every group ECI ever created for this bridge, deleted ones included: the "created once" invariant
+    const createdGroups = (): CreatedGroup[] =>
+      env.emulator
+        .creates()
+        .filter((c) => c.tags.some((t) => t.Key === TAG_CLUSTER && t.Value === config.CLUSTER_NAME) && c.tags.some((t) => t.Key === TAG_VNODE && t.Value === vnode));
 
     // ------------------------------------------------------------ workload
     const created = new Map<string, { uid: string; plan: PlannedPod }>();
@@ -426,6 +437,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       eciThrottling: err('Throttling.User'),
       eci5xx: err('ServiceUnavailable'),
       noStock: err('OperationDenied.NoStock') + fellBack.size,
+      spotFallback: createdGroups().filter((c) => c.clientToken?.endsWith('-f1')).length,
       kubeConflict: pc.conflicts,
       kube500: pc.errors,
       kubeLatency: pc.delayed,
@@ -450,6 +462,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       verdict = checkInvariants({
         pods,
         groups: snapshotGroups(),
+        creates: createdGroups(),
         deadLetters: rt.deadLetter.messages().map((m) => m.body),
         warnings,
         vanished,
@@ -494,6 +507,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     pods: podCount,
     faults: { total, byKind: faults },
     duplicates: verdict?.duplicates ?? 0,
+    fallbacks: verdict?.fallbacks ?? 0,
     orphans: verdict?.orphans ?? 0,
     lost: verdict?.lost ?? 0,
     mismatched: verdict?.mismatched ?? 0,

@@ -75,6 +75,7 @@ export function parseOptions(argv: string[], io: Io, allowShowSecrets: boolean):
     CLUSTER_DOMAIN: flags['cluster-domain'] ?? io.env.CLUSTER_DOMAIN,
     CLUSTER_NAME: flags['cluster-name'] ?? io.env.CLUSTER_NAME,
     VNODE_NAME: flags.vnode ?? io.env.VNODE_NAME,
+    VNODE_TAGS: io.env.VNODE_TAGS,
   });
   const api = flags['api-server'] ?? io.env.KUBERNETES_SERVICE_ADDRESS ?? '10.96.0.1:443';
   const m = /^([^:]+):(\d+)$/.exec(api);
@@ -86,6 +87,7 @@ export function parseOptions(argv: string[], io: Io, allowShowSecrets: boolean):
     ctx: {
       clusterName: cfg.CLUSTER_NAME,
       vnodeName: cfg.VNODE_NAME,
+      ...(cfg.VNODE_TAGS.length ? { vnodeTags: cfg.VNODE_TAGS } : {}),
       regionId: cfg.ECI_REGION,
       vSwitchIds: cfg.ECI_VSWITCH_IDS,
       ...(cfg.ECI_SECURITY_GROUP_ID ? { securityGroupId: cfg.ECI_SECURITY_GROUP_ID } : {}),

@@ -4,8 +4,8 @@
  *   cost --estimate -f FILE [-f FILE...] [--hours H] [--region R] [--format table|json]
  *       offline: what the pods of a manifest cost per hour and for H hours at their billed (rounded-up) size
  *   cost --vnode [--hours H] [--region R] [--format table|json]
- *       offline: the VNode charge (2 vCPU / 8 GiB per virtual node)
- *   cost [--since 7d] [--by namespace|owner|pod|node] [--format table|json|csv] [--html FILE]
+ *       offline: what an ECI VNode (2 vCPU / 8 GiB resident) would cost — a comparison, not a charge of eci-bridge
+ *   cost [--since 7d] [--by namespace|owner|pod|node|tag:<key>] [--format table|json|csv] [--html FILE]
  *       the cluster's cost: stored hourly reports, gaps computed live from ECI and the cluster
  *   cost --reconcile [--day YYYY-MM-DD] [--format table|json|csv|html]
  *       a billing day's reconciliation against the actual bill (./cost-reconcile.ts)
@@ -41,7 +41,7 @@ import { type ConnectReconcile, ReconcileUsageError, reconcileCommand } from './
 import { Billing, type BillingPorts, billingSettingsFromConfig } from '../../shared/usecases/billing.js';
 
 export const summary =
-  'what pods cost on ECI: --estimate -f FILE (offline), --vnode (VNode charge), or the cluster report (--since, --by, --html)';
+  'what pods cost on ECI: --estimate -f FILE (offline), --vnode (ECI VNode comparison), or the cluster report (--since, --by, --html)';
 
 export interface CostIo {
   out(s: string): void;
@@ -69,7 +69,7 @@ export type Connect = (config: Config) => Promise<ClusterDeps>;
 const USAGE = `usage:
   eci-bridge cost --estimate -f FILE [-f FILE...] [--hours H] [--region R] [--format table|json]
   eci-bridge cost --vnode [--hours H] [--region R] [--format table|json]
-  eci-bridge cost [--since 7d] [--by namespace|owner|pod|node] [--format table|json|csv] [--html FILE]
+  eci-bridge cost [--since 7d] [--by namespace|owner|pod|node|tag:<key>] [--format table|json|csv] [--html FILE]
   eci-bridge cost --reconcile [--day YYYY-MM-DD] [--format table|json|csv|html]
 `;
 
@@ -185,12 +185,16 @@ function parseSince(text: string): number {
   return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'];
 }
 
-type By = 'namespace' | 'owner' | 'pod' | 'node';
+/** `tag:<key>`: by the value of a cost tag (VNODE_TAGS, custom tags, team labels); `(untagged)` without it. */
+type By = 'namespace' | 'owner' | 'pod' | 'node' | `tag:${string}`;
 function byOf(text: string | undefined): By {
   const v = text ?? 'namespace';
   if (v === 'namespace' || v === 'owner' || v === 'pod' || v === 'node') return v;
-  throw new UsageError(`--by must be namespace, owner, pod or node, got '${v}'`);
+  if (/^tag:.+$/.test(v)) return v as `tag:${string}`;
+  throw new UsageError(`--by must be namespace, owner, pod, node or tag:<key>, got '${v}'`);
 }
+
+export const UNTAGGED = '(untagged)';
 
 function formatOf<T extends string>(text: string | undefined, allowed: readonly T[]): T {
   const v = (text ?? 'table') as T;
@@ -342,10 +346,13 @@ function vnode(hours: number, region: string, t: PriceTable, format: 'table' | '
   const f = costOf(rate, Math.round(hours * 3_600_000));
   if (format === 'json') {
     io.out(
-      `${JSON.stringify({ label: LABEL_COMPARISON, note: VNODE_NOTE, region, currency: t.currency, priceTable: t.name, hours, perHour: formatMoney(h, 6), forHours: formatMoney(f, 6) }, null, 2)}\n`,
+      `${JSON.stringify({ kind: 'comparison', label: LABEL_COMPARISON, note: VNODE_NOTE, what: 'an ECI VNode (2 vCPU / 8 GiB resident)', region, currency: t.currency, priceTable: t.name, hours, perHour: formatMoney(h, 6), forHours: formatMoney(f, 6) }, null, 2)}\n`,
     );
   } else {
-    io.out(`${LABEL_COMPARISON}: an ECI VNode (2 vCPU / 8 GiB resident ECI per virtual node) would cost, region ${region}, table '${t.name}':\n`);
+    io.out(
+      `Comparison, not a charge: an ECI VNode (a resident 2 vCPU / 8 GiB instance) would cost this per virtual node; ` +
+        `eci-bridge's virtual node is not billed that way. Region ${region}, table '${t.name}':\n`,
+    );
     io.out(table([['', `${t.currency}`], ['per hour', formatMoney(h, 6)], [`for ${hours} h`, formatMoney(f, 6)]]));
     io.out(`${VNODE_NOTE}\n`);
   }
@@ -403,10 +410,10 @@ export async function clusterCost(deps: ClusterDeps, config: Config, opts: Clust
           to: new Date(now).toISOString(),
           by: opts.by,
           rows: [...rows].map(([key, r]) => ({ key, cost: formatMoney(r.cost, 6), pods: r.pods })),
-          vnodes: formatMoney(vnodes, 6),
-          total: formatMoney(total + (opts.by === 'node' ? 0n : vnodes), 6),
+          total: formatMoney(total, 6),
+          vnodeComparison: { kind: 'comparison', what: 'an ECI VNode would cost this for the same time; not in the total', cost: formatMoney(vnodes, 6) },
           liveHours: live.map((r) => r.id),
-          labels: { rows: LABEL_ESTIMATE, vnodes: LABEL_COMPARISON, total: `${LABEL_ESTIMATE} + ${LABEL_COMPARISON}` },
+          labels: { rows: LABEL_ESTIMATE, vnodeComparison: LABEL_COMPARISON, total: LABEL_ESTIMATE },
         },
         null,
         2,
@@ -417,13 +424,13 @@ export async function clusterCost(deps: ClusterDeps, config: Config, opts: Clust
     for (const [key, r] of rows) io.out(`${csvCell(key)},${r.pods},${formatMoney(r.cost, 6)}\n`);
   } else {
     const body = [...rows].map(([key, r]) => [key, String(r.pods), formatMoney(r.cost, 6)]);
-    if (opts.by !== 'node') body.push(['(virtual nodes)', '', formatMoney(vnodes, 6)]);
-    body.push(['total', '', formatMoney(total + (opts.by === 'node' ? 0n : vnodes), 6)]);
+    body.push(['total', '', formatMoney(total, 6)]);
     io.out(table([[opts.by.toUpperCase(), 'PODS', currency], ...body]));
     io.out(`${periodText}; ${stored.length} stored hourly reports, ${live.length} computed live\n`);
     io.out(
-      `labels: every row is an ${LABEL_ESTIMATE} (list prices × billed size × run time); (virtual nodes) is a ${LABEL_COMPARISON}: an ECI VNode would cost this, eci-bridge's virtual node is not billed; the real charge: cost --reconcile\n`,
+      `labels: every row and the total are an ${LABEL_ESTIMATE} (list prices × billed size × run time); the real charge: cost --reconcile\n`,
     );
+    if (vnodes > 0n) io.out(`${vnodeComparisonLine(vnodes, currency)}\n`);
   }
   if (opts.html) {
     io.writeFile(opts.html, renderCostPage(pageInput(reports, currency, config.CLUSTER_NAME, periodText)));
@@ -436,7 +443,12 @@ function csvCell(s: string): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** Sums reports by namespace, owner, pod (`ns/name`) or node (pods + VNode charge). */
+/** The VNode formula's line: a comparison, never a charge of eci-bridge. */
+export function vnodeComparisonLine(cost: Money, currency: string): string {
+  return `comparison, not a charge: an ECI VNode would cost ${formatMoney(cost, 6)} ${currency} for the same time (eci-bridge's virtual node is not billed that way; not in the total)`;
+}
+
+/** Sums the pods' cost of reports by namespace, owner, pod (`ns/name`), node or a cost tag's value. */
 export function aggregate(reports: readonly CostReport[], by: By): Map<string, { cost: Money; pods: number }> {
   const out = new Map<string, { cost: Money; pods: Set<string> }>();
   const add = (key: string, cost: Money, uid?: string): void => {
@@ -448,22 +460,27 @@ export function aggregate(reports: readonly CostReport[], by: By): Map<string, {
     a.cost += cost;
     if (uid) a.pods.add(uid);
   };
+  const tagKey = by.startsWith('tag:') ? by.slice(4) : undefined;
   for (const r of reports) {
-    if (by === 'node') for (const v of r.vnodes) add(v.name, moneyOf(v.cost));
     for (const p of r.pods) {
       const key =
-        by === 'namespace'
-          ? p.namespace
-          : by === 'pod'
-            ? `${p.namespace}/${p.name}`
-            : by === 'node'
-              ? p.node
-              : `${p.namespace}/${p.owner ? `${p.owner.kind}/${p.owner.name}` : `Pod/${p.name}`}`;
+        tagKey !== undefined
+          ? (p.tags?.[tagKey] ?? UNTAGGED)
+          : by === 'namespace'
+            ? p.namespace
+            : by === 'pod'
+              ? `${p.namespace}/${p.name}`
+              : by === 'node'
+                ? p.node
+                : `${p.namespace}/${p.owner ? `${p.owner.kind}/${p.owner.name}` : `Pod/${p.name}`}`;
       add(key, moneyOf(p.cost), p.uid);
     }
     if (r.pods.length === 0 && by === 'namespace') {
       // a report stored without pods (too large for its ConfigMap) still has its aggregates
       for (const [ns, a] of Object.entries(r.byNamespace)) add(ns, moneyOf(a.cost));
+    }
+    if (r.pods.length === 0 && tagKey !== undefined) {
+      for (const [kv, a] of Object.entries(r.byTag ?? {})) if (kv.startsWith(`${tagKey}=`)) add(kv.slice(tagKey.length + 1), moneyOf(a.cost));
     }
   }
   return new Map(
@@ -471,7 +488,7 @@ export function aggregate(reports: readonly CostReport[], by: By): Map<string, {
   );
 }
 
-/** Cost per namespace per UTC day (VNode charges as "(virtual nodes)"), for the HTML page. */
+/** Cost per namespace per UTC day, for the HTML page; the VNode formula only as a comparison note. */
 export function pageInput(reports: readonly CostReport[], currency: string, cluster: string, periodText: string) {
   const cells = new Map<string, Map<string, Money>>();
   const add = (day: string, ns: string, m: Money): void => {
@@ -482,18 +499,18 @@ export function pageInput(reports: readonly CostReport[], currency: string, clus
     }
     d.set(ns, (d.get(ns) ?? 0n) + m);
   };
+  let vnodes = 0n;
   for (const r of reports) {
     const day = dayOf(Date.parse(r.period.start));
     for (const [ns, a] of Object.entries(r.byNamespace)) add(day, ns, moneyOf(a.cost));
-    const v = moneyOf(r.totals.vnodes);
-    if (v > 0n) add(day, '(virtual nodes)', v);
+    vnodes += moneyOf(r.totals.vnodes);
   }
   return {
     title: `ECI cost of cluster ${cluster}`,
     currency,
     days: [...cells.keys()].sort(),
     cells,
-    notes: [periodText, `amounts in ${currency}, per UTC day`],
+    notes: [periodText, `amounts in ${currency}, per UTC day`, ...(vnodes > 0n ? [vnodeComparisonLine(vnodes, currency)] : [])],
   };
 }
 

@@ -133,8 +133,9 @@ export function costOf(rate: bigint, ms: number): Money {
 }
 
 /**
- * The VNode charge: each VNode of a self-managed cluster is a resident 2 vCPU / 8 GiB ECI, so
- * `(2 × vCPU price + 8 × GiB price) × run time` (eci-api.md §10).
+ * The VNode formula: ECI's own virtual node for a self-managed cluster is billed as a resident 2 vCPU / 8 GiB ECI,
+ * `(2 × vCPU price + 8 × GiB price) × run time` (eci-api.md §10). eci-bridge's virtual node is not billed that way
+ * (it is the watcher Deployment and the functions): reports show this as a comparison, never as a charge.
  */
 export function vnodeRate(table: PriceTable): bigint {
   return BigInt(table.vcpu) * 2000n + BigInt(table.memoryGiB) * 8000n;
@@ -352,6 +353,11 @@ export interface BillingItem {
   size: BilledSize;
   spot?: SpotTerms;
   window: Window;
+  /**
+   * Cost tags for attribution (`byTag`, `cost --by tag:<key>`): the group's tags outside the bridge's own
+   * `eci-bridge.io/` keys (VNODE_TAGS, custom tags), or the virtual node's tags for a pod whose group is gone.
+   */
+  tags?: Readonly<Record<string, string>>;
 }
 
 export interface VNodeItem {
@@ -394,14 +400,30 @@ export const CostReportSchema = z.strictObject({
       /** the ECI fee for this instance's hourly bill: cost rounded half-up to 0.01 */
       fee: MoneyJson,
       unpriced: z.string().optional(),
+      /** cost tags (BillingItem.tags) */
+      tags: z.record(z.string(), z.string()).optional(),
     }),
   ),
+  /**
+   * A comparison, not a charge: what ECI's own virtual node (a resident 2 vCPU / 8 GiB instance) would cost for the
+   * same time. eci-bridge's virtual node is not billed; these lines are not in `totals.all` nor `totals.fee`.
+   */
   vnodes: z.array(
-    z.strictObject({ name: z.string(), billedMs: z.number().int().nonnegative(), cost: MoneyJson, fee: MoneyJson }),
+    z.strictObject({
+      name: z.string(),
+      billedMs: z.number().int().nonnegative(),
+      cost: MoneyJson,
+      fee: MoneyJson,
+      kind: z.literal('comparison').optional(),
+    }),
   ),
   byNamespace: z.record(z.string(), Aggregate),
   byOwner: z.record(z.string(), Aggregate),
+  /** per node; `vnode` is the comparison figure above, not part of `cost` */
   byNode: z.record(z.string(), Aggregate.extend({ vnode: MoneyJson })),
+  /** per cost tag, keyed `key=value` (pods without a tag key are not in that key's rows) */
+  byTag: z.record(z.string(), Aggregate).optional(),
+  /** `all` = the pods' estimated cost; `vnodes` = the comparison, apart (reports before it counted it in `all`) */
   totals: z.strictObject({ pods: MoneyJson, vnodes: MoneyJson, all: MoneyJson, fee: MoneyJson }),
 });
 export type CostReport = z.infer<typeof CostReportSchema>;
@@ -451,6 +473,7 @@ export function buildReport(input: {
   const byNs = new Map<string, Acc>();
   const byOwner = new Map<string, Acc>();
   const byNode = new Map<string, Acc>();
+  const byTag = new Map<string, Acc>();
   const acc = (m: Map<string, Acc>, k: string): Acc => {
     let a = m.get(k);
     if (!a) {
@@ -482,6 +505,7 @@ export function buildReport(input: {
       cost: moneyJson(cost),
       fee: moneyJson(fee),
       ...(rate.ok ? {} : { unpriced: rate.reason }),
+      ...(it.tags && Object.keys(it.tags).length > 0 ? { tags: sortedRecord(new Map(Object.entries(it.tags))) } : {}),
     });
     podsTotal += cost;
     feeTotal += fee;
@@ -489,6 +513,7 @@ export function buildReport(input: {
       acc(byNs, it.namespace),
       acc(byOwner, ownerKey(it.namespace, it.owner, it.name)),
       acc(byNode, it.node),
+      ...Object.entries(it.tags ?? {}).map(([k, v]) => acc(byTag, `${k}=${v}`)),
     ]) {
       a.cost += cost;
       a.fee += fee;
@@ -503,9 +528,8 @@ export function buildReport(input: {
     if (ms === 0) continue;
     const cost = costOf(vrate, ms);
     const fee = roundFee(cost);
-    vnodes.push({ name: v.name, billedMs: ms, cost: moneyJson(cost), fee: moneyJson(fee) });
+    vnodes.push({ name: v.name, billedMs: ms, cost: moneyJson(cost), fee: moneyJson(fee), kind: 'comparison' });
     vnodesTotal += cost;
-    feeTotal += fee;
     acc(byNode, v.name).vnode += cost;
   }
   const agg = (m: Map<string, Acc>): Record<string, z.infer<typeof Aggregate>> =>
@@ -533,10 +557,11 @@ export function buildReport(input: {
         ]),
       ),
     ),
+    byTag: agg(byTag),
     totals: {
       pods: moneyJson(podsTotal),
       vnodes: moneyJson(vnodesTotal),
-      all: moneyJson(podsTotal + vnodesTotal),
+      all: moneyJson(podsTotal),
       fee: moneyJson(feeTotal),
     },
   };

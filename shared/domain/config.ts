@@ -3,6 +3,8 @@
  * FC function environment variables, the watcher's ConfigMap/env, or `npm start`'s flags.
  */
 import { z } from 'zod';
+import type { EciKeyValue } from './eci.js';
+import { tagProblem } from './names.js';
 
 const csv = z
   .string()
@@ -12,6 +14,29 @@ const csv = z
       .map((x) => x.trim())
       .filter(Boolean),
   );
+
+/**
+ * `VNODE_TAGS`: `key=value,key2=value2` → ECI tags (each checked against ECI's tag rules; the `eci-bridge.io/`
+ * prefix is the bridge's own). Keys are unique.
+ */
+export const VnodeTagsSchema = z.string().transform((s, ctx): EciKeyValue[] => {
+  const out: EciKeyValue[] = [];
+  for (const part of s.split(',')) {
+    const item = part.trim();
+    if (!item) continue;
+    const eq = item.indexOf('=');
+    const key = (eq < 0 ? item : item.slice(0, eq)).trim();
+    const value = eq < 0 ? '' : item.slice(eq + 1).trim();
+    const problem =
+      eq <= 0
+        ? 'is not key=value'
+        : (tagProblem(key, value) ??
+          (key.startsWith('eci-bridge.io/') ? 'the eci-bridge.io/ prefix is reserved' : out.some((t) => t.Key === key) ? 'repeats a key' : undefined));
+    if (problem) ctx.addIssue({ code: 'custom', message: `"${item}": ${problem}` });
+    else out.push({ Key: key, Value: value });
+  }
+  return out;
+});
 
 export const ConfigSchema = z.object({
   /** Identity of this bridge: every container group is tagged with it. */
@@ -101,6 +126,11 @@ export const ConfigSchema = z.object({
 
   /** Watcher: the virtual node (labels and taint as `k=v,k2=v2` and `key=value:Effect`, or `none`). */
   VNODE_LABELS: z.string().default(''),
+  /**
+   * Cost tags of the virtual node (`key=value,...`): shown on the node (annotation `eci-bridge.io/vnode-tags`),
+   * put on every container group it creates, and used by the billing reports and `cost --by tag:<key>`.
+   */
+  VNODE_TAGS: VnodeTagsSchema.default([]),
   VNODE_TAINT: z.string().default('virtual-kubelet.io/provider=alibabacloud:NoSchedule'),
   VNODE_CPU: z.string().default('1000'),
   VNODE_MEMORY: z.string().default('4Ti'),
@@ -144,7 +174,10 @@ export const ConfigSchema = z.object({
   BILLING_TEAM_LABELS: csv.default([]),
   /** Over-budget namespaces: refuse new virtual-node pods, only warn, or do nothing. */
   BILLING_BUDGET_ENFORCEMENT: z.enum(['refuse', 'warn', 'off']).default('refuse'),
-  /** Count the self-managed VNode charge (2 vCPU / 8 GiB per virtual node) in reports. */
+  /**
+   * Show the ECI-VNode comparison in reports: what ECI's own virtual node (a resident 2 vCPU / 8 GiB instance) would
+   * cost for the same time. A comparison, never counted in a total: eci-bridge's virtual node is not billed so.
+   */
   BILLING_VNODE_CHARGE: z.stringbool().default(true),
   /** Reconciliation (docs/billing-reconciliation.md): the BSS OpenAPI endpoint (host[:port]; default by site from ECI_REGION). */
   BSS_ENDPOINT: z.string().optional(),

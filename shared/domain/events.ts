@@ -1,12 +1,18 @@
 /**
  * ECI events (a DescribeContainerGroups item's `Events`, or DescribeContainerGroupEvents) → Kubernetes Events
- * on the pod. Each ECI event gets a deterministic Event name, so a writer creates it once and afterwards only
- * patches `count` / `lastTimestamp` when ECI reports it again.
+ * on the pod. Each ECI event gets a deterministic Event name (pod name, then a hash of pod UID, reason, first
+ * occurrence and message), so every writer — two function invocations mirroring the same group at once included —
+ * creates it under the same name, and afterwards only `count` / `lastTimestamp` move when ECI counts it again
+ * (Cluster.mirrorEvent).
  */
 import type { EciEvent } from './eci.js';
 import type { K8sEvent, Pod } from './k8s.js';
 import { shortHash } from './names.js';
 import { CAPACITY_REASONS } from './status.js';
+
+/** Event names are DNS subdomains (≤ 253); the `.eci-<10 hex>` suffix takes 15. */
+const MAX_EVENT_NAME = 253;
+const SUFFIX_LENGTH = 15;
 
 const WARNING_REASONS = new Set([...CAPACITY_REASONS, 'UnknownError', 'DiskCapacityQuotaFull', 'OOMKilled', 'SpotToBeReleased', 'BackOff', 'Failed', 'Unhealthy', 'FailedMount', 'FailedCreatePodSandBox']);
 
@@ -19,7 +25,10 @@ export function eciEventsToK8s(events: EciEvent[] | undefined, pod: Pod, opts: {
       const first = e.FirstTimestamp || e.LastTimestamp || opts.now;
       const type = e.Type === 'Warning' || e.Type === 'Normal' ? e.Type : WARNING_REASONS.has(reason) ? 'Warning' : 'Normal';
       return {
-        metadata: { name: `${md.name ?? 'pod'}.eci-${shortHash(`${md.uid ?? ''}|${reason}|${first}|${e.Message ?? ''}`)}`, namespace: md.namespace ?? 'default' },
+        metadata: {
+          name: `${(md.name ?? 'pod').slice(0, MAX_EVENT_NAME - SUFFIX_LENGTH)}.eci-${shortHash(`${md.uid ?? ''}|${reason}|${first}|${e.Message ?? ''}`)}`,
+          namespace: md.namespace ?? 'default',
+        },
         involvedObject: { kind: 'Pod', apiVersion: 'v1', name: md.name ?? '', namespace: md.namespace ?? 'default', ...(md.uid ? { uid: md.uid } : {}) },
         reason,
         message: e.Message || reason,
@@ -33,7 +42,45 @@ export function eciEventsToK8s(events: EciEvent[] | undefined, pod: Pod, opts: {
     .sort((a, b) => (a.lastTimestamp ?? '').localeCompare(b.lastTimestamp ?? ''));
 }
 
-/** True when an Event written earlier must be patched (ECI counted it again). */
-export function eventChanged(prev: K8sEvent, next: K8sEvent): boolean {
-  return prev.count !== next.count || prev.lastTimestamp !== next.lastTimestamp || prev.message !== next.message;
+/**
+ * The pod's "ECI events seen" mark: the last occurrence time mirrored, plus the sum of the counts of the events last
+ * seen at exactly that time (`<ISO time>;<sum>`). ECI's times have one-second precision, so an event counted again
+ * within the same second keeps its lastTimestamp: the sum tells that apart (counts only grow, and a new event at
+ * that second adds at least 1). A mark without a sum (older bridges, or one set just before a failed write) makes
+ * the events at its time count as new.
+ */
+export interface EventsSeen {
+  atMs: number;
+  sum?: number;
+}
+
+export function parseEventsSeen(raw: string | undefined): EventsSeen {
+  if (!raw) return { atMs: 0 };
+  const [time, sum] = raw.split(';');
+  const atMs = Date.parse(time ?? '');
+  if (!Number.isFinite(atMs)) return { atMs: 0 };
+  const n = Number(sum);
+  return sum !== undefined && Number.isInteger(n) && n >= 0 ? { atMs, sum: n } : { atMs };
+}
+
+function lastMs(e: K8sEvent): number {
+  return Date.parse(e.lastTimestamp ?? '');
+}
+
+function countsAt(events: readonly K8sEvent[], atMs: number): number {
+  return events.filter((e) => lastMs(e) === atMs).reduce((a, e) => a + (e.count ?? 1), 0);
+}
+
+/**
+ * Of `events` (each last seen at or after `seen.atMs`, oldest first), the ones not mirrored yet: those seen later,
+ * and those seen at the mark's time unless their counts still add up to the mark's sum.
+ */
+export function unseenEvents(events: readonly K8sEvent[], seen: EventsSeen): K8sEvent[] {
+  const same = seen.sum !== undefined && countsAt(events, seen.atMs) === seen.sum;
+  return events.filter((e) => lastMs(e) > seen.atMs || (!same && lastMs(e) === seen.atMs));
+}
+
+/** The mark after mirroring everything of `events` last seen up to `atMs`. */
+export function formatEventsSeen(events: readonly K8sEvent[], atMs: number): string {
+  return `${new Date(atMs).toISOString()};${countsAt(events, atMs)}`;
 }

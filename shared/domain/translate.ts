@@ -36,6 +36,8 @@ export interface TranslateContext {
    * tags. At most MAX_TEAM_LABELS (checked where the config is read: names.ts teamLabelsProblem).
    */
   teamLabels?: readonly string[];
+  /** The virtual node's cost tags (VNODE_TAGS), put on every group after the identity and team tags. */
+  vnodeTags?: readonly EciKeyValue[];
   /** ECI placement defaults (annotations override vSwitch and security group). */
   regionId: string;
   vSwitchIds: string[];
@@ -473,7 +475,8 @@ function buildTags(pod: Pod, ctx: TranslateContext, ann: AnnotationResult): EciK
   ];
   if (md.uid) tags.push({ Key: TAG_POD_UID, Value: md.uid });
   tags.push(...cost.filter((t) => t.Key !== TAG_NAMESPACE));
-  for (const t of ann.customTags) {
+  // then the node's cost tags and the pod's custom tags; the first tag of a key wins
+  for (const t of [...(ctx.vnodeTags ?? []), ...ann.customTags]) {
     if (!tags.some((x) => x.Key === t.Key)) tags.push(t);
   }
   return tags;

@@ -136,6 +136,12 @@ export interface Cluster {
   deletePod(namespace: string, name: string, opts: { uid: string; gracePeriodSeconds: number }): Promise<void>;
   /** Record an Event; a repeat of the same (object, reason, message) within the aggregation window bumps `count`. */
   recordEvent(ev: Omit<K8sEvent, 'metadata' | 'count' | 'firstTimestamp' | 'lastTimestamp'>): Promise<void>;
+  /**
+   * Write an Event under the name the caller gives (deterministic: an ECI event mirrored on its pod): created
+   * once; when it exists, its count, lastTimestamp and message move to the given ones if those are newer (never
+   * backwards), so concurrent writers of the same event leave one Event with the latest count.
+   */
+  mirrorEvent(ev: K8sEvent): Promise<void>;
   getConfigMap(namespace: string, name: string): Promise<ConfigMap>;
   getSecret(namespace: string, name: string): Promise<Secret>;
   /** TokenRequest bound to the pod. */

@@ -48,7 +48,7 @@ import {
 } from '../domain/billing.js';
 import type { Config } from '../domain/config.js';
 import { applyLearned, LEARNED_CONFIGMAP, LEARNED_KEY, readLearned } from '../domain/learned.js';
-import type { EciContainerGroup } from '../domain/eci.js';
+import type { EciContainerGroup, EciKeyValue } from '../domain/eci.js';
 import type { ConfigMap, Pod } from '../domain/k8s.js';
 import { TAG_CLUSTER, TAG_NAMESPACE, TAG_OWNER_KIND, TAG_OWNER_NAME, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE } from '../domain/names.js';
 import {
@@ -65,13 +65,16 @@ import { describeError, isConflict, isNotFound } from './errors.js';
 
 export interface BillingSettings {
   clusterName: string;
-  /** the virtual nodes of this bridge (pods are listed per node; each one is a VNode for the VNode charge) */
+  /** the virtual nodes of this bridge (pods are listed per node; each one gets the ECI-VNode comparison line) */
   vnodeNames: readonly string[];
   bridgeNamespace: string;
   region: string;
   tables: readonly PriceTable[];
   extraSpecs?: readonly CpuMemSpec[];
+  /** show the ECI-VNode comparison line (BILLING_VNODE_CHARGE) */
   vnodeCharge: boolean;
+  /** the virtual node's cost tags (VNODE_TAGS): the attribution of pods whose group is gone */
+  vnodeTags?: readonly EciKeyValue[];
   budgetEnforcement: BudgetEnforcement;
   /** relative tolerance of the price check, in basis points (default 50 = 0.5 %) */
   priceToleranceBp?: number;
@@ -113,9 +116,17 @@ export function billingSettingsFromConfig(config: Config): BillingSettings {
     region: config.ECI_REGION,
     tables,
     vnodeCharge: config.BILLING_VNODE_CHARGE,
+    vnodeTags: config.VNODE_TAGS,
     budgetEnforcement: config.BILLING_BUDGET_ENFORCEMENT,
     learnedPrices: config.BILLING_LEARNED_PRICES,
   };
+}
+
+/** A group's tags minus the bridge's own `eci-bridge.io/` identity and cost keys (those have their own rows). */
+function costAttributionTags(tags: readonly EciKeyValue[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of tags ?? []) if (!t.Key.startsWith('eci-bridge.io/')) out[t.Key] = t.Value;
+  return out;
 }
 
 export const REPORT_LABEL = 'eci-bridge.io/cost-report';
@@ -237,6 +248,7 @@ export class Billing {
         size,
         ...(spot ? { spot } : {}),
         window,
+        tags: costAttributionTags(g.Tags),
       });
     }
     for (const pod of pods) {
@@ -260,6 +272,7 @@ export class Billing {
         size,
         ...(spot ? { spot } : {}),
         window,
+        tags: costAttributionTags(s.vnodeTags),
       });
     }
     const vnodes: VNodeItem[] = [];

@@ -5,7 +5,7 @@
  */
 import type { EciContainerGroup, EciCreateRequest, EciKeyValue } from '../domain/eci.js';
 import type { Violation } from '../domain/errors.js';
-import type { ConfigMap, Pod, PodCondition, PodStatus, Secret } from '../domain/k8s.js';
+import type { ConfigMap, K8sEvent, Pod, PodCondition, PodStatus, Secret } from '../domain/k8s.js';
 import type { PodReferences } from '../domain/references.js';
 import { encodeMessage, type PodNudge } from '../domain/messages.js';
 import { ANNOTATION_INSTANCE_ID, TAG_CLUSTER, TAG_POD_UID, TAG_VNODE, tagValue } from '../domain/names.js';
@@ -45,12 +45,12 @@ export interface SyncDomain {
   groupDigest?(group: EciContainerGroup, phase: string | undefined): string;
   /** Would patching `next` over `current` change anything a user sees? */
   differs(current: PodStatus | undefined, next: PodStatus): boolean;
-  /** ECI events of the group newer than `sinceMs`, as Kubernetes Event fields. */
-  events(
-    group: EciContainerGroup,
-    pod: Pod,
-    sinceMs: number,
-  ): { reason: string; message: string; type: 'Normal' | 'Warning'; atMs: number }[];
+  /**
+   * ECI events of the group last seen after `sinceMs`, as the Kubernetes Events that mirror them on the pod,
+   * oldest first: each with its deterministic name (the same ECI event always gets the same name), ECI's count
+   * and timestamps.
+   */
+  events(group: EciContainerGroup, pod: Pod, sinceMs: number): K8sEvent[];
   /** Violation codes that a later retry can fix (a missing ConfigMap appears). */
   transient: ReadonlySet<string>;
 }

@@ -26,9 +26,10 @@ export function createSyncDomain(defaults: TranslateDefaults): SyncDomain {
     differs: podStatusDiffers,
     groupDigest: groupStatusDigest,
     events(group, pod, sinceMs) {
-      return eciEventsToK8s(group.Events, pod, { now: new Date(sinceMs).toISOString() })
-        .map((e) => ({ reason: e.reason, message: e.message, type: e.type, atMs: Date.parse(e.lastTimestamp ?? '') }))
-        .filter((e) => Number.isFinite(e.atMs) && e.atMs > sinceMs);
+      return eciEventsToK8s(group.Events, pod, { now: new Date(sinceMs).toISOString(), host: defaults.vnodeName }).filter((e) => {
+        const at = Date.parse(e.lastTimestamp ?? '');
+        return Number.isFinite(at) && at > sinceMs;
+      });
     },
     transient: TRANSIENT_VIOLATIONS,
   };

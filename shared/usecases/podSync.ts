@@ -22,6 +22,7 @@ import { bridgePolicy, failsFast } from '../domain/annotations.js';
 import type { EciContainerGroup, EciCreateRequest } from '../domain/eci.js';
 import type { Violation } from '../domain/errors.js';
 import type { Pod } from '../domain/k8s.js';
+import { formatEventsSeen, parseEventsSeen, unseenEvents } from '../domain/events.js';
 import type { PodNudge } from '../domain/messages.js';
 import { ANNOTATION_INSTANCE_ID } from '../domain/names.js';
 import { tokenKey } from '../domain/references.js';
@@ -162,20 +163,34 @@ export class PodSync {
     return { outcome: written ? 'status-patched' : 'unchanged', groupId: group.ContainerGroupId };
   }
 
+  /**
+   * Mirrors the group's ECI events not seen yet (the pod's mark: shared/domain/events.ts `EventsSeen`) as Kubernetes
+   * Events under their deterministic names (created once; a repeat only moves count and lastTimestamp), then moves
+   * the mark. Two invocations mirroring the same events at once (a tick and a sweep) therefore still leave one
+   * Event each, with ECI's count. An Event that cannot be written stops the mark just before it, so the next pass
+   * writes it again.
+   */
   private async emitEciEvents(pod: Pod, group: EciContainerGroup): Promise<void> {
-    const seenRaw = pod.metadata.annotations?.[ANNOTATION_EVENTS_SEEN];
-    const seen = seenRaw ? Date.parse(seenRaw) : 0;
-    const fresh = this.deps.domain.events(group, pod, Number.isFinite(seen) ? seen : 0);
-    if (fresh.length === 0) return;
-    for (const ev of fresh) await recordPodEvent(this.deps, pod, ev.type, ev.reason, ev.message);
-    const latest = Math.max(...fresh.map((e) => e.atMs));
+    const seen = parseEventsSeen(pod.metadata.annotations?.[ANNOTATION_EVENTS_SEEN]);
+    const candidates = this.deps.domain.events(group, pod, seen.atMs - 1); // last seen at the mark or later
+    const fresh = unseenEvents(candidates, seen);
+    let mark: string | undefined;
+    for (const ev of fresh) {
+      try {
+        await this.deps.cluster.mirrorEvent(ev);
+      } catch (err) {
+        this.deps.logger.warn({ pod: podKey(pod), reason: ev.reason, err: describeError(err) }, 'could not mirror an ECI event');
+        // just before it, without a sum: the next pass writes it again (and re-checks the others of its second)
+        mark = new Date(Date.parse(ev.lastTimestamp ?? '') - 1).toISOString();
+        break;
+      }
+      mark = formatEventsSeen(candidates, Date.parse(ev.lastTimestamp ?? ''));
+    }
+    if (mark === undefined) return;
     const updated = await this.deps.cluster.patchPodMetadata(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
-      annotations: { [ANNOTATION_EVENTS_SEEN]: new Date(latest).toISOString() },
+      annotations: { [ANNOTATION_EVENTS_SEEN]: mark },
     });
-    pod.metadata.annotations = updated.metadata.annotations ?? {
-      ...(pod.metadata.annotations ?? {}),
-      [ANNOTATION_EVENTS_SEEN]: new Date(latest).toISOString(),
-    };
+    pod.metadata.annotations = updated.metadata.annotations ?? { ...(pod.metadata.annotations ?? {}), [ANNOTATION_EVENTS_SEEN]: mark };
   }
 
   private async markCreateAttempt(pod: Pod): Promise<void> {

@@ -107,9 +107,9 @@ describe('watcher against a real apiserver', { skip: kubeconfig ? false : NO_KUB
   const createPod = (name: string, vnode: string) =>
     core.createNamespacedPod({ namespace: podNs.name, body: podManifest(name, vnode) });
 
-  it('registers the node Ready with its labels and taint, and renews its lease at least twice in 25 s', async () => {
+  it('registers the node Ready with its labels, cost tags and taint, and renews its lease at least twice in 25 s', async () => {
     const vnode = newVnode();
-    const w = newWatcher(vnode, new EmbeddedQueue(), { VNODE_LABELS: 'billing.example.com/vnode=team-a' });
+    const w = newWatcher(vnode, new EmbeddedQueue(), { VNODE_LABELS: 'billing.example.com/vnode=team-a', VNODE_TAGS: 'cost-center=cc-42, env=prod' });
     await w.start();
     let node: Node | undefined;
     await waitUntil('node Ready', async () => {
@@ -119,6 +119,7 @@ describe('watcher against a real apiserver', { skip: kubeconfig ? false : NO_KUB
     assert.equal(node?.metadata.labels?.type, 'virtual-kubelet');
     assert.equal(node?.metadata.labels?.['k8s.aliyun.com/vnode'], 'true');
     assert.equal(node?.metadata.labels?.['billing.example.com/vnode'], 'team-a');
+    assert.deepEqual(JSON.parse(node?.metadata.annotations?.['eci-bridge.io/vnode-tags'] ?? '{}'), { 'cost-center': 'cc-42', env: 'prod' });
     // the apiserver's TaintNodesByCondition admission adds node.kubernetes.io/not-ready:NoSchedule to every new
     // node; the node-lifecycle controller (not running here) removes it once Ready is True
     const taints = (node?.spec?.taints ?? []).map((t) => `${t.key}=${t.value}:${t.effect}`).filter((t) => !t.startsWith('node.kubernetes.io/'));

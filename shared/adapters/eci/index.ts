@@ -181,16 +181,16 @@ export class EciContainerGroups implements ContainerGroups {
   // ---------------------------------------------------------------- the port
 
   async create(req: EciCreateRequest): Promise<{ containerGroupId: string }> {
-    const { eciSdk } = await loadSdk();
+    const sdk = await loadSdk();
+    const { eciSdk } = sdk;
     // a token is what makes retries safe: keep the caller's (the pod UID), or make one for all attempts
     const wire: Record<string, unknown> = { ...req, ClientToken: req.ClientToken ?? randomUUID() };
     if (!wire.RegionId) wire.RegionId = this.#region;
-    const { request, dropped } = toSdkModel(eciSdk.CreateContainerGroupRequest, wire);
-    if (dropped.length > 0) {
-      this.#log.warn({ fields: dropped }, 'CreateContainerGroup fields unknown to @alicloud/eci20180808 2.0.3 were not sent');
-    }
+    // fields the 2.0.3 model lacks (GpuDriverVersion, ComputeCategory, MaxPendingMinute) travel as extra query
+    // parameters of the same signed call: nothing the translator emits is dropped
+    const { request, extraQuery } = toSdkModel(eciSdk.CreateContainerGroupRequest, wire);
     const redactor = this.#redactor.child().add(...secretsOfCreate(wire));
-    const res = await this.#call('CreateContainerGroup', (c) => c.createContainerGroup(request), redactor);
+    const res = await this.#call('CreateContainerGroup', (c) => sdk.createContainerGroup(c, request, extraQuery), redactor);
     const id = res.body?.containerGroupId;
     if (!id) {
       throw new EciError('ECI CreateContainerGroup answered without a ContainerGroupId', {

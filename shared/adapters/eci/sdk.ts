@@ -5,6 +5,7 @@
  * exactly as the SDK does).
  */
 import * as eciSdk from '@alicloud/eci20180808';
+import * as teaUtil from '@alicloud/tea-util';
 
 // A CJS module imported from ESM: `default` is the module object (Node, tsx, esbuild's CJS output and tsc's
 // NodeNext view agree), so the client class is `default.default`.
@@ -70,4 +71,25 @@ export function createEciSdkClient(opts: EciClientOptions): EciSdkClient {
   return new EciSdkClient(config);
 }
 
-export { toSdkModel, toWire } from './models.js';
+export { flattenQuery, toSdkModel, toWire } from './models.js';
+
+/**
+ * CreateContainerGroup through the SDK, with `extraQuery` (documented fields the 2.0.3 model lacks, flattened:
+ * ./models.ts `toSdkModel`) added to the query of the same call, so they are signed with the rest. The SDK builds
+ * its query and calls `callApi` (openapi-client) in one synchronous step; a per-call view of the client whose
+ * `callApi` appends the extra parameters is all it takes — the signature, retries and response parsing stay the
+ * SDK's own.
+ */
+export function createContainerGroup(
+  client: EciSdkClient,
+  request: InstanceType<typeof eciSdk.CreateContainerGroupRequest>,
+  extraQuery: Record<string, string>,
+): ReturnType<EciSdkClient['createContainerGroup']> {
+  if (Object.keys(extraQuery).length === 0) return client.createContainerGroup(request);
+  const view: EciSdkClient = Object.create(client);
+  view.callApi = (params, req, runtime) => {
+    req.query = { ...(req.query ?? {}), ...extraQuery };
+    return client.callApi(params, req, runtime);
+  };
+  return view.createContainerGroupWithOptions(request, new teaUtil.RuntimeOptions({}));
+}

@@ -14,7 +14,7 @@ import {
   type V1Node,
   type Watch,
 } from '@kubernetes/client-node';
-import type { ConfigMap, Lease, Namespace, Node, Pod, PodStatus, Secret } from '../../domain/k8s.js';
+import type { ConfigMap, K8sEvent, Lease, Namespace, Node, Pod, PodStatus, Secret } from '../../domain/k8s.js';
 import type { Cluster, ClusterStore, PodWatchHandle } from '../../ports/index.js';
 import { createKubeClient, type KubeClient, type KubeClientOptions } from './client.js';
 import { toKubeError } from './errors.js';
@@ -69,6 +69,7 @@ export class KubeCluster implements Cluster, ClusterStore {
         },
         patch: async (namespace, name, body, context) =>
           (await call(context, () => this.core.patchNamespacedEvent({ namespace, name, body }, MERGE))).count,
+        get: async (namespace, name, context) => toPlain<K8sEvent>(await call(context, () => this.core.readNamespacedEvent({ namespace, name }))),
       },
       opts,
     );
@@ -198,6 +199,11 @@ export class KubeCluster implements Cluster, ClusterStore {
   /** Records an Event, aggregating repeats (./events.ts). */
   recordEvent(ev: EventInput): Promise<void> {
     return this.recorder.record(ev);
+  }
+
+  /** Writes a named Event (created once, then only its count and lastTimestamp move; ./events.ts). */
+  mirrorEvent(ev: K8sEvent): Promise<void> {
+    return this.recorder.mirror(ev);
   }
 
   // ---------------------------------------------------------------- config, secrets, tokens

@@ -1,11 +1,20 @@
 /**
- * Event recording with aggregation, shared by both Kubernetes clients (client-node and lite): a repeat of the same
- * (involved object, type, reason, message) within the window patches `count` and `lastTimestamp` of the Event
- * created first instead of creating another (client-go's recorder does the same). Repeats of one key are
- * serialised; a vanished Event is created again. The wire calls are injected; they reject with KubeErrors.
+ * Event recording, shared by both Kubernetes clients (client-node and lite), in two ways:
+ *
+ * - `record`: the bridge's own Events, aggregated in this process: a repeat of the same (involved object, type,
+ *   reason, message) within the window patches `count` and `lastTimestamp` of the Event created first instead of
+ *   creating another (client-go's recorder does the same). Repeats of one key are serialised; a vanished Event is
+ *   created again.
+ * - `mirror`: an Event whose name, count and timestamps the caller computed (an ECI event mirrored on its pod;
+ *   the name is deterministic): created under that name; when it exists already (another invocation mirrored
+ *   the same ECI event, or an earlier one counted it fewer times), its `count`, `lastTimestamp` and `message` are
+ *   patched to the given ones, under a resourceVersion precondition and only when they are newer, so concurrent
+ *   and stale writers converge on one Event with ECI's latest count.
+ *
+ * The wire calls are injected; they reject with KubeErrors.
  */
 import type { K8sEvent } from '../../domain/k8s.js';
-import { isNotFound } from './errors.js';
+import { isAlreadyExists, isConflict, isNotFound } from './errors.js';
 import { formatTime } from './normalize.js';
 
 export type EventInput = Omit<K8sEvent, 'metadata' | 'count' | 'firstTimestamp' | 'lastTimestamp'>;
@@ -13,9 +22,24 @@ export type EventInput = Omit<K8sEvent, 'metadata' | 'count' | 'firstTimestamp' 
 export interface EventWire {
   /** Creates the Event; `context` names the operation in errors. */
   create(namespace: string, body: K8sEvent, context: string): Promise<void>;
-  /** Merge-patches `count` and `lastTimestamp`; resolves with the count the server stored, when it says. */
-  patch(namespace: string, name: string, body: { count: number; lastTimestamp: string }, context: string): Promise<number | undefined>;
+  /**
+   * Merge-patches `count` and `lastTimestamp` (and `message`; with `metadata.resourceVersion` the patch is
+   * refused with a Conflict when the Event changed since); resolves with the count the server stored, when it says.
+   */
+  patch(namespace: string, name: string, body: EventPatch, context: string): Promise<number | undefined>;
+  /** Reads one Event. */
+  get(namespace: string, name: string, context: string): Promise<K8sEvent>;
 }
+
+export interface EventPatch {
+  count: number;
+  lastTimestamp: string;
+  message?: string;
+  metadata?: { resourceVersion: string };
+}
+
+/** How often `mirror` re-reads and re-patches after losing a race (a Conflict, or the Event vanishing). */
+const MIRROR_ATTEMPTS = 5;
 
 export interface EventRecorderOptions {
   /** `source.component` of recorded Events. Default `eci-bridge`. */
@@ -59,6 +83,49 @@ export class EventRecorder {
       await next;
     } finally {
       if (this.chains.get(key) === next) this.chains.delete(key);
+    }
+  }
+
+  /**
+   * Writes an Event the caller named: create it; if it exists, bring its count, lastTimestamp and message up to
+   * the given ones unless it already shows as much (never backwards). Idempotent, safe between processes.
+   */
+  async mirror(ev: K8sEvent): Promise<void> {
+    const namespace = ev.metadata.namespace ?? ev.involvedObject.namespace ?? 'default';
+    const name = ev.metadata.name ?? '';
+    const body: K8sEvent = { ...ev, metadata: { name, namespace }, count: ev.count ?? 1 };
+    const what = `event ${namespace}/${name} (${ev.reason})`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.wire.create(namespace, body, `create ${what}`);
+        return;
+      } catch (err) {
+        if (!isAlreadyExists(err) || attempt >= MIRROR_ATTEMPTS) throw err;
+      }
+      let current: K8sEvent;
+      try {
+        current = await this.wire.get(namespace, name, `get ${what}`);
+      } catch (err) {
+        if (isNotFound(err)) continue; // deleted in between: create it again
+        throw err;
+      }
+      if (!newer(body, current)) return;
+      try {
+        await this.wire.patch(
+          namespace,
+          name,
+          {
+            count: Math.max(body.count ?? 1, current.count ?? 1),
+            lastTimestamp: later(body.lastTimestamp, current.lastTimestamp) ?? '',
+            message: body.message,
+            metadata: { resourceVersion: current.metadata.resourceVersion ?? '' },
+          },
+          `update ${what}`,
+        );
+        return;
+      } catch (err) {
+        if (!(isConflict(err) || isNotFound(err)) || attempt >= MIRROR_ATTEMPTS) throw err;
+      }
     }
   }
 
@@ -110,4 +177,19 @@ export class EventRecorder {
       this.events.delete(oldest);
     }
   }
+}
+
+/** Does `next` say more than `current` (a higher count or a later lastTimestamp)? */
+function newer(next: K8sEvent, current: K8sEvent): boolean {
+  if ((next.count ?? 1) > (current.count ?? 1)) return true;
+  return timeOf(next.lastTimestamp) > timeOf(current.lastTimestamp);
+}
+
+function later(a: string | undefined, b: string | undefined): string | undefined {
+  return timeOf(a) >= timeOf(b) ? (a ?? b) : b;
+}
+
+function timeOf(t: string | undefined): number {
+  const ms = Date.parse(t ?? '');
+  return Number.isFinite(ms) ? ms : Number.NEGATIVE_INFINITY;
 }

@@ -163,6 +163,7 @@ export class LiteKubeCluster implements Cluster, ClusterStore {
         },
         patch: async (namespace, name, body, context) =>
           (await this.http.json<K8sEvent>('PATCH', ns(namespace, 'events', name), context, { body, contentType: MERGE })).count,
+        get: (namespace, name, context) => this.get<K8sEvent>(ns(namespace, 'events', name), context),
       },
       opts,
     );
@@ -277,6 +278,11 @@ export class LiteKubeCluster implements Cluster, ClusterStore {
   /** Records an Event, aggregating repeats (./events.ts). */
   recordEvent(ev: EventInput): Promise<void> {
     return this.recorder.record(ev);
+  }
+
+  /** Writes a named Event (created once, then only its count and lastTimestamp move; ./events.ts). */
+  mirrorEvent(ev: K8sEvent): Promise<void> {
+    return this.recorder.mirror(ev);
   }
 
   // ---------------------------------------------------------------- config, secrets, tokens

@@ -129,6 +129,7 @@ describe('billing end to end (real apiserver, ECI emulator with a fast clock, FC
       KUBE_CA: Buffer.from(clusterCaPem(kc)).toString('base64'),
       QUEUE_KIND: 'embedded',
       BILLING_TEAM_LABELS: 'team',
+      VNODE_TAGS: 'cost-center=cc-int',
       LOG_LEVEL: 'silent',
     });
     queue = new RecordingQueue();
@@ -235,11 +236,16 @@ describe('billing end to end (real apiserver, ECI emulator with a fast clock, FC
     assert.deepEqual(report.pods.map((p) => p.uid).sort(), [...expected.keys()].sort(), 'exactly the pods that ran in the hour');
     for (const p of report.pods) assert.equal(BigInt(p.cost.units), expected.get(p.uid), `cost of ${p.name}`);
     const vnodeExpected = 147_040n /* 2 vCPU + 8 GiB, pico-CNY/ms */ * overlapMs({ start: nodeCreated, end: null }, period) * UNITS_PER_PICO;
-    assert.equal(BigInt(report.totals.vnodes.units), vnodeExpected, 'the VNode charge');
+    assert.equal(BigInt(report.totals.vnodes.units), vnodeExpected, 'the ECI VNode comparison');
+    assert.ok(report.vnodes.every((v) => v.kind === 'comparison'), 'the VNode formula is labelled a comparison');
     const podSum = report.pods.reduce((a, p) => a + BigInt(p.cost.units), 0n);
     assert.equal(podSum, [...expected.values()].reduce((a, b) => a + b, 0n));
     assert.equal(BigInt(report.totals.pods.units), podSum);
-    assert.equal(BigInt(report.totals.all.units), podSum + vnodeExpected, 'totals = Σ per-pod + VNode charge');
+    assert.equal(BigInt(report.totals.all.units), podSum, 'total = Σ per-pod (the VNode comparison is not a charge)');
+    // every group the bridge created carries the node's cost tag (VNODE_TAGS): the tag's row is the whole cost
+    assert.equal(report.byTag?.['cost-center=cc-int']?.cost.units, podSum.toString(), 'the cost-center row');
+    assert.equal(report.byTag?.['cost-center=cc-int']?.pods, report.pods.length);
+    assert.ok(report.pods.every((p) => p.tags?.['cost-center'] === 'cc-int'));
     // the report speaks of the Deployment, like the group's tags
     assert.deepEqual(report.pods.find((p) => p.uid === pods.web.metadata?.uid)?.owner, { kind: 'Deployment', name: 'web' });
     assert.equal(report.byNamespace[teamNs.name]?.cost.units, podSum.toString());

@@ -242,6 +242,12 @@ describe('FC functions end to end (real apiserver, ECI emulator, FC-shaped event
       await podSync(queueEvent([...retries.map((r) => r.body), nudge(pod)]), fcContext('pod-sync'));
       await podSync(queueEvent([nudge(pod)]), fcContext('pod-sync'));
       assert.equal(groupsOf(pod.metadata?.uid ?? '').length, 1);
+      // not only at the end: ECI created one group for the pod, ever, under its UID as ClientToken
+      const created = emu.creates().filter((c) => c.tags.some((t) => t.Key === TAG_POD_UID && t.Value === pod.metadata?.uid));
+      assert.deepEqual(
+        created.map((c) => c.clientToken),
+        [pod.metadata?.uid],
+      );
       const p = await read(pod.metadata?.name ?? '');
       assert.equal(p.metadata?.annotations?.[ANNOTATION_INSTANCE_ID], groupsOf(pod.metadata?.uid ?? '')[0]?.ContainerGroupId);
     } finally {

@@ -18,7 +18,7 @@ import {
   NotFoundError,
 } from '../../../shared/adapters/kube/index.js';
 import { createLiteKubeCluster, type LiteKubeConnection } from '../../../shared/adapters/kube/lite.js';
-import type { Node, PodCondition } from '../../../shared/domain/k8s.js';
+import type { K8sEvent, Node, PodCondition } from '../../../shared/domain/k8s.js';
 import type { Cluster, ClusterStore } from '../../../shared/ports/index.js';
 import {
   clusterCaPem,
@@ -244,6 +244,49 @@ for (const impl of implementations) {
       const events = (await core.listNamespacedEvent({ namespace: ns.name, fieldSelector: `involvedObject.name=burst` })).items;
       assert.equal(events.length, 1);
       assert.equal(events[0]?.count, 5);
+    });
+
+    it('mirrors a named Event: created once, count and lastTimestamp only move forward, concurrent writers leave one', async () => {
+      const pod = await createPod('mirrored');
+      const uid = pod.metadata?.uid as string;
+      const name = `mirrored.eci-${uniqueName('h').slice(-10)}`;
+      const ev = (count: number, last: string): K8sEvent => ({
+        metadata: { name, namespace: ns.name },
+        involvedObject: { kind: 'Pod', apiVersion: 'v1', namespace: ns.name, name: 'mirrored', uid },
+        reason: 'BackOff',
+        message: 'Back-off restarting failed container app',
+        type: 'Warning',
+        count,
+        firstTimestamp: '2026-01-01T00:00:00Z',
+        lastTimestamp: last,
+        source: { component: 'eci', host: nodeName },
+      });
+      const read = async () => (await core.listNamespacedEvent({ namespace: ns.name, fieldSelector: `involvedObject.uid=${uid}` })).items;
+
+      // five writers at once with the same ECI snapshot: one Event, ECI's count
+      await Promise.all(Array.from({ length: 5 }, () => cluster.mirrorEvent(ev(3, '2026-01-01T00:00:30Z'))));
+      let events = await read();
+      assert.equal(events.length, 1);
+      assert.equal(events[0]?.metadata?.name, name);
+      assert.equal(events[0]?.count, 3);
+
+      // ECI counted it again; then a writer holding an older snapshot comes late: the count never goes back
+      await Promise.all([cluster.mirrorEvent(ev(5, '2026-01-01T00:01:00Z')), cluster.mirrorEvent(ev(4, '2026-01-01T00:00:45Z'))]);
+      await cluster.mirrorEvent(ev(4, '2026-01-01T00:00:45Z'));
+      events = await read();
+      assert.equal(events.length, 1);
+      assert.equal(events[0]?.count, 5);
+      assert.equal(events[0]?.lastTimestamp?.toISOString(), '2026-01-01T00:01:00.000Z');
+      assert.equal(events[0]?.firstTimestamp?.toISOString(), '2026-01-01T00:00:00.000Z');
+
+      // deleted (TTL): mirrored again under the same name
+      await core.deleteNamespacedEvent({ namespace: ns.name, name });
+      await cluster.mirrorEvent(ev(6, '2026-01-01T00:02:00Z'));
+      events = await read();
+      assert.deepEqual(
+        events.map((e) => [e.metadata?.name, e.count]),
+        [[name, 6]],
+      );
     });
 
     it('creates and renews a Lease with MicroTime (6 fractional digits), Conflict on a stale resourceVersion', async () => {

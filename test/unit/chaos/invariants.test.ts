@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkInvariants, deadLetterReason, type Observation } from '../../../scripts/chaos/invariants.js';
+import { type CreatedGroup, checkInvariants, deadLetterReason, fallbackToken, type Observation } from '../../../scripts/chaos/invariants.js';
 import type { EciContainerGroup } from '../../../shared/domain/eci.js';
 import type { Pod } from '../../../shared/domain/k8s.js';
 import { encodeBody } from '../../../shared/domain/messages-codec.js';
@@ -43,8 +43,15 @@ function converged(p: Pod, g: EciContainerGroup): Pod {
   return { ...p, status: groupToPodStatus(g, p, NOW) };
 }
 
+/** What the emulator records when it creates `g` with `clientToken`. */
+function created(g: EciContainerGroup, clientToken: string | undefined): CreatedGroup {
+  return { id: g.ContainerGroupId, ...(clientToken ? { clientToken } : {}), tags: g.Tags ?? [] };
+}
+
 function observe(o: Partial<Observation>): Observation {
-  return { pods: [], groups: [], deadLetters: [], warnings: new Map(), nowIso: NOW, ...o };
+  // by default every group present was created once, with its pod's UID as ClientToken
+  const creates = o.creates ?? (o.groups ?? []).map((g) => created(g, g.Tags?.find((t) => t.Key === TAG_POD_UID)?.Value));
+  return { pods: [], groups: [], deadLetters: [], warnings: new Map(), nowIso: NOW, ...o, creates };
 }
 
 describe('chaos invariants', () => {
@@ -61,14 +68,43 @@ describe('chaos invariants', () => {
     assert.equal(converged(job, gJob).status?.phase, 'Succeeded', 'the fixture really is a finished Job');
   });
 
-  it('counts every group beyond the first of a pod as a duplicate, naming them', () => {
+  it('counts every group ever created beyond the first of a pod as a duplicate, naming them, even one cleaned up since', () => {
     const web = pod('web');
     const g1 = group(web, 'eci-1', 'Running');
     const g2 = group(web, 'eci-2', 'Running');
-    const v = checkInvariants(observe({ pods: [converged(web, g1)], groups: [g1, g2] }));
-    assert.equal(v.duplicates, 1);
-    assert.equal(v.converged, false);
-    assert.match(v.violations.join('\n'), /duplicate: chaos\/web has 2 container groups \(eci-1 Running, eci-2 Running\)/);
+    // both still there
+    const both = checkInvariants(observe({ pods: [converged(web, g1)], groups: [g1, g2] }));
+    assert.equal(both.duplicates, 1);
+    assert.equal(both.converged, false);
+    // a transient duplicate: created with another token, deleted again (by pod-sync or gc) before the end
+    const transient = checkInvariants(
+      observe({ pods: [converged(web, g1)], groups: [g1], creates: [created(g1, 'uid-web'), created(g2, 'minted-token')] }),
+    );
+    assert.equal(transient.duplicates, 1);
+    assert.equal(transient.converged, false);
+    assert.match(
+      transient.violations.join('\n'),
+      /duplicate: chaos\/web uid uid-web had 2 container groups created over the run \(1 with its UID as ClientToken, 0 by the fallback variant, 1 other\): eci-1 token uid-web, eci-2 token minted-token/,
+    );
+    // one group, but not under a token the bridge uses
+    const stray = checkInvariants(observe({ pods: [converged(web, g1)], groups: [g1], creates: [created(g1, undefined)] }));
+    assert.equal(stray.duplicates, 1);
+    assert.match(stray.violations.join('\n'), /neither its UID nor the fallback's/);
+  });
+
+  it('counts the spot → on-demand fallback variant apart: alone it is fine, beside the spot group a duplicate', () => {
+    const spot = pod('spot');
+    const g = group(spot, 'eci-7', 'Running');
+    const alone = checkInvariants(observe({ pods: [converged(spot, g)], groups: [g], creates: [created(g, fallbackToken('uid-spot'))] }));
+    assert.deepEqual(alone.violations, []);
+    assert.equal(alone.fallbacks, 1);
+    assert.equal(alone.duplicates, 0);
+    const g0 = group(spot, 'eci-6', 'Running');
+    const twice = checkInvariants(
+      observe({ pods: [converged(spot, g)], groups: [g], creates: [created(g0, 'uid-spot'), created(g, fallbackToken('uid-spot'))] }),
+    );
+    assert.equal(twice.duplicates, 1);
+    assert.equal(twice.fallbacks, 1);
   });
 
   it('a group whose pod is gone is an orphan; a live pod without a group is lost, and so is a pod that vanished', () => {

@@ -110,12 +110,15 @@ describe('eci-bridge cost --estimate', () => {
 });
 
 describe('eci-bridge cost --vnode', () => {
-  it('prints the VNode charge: (2 × vCPU + 8 × GiB price) × hours', async () => {
+  it('prints the ECI VNode formula as a comparison, not a charge: (2 × vCPU + 8 × GiB price) × hours', async () => {
     const t = io();
     assert.equal(await main(['--vnode', '--region', 'ap-southeast-1', '--hours', '24', '--format', 'json'], t.io), 0);
     const r = JSON.parse(t.out());
     // 2 × 0.0000077 + 8 × 0.00000096 = 0.00002308 USD/s = 0.083088/h; × 24 = 1.994112
-    assert.deepEqual([r.currency, r.perHour, r.forHours], ['USD', '0.083088', '1.994112']);
+    assert.deepEqual([r.kind, r.currency, r.perHour, r.forHours], ['comparison', 'USD', '0.083088', '1.994112']);
+    const table = io();
+    assert.equal(await main(['--vnode', '--region', 'ap-southeast-1'], table.io), 0);
+    assert.match(table.out(), /^Comparison, not a charge: an ECI VNode .* would cost/);
   });
 });
 
@@ -156,22 +159,44 @@ describe('eci-bridge cost (cluster)', () => {
     assert.equal(code, 0, t.err());
     const r = JSON.parse(t.out());
     assert.deepEqual(r.liveHours, ['2024-05-01T10:00Z']);
-    // shop: 2 h × 0.441072 = 0.882144; jobs: 0.110268; VNode 2 h × 0.529344 = 1.058688; total 2.0511
+    // shop: 2 h × 0.441072 = 0.882144; jobs: 0.110268; total 0.992412; the ECI VNode comparison (2 h × 0.529344 =
+    // 1.058688) is apart and not in the total
     assert.deepEqual(r.rows, [
       { key: 'jobs', cost: '0.110268', pods: 1 },
       { key: 'shop', cost: '0.882144', pods: 1 },
     ]);
-    assert.equal(r.vnodes, '1.058688');
-    assert.equal(r.total, '2.051100');
+    assert.equal(r.total, '0.992412');
+    assert.deepEqual([r.vnodeComparison.kind, r.vnodeComparison.cost], ['comparison', '1.058688']);
     assert.match(t.err(), /reading stored reports: 2024-05-01/);
     const html = t.written.get('out.html') ?? '';
     assert.match(html, /<svg id="chart"/);
-    assert.equal((html.match(/<rect class="bar"/g) ?? []).length, 3); // one day × (jobs, shop, virtual nodes)
+    assert.equal((html.match(/<rect class="bar"/g) ?? []).length, 2); // one day × (jobs, shop); the VNode line is a note
+    assert.match(html, /comparison, not a charge: an ECI VNode would cost 1\.058688 CNY/);
     assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/);
 
     const c = io();
     assert.equal(await main(['--since', '2h', '--by', 'owner', '--format', 'csv'], c.io, async () => ({ cluster, groups, clock })), 0);
     assert.equal(c.out(), 'owner,pods,cost_cny\njobs/Pod/batch,1,0.110268\nshop/Pod/web,1,0.882144\n');
+  });
+
+  it('--by tag:<key> totals by the value of a cost tag (VNODE_TAGS on the groups), untagged apart', async () => {
+    const { cluster, groups } = setup();
+    // the web group was created by a node with VNODE_TAGS cost-center=cc-42; the batch group before that
+    groups.groups[0]?.Tags?.push({ Key: 'cost-center', Value: 'cc-42' });
+    const clock = { now: () => T0 + 2 * HOUR };
+    const t = io({}, { VNODE_TAGS: 'cost-center=cc-42' });
+    const code = await main(['--since', '2h', '--by', 'tag:cost-center', '--format', 'json'], t.io, async () => ({ cluster, groups, clock }));
+    assert.equal(code, 0, t.err());
+    const r = JSON.parse(t.out());
+    // shop/web: 2 h × 0.441072 = 0.882144 under cc-42; jobs/batch: 0.110268 untagged
+    assert.deepEqual(r.rows, [
+      { key: '(untagged)', cost: '0.110268', pods: 1 },
+      { key: 'cc-42', cost: '0.882144', pods: 1 },
+    ]);
+    assert.equal(r.total, '0.992412');
+    const bad = io();
+    assert.equal(await main(['--by', 'tag:'], bad.io, async () => ({ cluster, groups, clock })), 2);
+    assert.match(bad.err(), /tag:<key>/);
   });
 
   it('says that the cluster mode needs a cluster when none can be reached', async () => {

@@ -71,8 +71,9 @@ const LARGEST: Record<string, string> = {
   CLUSTER_DNS: '172.16.255.254',
   CLUSTER_DOMAIN: 'cluster.example.internal',
   BILLING_TEAM_LABELS: 'team,cost-center,app.kubernetes.io/part-of,app.kubernetes.io/name',
-  // a region's table with GPU instance types (shared/domain/prices.ts format); billing has the most room left
-  // one table with five GPU instance types (shared/domain/prices.ts); billing has the most room left
+  VNODE_TAGS: 'cost-center=platform-burst,env=production',
+  // one table with four GPU instance types (shared/domain/prices.ts); more types: let the bill teach them
+  // (BILLING_LEARNED_PRICES, docs/billing-reconciliation.md)
   BILLING_PRICE_TABLES: JSON.stringify([
     {
       name: 'intl-contract',
@@ -82,7 +83,7 @@ const LARGEST: Record<string, string> = {
       memoryGiB: '0.00000090/s',
       spotRatio: '0.25',
       instanceTypes: Object.fromEntries(
-        ['ecs.gn6i-c4g1.xlarge', 'ecs.gn6i-c8g1.2xlarge', 'ecs.gn7i-c16g1.4xlarge', 'ecs.gn7i-c32g1.8xlarge', 'ecs.gn6v-c8g1.2xlarge'].map(
+        ['ecs.gn6i-c4g1.xlarge', 'ecs.gn6i-c8g1.2xlarge', 'ecs.gn7i-c16g1.4xlarge', 'ecs.gn7i-c32g1.8xlarge'].map(
           (t, i) => [t, `${(1.5 + i).toFixed(4)}/h`],
         ),
       ),
@@ -101,10 +102,10 @@ const fns = functionsOf(large.doc);
 /** What each function reads (the rest have defaults, or come from FC: credentials, account id). */
 const NEEDS: Record<string, string[]> = {
   all: ['CLUSTER_NAME', 'VNODE_NAME', 'BRIDGE_NAMESPACE', 'ECI_REGION', 'KUBE_API_SERVER', 'KUBE_TOKEN', 'KUBE_CA'],
-  'pod-sync': ['ECI_VSWITCH_IDS', 'ECI_SECURITY_GROUP_ID', 'ECI_CREATE_PER_SECOND', 'ECI_CREATE_BURST', 'MNS_QUEUE', 'MNS_DEAD_LETTER_QUEUE', 'CLUSTER_DNS', 'CLUSTER_DOMAIN', 'BILLING_TEAM_LABELS'],
+  'pod-sync': ['ECI_VSWITCH_IDS', 'ECI_SECURITY_GROUP_ID', 'ECI_CREATE_PER_SECOND', 'ECI_CREATE_BURST', 'MNS_QUEUE', 'MNS_DEAD_LETTER_QUEUE', 'CLUSTER_DNS', 'CLUSTER_DOMAIN', 'BILLING_TEAM_LABELS', 'VNODE_TAGS'],
   'status-sync': ['MNS_QUEUE'],
   gc: ['MNS_QUEUE'],
-  billing: ['BILLING_PRICE_TABLES', 'BILLING_TEAM_LABELS', 'BILLING_LEARNED_PRICES'],
+  billing: ['BILLING_PRICE_TABLES', 'BILLING_TEAM_LABELS', 'BILLING_LEARNED_PRICES', 'VNODE_TAGS'],
   reconcile: ['BILLING_PRICE_TABLES', 'BILLING_TEAM_LABELS'],
 };
 

@@ -303,6 +303,33 @@ describe('owners and cost tags', () => {
   });
 });
 
+describe('period report: cost tags', () => {
+  const period = hourPeriod(T0);
+  it('totals by tag: each pod under its tag values, pods without a key left out of that key', () => {
+    const whole = { start: T0, end: T0 + HOUR };
+    const items: BillingItem[] = [
+      // 2-4Gi for the hour: 0.441072 each
+      { namespace: 'a', name: 'p1', uid: 'u1', node: 'vn', size: spec(2, 4), window: whole, tags: { 'cost-center': 'cc-1', env: 'prod' } },
+      { namespace: 'a', name: 'p2', uid: 'u2', node: 'vn', size: spec(2, 4), window: whole, tags: { 'cost-center': 'cc-1' } },
+      // 1-2Gi for the hour: 0.220536
+      { namespace: 'b', name: 'p3', uid: 'u3', node: 'vn', size: spec(1, 2), window: whole, tags: { 'cost-center': 'cc-2', env: 'prod' } },
+      { namespace: 'b', name: 'p4', uid: 'u4', node: 'vn', size: spec(1, 2), window: whole },
+    ];
+    const r = buildReport({ cluster: 'c1', region: 'cn-hangzhou', table: PriceTableSchema.parse(tableInput()), period, now: T0 + 2 * HOUR, items, vnodes: [] });
+    const rows = Object.fromEntries(Object.entries(r.byTag ?? {}).map(([k, a]) => [k, [a.cost.amount, a.pods]]));
+    assert.deepEqual(rows, {
+      'cost-center=cc-1': ['0.882144000', 2],
+      'cost-center=cc-2': ['0.220536000', 1],
+      'env=prod': ['0.661608000', 2],
+    });
+    // every pod with the key is under exactly one of its values: those rows plus the untagged pod make the total
+    const cc = Object.entries(r.byTag ?? {}).filter(([k]) => k.startsWith('cost-center='));
+    assert.equal(cc.reduce((a, [, x]) => a + moneyOf(x.cost), 0n) + moneyOf(r.pods[3]?.cost ?? { amount: '0', units: '0' }), moneyOf(r.totals.all));
+    assert.deepEqual(r.pods.map((p) => p.tags ?? null), [{ 'cost-center': 'cc-1', env: 'prod' }, { 'cost-center': 'cc-1' }, { 'cost-center': 'cc-2', env: 'prod' }, null]);
+    assert.doesNotThrow(() => CostReportSchema.parse(r));
+  });
+});
+
 describe('period report', () => {
   const gpuTable = PriceTableSchema.parse({ ...tableInput(), name: 'china', instanceTypes: { 'ecs.gn6i-c4g1.xlarge': '8.5/h' } });
   const period = hourPeriod(T0);
@@ -323,7 +350,7 @@ describe('period report', () => {
   const build = (its: BillingItem[]) =>
     buildReport({ cluster: 'c1', region: 'cn-hangzhou', table: gpuTable, period, now: T0 + 2 * HOUR, items: its, vnodes });
 
-  it('computes per pod, per namespace, per owner, per node and the VNode charge', () => {
+  it('computes per pod, per namespace, per owner, per node, and the VNode formula apart as a comparison', () => {
     const r = build(items);
     assert.equal(r.id, '2024-05-01T09:00Z');
     assert.equal(r.complete, true);
@@ -338,13 +365,15 @@ describe('period report', () => {
     assert.equal(r.byOwner['shop/Deployment/web']?.pods, 2);
     assert.equal(r.byOwner['ml/Pod/train']?.cost.amount, '4.250000000');
     assert.equal(r.vnodes[0]?.cost.amount, '0.529344000');
-    // 0.0220536 + 4.25 + 0.441072 + 0.110268 = 4.8233936 pods; + 0.529344 = 5.3527376
+    // 0.0220536 + 4.25 + 0.441072 + 0.110268 = 4.8233936 pods; the VNode line (0.529344) is not a charge
+    assert.equal(r.vnodes[0]?.kind, 'comparison');
     assert.equal(r.totals.pods.amount, '4.823393600');
-    assert.equal(r.totals.all.amount, '5.352737600');
-    const sumPods = r.pods.reduce((a, p) => a + moneyOf(p.cost), 0n);
-    const sumVnodes = r.vnodes.reduce((a, v) => a + moneyOf(v.cost), 0n);
-    assert.equal(moneyOf(r.totals.all), sumPods + sumVnodes);
+    assert.equal(r.totals.all.amount, '4.823393600');
+    assert.equal(r.totals.vnodes.amount, '0.529344000');
+    // fees: 0.02 + 4.25 + 0.44 + 0.11, no VNode fee
+    assert.equal(r.totals.fee.amount, '4.820000000');
     assert.equal(r.byNode.vn?.vnode.amount, '0.529344000');
+    assert.equal(r.byNode.vn?.cost.amount, '4.823393600');
     assert.doesNotThrow(() => CostReportSchema.parse(r));
   });
 

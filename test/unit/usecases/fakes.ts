@@ -251,6 +251,14 @@ export class FakeCluster {
   async recordEvent(ev: Omit<K8sEvent, 'metadata' | 'count' | 'firstTimestamp' | 'lastTimestamp'>): Promise<void> {
     this.events.push(ev);
   }
+  /** Named Events (mirrored ECI events) by name, as the apiserver would hold them; each is in `events` once. */
+  readonly mirrored = new Map<string, K8sEvent>();
+  async mirrorEvent(ev: K8sEvent): Promise<void> {
+    const name = ev.metadata.name ?? '';
+    const prev = this.mirrored.get(name);
+    if (!prev) this.events.push(ev);
+    if (!prev || (ev.count ?? 1) > (prev.count ?? 1)) this.mirrored.set(name, structuredClone(ev));
+  }
   async getConfigMap(namespace: string, name: string): Promise<ConfigMap> {
     const c = this.configMaps.get(`${namespace}/${name}`);
     if (!c) throw new FakeKubeError('NotFoundError', 404, 'not found');
@@ -364,14 +372,17 @@ export const fakeDomain: SyncDomain = {
   differs(a, b) {
     return JSON.stringify(a ?? {}) !== JSON.stringify(b ?? {});
   },
-  events(group, _pod, since) {
+  events(group, pod, since) {
     return (group.Events ?? [])
       .filter((e) => Date.parse(e.LastTimestamp ?? '') > since)
       .map((e) => ({
+        metadata: { name: `${pod.metadata.name}.${e.Reason}.${e.FirstTimestamp ?? e.LastTimestamp}`, namespace: pod.metadata.namespace ?? 'default' },
+        involvedObject: { kind: 'Pod', name: pod.metadata.name ?? '', namespace: pod.metadata.namespace ?? 'default', uid: pod.metadata.uid ?? '' },
         reason: e.Reason ?? 'Unknown',
         message: e.Message ?? '',
         type: e.Type === 'Warning' ? ('Warning' as const) : ('Normal' as const),
-        atMs: Date.parse(e.LastTimestamp ?? ''),
+        count: e.Count ?? 1,
+        lastTimestamp: e.LastTimestamp ?? '',
       }));
   },
   transient: new Set(['MissingConfigMap', 'MissingSecret', 'MissingKey', 'MissingServiceAccountToken']),

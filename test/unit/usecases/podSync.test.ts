@@ -241,6 +241,52 @@ describe('pod-sync: status', () => {
     assert.equal(w.cluster.events.filter((e) => e.reason === 'Pulled').length, 1);
   });
 
+  it('an ECI event counted again within the same second is mirrored again; an unchanged one is not', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const sync = new PodSync(w.deps);
+    const { groupId } = await sync.handle(nudgeOf(pod));
+    const backOff = (count: number) => ({ Type: 'Warning', Reason: 'BackOff', Message: 'back-off', Count: count, FirstTimestamp: '2026-01-01T00:00:05Z', LastTimestamp: '2026-01-01T00:00:05Z' });
+    let mirrors = 0;
+    const mirror = w.cluster.mirrorEvent.bind(w.cluster);
+    w.cluster.mirrorEvent = async (ev) => {
+      mirrors++;
+      return mirror(ev);
+    };
+    w.eci.set(groupId ?? '', { Events: [backOff(1)] });
+    await sync.handle(nudgeOf(pod));
+    w.eci.set(groupId ?? '', { Events: [backOff(3)] }); // same lastTimestamp (ECI's times are whole seconds)
+    await sync.handle(nudgeOf(pod));
+    assert.equal([...w.cluster.mirrored.values()].find((e) => e.reason === 'BackOff')?.count, 3);
+    assert.equal(mirrors, 2);
+    await sync.handle(nudgeOf(pod));
+    assert.equal(mirrors, 2, 'nothing new: no write');
+  });
+
+  it('an ECI event that could not be mirrored is mirrored on the next pass (the seen-mark stops before it)', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const sync = new PodSync(w.deps);
+    const { groupId } = await sync.handle(nudgeOf(pod));
+    // two events in the same second; the second one's write fails once
+    w.eci.set(groupId ?? '', {
+      Events: [
+        { Type: 'Normal', Reason: 'Pulled', Message: 'image pulled', LastTimestamp: '2026-01-01T00:00:05Z' },
+        { Type: 'Normal', Reason: 'Started', Message: 'started', LastTimestamp: '2026-01-01T00:00:05Z' },
+      ],
+    });
+    const mirror = w.cluster.mirrorEvent.bind(w.cluster);
+    let failures = 1;
+    w.cluster.mirrorEvent = async (ev) => {
+      if (ev.reason === 'Started' && failures-- > 0) throw new Error('apiserver unavailable');
+      return mirror(ev);
+    };
+    await sync.handle(nudgeOf(pod));
+    assert.deepEqual(w.cluster.events.filter((e) => e.reason === 'Pulled' || e.reason === 'Started').map((e) => e.reason), ['Pulled']);
+    await sync.handle(nudgeOf(pod));
+    assert.deepEqual(w.cluster.events.filter((e) => e.reason === 'Pulled' || e.reason === 'Started').map((e) => e.reason), ['Pulled', 'Started']);
+  });
+
   it('a recorded group that vanished fails the pod after the grace, not before', async () => {
     const w = world({ lostGroupGraceSeconds: 120 });
     const pod = w.cluster.put(makePod());

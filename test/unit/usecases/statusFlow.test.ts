@@ -103,10 +103,10 @@ describe('status tick: parallel, statuses before Events', () => {
       log.push('status');
       return patchStatus(ns, name, status);
     };
-    const recordEvent = w.cluster.recordEvent.bind(w.cluster);
-    w.cluster.recordEvent = async (ev) => {
+    const mirrorEvent = w.cluster.mirrorEvent.bind(w.cluster);
+    w.cluster.mirrorEvent = async (ev) => {
       if (ev.reason === 'Started') log.push('event');
-      return recordEvent(ev);
+      return mirrorEvent(ev);
     };
     // Act
     const report = await new StatusSync(w.deps).tick(tickOf(pods));

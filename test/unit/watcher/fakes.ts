@@ -100,6 +100,7 @@ export function newFakeCluster() {
       notify('DELETED', p);
     },
     recordEvent: notImplemented('recordEvent'),
+    mirrorEvent: notImplemented('mirrorEvent'),
     getConfigMap: notImplemented('getConfigMap'),
     getSecret: notImplemented('getSecret'),
     requestPodToken: notImplemented('requestPodToken'),

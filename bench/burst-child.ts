@@ -65,7 +65,7 @@ if (role === 'eci') {
       seen.set(g.id, s);
     }
     for (const [id, s] of seen) if (!live.has(id)) s[3] = 1;
-  }, 20);
+  }, 250); // create times come from the emulator's record; the poll only notices groups and their deletion
   stats = () => ({ ...emu.calls().byAction });
   groups = () => [...seen.values()];
   stop = async () => {

@@ -9,8 +9,9 @@
  * - MNS (Simple Message Queue): queue requests CNY 2.00 per million (older Chinese price page; 20 M requests per
  *   month free per account, help.aliyun.com/en/mns/product-overview/billing-overview), and a queue resource fee per
  *   queue per day (USD 0.08 in China regions on the international page; converted at 7.2 CNY/USD — unverified).
- * - ECI API calls: no per-call charge (ECI bills instances only: eci-api.md §10); they count against the quotas.
- * - One ECI VNode: (2 × vCPU 0.1764 + 8 × GiB 0.0221 CNY/h) × 730 h ≈ 386 CNY/month (eci-api.md §10).
+ * - ECI API calls: no per-call charge (ECI bills instances; API calls are not a billable item); they count against the quotas.
+ * - One ECI VNode: (2 × vCPU 0.1764 + 8 × GiB 0.0221 CNY/h) × 730 h ≈ 386 CNY/month
+ *   (help.aliyun.com/zh/eci/product-overview/elastic-container-instances).
  */
 export const PRICES = {
   cnyPerCu: 0.00011,

@@ -352,7 +352,7 @@ async function main(): Promise<void> {
       figure('burst.cost.idle.podSync', '  of which pod-sync (idle ticks)', idleCost.podSyncCny + idleCost.mnsRequestsCny, 'CNY'),
       figure('burst.cost.per1000Jobs', 'cost: 1,000 pod lifecycles, a burst of short Jobs (CNY)', burstPer1000, 'CNY'),
       figure('burst.cost.steadyDay', `cost: a day of ${N} steady pods, ticks only (CNY)`, steadyPerDay, 'CNY'),
-      figure('burst.cost.deploymentDay', 'cost: a day of a steady 50-pod Deployment, idle share included (CNY)', deploymentDay, 'CNY'),
+      figure('burst.cost.deploymentDay', `cost: a day of a steady 50-pod Deployment (steady rate of ${N} pods: upper bound)`, deploymentDay, 'CNY'),
       figure('burst.invocations', 'pod-sync invocations per pod lifecycle', perPod(lifecycle.invocations - steady.invocations), ''),
       figure('burst.mnsRequests', 'MNS requests per pod lifecycle', perPod(lifecycle.mnsRequests - steady.mnsRequests), ''),
     );

@@ -37,7 +37,26 @@ export interface KubeFaultProxy {
   counts(): { requests: number; conflicts: number; errors: number; droppedWatches: number; delayed: number };
   /** Write requests (POST/PUT/PATCH/DELETE) so far, by `METHOD resource[/subresource]` (e.g. `PATCH pods/status`). */
   writes(): Record<string, number>;
+  /**
+   * Every request so far, by `VERB resource[/subresource]` with Kubernetes verbs: `get`/`list`/`watch` for GETs
+   * (a GET on a collection is a list, with `watch=true` a watch), `create`/`update`/`patch`/`delete` for writes.
+   */
+  requests(): Record<string, number>;
   close(): Promise<void>;
+}
+
+/**
+ * The Kubernetes verb of a request: a GET on a collection (`/api/v1/namespaces/ns/pods`, `/api/v1/pods`) is a
+ * list, a GET with `watch=true` (or under `/watch/`) a watch, a GET on a named object a get.
+ */
+export function verbOf(method: string, url: string): string {
+  const path = url.split('?')[0] ?? '';
+  if (method !== 'GET') return ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[method] ?? method.toLowerCase();
+  if (/[?&]watch=(1|true)/.test(url) || /\/watch\//.test(path)) return 'watch';
+  const parts = path.split('/').filter(Boolean);
+  const rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
+  const r = rest[0] === 'namespaces' && rest.length > 2 ? rest.slice(2) : rest;
+  return r.length >= 2 ? 'get' : 'list';
 }
 
 /** `/api/v1/namespaces/ns/pods/web/status?x` → `pods/status`; `/apis/coordination.k8s.io/v1/namespaces/ns/leases/l` → `leases`. */
@@ -63,6 +82,7 @@ export async function startKubeFaultProxy(opts: {
   let faults: KubeFaults = { ...NO_FAULTS, ...opts.faults };
   const counts = { requests: 0, conflicts: 0, errors: 0, droppedWatches: 0, delayed: 0 };
   const writes: Record<string, number> = {};
+  const requests: Record<string, number> = {};
   const agent =
     upstream.protocol === 'https:'
       ? new https.Agent({ keepAlive: true, ca: opts.caPem, maxSockets: 64 })
@@ -82,6 +102,8 @@ export async function startKubeFaultProxy(opts: {
     counts.requests++;
     const isWatch = /[?&]watch=(1|true)/.test(req.url ?? '') || /\/watch\//.test(req.url ?? '');
     const isWrite = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method ?? 'GET');
+    const byVerb = `${verbOf(req.method ?? 'GET', req.url ?? '')} ${resourceOf(req.url ?? '')}`;
+    requests[byVerb] = (requests[byVerb] ?? 0) + 1;
     if (isWrite) {
       const k = `${req.method} ${resourceOf(req.url ?? '')}`;
       writes[k] = (writes[k] ?? 0) + 1;
@@ -160,6 +182,7 @@ export async function startKubeFaultProxy(opts: {
     },
     counts: () => ({ ...counts }),
     writes: () => ({ ...writes }),
+    requests: () => ({ ...requests }),
     async close() {
       for (const r of open) r.destroy();
       server.closeAllConnections();

@@ -46,6 +46,30 @@ describe('kube fault proxy', () => {
     assert.deepEqual(JSON.parse(r.body), { method: 'PATCH', path: '/api/v1/namespaces/a/pods/p/status' });
   });
 
+  it('counts every request by Kubernetes verb and kind: get, list, watch, create, patch, delete', async () => {
+    const before = proxy.requests();
+    await call('GET', '/api/v1/namespaces/a/pods/p');
+    await call('GET', '/api/v1/namespaces/a/pods?labelSelector=x');
+    await call('GET', '/api/v1/pods?fieldSelector=spec.nodeName%3Dn');
+    await call('POST', '/api/v1/namespaces/a/serviceaccounts/default/token');
+    await call('PATCH', '/api/v1/namespaces/a/pods/p/status');
+    await call('DELETE', '/api/v1/namespaces/a/pods/p');
+    await call('GET', '/apis/coordination.k8s.io/v1/namespaces/a/leases/l');
+    const w = await fetch(`${proxy.url}/api/v1/namespaces/a/pods?watch=1`);
+    await w.body?.cancel();
+    const after = proxy.requests();
+    const moved = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => Number(v) > 0));
+    assert.deepEqual(moved, {
+      'get pods': 1,
+      'list pods': 2,
+      'create serviceaccounts/token': 1,
+      'patch pods/status': 1,
+      'delete pods': 1,
+      'get leases': 1,
+      'watch pods': 1,
+    });
+  });
+
   it('answers writes with a Kubernetes 409 Status at the conflict rate, and never reads', async () => {
     proxy.setFaults({ conflictRate: 1 });
     const w = await call('PUT', '/api/v1/namespaces/a/pods/p');

@@ -16,8 +16,8 @@ import {
   type StreamEvent,
   type StreamStats,
   serializeEvents,
-} from '../../shared/domain/eventbridge.js';
-import type { FcContextLike, FcCredentials, FcEventHandler } from '../../shared/domain/fc.js';
+} from '../../shared/sim/eventbridge.js';
+import type { FcContextLike, FcCredentials, FcEventHandler } from '../../shared/sim/fc.js';
 import { MnsRestClient } from '../mns/client.js';
 
 export interface EventBridgeDeliveryOptions {

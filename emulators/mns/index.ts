@@ -16,7 +16,7 @@ import {
   QueueModel,
   type QueueSettings,
   type StoredMessage,
-} from '../../shared/domain/queue-model.js';
+} from '../../shared/sim/queue-model.js';
 import { bodyMd5, contentMd5, sign, signaturesEqual } from './signature.js';
 import { childText, document, fields, parseXml, type XmlElement, XmlSyntaxError } from './xml.js';
 

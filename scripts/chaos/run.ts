@@ -39,7 +39,7 @@ import { capturingLogger, type Level } from '../sandbox/log.js';
 import { type Runtime, startRuntime } from '../sandbox/runtime.js';
 import { type CreatedGroup, checkInvariants, type Verdict } from './invariants.js';
 import { type KubeFaultProxy, NO_FAULTS, startKubeFaultProxy } from './kubeFaultProxy.js';
-import { seededRandom } from './rng.js';
+import { seededRandom } from '../../shared/sim/rng.js';
 import { FaultyQueueSender, NO_TRANSPORT_FAULTS } from './transport.js';
 import { pool } from '../lib/async.js';
 

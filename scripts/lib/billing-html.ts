@@ -3,7 +3,7 @@
  * and a table, no scripts, no external assets (it opens from a file, offline, and in mail clients that strip
  * scripts). Pure: the same input gives the same page.
  */
-import { formatMoney, type Money } from './billing.js';
+import { formatMoney, type Money } from '../../shared/domain/billing.js';
 
 export interface CostPageInput {
   title: string;

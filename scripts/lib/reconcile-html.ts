@@ -3,9 +3,9 @@
  * inline SVG chart of billed (real charge) beside estimated per namespace, plus the leaked groups and the bridge's
  * own FC/MNS cost as billed-only bars; then the per-group table with each difference's cause. Pure.
  */
-import { formatMoney, type Money } from './billing.js';
+import { formatMoney, type Money } from '../../shared/domain/billing.js';
 import { axisTicks, esc } from './billing-html.js';
-import { amountMoney, LABEL_COMPARISON, LABEL_ESTIMATE, LABEL_REAL, type Reconciliation } from './reconcile.js';
+import { amountMoney, LABEL_COMPARISON, LABEL_ESTIMATE, LABEL_REAL, type Reconciliation } from '../../shared/domain/reconcile.js';
 
 export const BILLED_COLOUR = '#e15759';
 export const ESTIMATED_COLOUR = '#4e79a7';

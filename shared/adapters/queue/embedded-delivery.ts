@@ -12,8 +12,8 @@ import {
   type StreamEvent,
   type StreamHandle,
   serializeEvents,
-} from '../../domain/eventbridge.js';
-import type { FcContextLike, FcCredentials, FcEventHandler } from '../../domain/fc.js';
+} from '../../sim/eventbridge.js';
+import type { FcContextLike, FcCredentials, FcEventHandler } from '../../sim/fc.js';
 import type { Clock } from '../../ports/index.js';
 import { type EmbeddedQueue, systemClock } from './embedded.js';
 

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { MNS_LIMITS, type MessageView, type QueueCounts, QueueModel } from '../../domain/queue-model.js';
+import { MNS_LIMITS, type MessageView, type QueueCounts, QueueModel } from '../../sim/queue-model.js';
 import type { Clock, OutgoingMessage, PodQueue, ReceivedMessage } from '../../ports/index.js';
 import { QueueInvalidRequestError, QueueMessageTooLargeError, QueueReceiptHandleError } from './errors.js';
 

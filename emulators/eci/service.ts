@@ -6,7 +6,8 @@
  * is kept in `created` (an idempotent replay of a ClientToken creates nothing and adds nothing).
  */
 import { randomUUID } from 'node:crypto';
-import { type Faults, seededRandom } from './control.js';
+import { seededRandom } from '../../shared/sim/rng.js';
+import type { Faults } from './control.js';
 import { checkDocumented } from './documented.js';
 import type { ExecTicket } from './exec.js';
 import { EciEmulatorError, invalidParameter, missingParameter } from './errors.js';

@@ -17,7 +17,8 @@ import { type Faults, latencyOf, pickFault, TokenBucket } from './control.js';
 import { EciEmulatorError } from './errors.js';
 import { serveExec } from './exec.js';
 import type { SimSettings } from './lifecycle.js';
-import { type CreateRecord, EciService, groupWire, stringifyResponse } from './service.js';
+import { type CreateRecord, EciService } from './service.js';
+import { groupWire, stringifyResponse } from './wire.js';
 
 export type { EmulatorCredential } from './auth.js';
 export type { ActionFault, Faults } from './control.js';

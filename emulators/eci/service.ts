@@ -121,8 +121,7 @@ export class EciService {
   // ---------------------------------------------------------------- Create
 
   private create(p: Wire, raw: Record<string, string>): Record<string, unknown> {
-    const req = validateCreate(p);
-    const { regionId, name, clientToken, restartPolicy, tags, cpu, memory, instanceType, spotStrategy, spotPriceLimit } = req;
+    const { clientToken, vSwitches, dryRun, ...init } = validateCreate(p);
 
     // idempotency before capacity: a retried create must find its group even when stock has run out since
     const fingerprint = fingerprintOf(p);
@@ -135,9 +134,9 @@ export class EciService {
     }
 
     const faults = this.opts.faults();
-    const { zoneId, vSwitchId } = place(this.opts.zones, faults, str(p, 'ZoneId'), req.vSwitches, spotStrategy !== 'NoSpot');
-    checkVcpuQuota(faults, this.store.groups.values(), cpu);
-    if (req.dryRun) throw new EciEmulatorError('DryRun.Success');
+    const { zoneId, vSwitchId } = place(this.opts.zones, faults, str(p, 'ZoneId'), vSwitches, init.spotStrategy !== 'NoSpot');
+    checkVcpuQuota(faults, this.store.groups.values(), init.cpu);
+    if (dryRun) throw new EciEmulatorError('DryRun.Success');
 
     const seq = ++this.seq;
     const id = `eci-${(0x1000000000 + seq).toString(36)}${Math.floor(this.rnd() * 36 ** 8)
@@ -146,26 +145,15 @@ export class EciService {
     const now = this.opts.now();
     const group = new SimGroup(
       {
+        ...init,
         id,
         seq,
-        name,
-        regionId,
         zoneId,
         vSwitchId,
         securityGroupId: str(p, 'SecurityGroupId') ?? 'sg-emulator',
         vpcId: 'vpc-emulator',
         intranetIp: `${this.opts.podIpFirstOctet}.${(seq >> 16) & 255}.${(seq >> 8) & 255}.${seq & 255}`,
         createdAt: now,
-        restartPolicy,
-        terminationGracePeriodSeconds: req.grace,
-        tags,
-        cpu,
-        memory,
-        instanceType,
-        spotStrategy,
-        spotPriceLimit,
-        containers: req.containers,
-        initContainers: req.initContainers,
         echo: echoFields(p),
       },
       this.opts.settings,
@@ -174,7 +162,7 @@ export class EciService {
     if (clientToken) this.tokens.set(clientToken, { id, fingerprint });
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries(raw)) if (!SIGNATURE_PARAMS.has(k) || k === 'ClientToken' || k === 'DryRun') params[k] = v;
-    this.created.push({ id, ...(clientToken ? { clientToken } : {}), tags: tags.map((t) => ({ ...t })), at: now, params });
+    this.created.push({ id, ...(clientToken ? { clientToken } : {}), tags: init.tags.map((t) => ({ ...t })), at: now, params });
     return { ContainerGroupId: id };
   }
 

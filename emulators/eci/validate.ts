@@ -5,7 +5,7 @@
  * fingerprint (which parameters make two creates "the same request").
  */
 import { invalidParameter, missingParameter } from './errors.js';
-import type { ContainerSpec } from './lifecycle.js';
+import type { ContainerSpec, GroupInit } from './lifecycle.js';
 import { bool, int, num, objects, requireStr, str, strings, sub, type Wire } from './params.js';
 
 /** Parameters that belong to the signature, not to the request (excluded from ClientToken fingerprints). */
@@ -44,24 +44,22 @@ export const INSTANCE_TYPES: Record<string, { cpu: number; memory: number }> = {
   'ecs.r6.large': { cpu: 2, memory: 16 },
   'ecs.gn6i-c4g1.xlarge': { cpu: 4, memory: 15 },
 };
-/** A CreateContainerGroup request that passed every check. */
-export interface CreateRequest {
-  regionId: string;
-  name: string;
-  clientToken: string | undefined;
-  restartPolicy: 'Always' | 'OnFailure' | 'Never';
-  containers: ContainerSpec[];
-  initContainers: ContainerSpec[];
-  tags: { Key: string; Value: string }[];
-  cpu: number;
-  memory: number;
-  instanceType: string | undefined;
-  spotStrategy: string;
-  spotPriceLimit: number | undefined;
-  grace: number;
-  vSwitches: string[];
-  dryRun: boolean;
-}
+/** A CreateContainerGroup request that passed every check: the new group's settings, and how to create it. */
+export type CreateRequest = Pick<
+  GroupInit,
+  | 'name'
+  | 'regionId'
+  | 'restartPolicy'
+  | 'terminationGracePeriodSeconds'
+  | 'tags'
+  | 'cpu'
+  | 'memory'
+  | 'instanceType'
+  | 'spotStrategy'
+  | 'spotPriceLimit'
+  | 'containers'
+  | 'initContainers'
+> & { clientToken: string | undefined; vSwitches: string[]; dryRun: boolean };
 
 export function validateCreate(p: Wire): CreateRequest {
   const regionId = requireStr(p, 'RegionId');
@@ -147,7 +145,7 @@ export function validateCreate(p: Wire): CreateRequest {
     instanceType,
     spotStrategy,
     spotPriceLimit,
-    grace,
+    terminationGracePeriodSeconds: grace,
     vSwitches,
     dryRun,
   };

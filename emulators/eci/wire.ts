@@ -182,17 +182,18 @@ const PHASES: Record<string, string> = {
   Expired: 'Failed',
 };
 
+/** The fields DescribeContainerGroupStatus and DescribeContainerGroupEvents start each group's entry with. */
+function podHeader(g: Group): Record<string, unknown> {
+  return { ContainerGroupId: g.id, Name: g.init.name, Namespace: namespaceOf(g), uuid: g.id, Annotations: '{}' };
+}
+
 export function statusWire(g: Group): Record<string, unknown> {
   const ts = iso(g.statusChangedAt);
   const allReady = g.containers.every((c) => c.ready);
   const initialized = g.initContainers.every((c) => c.state.State === 'Terminated' && c.state.ExitCode === 0);
   const cond = (type: string, ok: boolean) => ({ type, status: ok ? 'True' : 'False', lastTransitionTime: ts, Reason: '', Message: '' });
   return {
-    ContainerGroupId: g.id,
-    Name: g.init.name,
-    Namespace: namespaceOf(g),
-    uuid: g.id,
-    Annotations: '{}',
+    ...podHeader(g),
     Status: g.status,
     PodStatus: {
       Phase: PHASES[g.status] ?? 'Unknown',
@@ -224,11 +225,7 @@ export function statusWire(g: Group): Record<string, unknown> {
 /** One group's entry of DescribeContainerGroupEvents: its events from `source` (any when undefined) since `sinceMs`. */
 export function eventsWire(g: Group, source: string | undefined, sinceMs: number | undefined): Record<string, unknown> {
   return {
-    ContainerGroupId: g.id,
-    Name: g.init.name,
-    Namespace: namespaceOf(g),
-    uuid: g.id,
-    Annotations: '{}',
+    ...podHeader(g),
     Events: g.events
       .filter((e) => (!source || e.source === source) && (sinceMs === undefined || e.at >= sinceMs))
       .map((e) => ({

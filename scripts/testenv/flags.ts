@@ -84,13 +84,8 @@ function apiserverDefaultArgs(l: Layout, port: number, etcdPort: number): string
 export function controllerManagerArgs(l: Layout, healthPort: number, extra?: readonly string[]): string[] {
   return mergeFlags(
     [
-      `--kubeconfig=${l.kubeconfig}`,
-      '--leader-elect=false',
+      ...clientComponentArgs(l, healthPort),
       '--controllers=*',
-      '--bind-address=127.0.0.1',
-      '--secure-port=0',
-      '--address=127.0.0.1',
-      `--port=${healthPort}`,
       `--service-account-private-key-file=${l.saKey}`,
       `--root-ca-file=${join(l.certDir, 'apiserver.crt')}`,
       `--cluster-signing-cert-file=${l.clusterCaCrt}`,
@@ -104,16 +99,17 @@ export function controllerManagerArgs(l: Layout, healthPort: number, extra?: rea
 }
 
 export function schedulerArgs(l: Layout, healthPort: number, extra?: readonly string[]): string[] {
-  return mergeFlags(
-    [
-      `--kubeconfig=${l.kubeconfig}`,
-      '--leader-elect=false',
-      '--bind-address=127.0.0.1',
-      '--secure-port=0',
-      '--address=127.0.0.1',
-      `--port=${healthPort}`,
-      '--v=1',
-    ],
-    extra,
-  );
+  return mergeFlags([...clientComponentArgs(l, healthPort), '--v=1'], extra);
+}
+
+/** What the scheduler and controller-manager share: the admin kubeconfig, no leader election, HTTP health on loopback. */
+function clientComponentArgs(l: Layout, healthPort: number): string[] {
+  return [
+    `--kubeconfig=${l.kubeconfig}`,
+    '--leader-elect=false',
+    '--bind-address=127.0.0.1',
+    '--secure-port=0',
+    '--address=127.0.0.1',
+    `--port=${healthPort}`,
+  ];
 }

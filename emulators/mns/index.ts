@@ -3,7 +3,7 @@
  * and the sandbox. Serves the real @alicloud/mns 1.2.0 through its `endpoint` option: MNS signatures (HMAC-SHA1,
  * STS `security-token`, Content-MD5 as base64(hex(md5))), the queue and message operations with their XML shapes,
  * statuses and error envelopes, long polling, delay, visibility, priority, retention and a dead-letter policy.
- * Node built-ins only; queue semantics come from shared/domain/queue-model.ts (shared with the embedded queue).
+ * Node built-ins only; queue semantics come from shared/sim/queue-model.ts (shared with the embedded queue).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -1,7 +1,7 @@
 /**
  * The embedded equivalent of an FC 3.0 MNS queue trigger, for `npm start`: consumes an EmbeddedQueue and calls an
  * FC-style handler with the same CloudEvents Buffer EventBridge delivers, with the same batching, retry policy and
- * dead-letter/drop behaviour. The loop and event builder are shared/domain/eventbridge.ts — the very code the
+ * dead-letter/drop behaviour. The loop and event builder are shared/sim/eventbridge.ts — the very code the
  * EventBridge simulator (emulators/eventbridge) runs against the MNS emulator.
  */
 import { randomUUID } from 'node:crypto';

@@ -1,6 +1,6 @@
 /**
  * `PodQueue` in process, for `npm start` and tests: the same semantics as MNS because it is the same model
- * (shared/domain/queue-model.ts, also behind the MNS emulator) — delay, visibility timeout, redelivery with
+ * (shared/sim/queue-model.ts, also behind the MNS emulator) — delay, visibility timeout, redelivery with
  * DequeueCount + 1 and a new receipt handle per receive, priority, a dead letter after `maxReceiveCount` receives
  * into a queue you can inspect, long-poll receive. The clock is injectable.
  */

@@ -23,7 +23,7 @@ import { createKubeCluster } from '../shared/adapters/kube/index.js';
 import { bridgeFactory, createLogger, kubeOptions, systemClock } from '../shared/compose.js';
 import type { Config } from '../shared/domain/config.js';
 import { TAG_CLUSTER, TAG_POD_UID } from '../shared/domain/names.js';
-import type { FcEventHandler } from '../shared/domain/fc.js';
+import type { FcEventHandler } from '../shared/sim/fc.js';
 import { buildQueue } from '../watcher/main.js';
 import { Watcher } from '../watcher/watcher.js';
 

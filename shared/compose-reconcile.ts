@@ -6,7 +6,7 @@
 import { createBssBillReader } from './adapters/bss/index.js';
 import { type Bridge, billsOverride, ComposeError, cloudCredentials, connectBilling, hasStore } from './compose.js';
 import type { Config } from './domain/config.js';
-import type { FcCredentials } from './domain/fc.js';
+import type { FcCredentials } from './sim/fc.js';
 import type { BillReader, Logger } from './ports/index.js';
 import { billingSettingsFromConfig } from './usecases/billing.js';
 import { Reconcile, type ReconcileSettings } from './usecases/reconcile.js';

@@ -14,7 +14,7 @@
  */
 import pino from 'pino';
 import type { Config } from './domain/config.js';
-import type { FcCredentials } from './domain/fc.js';
+import type { FcCredentials } from './sim/fc.js';
 import { caPemFrom } from './domain/kubeCa.js';
 import { createEciContainerGroups, type EciAdapterOptions } from './adapters/eci/index.js';
 import { createKubeCluster, type KubeClientOptions } from './adapters/kube/index.js';

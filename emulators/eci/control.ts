@@ -1,21 +1,9 @@
 /**
- * Emulator controls: seeded randomness, token buckets sized to ECI's published API quotas (eci-api.md §5),
- * and the fault-injection settings (latency, error rates with chosen codes, NoStock per zone/vSwitch, vCPU
+ * Emulator controls: token buckets (sized by ECI's published API quotas, shared/domain/eciQuotas.ts), and the
+ * fault-injection settings (latency, error rates with chosen codes, NoStock per zone/vSwitch, vCPU
  * quota, "crash after create").
  */
 import type { EciErrorCode } from './errors.js';
-
-/** mulberry32: small, fast, seeded PRNG in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class TokenBucket {
   private tokens: number;
@@ -45,26 +33,6 @@ export class TokenBucket {
     return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
   }
 }
-
-/**
- * ECI's published per-account API flow control (calls per 60 s; Create/Delete as the Limits page's token bucket,
- * burst 100, refill 20/s). Per-minute quotas become buckets of `limit` tokens refilled at `limit/60` per second.
- */
-export const ECI_API_QUOTAS: Record<string, { burst: number; perSecond: number }> = {
-  CreateContainerGroup: { burst: 100, perSecond: 20 },
-  DeleteContainerGroup: { burst: 100, perSecond: 20 },
-  UpdateContainerGroup: { burst: 1000, perSecond: 1000 / 60 },
-  RestartContainerGroup: { burst: 1000, perSecond: 1000 / 60 },
-  DescribeContainerGroups: { burst: 2000, perSecond: 2000 / 60 },
-  DescribeContainerGroupStatus: { burst: 10000, perSecond: 10000 / 60 },
-  DescribeContainerGroupEvents: { burst: 10000, perSecond: 10000 / 60 },
-  DescribeContainerLog: { burst: 500, perSecond: 500 / 60 },
-  ExecContainerCommand: { burst: 500, perSecond: 500 / 60 },
-  DescribeContainerGroupPrice: { burst: 1000, perSecond: 1000 / 60 },
-  DescribeContainerGroupMetric: { burst: 2000, perSecond: 2000 / 60 },
-  DescribeMultiContainerGroupMetric: { burst: 2000, perSecond: 2000 / 60 },
-  DescribeRegions: { burst: 10000, perSecond: 10000 / 60 },
-};
 
 export interface ActionFault {
   /** Added latency in ms: a fixed value or a [min, max] range (uniform, seeded). */

@@ -11,11 +11,14 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Authenticator, type EmulatorCredential } from './auth.js';
-import { ECI_API_QUOTAS, type Faults, latencyOf, pickFault, seededRandom, TokenBucket } from './control.js';
+import { eciQuotaOf } from '../../shared/domain/eciQuotas.js';
+import { seededRandom } from '../../shared/sim/rng.js';
+import { type Faults, latencyOf, pickFault, TokenBucket } from './control.js';
 import { EciEmulatorError } from './errors.js';
 import { serveExec } from './exec.js';
 import type { SimSettings } from './lifecycle.js';
-import { type CreateRecord, EciService, groupWire, stringifyResponse } from './service.js';
+import { type CreateRecord, EciService } from './service.js';
+import { groupWire, stringifyResponse } from './wire.js';
 
 export type { EmulatorCredential } from './auth.js';
 export type { ActionFault, Faults } from './control.js';
@@ -148,7 +151,7 @@ export async function startEciEmulator(opts: EciEmulatorOptions = {}): Promise<E
 
   const bucketOf = (action: string): TokenBucket | undefined => {
     if (!opts.quotas) return undefined;
-    const q = ECI_API_QUOTAS[action];
+    const q = eciQuotaOf(action);
     if (!q) return undefined;
     let b = buckets.get(action);
     if (!b) {

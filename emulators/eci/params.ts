@@ -3,7 +3,7 @@
  * `unflatten` rebuilds the nested wire-name object (1-based `.N` → arrays). Typed readers turn the string
  * values back into numbers and booleans and raise the cloud's InvalidParameter errors.
  */
-import { invalidParameter } from './errors.js';
+import { invalidParameter, missingParameter } from './errors.js';
 
 export type Wire = { [key: string]: WireValue };
 export type WireValue = string | Wire | WireValue[];
@@ -124,4 +124,11 @@ export function jsonStringArray(obj: Wire, key: string, max: number): string[] |
   }
   if (parsed.length > max) throw invalidParameter(key, `at most ${max} items`);
   return parsed as string[];
+}
+
+/** A string parameter that must be present and non-empty (MissingParameter otherwise). */
+export function requireStr(obj: Wire | undefined, key: string, path = key): string {
+  const v = str(obj, key, path);
+  if (v === undefined || v === '') throw missingParameter(path);
+  return v;
 }

@@ -5,7 +5,7 @@
  * base64-decoded when IsBase64Decode, the default). A rejection fails the whole batch, which is retried per the
  * push retry policy (BACKOFF_RETRY or EXPONENTIAL_DECAY_RETRY, waits multiplied by `timeScale`), then dead-lettered
  * to an MNS queue or dropped (errorsTolerance ALL), or the stream blocks (NONE).
- * The loop and the event builder are shared/domain/eventbridge.ts, shared with the embedded delivery of `npm start`.
+ * The loop and the event builder are shared/sim/eventbridge.ts, shared with the embedded delivery of `npm start`.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -16,8 +16,8 @@ import {
   type StreamEvent,
   type StreamStats,
   serializeEvents,
-} from '../../shared/domain/eventbridge.js';
-import type { FcContextLike, FcCredentials, FcEventHandler } from '../../shared/domain/fc.js';
+} from '../../shared/sim/eventbridge.js';
+import type { FcContextLike, FcCredentials, FcEventHandler } from '../../shared/sim/fc.js';
 import { MnsRestClient } from '../mns/client.js';
 
 export interface EventBridgeDeliveryOptions {

@@ -4,7 +4,7 @@
  * dead-letter queue. Signs like the SDKs, escapes XML (unlike @alicloud/mns).
  */
 import { Agent, request } from 'node:http';
-import { MNS_LIMITS, type MessageView } from '../../shared/domain/queue-model.js';
+import { MNS_LIMITS, type MessageView } from '../../shared/sim/queue-model.js';
 import { contentMd5, sign } from './signature.js';
 import { childText, document, fields, parseXml, type XmlElement } from './xml.js';
 

@@ -3,7 +3,7 @@
  * and the sandbox. Serves the real @alicloud/mns 1.2.0 through its `endpoint` option: MNS signatures (HMAC-SHA1,
  * STS `security-token`, Content-MD5 as base64(hex(md5))), the queue and message operations with their XML shapes,
  * statuses and error envelopes, long polling, delay, visibility, priority, retention and a dead-letter policy.
- * Node built-ins only; queue semantics come from shared/domain/queue-model.ts (shared with the embedded queue).
+ * Node built-ins only; queue semantics come from shared/sim/queue-model.ts (shared with the embedded queue).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -16,7 +16,7 @@ import {
   QueueModel,
   type QueueSettings,
   type StoredMessage,
-} from '../../shared/domain/queue-model.js';
+} from '../../shared/sim/queue-model.js';
 import { bodyMd5, contentMd5, sign, signaturesEqual } from './signature.js';
 import { childText, document, fields, parseXml, type XmlElement, XmlSyntaxError } from './xml.js';
 

@@ -13,7 +13,7 @@ import { fcHandler } from '../../shared/adapters/fc/middy.js';
 import { type Bridge, billingOf, bridgeFactory, createLogger } from '../../shared/compose.js';
 import { loadConfig } from '../../shared/config.js';
 import { hourPeriod, type Period, periodId } from '../../shared/domain/billing.js';
-import type { FcCredentials, FcEventHandler } from '../../shared/domain/fc.js';
+import type { FcCredentials, FcEventHandler } from '../../shared/sim/fc.js';
 import { BridgeError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/ports/index.js';
 import type { BillingRunResult } from '../../shared/usecases/billing.js';

@@ -7,7 +7,7 @@ import { parseTimerEvent } from '../../shared/adapters/fc/events.js';
 import { fcHandler } from '../../shared/adapters/fc/middy.js';
 import { type Bridge, bridgeFactory, createLogger } from '../../shared/compose.js';
 import { loadConfig } from '../../shared/config.js';
-import type { FcCredentials, FcEventHandler } from '../../shared/domain/fc.js';
+import type { FcCredentials, FcEventHandler } from '../../shared/sim/fc.js';
 import type { Logger } from '../../shared/ports/index.js';
 import type { GcReport } from '../../shared/usecases/gc.js';
 import { runOutcome } from '../../shared/usecases/heartbeat.js';

@@ -8,7 +8,7 @@ import { FcEventError, parseQueueEvent, type QueueRecord } from '../../shared/ad
 import { fcHandler } from '../../shared/adapters/fc/middy.js';
 import { type Bridge, bridgeFactory, createLogger } from '../../shared/compose.js';
 import { loadConfig } from '../../shared/config.js';
-import type { FcCredentials, FcEventHandler } from '../../shared/domain/fc.js';
+import type { FcCredentials, FcEventHandler } from '../../shared/sim/fc.js';
 import type { Logger } from '../../shared/ports/index.js';
 import { runOutcome } from '../../shared/usecases/heartbeat.js';
 import { type BatchReport, processQueueBatch } from '../../shared/usecases/queueBatch.js';

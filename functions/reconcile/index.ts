@@ -15,7 +15,7 @@ import { type Bridge, bridgeFactory, createLogger } from '../../shared/compose.j
 import { reconcileOf } from '../../shared/compose-reconcile.js';
 import { loadConfig } from '../../shared/config.js';
 import { isDay } from '../../shared/domain/bill.js';
-import type { FcCredentials, FcEventHandler } from '../../shared/domain/fc.js';
+import type { FcCredentials, FcEventHandler } from '../../shared/sim/fc.js';
 import type { Logger } from '../../shared/ports/index.js';
 import { runOutcome } from '../../shared/usecases/heartbeat.js';
 import { ReconcileError, type ReconcileRunResult } from '../../shared/usecases/reconcile.js';

@@ -8,7 +8,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { seededRandom } from './rng.js';
+import { seededRandom } from '../../shared/sim/rng.js';
 
 export interface KubeFaults {
   /** probability of a 409 Conflict answer to POST/PUT/PATCH/DELETE */

@@ -10,7 +10,7 @@ import { createFunctionInvoker } from '../../shared/adapters/fc-invoke/index.js'
 import { MnsQueue } from '../../shared/adapters/queue/index.js';
 import { cloudCredentials } from '../../shared/compose.js';
 import type { Config } from '../../shared/domain/config.js';
-import type { FcEventHandler } from '../../shared/domain/fc.js';
+import type { FcEventHandler } from '../../shared/sim/fc.js';
 import { BridgeError } from '../../shared/errors.js';
 import type { FunctionInvoker, PodQueue } from '../../shared/ports/index.js';
 

@@ -8,7 +8,7 @@ import { formatMoney } from '../../shared/domain/billing.js';
 import { isDay } from '../../shared/domain/bill.js';
 import type { Config } from '../../shared/domain/config.js';
 import { amountMoney, LABEL_COMPARISON, LABEL_ESTIMATE, LABEL_REAL, type Reconciliation } from '../../shared/domain/reconcile.js';
-import { renderReconcilePage } from '../../shared/domain/reconcile-html.js';
+import { renderReconcilePage } from '../lib/reconcile-html.js';
 import type { BillReader, Clock, Cluster, ClusterStore, ContainerGroups, Logger } from '../../shared/ports/index.js';
 import { Reconcile, type ReconcileSettings } from '../../shared/usecases/reconcile.js';
 

@@ -31,7 +31,7 @@ import {
   podSpot,
   vnodeRate,
 } from '../../shared/domain/billing.js';
-import { renderCostPage } from '../../shared/domain/billing-html.js';
+import { renderCostPage } from '../lib/billing-html.js';
 import { LABEL_COMPARISON, LABEL_ESTIMATE } from '../../shared/domain/reconcile.js';
 import { type Config, parseConfig } from '../../shared/domain/config.js';
 import type { ObjectMeta, Pod, PodSpec } from '../../shared/domain/k8s.js';

@@ -19,7 +19,7 @@ import { createHandler } from '../../functions/pod-sync/index.js';
 import { EmbeddedQueue } from '../../shared/adapters/queue/embedded.js';
 import { bridgeFactory } from '../../shared/compose.js';
 import { parseConfig } from '../../shared/domain/config.js';
-import type { FcContextLike } from '../../shared/domain/fc.js';
+import type { FcContextLike } from '../../shared/sim/fc.js';
 import { decodeBody } from '../../shared/domain/messages-codec.js';
 import { encodeMessage, MAX_PODS_PER_TICK, type PodNudge, type StatusTick } from '../../shared/domain/messages.js';
 import type { OutgoingMessage, QueueSender } from '../../shared/ports/index.js';

@@ -18,8 +18,8 @@ import { createKubeClient, createKubeKubeletSupport } from '../../shared/adapter
 import { EmbeddedQueue, startEmbeddedDelivery } from '../../shared/adapters/queue/index.js';
 import { type Bridge, bridgeFactory, cloudCredentials, kubeOptions, systemClock } from '../../shared/compose.js';
 import type { Config } from '../../shared/domain/config.js';
-import type { StreamHandle } from '../../shared/domain/eventbridge.js';
-import type { FcContextLike, FcCredentials, FcEventHandler } from '../../shared/domain/fc.js';
+import type { StreamHandle } from '../../shared/sim/eventbridge.js';
+import type { FcContextLike, FcCredentials, FcEventHandler } from '../../shared/sim/fc.js';
 import { asError } from '../../shared/errors.js';
 import type { Logger, QueueSender } from '../../shared/ports/index.js';
 import { type KubeletRuntime, startKubelet } from '../../watcher/kubelet/index.js';

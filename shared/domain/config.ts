@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { EciKeyValue } from './eci.js';
+import { ECI_API_QUOTAS } from './eciQuotas.js';
 import { tagProblem } from './names.js';
 
 const csv = z
@@ -53,8 +54,8 @@ export const ConfigSchema = z.object({
   ECI_SECURITY_GROUP_ID: z.string().optional(),
   ECI_ZONE_ID: z.string().optional(),
   /** Client-side rate limits, defaulting to ECI's published quotas. */
-  ECI_CREATE_PER_SECOND: z.coerce.number().positive().default(20),
-  ECI_CREATE_BURST: z.coerce.number().int().positive().default(100),
+  ECI_CREATE_PER_SECOND: z.coerce.number().positive().default(ECI_API_QUOTAS.CreateContainerGroup.perSecond),
+  ECI_CREATE_BURST: z.coerce.number().int().positive().default(ECI_API_QUOTAS.CreateContainerGroup.burst),
 
   /** Credentials (static keys or STS). FC injects these from the function role. */
   ALIBABA_CLOUD_ACCESS_KEY_ID: z.string().optional(),

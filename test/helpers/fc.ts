@@ -1,8 +1,8 @@
 /** FC-shaped inputs for tests that call the function handlers as Function Compute would. */
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_CREDENTIAL } from '../../emulators/eci/index.js';
-import { buildMnsCloudEvents, serializeEvents } from '../../shared/domain/eventbridge.js';
-import type { FcContextLike } from '../../shared/domain/fc.js';
+import { buildMnsCloudEvents, serializeEvents } from '../../shared/sim/eventbridge.js';
+import type { FcContextLike } from '../../shared/sim/fc.js';
 import type { Logger, OutgoingMessage, QueueSender } from '../../shared/ports/index.js';
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };

@@ -9,14 +9,15 @@ import type { EciContainerGroup, EciCreateRequest, EciEvent, EciGroupStatusItem,
 import type { Clock, ContainerGroups, EciGroupMetric, EciLogOptions, Logger } from '../../ports/index.js';
 import type { EciAction } from './actions.js';
 import { classifyCode, EciError, EciSdkFailure, sdkErrorFacts } from './errors.js';
-import { backoffMs, type BucketSpec, DEFAULT_RETRY, ECI_QUOTAS, type RetryPolicy, systemClock, WaitingBucket } from './retry.js';
+import { type BucketSpec, ECI_API_QUOTAS } from '../../domain/eciQuotas.js';
+import { backoffMs, DEFAULT_RETRY, type RetryPolicy, systemClock, WaitingBucket } from './retry.js';
 import { Redactor, secretsOfCreate } from './sanitize.js';
 import { toSdkModel, toWire } from './models.js';
 import type { EciClientOptions, EciCredentials, EciCredentialsProvider, EciSdkClient } from './sdk.js';
 
 export { ECI_ACTIONS, type EciAction, eciRamActions } from './actions.js';
 export { classifyCode, EciError, type EciErrorKind } from './errors.js';
-export { ECI_QUOTAS, type RetryPolicy } from './retry.js';
+export type { RetryPolicy } from './retry.js';
 export { REDACTED, Redactor } from './sanitize.js';
 export type { EciCredentials, EciCredentialsProvider } from './sdk.js';
 
@@ -92,7 +93,7 @@ export class EciContainerGroups implements ContainerGroups {
     this.#random = opts.random ?? Math.random;
     this.#describeConcurrency = opts.describeConcurrency ?? 4;
     this.#deadlineMs = (opts.readTimeoutMs ?? 15_000) + (opts.connectTimeoutMs ?? 5_000);
-    this.#limits = opts.rateLimits === false ? false : { ...ECI_QUOTAS, ...(opts.rateLimits as Record<string, BucketSpec> | undefined) };
+    this.#limits = opts.rateLimits === false ? false : { ...ECI_API_QUOTAS, ...(opts.rateLimits as Record<string, BucketSpec> | undefined) };
     const seen = this.#redactor;
     this.#clientOptions = {
       ...opts,

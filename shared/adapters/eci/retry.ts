@@ -1,26 +1,11 @@
 /**
  * Client-side flow control and retry timing for ECI: token buckets sized to ECI's published per-account quotas
- * (eci-api.md §5; configurable, can be off) and exponential backoff with jitter.
+ * (shared/domain/eciQuotas.ts; configurable, can be off) and exponential backoff with jitter.
  */
+import type { BucketSpec } from '../../domain/eciQuotas.js';
 import type { Clock } from '../../ports/index.js';
 
-export interface BucketSpec {
-  burst: number;
-  perSecond: number;
-}
-
-/** ECI's API quotas (Create/Delete: burst 100, 20/s; others: N per 60 s as a bucket of N refilled N/60 per s). */
-export const ECI_QUOTAS: Readonly<Record<string, BucketSpec>> = {
-  CreateContainerGroup: { burst: 100, perSecond: 20 },
-  DeleteContainerGroup: { burst: 100, perSecond: 20 },
-  DescribeContainerGroups: { burst: 2000, perSecond: 2000 / 60 },
-  DescribeContainerGroupStatus: { burst: 10000, perSecond: 10000 / 60 },
-  DescribeContainerGroupEvents: { burst: 10000, perSecond: 10000 / 60 },
-  DescribeContainerLog: { burst: 500, perSecond: 500 / 60 },
-  ExecContainerCommand: { burst: 500, perSecond: 500 / 60 },
-  DescribeContainerGroupPrice: { burst: 1000, perSecond: 1000 / 60 },
-  DescribeMultiContainerGroupMetric: { burst: 2000, perSecond: 2000 / 60 },
-};
+export type { BucketSpec } from '../../domain/eciQuotas.js';
 
 /** A token bucket whose `take()` waits (on the injected clock) until a token is free; FIFO among waiters. */
 export class WaitingBucket {

@@ -3,7 +3,7 @@
  * deployments, FC_SERVICE) or local (in-process handler modules; the caller supplies the loader).
  */
 import type { Config } from '../../domain/config.js';
-import type { FcEventHandler } from '../../domain/fc.js';
+import type { FcEventHandler } from '../../sim/fc.js';
 import type { FunctionInvoker } from '../../ports/index.js';
 import type { FcApiCredentials } from './credentials.js';
 import { InvokeError } from './errors.js';

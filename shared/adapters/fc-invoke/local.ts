@@ -6,7 +6,7 @@
  * their failures go to `onAsyncError` (FC would retry them per its async config).
  */
 import { randomUUID } from 'node:crypto';
-import type { FcContextLike, FcCredentials, FcEventHandler } from '../../domain/fc.js';
+import type { FcContextLike, FcCredentials, FcEventHandler } from '../../sim/fc.js';
 import type { FunctionInvoker, InvokeResult } from '../../ports/index.js';
 import { InvokeError } from './errors.js';
 

@@ -10,7 +10,7 @@
  * simply re-delivers.
  */
 import middy from '@middy/core';
-import type { FcContextLike, FcEventHandler } from '../../domain/fc.js';
+import type { FcContextLike, FcEventHandler } from '../../sim/fc.js';
 import type { Logger } from '../../ports/index.js';
 
 export interface FcRequest {

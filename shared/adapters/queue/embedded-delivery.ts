@@ -1,23 +1,24 @@
 /**
  * The embedded equivalent of an FC 3.0 MNS queue trigger, for `npm start`: consumes an EmbeddedQueue and calls an
  * FC-style handler with the same CloudEvents Buffer EventBridge delivers, with the same batching, retry policy and
- * dead-letter/drop behaviour. The loop and event builder are shared/domain/eventbridge.ts — the very code the
+ * dead-letter/drop behaviour. The loop and event builder are shared/sim/eventbridge.ts — the very code the
  * EventBridge simulator (emulators/eventbridge) runs against the MNS emulator.
  */
 import { randomUUID } from 'node:crypto';
 import {
   type MnsCloudEvent,
-  type PushRetryStrategy,
   runEventStream,
   type StreamEvent,
   type StreamHandle,
+  type StreamOptions,
   serializeEvents,
-} from '../../domain/eventbridge.js';
-import type { FcContextLike, FcCredentials, FcEventHandler } from '../../domain/fc.js';
+} from '../../sim/eventbridge.js';
+import type { FcContextLike, FcCredentials, FcEventHandler } from '../../sim/fc.js';
 import type { Clock } from '../../ports/index.js';
 import { type EmbeddedQueue, systemClock } from './embedded.js';
 
-export interface EmbeddedDeliveryOptions {
+export interface EmbeddedDeliveryOptions
+  extends Pick<StreamOptions, 'batchSize' | 'batchWindowSeconds' | 'base64Decode' | 'retryStrategy' | 'errorsTolerance' | 'timeScale' | 'pollWaitSeconds'> {
   queue: EmbeddedQueue;
   handler: FcEventHandler;
   /** EventBridge's dead-letter target (runOptions.deadLetterQueue); without one, exhausted batches are dropped */
@@ -26,13 +27,6 @@ export interface EmbeddedDeliveryOptions {
   region?: string;
   functionName?: string;
   triggerName?: string;
-  batchSize?: number;
-  batchWindowSeconds?: number;
-  base64Decode?: boolean;
-  retryStrategy?: PushRetryStrategy;
-  errorsTolerance?: 'ALL' | 'NONE';
-  timeScale?: number;
-  pollWaitSeconds?: number;
   maximumTasks?: number;
   /** `context.credentials` for the handler (locally: whatever the composition root has, e.g. env keys) */
   functionCredentials?: FcCredentials;

@@ -1,12 +1,12 @@
 /**
  * `PodQueue` in process, for `npm start` and tests: the same semantics as MNS because it is the same model
- * (shared/domain/queue-model.ts, also behind the MNS emulator) — delay, visibility timeout, redelivery with
+ * (shared/sim/queue-model.ts, also behind the MNS emulator) — delay, visibility timeout, redelivery with
  * DequeueCount + 1 and a new receipt handle per receive, priority, a dead letter after `maxReceiveCount` receives
  * into a queue you can inspect, long-poll receive. The clock is injectable.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { MNS_LIMITS, type MessageView, type QueueCounts, QueueModel } from '../../domain/queue-model.js';
+import { MNS_LIMITS, type MessageView, type QueueCounts, QueueModel } from '../../sim/queue-model.js';
 import type { Clock, OutgoingMessage, PodQueue, ReceivedMessage } from '../../ports/index.js';
 import { QueueInvalidRequestError, QueueMessageTooLargeError, QueueReceiptHandleError } from './errors.js';
 

@@ -18,7 +18,7 @@ import { createHandler as createStatusSync } from '../../../functions/status-syn
 import { type BridgeOverrides, bridgeFactory, translateDefaults } from '../../../shared/compose.js';
 import { type CostReport, CostReportSchema, formatMoney } from '../../../shared/domain/billing.js';
 import { type Config, parseConfig } from '../../../shared/domain/config.js';
-import type { FcEventHandler } from '../../../shared/domain/fc.js';
+import type { FcEventHandler } from '../../../shared/sim/fc.js';
 import { FUNCTIONS_HEARTBEAT_NAME, leaseToHeartbeat } from '../../../shared/domain/heartbeat.js';
 import type { Pod } from '../../../shared/domain/k8s.js';
 import { encodeMessage } from '../../../shared/domain/messages.js';

@@ -15,7 +15,7 @@ import { type EciEmulator, startEciEmulator } from '../../../emulators/eci/index
 import { createHandler as createPodSync } from '../../../functions/pod-sync/index.js';
 import { bridgeFactory } from '../../../shared/compose.js';
 import { type Config, parseConfig } from '../../../shared/domain/config.js';
-import type { FcEventHandler } from '../../../shared/domain/fc.js';
+import type { FcEventHandler } from '../../../shared/sim/fc.js';
 import { encodeMessage } from '../../../shared/domain/messages.js';
 import { TAG_POD_UID } from '../../../shared/domain/names.js';
 import { clusterCaPem, createTestNamespace, loadKubeConfig, NO_KUBECONFIG, podManifest, type TestNamespace, testKubeconfig, uniqueName, waitUntil } from '../../helpers/kube.js';

@@ -15,7 +15,7 @@ import { createHandler as createStatusSync } from '../../../functions/status-syn
 import { createEciContainerGroups } from '../../../shared/adapters/eci/index.js';
 import { bridgeFactory } from '../../../shared/compose.js';
 import { type Config, parseConfig } from '../../../shared/domain/config.js';
-import type { FcEventHandler } from '../../../shared/domain/fc.js';
+import type { FcEventHandler } from '../../../shared/sim/fc.js';
 import { FUNCTIONS_HEARTBEAT_NAME, leaseToHeartbeat } from '../../../shared/domain/heartbeat.js';
 import { decodeBody, encodeBody } from '../../../shared/domain/messages-codec.js';
 import { decodeMessage, encodeMessage, type PodNudge, type QueueMessage } from '../../../shared/domain/messages.js';

@@ -7,8 +7,8 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { type EventBridgeDelivery, startEventBridgeDelivery } from '../../../emulators/eventbridge/index.js';
 import { type MnsEmulator, startMnsEmulator } from '../../../emulators/mns/index.js';
 import { MnsQueue } from '../../../shared/adapters/queue/mns.js';
-import type { MnsCloudEvent } from '../../../shared/domain/eventbridge.js';
-import type { FcContextLike } from '../../../shared/domain/fc.js';
+import type { MnsCloudEvent } from '../../../shared/sim/eventbridge.js';
+import type { FcContextLike } from '../../../shared/sim/fc.js';
 import { decodeBody, encodeBody } from '../../../shared/domain/messages-codec.js';
 
 const ACCOUNT = '1234567890123456';

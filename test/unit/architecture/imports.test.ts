@@ -2,7 +2,9 @@
  * The dependency rules of ARCHITECTURE.md, checked by reading every import:
  * - `@alicloud/*` and `@kubernetes/client-node` only under `shared/adapters/` (and the watcher's entry);
  * - `shared/domain/` imports nothing but zod and its own files;
- * - `emulators/` import nothing of the bridge but `shared/domain/`.
+ * - `shared/sim/` (simulation code: the MNS queue model, the EventBridge delivery loop, the FC runtime contract, the
+ *   seeded RNG) imports nothing but zod, its own files and `shared/domain/`;
+ * - `emulators/` import nothing of the bridge but `shared/domain/` and `shared/sim/`.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -76,12 +78,24 @@ describe('import boundaries', () => {
     assert.deepEqual(bad, []);
   });
 
-  it('keeps the emulators apart from the bridge (domain constants at most)', () => {
+  it('keeps shared/sim on the domain: zod, its own files and shared/domain only', () => {
+    const bad: string[] = [];
+    for (const f of files.filter((x) => x.startsWith('shared/sim/'))) {
+      const src = readFileSync(join(root, f), 'utf8');
+      for (const spec of importsOf(src)) {
+        if (spec === 'zod' || spec.startsWith('./') || spec.startsWith('../domain/')) continue;
+        bad.push(`${f} imports ${spec}`);
+      }
+    }
+    assert.deepEqual(bad, []);
+  });
+
+  it('keeps the emulators apart from the bridge (domain and simulation code at most)', () => {
     const bad: string[] = [];
     for (const f of files.filter((x) => x.startsWith('emulators/'))) {
       const src = readFileSync(join(root, f), 'utf8');
       for (const spec of importsOf(src)) {
-        if (spec.startsWith('../') && /\/(shared)\//.test(`/${spec}`) && !spec.includes('shared/domain/')) {
+        if (spec.startsWith('../') && /\/(shared)\//.test(`/${spec}`) && !/shared\/(domain|sim)\//.test(spec)) {
           bad.push(`${f} imports ${spec}`);
         }
         if (spec.startsWith('@alicloud/') || spec === '@kubernetes/client-node') bad.push(`${f} imports ${spec}`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { seededRandom } from '../../../scripts/chaos/rng.js';
+import { seededRandom } from '../../../shared/sim/rng.js';
 import { corrupt, FaultyQueueSender } from '../../../scripts/chaos/transport.js';
 import { EmbeddedQueue } from '../../../shared/adapters/queue/index.js';
 import { decodeMessage, encodeMessage } from '../../../shared/domain/messages.js';

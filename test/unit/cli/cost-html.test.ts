@@ -13,10 +13,10 @@ import { after, describe, it } from 'node:test';
 import { inflateSync } from 'node:zlib';
 import { type BillLine, billingDayPeriod } from '../../../shared/domain/bill.js';
 import { parseMoney } from '../../../shared/domain/billing.js';
-import { namespaceColour, renderCostPage } from '../../../shared/domain/billing-html.js';
+import { namespaceColour, renderCostPage } from '../../../scripts/lib/billing-html.js';
 import { defaultPriceTables, priceTableFor } from '../../../shared/domain/prices.js';
 import { reconcileDay } from '../../../shared/domain/reconcile.js';
-import { BILLED_COLOUR, ESTIMATED_COLOUR, renderReconcilePage } from '../../../shared/domain/reconcile-html.js';
+import { BILLED_COLOUR, ESTIMATED_COLOUR, renderReconcilePage } from '../../../scripts/lib/reconcile-html.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
 const dir = mkdtempSync(join(tmpdir(), 'cost-html-'));

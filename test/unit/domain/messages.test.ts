@@ -8,7 +8,7 @@ import {
   priorityOf,
   type QueueMessage,
 } from '../../../shared/domain/messages.js';
-import { MNS_LIMITS } from '../../../shared/domain/queue-model.js';
+import { MNS_LIMITS } from '../../../shared/sim/queue-model.js';
 
 const nudge: QueueMessage = {
   v: 1,

@@ -9,8 +9,8 @@ import {
   maxRetries,
   retryDelayMs,
   type StreamHandle,
-} from '../../../../shared/domain/eventbridge.js';
-import type { FcContextLike } from '../../../../shared/domain/fc.js';
+} from '../../../../shared/sim/eventbridge.js';
+import type { FcContextLike } from '../../../../shared/sim/fc.js';
 import { decodeBody, encodeBody } from '../../../../shared/domain/messages-codec.js';
 import { encodeMessage, priorityOf, type StatusTick } from '../../../../shared/domain/messages.js';
 

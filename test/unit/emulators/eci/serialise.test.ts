@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { Prejson, stringifyResponse } from '../../../../emulators/eci/service.js';
+import { Prejson, stringifyResponse } from '../../../../emulators/eci/wire.js';
 
 describe('stringifyResponse', () => {
   it('equals JSON.stringify for any response without cached fragments (undefined values left out)', () => {

@@ -5,7 +5,7 @@
  * embedded delivery of `npm start` (shared/adapters/queue), so both hand a handler the same Buffer.
  * No I/O of its own: the queue, the push, time, sleep and ids are injected.
  */
-import { textFromBase64 } from './messages-codec.js';
+import { textFromBase64 } from '../domain/messages-codec.js';
 
 /** One element of the JSON array an MNS queue trigger delivers (event-streaming mode, CloudEvents schema). */
 export interface MnsCloudEvent {

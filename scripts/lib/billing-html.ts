@@ -2,8 +2,11 @@
  * The cost report as one self-contained HTML page: an inline SVG stacked bar chart of cost per namespace per day
  * and a table, no scripts, no external assets (it opens from a file, offline, and in mail clients that strip
  * scripts). Pure: the same input gives the same page.
+ *
+ * Presentation, so not in the domain: only the CLI renders it (`eci-bridge cost --html`, scripts/commands/cost.ts);
+ * the billing function writes data (annotations, the report object), never HTML, so no use case needs a port for it.
  */
-import { formatMoney, type Money } from './billing.js';
+import { formatMoney, type Money } from '../../shared/domain/billing.js';
 
 export interface CostPageInput {
   title: string;

@@ -1,4 +1,7 @@
-/** A small seeded PRNG (mulberry32) so chaos runs are reproducible from `--seed`. */
+/**
+ * The one seeded PRNG (mulberry32): uniform in [0, 1), small and fast. The ECI emulator's faults and placement and
+ * the chaos campaign draw from it, so a run is reproducible from its seed.
+ */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -2,10 +2,13 @@
  * A day's reconciliation as one self-contained HTML page (no scripts, no external assets, like billing-html.ts): an
  * inline SVG chart of billed (real charge) beside estimated per namespace, plus the leaked groups and the bridge's
  * own FC/MNS cost as billed-only bars; then the per-group table with each difference's cause. Pure.
+ *
+ * Presentation, so here beside billing-html.ts rather than in the domain: only the CLI renders it
+ * (`eci-bridge cost --reconcile --format html`, scripts/commands/cost-reconcile.ts); the reconcile function never does.
  */
-import { formatMoney, type Money } from './billing.js';
+import { formatMoney, type Money } from '../../shared/domain/billing.js';
 import { axisTicks, esc } from './billing-html.js';
-import { amountMoney, LABEL_COMPARISON, LABEL_ESTIMATE, LABEL_REAL, type Reconciliation } from './reconcile.js';
+import { amountMoney, LABEL_COMPARISON, LABEL_ESTIMATE, LABEL_REAL, type Reconciliation } from '../../shared/domain/reconcile.js';
 
 export const BILLED_COLOUR = '#e15759';
 export const ESTIMATED_COLOUR = '#4e79a7';

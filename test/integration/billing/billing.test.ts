@@ -25,7 +25,8 @@ import { encodeMessage } from '../../../shared/domain/messages.js';
 import { TAG_OWNER_KIND, TAG_OWNER_NAME, TAG_POD_UID } from '../../../shared/domain/names.js';
 import { validatePod } from '../../../shared/domain/validate.js';
 import { type AdmissionDeps, validatePodAdmission } from '../../../shared/usecases/admission.js';
-import { budgetPodCheck, reportConfigMapName, reportKey } from '../../../shared/usecases/billing.js';
+import { reportConfigMapName, reportKey } from '../../../shared/usecases/billing-store.js';
+import { budgetPodCheck } from '../../../shared/usecases/budgets.js';
 import {
   clusterCaPem,
   createTestNamespace,

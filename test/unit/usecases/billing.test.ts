@@ -9,16 +9,9 @@ import type { EciKeyValue } from '../../../shared/domain/eci.js';
 import type { Pod } from '../../../shared/domain/k8s.js';
 import { TAG_CLUSTER, TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE } from '../../../shared/domain/names.js';
 import { defaultPriceTables } from '../../../shared/domain/prices.js';
-import {
-  Billing,
-  type BillingPorts,
-  type BillingSettings,
-  BUDGET_STATE_NAME,
-  budgetAdmission,
-  budgetPodCheck,
-  readBudgetState,
-  reportConfigMapName,
-} from '../../../shared/usecases/billing.js';
+import { Billing, type BillingPorts, type BillingSettings } from '../../../shared/usecases/billing.js';
+import { reportConfigMapName } from '../../../shared/usecases/billing-store.js';
+import { BUDGET_STATE_NAME, budgetAdmission, budgetPodCheck, readBudgetState } from '../../../shared/usecases/budgets.js';
 import { FakeCluster, FakeGroups, type LogLine, memLogger } from './billing-fakes.js';
 
 const T0 = Date.parse('2024-05-01T09:00:00Z');

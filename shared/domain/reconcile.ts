@@ -17,6 +17,7 @@
 import { z } from 'zod';
 import { type BillLine, PRODUCT_ECI, PRODUCT_FC, PRODUCT_MNS } from './bill.js';
 import { costOf, formatMoney, instanceRate, type BilledSize, MONEY_SCALE, type Money, parseMoney, type Period, vnodeRate } from './billing.js';
+import { type BridgeModel, MODEL_CURRENCY, predictBridgeDay } from './bridge-cost.js';
 import { type PriceTable, parseSpec } from './prices.js';
 
 export const LABEL_REAL = 'real charge';
@@ -135,8 +136,13 @@ export const ReconciliationSchema = z.strictObject({
     billed: Amount,
     byProduct: z.record(z.string(), Amount),
     resources: z.number().int().nonnegative(),
-    /** the cost model's prediction of the same day, when one is configured */
+    /** the cost model's prediction of the same day (an estimate); null when the model cannot price it */
     predicted: Amount.nullable(),
+    /** how the prediction was made (bridge-cost.ts predictBridgeDay): idle for the day + per-pod overhead × pods */
+    prediction: z
+      .strictObject({ label: z.string(), idle: Amount, perPod: Amount, pods: z.number().int().nonnegative(), text: z.string() })
+      .nullable()
+      .optional(),
   }),
   vnodeComparison: z.strictObject({ label: z.string(), text: z.string(), amount: Amount }),
   /** where the per-group rows live when they do not fit in the summary ConfigMap */
@@ -229,8 +235,8 @@ export interface ReconcileInput {
   hourlyReports: number;
   recomputedHours: readonly string[];
   dimensions?: readonly Dimension[];
-  /** the cost model's prediction of the bridge's own cost for the day, if any */
-  predictedBridge?: Money;
+  /** the cost model (bridge-cost.ts) that predicts the bridge's own cost for the day; none: no prediction */
+  bridgeModel?: BridgeModel;
 }
 
 /** The reconciliation of one day: deterministic (sorted; same inputs → byte-identical JSON). */
@@ -338,7 +344,7 @@ export function reconcileDay(input: ReconcileInput): Reconciliation {
       billed: amountText(own.reduce((a, l) => a + l.amount, 0n)),
       byProduct,
       resources: own.length,
-      predicted: input.predictedBridge === undefined ? null : amountText(input.predictedBridge),
+      ...bridgePrediction(input.bridgeModel, groups.length, table.currency),
     },
     vnodeComparison: {
       label: LABEL_COMPARISON,
@@ -346,6 +352,32 @@ export function reconcileDay(input: ReconcileInput): Reconciliation {
       amount: amountText(vcost),
     },
     detail: { configMaps: [] },
+  };
+}
+
+/** Money of a currency amount given as a number (rounded to 1e-9). */
+function moneyOfNumber(n: number): Money {
+  return BigInt(Math.round(n * 1e9)) * (MONEY_SCALE / 1_000_000_000n);
+}
+
+/**
+ * The cost model's prediction of the bridge's own FC + MNS cost for the day (an estimate), with `pods` pod
+ * lifecycles (the day's container groups); none when no model is given or the bill is not in the model's currency.
+ */
+export function bridgePrediction(model: BridgeModel | undefined, pods: number, currency: string): Pick<Reconciliation['bridge'], 'predicted' | 'prediction'> {
+  if (!model || currency !== MODEL_CURRENCY) return { predicted: null };
+  const p = predictBridgeDay(model, pods);
+  const idle = moneyOfNumber(p.idleCny);
+  const perPod = moneyOfNumber(p.perPodCny);
+  return {
+    predicted: amountText(idle + perPod * BigInt(pods)),
+    prediction: {
+      label: LABEL_ESTIMATE,
+      idle: amountText(idle),
+      perPod: amountText(perPod),
+      pods,
+      text: `the cost model (docs/performance.md) predicts ${formatMoney(idle, 4)} ${currency} idle for the day + ${pods} pod(s) × ${formatMoney(perPod, 6)} ${currency} per pod lifecycle`,
+    },
   };
 }
 

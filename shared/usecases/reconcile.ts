@@ -11,6 +11,7 @@
  * listed in the summary's `detail.configMaps`. Shards are written first, the summary last (it is the commit mark).
  */
 import { BILL_PRODUCTS, type BillLine, billLineOf, billingDayPeriod, isSettled, lastSettledDay, mergeLines, utcOffsetText } from '../domain/bill.js';
+import type { BridgeModel } from '../domain/bridge-cost.js';
 import { type CostReport, hourPeriod, moneyOf, ownerKey } from '../domain/billing.js';
 import type { ConfigMap } from '../domain/k8s.js';
 import { LEARNED_CONFIGMAP, LEARNED_KEY, type LearnedPrices, learnedFrom, mergeLearned, readLearned } from '../domain/learned.js';
@@ -39,6 +40,8 @@ export interface ReconcileSettings {
   offsetHours: number;
   settleHours: number;
   billing: BillingSettings;
+  /** the cost model that predicts the bridge's own FC + MNS cost (BILLING_BRIDGE_MODEL; none: no prediction) */
+  bridgeModel?: BridgeModel;
 }
 
 export interface ReconcilePorts extends BillingPorts {
@@ -129,6 +132,7 @@ export class Reconcile {
       live,
       hourlyReports: reports.length,
       recomputedHours: recomputed.map((r) => r.id).sort(),
+      ...(s.bridgeModel ? { bridgeModel: s.bridgeModel } : {}),
     });
     return { reconciliation, unreadable };
   }

@@ -24,7 +24,7 @@ export const LABEL_REAL = 'real charge';
 export const LABEL_ESTIMATE = 'estimate';
 export const LABEL_COMPARISON = 'comparison';
 
-export type Cause = 'match' | 'rounding' | 'duration' | 'spot price' | 'price table' | 'not billed';
+export type Cause = 'match' | 'rounding' | 'duration' | 'spot price' | 'price table' | 'not billed' | 'not estimated';
 
 /** The bridge's estimate of one container group over the billing day (summed from its hourly reports). */
 export interface GroupEstimate {
@@ -84,7 +84,7 @@ const ReconciledGroupSchema = z.strictObject({
   /** estimate (sum of hourly fees); null: the bridge has no estimate */
   estimated: Amount.nullable(),
   difference: Amount,
-  cause: z.enum(['match', 'rounding', 'duration', 'spot price', 'price table', 'not billed']),
+  cause: z.enum(['match', 'rounding', 'duration', 'spot price', 'price table', 'not billed', 'not estimated']),
   explanation: z.string(),
   tags: z.record(z.string(), z.string()),
 });
@@ -228,6 +228,8 @@ export interface ReconcileInput {
   /** the cluster tag value (names.ts tagValue of CLUSTER_NAME) */
   clusterTag: string;
   clusterTagKey: string;
+  /** the tag key of the pod UID the bridge puts on its groups (names.ts TAG_POD_UID), and of the pod's namespace and name */
+  podTagKeys?: { uid: string; namespace: string; name: string };
   table: PriceTable;
   lines: readonly BillLine[];
   estimates: readonly GroupEstimate[];
@@ -252,6 +254,28 @@ export function reconcileDay(input: ReconcileInput): Reconciliation {
     const line = eciLines.get(id);
     const est = estimates.get(id);
     const now = live.get(id);
+    const podUid = line && input.podTagKeys ? line.tags[input.podTagKeys.uid] : undefined;
+    if (line && !est && podUid && !now) {
+      // the bridge made it for a pod (pod-uid tag); pod and group were deleted between two hourly runs, so no report
+      // counted it: a gap of the estimate, not a leak (nothing is running)
+      const keys = input.podTagKeys;
+      groups.push({
+        groupId: id,
+        namespace: (keys && line.tags[keys.namespace]) ?? '',
+        pod: (keys && line.tags[keys.name]) ?? '',
+        owner: '',
+        node: '',
+        size: line.instanceSpec ?? '',
+        spot: false,
+        billed: amountText(line.amount),
+        estimated: null,
+        difference: amountText(line.amount),
+        cause: 'not estimated',
+        explanation: `billed ${formatMoney(line.amount, 2)} ${table.currency} for pod uid ${podUid}, but no hourly report counted it: the pod and its group were deleted between two hourly billing runs (no longer in ECI)`,
+        tags: line.tags,
+      });
+      continue;
+    }
     if (line && !est) {
       leaks.push({
         groupId: id,

@@ -16,7 +16,7 @@ import { type CostReport, hourPeriod, moneyOf, ownerKey } from '../domain/billin
 import type { ConfigMap } from '../domain/k8s.js';
 import { LEARNED_CONFIGMAP, LEARNED_KEY, type LearnedPrices, learnedFrom, mergeLearned, readLearned } from '../domain/learned.js';
 import { LEAKS_CONFIGMAP, type LeakRecord } from '../domain/leaks.js';
-import { TAG_CLUSTER, TAG_POD_UID, tagValue } from '../domain/names.js';
+import { TAG_CLUSTER, TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID, tagValue } from '../domain/names.js';
 import { type GroupEstimate, type LiveGroup, type Reconciliation, ReconciliationSchema, reconcileDay } from '../domain/reconcile.js';
 import type { BillReader, Cluster, ClusterStore } from '../ports/index.js';
 import { Billing, type BillingPorts, type BillingSettings } from './billing.js';
@@ -126,6 +126,7 @@ export class Reconcile {
       period,
       clusterTag: tagValue(s.clusterName),
       clusterTagKey: TAG_CLUSTER,
+      podTagKeys: { uid: TAG_POD_UID, namespace: TAG_NAMESPACE, name: TAG_POD_NAME },
       table: this.billing.priceTable,
       lines,
       estimates: estimatesOf(reports),

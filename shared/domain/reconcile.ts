@@ -16,13 +16,19 @@
  */
 import { z } from 'zod';
 import { type BillLine, PRODUCT_ECI, PRODUCT_FC, PRODUCT_MNS } from './bill.js';
-import { costOf, formatMoney, instanceRate, type BilledSize, MONEY_SCALE, type Money, parseMoney, type Period, vnodeRate } from './billing.js';
+import {
+  costOf,
+  formatMoney,
+  instanceRate,
+  type BilledSize,
+  LABEL_COMPARISON,
+  LABEL_ESTIMATE,
+  LABEL_REAL,
+  MONEY_SCALE, type Money, parseMoney, type Period, vnodeRate } from './billing.js';
 import { type BridgeModel, MODEL_CURRENCY, predictBridgeDay } from './bridge-cost.js';
 import { type PriceTable, parseSpec } from './prices.js';
 
-export const LABEL_REAL = 'real charge';
-export const LABEL_ESTIMATE = 'estimate';
-export const LABEL_COMPARISON = 'comparison';
+export { LABEL_COMPARISON, LABEL_ESTIMATE, LABEL_REAL } from './billing.js';
 
 export type Cause = 'match' | 'rounding' | 'duration' | 'spot price' | 'price table' | 'not billed' | 'not estimated';
 

@@ -3,7 +3,7 @@
  * namespace (`eci-bridge-cost-<day>`), one key per hour, written once. A report that would push the day's ConfigMap
  * past the 1 MiB object limit is stored without its per-pod rows (aggregates only).
  */
-import { type CostReport, CostReportSchema, dayOf } from '../domain/billing.js';
+import { type CostReport, CostReportSchema, dayOf, labelReport } from '../domain/billing.js';
 import type { ConfigMap } from '../domain/k8s.js';
 import type { Cluster, ClusterStore, Logger } from '../ports/index.js';
 import { isConflict, isNotFound } from './errors.js';
@@ -50,7 +50,7 @@ export class ReportStore {
     private readonly namespace: string,
   ) {}
 
-  /** Stored reports whose period starts in [from, to), oldest first. */
+  /** Stored reports whose period starts in [from, to), oldest first, every line labelled (labelReport). */
   async storedReports(from: number, to: number, onDay?: (day: string) => void): Promise<CostReport[]> {
     const out: CostReport[] = [];
     const dayMs = 86_400_000;
@@ -64,7 +64,7 @@ export class ReportStore {
           continue;
         }
         const start = Date.parse(res.data.period.start);
-        if (start >= from && start < to) out.push(res.data);
+        if (start >= from && start < to) out.push(labelReport(res.data));
       }
     }
     return out;

@@ -123,9 +123,14 @@ async function footprint(kube: KubeClient, config: Config, day: string): Promise
   };
 }
 
+/** Suspends the demo's CronJob: no pod may start after the hours were reported (it would be billed, not estimated). */
+export async function suspendCron(kube: KubeClient, cron: Manifest): Promise<void> {
+  await applyManifests(kube, [{ ...cron, spec: { ...(cron.spec as Record<string, unknown>), suspend: true } }]);
+}
+
 /**
  * Reports the hours since `since` with the billing function and reconciles `day` with the reconcile function (twice),
- * printing the reconciliation; `cron` is suspended first so no pod starts after the hours were reported.
+ * printing the reconciliation. Call it once no pod is starting any more (suspendCron).
  */
 export async function reconcileSandboxDay(o: {
   runtime: Runtime;
@@ -134,12 +139,10 @@ export async function reconcileSandboxDay(o: {
   say: Say;
   day: string;
   since: number;
-  cron: Manifest;
 }): Promise<SandboxBillResult> {
   const { runtime, kube, say, day } = o;
   const config = runtime.config;
   const failures: string[] = [];
-  await applyManifests(kube, [{ ...o.cron, spec: { ...(o.cron.spec as Record<string, unknown>), suspend: true } }]);
   const keys = cloudCredentials(config);
   const context = (fn: string): FcContextLike => ({
     requestId: randomUUID(),

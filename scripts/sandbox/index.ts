@@ -31,7 +31,7 @@ import {
   type Expectation,
   evaluate,
 } from './demo.js';
-import { BILL_AHEAD_MS, billSummary, createStrayGroup, reconcileSandboxDay, SANDBOX_PRICE_TABLES, type SandboxBillResult, sandboxBill } from './bill.js';
+import { BILL_AHEAD_MS, billSummary, createStrayGroup, reconcileSandboxDay, SANDBOX_PRICE_TABLES, type SandboxBillResult, sandboxBill, suspendCron } from './bill.js';
 import { Display, type Frame } from './display.js';
 import { ensureNamespace, namespace, type SandboxEnvironment, type Say, startSandboxEnvironment } from './environment.js';
 import { StartUsageError } from './errors.js';
@@ -452,16 +452,12 @@ export async function runSandbox(opts: StartOptions = {}): Promise<StartResult> 
     if (opts.signal?.aborted) failures.push('interrupted before the demo settled');
     if (!demo.timedOut && !opts.signal?.aborted) {
       try {
+        // no pod may start once the hours are reported: suspend the CronJob, give a Job it just created time to
+        // show its pod, and let the batch pods finish
+        await suspendCron(env.kube, demoObjects(DEMO_NAMESPACE, env.config.VNODE_NAME, { billing: true }).cron);
+        await sleep(3000, opts.signal);
         await batchFinished(s, 60_000);
-        reconciliation = await reconcileSandboxDay({
-          runtime,
-          kube: env.kube,
-          logger,
-          say,
-          day,
-          since: t0,
-          cron: demoObjects(DEMO_NAMESPACE, env.config.VNODE_NAME, { billing: true }).cron,
-        });
+        reconciliation = await reconcileSandboxDay({ runtime, kube: env.kube, logger, say, day, since: t0 });
         failures.push(...reconciliation.failures);
         if (reconciliation.leaks.join() !== stray) failures.push(`the reconciliation found the leaks [${reconciliation.leaks.join(', ')}], expected [${stray}]`);
       } catch (err) {

@@ -28,6 +28,7 @@ import type { Logger } from '../../shared/ports/index.js';
 import { reconcileConfigMapName } from '../../shared/usecases/reconcile.js';
 import { table } from '../commands/cost-reconcile.js';
 import { DEMO_INSTANCE_TYPE } from './demo.js';
+import { SandboxError } from './errors.js';
 import type { Say } from './environment.js';
 import type { Runtime } from './runtime.js';
 
@@ -164,7 +165,7 @@ export async function reconcileSandboxDay(o: {
   if (first.stored !== 'created') failures.push(`the reconciliation of ${day} was ${first.stored}, expected created`);
   const before = await footprint(kube, config, day);
   const rec = await reconcileOf(at(() => Date.now() + BILL_AHEAD_MS)(context('reconcile').credentials), context('reconcile').credentials).read(day);
-  if (!rec) throw new Error(`the reconciliation of ${day} was not stored`);
+  if (!rec) throw new SandboxError(`the reconciliation of ${day} was not stored`);
   say('');
   say(`The billing day: the reconcile function read the bill of ${day} (BSS emulator) and the billing function's hourly reports`);
   for (const l of table(rec, `stored by the reconcile function (ConfigMap ${reconcileConfigMapName(day)})`).trimEnd().split('\n')) say(`  ${l}`);

@@ -9,7 +9,7 @@
  *    at once, so at most 2 pod-sync instances are busy). An idle window first (no pods), then N pods to Running
  *    (sustained pods/s between the 10th and 90th percentile pod), a steady window, then all deleted.
  * 3. Kubernetes requests per pod lifecycle by verb and kind (every request the watcher and workers send passes a
- *    counting proxy), DeleteContainerGroup per pod, CPU per pod by process, and the cost model (bench/cost-model.ts).
+ *    counting proxy), DeleteContainerGroup per pod, CPU per pod by process, and the cost model (shared/domain/bridge-cost.ts).
  *
  * `--profile` records a CPU profile of every child process over the lifecycle (burst start → all deleted; the
  * inspector's Profiler, as `node --cpu-prof`) into bench/results/profiles/ and prints each one's top self-time
@@ -29,7 +29,7 @@ import { createKubeCluster } from '../shared/adapters/kube/index.js';
 import { kubeOptions } from '../shared/compose.js';
 import { PodTracker } from '../scripts/sandbox/tracker.js';
 import type { ChildStats, Role } from './burst-child.js';
-import { cny, idlePerMonth, PRICES, type Usage } from './cost-model.js';
+import { cny, idlePerMonth, PRICES, type Usage } from '../shared/domain/bridge-cost.js';
 import { summariseFile } from './profile.js';
 import { type Figure, figure, percentile, RESULTS_DIR, writeResult } from './results.js';
 

@@ -3,8 +3,10 @@
  * only what reconciles bundles the BSS SDK (@alicloud/bssopenapi20171214 and @alicloud/openapi-core); the other
  * function bundles never carry it.
  */
+import { z } from 'zod';
 import { createBssBillReader } from './adapters/bss/index.js';
 import { type Bridge, billsOverride, ComposeError, cloudCredentials, connectBilling, hasStore } from './compose.js';
+import { type BridgeModel, BridgeModelSchema, MEASURED_BRIDGE_MODEL } from './domain/bridge-cost.js';
 import type { Config } from './domain/config.js';
 import type { FcCredentials } from './sim/fc.js';
 import type { BillReader, Logger } from './ports/index.js';
@@ -13,8 +15,23 @@ import { Reconcile, type ReconcileSettings } from './usecases/reconcile.js';
 
 const reconciles = new WeakMap<Bridge, Reconcile>();
 
+/** BILLING_BRIDGE_MODEL (JSON, fields left out keep the measured model), else the measured model. */
+export function bridgeModelFromConfig(config: Config): BridgeModel {
+  if (!config.BILLING_BRIDGE_MODEL) return MEASURED_BRIDGE_MODEL;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(config.BILLING_BRIDGE_MODEL);
+  } catch (err) {
+    throw new ComposeError('BILLING_BRIDGE_MODEL is not JSON', { cause: err });
+  }
+  const res = BridgeModelSchema.safeParse(raw);
+  if (!res.success) throw new ComposeError(`BILLING_BRIDGE_MODEL is invalid:\n${z.prettifyError(res.error)}`);
+  return res.data;
+}
+
 export function reconcileSettingsFromConfig(config: Config): ReconcileSettings {
   return {
+    bridgeModel: bridgeModelFromConfig(config),
     clusterName: config.CLUSTER_NAME,
     vnodeName: config.VNODE_NAME,
     bridgeNamespace: config.BRIDGE_NAMESPACE,

@@ -7,7 +7,8 @@
 import { formatMoney } from '../../shared/domain/billing.js';
 import { isDay } from '../../shared/domain/bill.js';
 import type { Config } from '../../shared/domain/config.js';
-import { amountMoney, LABEL_COMPARISON, LABEL_ESTIMATE, LABEL_REAL, type Reconciliation } from '../../shared/domain/reconcile.js';
+import { MODEL_CURRENCY } from '../../shared/domain/bridge-cost.js';
+import { amountMoney, amountText, LABEL_COMPARISON, LABEL_ESTIMATE, LABEL_REAL, type Reconciliation } from '../../shared/domain/reconcile.js';
 import { renderReconcilePage } from '../lib/reconcile-html.js';
 import type { BillReader, Clock, Cluster, ClusterStore, ContainerGroups, Logger } from '../../shared/ports/index.js';
 import { Reconcile, type ReconcileSettings } from '../../shared/usecases/reconcile.js';
@@ -85,10 +86,19 @@ export function table(r: Reconciliation, source: string): string {
   for (const u of r.learned.unitPrices) out += `  ${u.size}: observed ${m2(u.observedPerHour)} ${cur}/h, table ${m2(u.tablePerHour)} ${cur}/h (${u.groups} group(s))\n`;
   if (r.learned.spotRatio) out += `  spot ratio: observed ${r.learned.spotRatio.observed}, assumed ${r.learned.spotRatio.assumed} (${r.learned.spotRatio.groups} group(s))\n`;
   out += `\nThe bridge's own cost (${LABEL_REAL}, FC + MNS, ${r.bridge.resources} tagged resource(s)): ${m2(r.bridge.billed)} ${cur}`;
-  out += `${Object.entries(r.bridge.byProduct).map(([p, a]) => `; ${p} ${m2(a)}`).join('')}; predicted: ${r.bridge.predicted === null ? 'no prediction configured' : m2(r.bridge.predicted)}\n`;
+  out += `${Object.entries(r.bridge.byProduct).map(([p, a]) => `; ${p} ${m2(a)}`).join('')}; predicted: ${predictedText(r)}\n`;
+  if (r.bridge.prediction && r.bridge.predicted !== null) {
+    const diff = amountMoney(r.bridge.billed) - amountMoney(r.bridge.predicted);
+    out += `  predicted (${r.bridge.prediction.label}): ${r.bridge.prediction.text}; measured − predicted ${m2(amountText(diff))} ${cur}\n`;
+  }
   out += `${LABEL_COMPARISON}: ${r.vnodeComparison.text}\n`;
   if (r.sources.recomputedHours.length) out += `note: ${r.sources.recomputedHours.length} hour(s) had no stored report and were recomputed from what ECI and the cluster know now\n`;
   return out;
+}
+
+function predictedText(r: Reconciliation): string {
+  if (r.bridge.predicted !== null) return `${m2(r.bridge.predicted)} ${r.currency}`;
+  return r.currency === MODEL_CURRENCY ? 'no prediction configured' : `none (the cost model prices in ${MODEL_CURRENCY}, this bill is in ${r.currency})`;
 }
 
 export function csv(r: Reconciliation): string {

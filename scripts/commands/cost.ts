@@ -409,9 +409,9 @@ export async function clusterCost(deps: ClusterDeps, config: Config, opts: Clust
           from: new Date(from).toISOString(),
           to: new Date(now).toISOString(),
           by: opts.by,
-          rows: [...rows].map(([key, r]) => ({ key, cost: formatMoney(r.cost, 6), pods: r.pods })),
+          rows: [...rows].map(([key, r]) => ({ key, cost: formatMoney(r.cost, 6), pods: r.pods, label: LABEL_ESTIMATE })),
           total: formatMoney(total, 6),
-          vnodeComparison: { kind: 'comparison', what: 'an ECI VNode would cost this for the same time; not in the total', cost: formatMoney(vnodes, 6) },
+          vnodeComparison: { kind: 'comparison', label: LABEL_COMPARISON, what: 'an ECI VNode would cost this for the same time; not in the total', cost: formatMoney(vnodes, 6) },
           liveHours: live.map((r) => r.id),
           labels: { rows: LABEL_ESTIMATE, vnodeComparison: LABEL_COMPARISON, total: LABEL_ESTIMATE },
         },
@@ -420,8 +420,11 @@ export async function clusterCost(deps: ClusterDeps, config: Config, opts: Clust
       )}\n`,
     );
   } else if (opts.format === 'csv') {
-    io.out(`${opts.by},pods,cost_${currency.toLowerCase()}\n`);
-    for (const [key, r] of rows) io.out(`${csvCell(key)},${r.pods},${formatMoney(r.cost, 6)}\n`);
+    // every row says what it is: the rows and the total are estimates; the VNode line is a comparison
+    io.out(`${opts.by},pods,cost_${currency.toLowerCase()},label\n`);
+    for (const [key, r] of rows) io.out(`${csvCell(key)},${r.pods},${formatMoney(r.cost, 6)},${LABEL_ESTIMATE}\n`);
+    io.out(`total,,${formatMoney(total, 6)},${LABEL_ESTIMATE}\n`);
+    if (vnodes > 0n) io.out(`${csvCell('(an ECI VNode would cost)')},,${formatMoney(vnodes, 6)},${LABEL_COMPARISON}\n`);
   } else {
     const body = [...rows].map(([key, r]) => [key, String(r.pods), formatMoney(r.cost, 6)]);
     body.push(['total', '', formatMoney(total, 6)]);

@@ -1,6 +1,6 @@
 /**
  * `npm start` / `npx eci-bridge start`: the whole bridge in one process. With nothing configured it runs the
- * sandbox (local control plane + ECI emulator + demo pods, then a summary; exit 0 only if every expectation held);
+ * sandbox (local control plane + ECI and BSS emulators + demo pods + the day's reconciliation, then a summary; exit 0 only if every expectation held);
  * with KUBECONFIG (or --kubeconfig) it runs against that cluster and the configured ECI endpoint until Ctrl-C.
  * The logic is scripts/sandbox/.
  */
@@ -13,7 +13,8 @@ export const summary = 'run the whole bridge in one process: the sandbox demo, o
 const USAGE = `usage: npm start [-- options]   (or: npx eci-bridge start [options])
 
 With nothing configured: the sandbox. A private local kube-apiserver + etcd (built once, 6-10 minutes), the ECI
-emulator, the watcher and every function in this process, five demo pods, a live table, then a summary.
+and BSS (billing) emulators, the watcher and every function in this process, the demo pods, a live table, the
+reconciliation of the day they ran in against the emulated bill (run twice: nothing changes), then a summary.
   --keep               keep the sandbox running after the demo (Ctrl-C cleans up and stops)
   --time-scale X       emulator and timer scale (default 0.1: 10 simulated seconds per real second)
 

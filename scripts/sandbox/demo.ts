@@ -20,6 +20,16 @@ export const DEMO_PROFILE_SELECTOR = 'demo-burst';
 export type DemoName = 'web' | 'job' | 'cron' | 'job-fail' | 'refused' | 'profile' | 'deleted';
 export const DEMO_PODS: readonly DemoName[] = ['web', 'job', 'cron', 'job-fail', 'refused', 'profile', 'deleted'];
 
+const SPOT_ANNOTATION = 'k8s.aliyun.com/eci-spot-strategy';
+const SPECS_ANNOTATION = 'k8s.aliyun.com/eci-use-specs';
+/** The instance type the failing demo pod runs on when the demo shows a billing day (the bill misprices it). */
+export const DEMO_INSTANCE_TYPE = 'ecs.c6.large';
+/**
+ * How long (simulated) the Job's and job-fail's containers run when the demo shows a billing day: long enough for
+ * several seconds of real running at the sandbox's time scale (ECI's times have one-second resolution).
+ */
+const BILLED_SECONDS = 80;
+
 const TOLERATION = { key: 'virtual-kubelet.io/provider', operator: 'Equal', value: 'alibabacloud', effect: 'NoSchedule' };
 /** How a workload asks for the virtual node (README: nodeSelector + toleration); the scheduler binds it. */
 const ON_VNODE = { nodeSelector: { 'k8s.aliyun.com/vnode': 'true' }, tolerations: [TOLERATION] };
@@ -36,18 +46,23 @@ export function demoProfile(): Record<string, string> {
 /**
  * The demo objects, one per demo name: Deployment `web`, Job `job`, CronJob `cron` (batch/v1beta1: Kubernetes
  * 1.20 has no batch/v1 CronJob), pod `job-fail`, Deployment `refused` (a hostPath volume), pod `profile` (placed by
- * eci-profile), pod `deleted` (deleted by the demo once Running).
+ * eci-profile), pod `deleted` (deleted by the demo once Running). With `billing` (the sandbox's billing day) the Job's
+ * pods are spot and `job-fail` runs on DEMO_INSTANCE_TYPE.
  */
-export function demoObjects(namespace: string, nodeName: string): Record<DemoName, Manifest> {
+export function demoObjects(namespace: string, nodeName: string, opts: { billing?: boolean } = {}): Record<DemoName, Manifest> {
   const labels = (name: DemoName) => ({ app: 'eci-bridge-demo', [DEMO_LABEL]: name });
   const meta = (name: DemoName) => ({ name, namespace, labels: labels(name) });
+  // the sandbox's billing day (bill.ts): the Job's pods run on spot instances, the failing pod on an instance type
+  const annotations = (name: DemoName): Record<string, string> | undefined =>
+    !opts.billing ? undefined : name === 'job' ? { [SPOT_ANNOTATION]: 'SpotAsPriceGo' } : name === 'job-fail' ? { [SPECS_ANNOTATION]: DEMO_INSTANCE_TYPE } : undefined;
   const template = (name: DemoName, spec: Record<string, unknown>) => ({
-    metadata: { labels: labels(name) },
+    metadata: { labels: labels(name), ...(annotations(name) ? { annotations: annotations(name) } : {}) },
     spec: { ...ON_VNODE, terminationGracePeriodSeconds: 10, ...spec },
   });
   const server = { name: 'web', image: 'nginx:1.25-alpine', ports: [{ containerPort: 80 }], resources: { requests: { cpu: '250m', memory: '512Mi' } } };
   const task = (seconds: number) => ({ name: 'job', image: 'busybox:1.36', command: ['sh', '-c', `sleep ${seconds}; echo done # eci-sim: sleep ${seconds}; exit 0`] });
   const selector = (name: DemoName) => ({ matchLabels: labels(name) });
+  const failSeconds = opts.billing ? BILLED_SECONDS : 15;
   return {
     web: {
       apiVersion: 'apps/v1',
@@ -63,7 +78,7 @@ export function demoObjects(namespace: string, nodeName: string): Record<DemoNam
         completions: JOB_COMPLETIONS,
         parallelism: JOB_COMPLETIONS,
         backoffLimit: 2,
-        template: template('job', { restartPolicy: 'Never', containers: [task(20)] }),
+        template: template('job', { restartPolicy: 'Never', containers: [task(opts.billing ? BILLED_SECONDS : 20)] }),
       },
     },
     cron: {
@@ -80,7 +95,7 @@ export function demoObjects(namespace: string, nodeName: string): Record<DemoNam
     'job-fail': {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: meta('job-fail'),
+      metadata: { ...meta('job-fail'), ...(annotations('job-fail') ? { annotations: annotations('job-fail') } : {}) },
       spec: {
         nodeName,
         tolerations: [TOLERATION],
@@ -89,7 +104,7 @@ export function demoObjects(namespace: string, nodeName: string): Record<DemoNam
           {
             name: 'job',
             image: 'busybox:1.36',
-            command: ['sh', '-c', `sleep 15; exit ${JOB_FAIL_EXIT_CODE} # eci-sim: sleep 15; exit ${JOB_FAIL_EXIT_CODE}`],
+            command: ['sh', '-c', `sleep ${failSeconds}; exit ${JOB_FAIL_EXIT_CODE} # eci-sim: sleep ${failSeconds}; exit ${JOB_FAIL_EXIT_CODE}`],
           },
         ],
       },

@@ -2,7 +2,7 @@
  * The sandbox's surroundings: a PRIVATE local control plane (a real kube-apiserver, kube-scheduler and
  * kube-controller-manager + etcd in its own temporary directory and on its own ports, killed by a watchdog even if
  * this process dies, so it never disturbs the shared test control plane `npm test` uses, and is always gone
- * afterwards), the ECI emulator in-process with a time scale, the bridge configuration pointing at both, and the
+ * afterwards), the ECI emulator in-process with a time scale (and, on request, the BSS emulator billing its groups), the bridge configuration pointing at both, and the
  * namespaces. The chaos suite and the benchmarks build on the same function, so the sandbox wiring exists once.
  */
 import { existsSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createKubeClient, type KubeClient } from '../../shared/adapters/kube/index.js';
 import { applyManifests, clusterEndpoint, type Manifest } from '../../shared/adapters/kube/provision.js';
 import { type Config, parseConfig } from '../../shared/domain/config.js';
+import { type BillScenario, type BssEmulator, startBssEmulator } from '../../emulators/bss/index.js';
 import { DEFAULT_CREDENTIAL, type EciEmulator, type EciEmulatorOptions, startEciEmulator } from '../../emulators/eci/index.js';
 import { binariesBuilt, type ControlPlane, install, KUBE_VERSION, type PlaneOptions, startControlPlane } from '../testenv/controlPlane.js';
 import { KUBELET_CLIENT_FILES } from '../testenv/kubelet.js';
@@ -20,11 +21,13 @@ export type Say = (line: string) => void;
 export interface SandboxEnvironment {
   readonly controlPlane: ControlPlane;
   readonly emulator: EciEmulator;
+  /** The BSS (billing) emulator, billing the ECI emulator's groups (`bill`). */
+  readonly bss?: BssEmulator;
   readonly config: Config;
   readonly kube: KubeClient;
   /** Closes the emulator and stops the control plane (idempotent). */
   stop(): Promise<void>;
-  readonly closed: { emulator: boolean; controlPlane: boolean };
+  readonly closed: { emulator: boolean; controlPlane: boolean; bss?: boolean };
 }
 
 export interface EnvironmentOptions {
@@ -41,6 +44,11 @@ export interface EnvironmentOptions {
   kubelet?: boolean;
   /** More emulator options (e.g. a shorter retention of finished groups). */
   emulator?: Pick<EciEmulatorOptions, 'retainFinishedMs' | 'scenario'>;
+  /**
+   * Run the BSS emulator beside the ECI emulator, billing its groups with this scenario; its bill is read as of
+   * `billAheadMs` from now (default two days: the usage has settled) and the configuration points BSS_ENDPOINT at it.
+   */
+  bill?: { scenario: BillScenario; billAheadMs?: number };
 }
 
 /** A free TCP port on loopback (the kubelet API's: the node publishes it, so it is fixed before the start). */
@@ -86,8 +94,29 @@ export async function startSandboxEnvironment(opts: EnvironmentOptions): Promise
     throw err;
   }
   opts.say(`Started the ECI emulator at ${emulator.url} (time scale ${opts.timeScale}: ${Math.round(1 / opts.timeScale)} simulated s per real s)`);
-  const closed = { emulator: false, controlPlane: false };
+  let bss: BssEmulator | undefined;
+  if (opts.bill) {
+    const ahead = opts.bill.billAheadMs ?? 2 * 86_400_000;
+    try {
+      bss = await startBssEmulator({
+        scenario: opts.bill.scenario,
+        credentials: [DEFAULT_CREDENTIAL],
+        source: () => emulator.groups(),
+        billClock: () => Date.now() + ahead,
+      });
+    } catch (err) {
+      await emulator.close();
+      await controlPlane.stop();
+      throw err;
+    }
+    opts.say(`Started the BSS (billing) emulator at ${bss.url}: it bills the ECI emulator's groups as of ${ahead / 3_600_000} h from now`);
+  }
+  const closed: SandboxEnvironment['closed'] = { emulator: false, controlPlane: false, ...(bss ? { bss: false } : {}) };
   const stop = async (): Promise<void> => {
+    if (bss && !closed.bss) {
+      await bss.close();
+      closed.bss = true;
+    }
     if (!closed.emulator) {
       await emulator.close();
       closed.emulator = true;
@@ -126,11 +155,12 @@ export async function startSandboxEnvironment(opts: EnvironmentOptions): Promise
       WATCHER_HTTP_HOST: '127.0.0.1',
       WATCHER_HTTP_PORT: '0',
       LOG_LEVEL: 'warn',
+      ...(bss ? { BSS_ENDPOINT: bss.endpoint, BSS_PROTOCOL: 'http' } : {}),
       ...opts.env,
     });
     const kube = createKubeClient({ kubeconfigPath: controlPlane.kubeconfigPath });
     await applyManifests(kube, [namespace(config.BRIDGE_NAMESPACE), namespace(config.KUBELET_LOG_ARCHIVE_NAMESPACE)]);
-    return { controlPlane, emulator, config, kube, stop, closed };
+    return { controlPlane, emulator, ...(bss ? { bss } : {}), config, kube, stop, closed };
   } catch (err) {
     await stop();
     throw err;

@@ -1,9 +1,10 @@
 /**
  * `npm start`: the whole bridge in one process (scripts/sandbox/runtime.ts), in one of two modes.
  *
- * - **sandbox** (nothing configured): a private local control plane and the ECI emulator (environment.ts), the
- *   demo pods (demo.ts) with a live table and progress, then cleanup and a closing summary of expected vs actual
- *   outcomes, ECI calls by action and container groups left. Exit code 0 only when every expectation held.
+ * - **sandbox** (nothing configured): a private local control plane and the ECI and BSS emulators (environment.ts),
+ *   the demo pods (demo.ts) with a live table and progress, the reconciliation of the day they ran in (bill.ts),
+ *   then cleanup and a closing summary of expected vs actual outcomes, the reconciliation, ECI calls by action and
+ *   container groups left. Exit code 0 only when every expectation held.
  * - **cluster** (KUBECONFIG or --kubeconfig): the bridge against that cluster and the configured ECI endpoint
  *   (real ECI, or `npx eci-bridge emulate eci`, or --emulate-eci in-process); demo pods only with --demo; runs
  *   until SIGINT/SIGTERM.
@@ -14,6 +15,7 @@
 import { createKubeClient, type KubeClient } from '../../shared/adapters/kube/index.js';
 import { applyManifests, deleteObjects, dryRunCreate, listObjects, type Manifest, readObject } from '../../shared/adapters/kube/provision.js';
 import { type Config, parseConfig } from '../../shared/domain/config.js';
+import { billingDayOf } from '../../shared/domain/bill.js';
 import { TAG_CLUSTER, TAG_POD_UID, TAG_VNODE } from '../../shared/domain/names.js';
 import { asError } from '../../shared/errors.js';
 import { DEFAULT_CREDENTIAL, type EciEmulator, startEciEmulator } from '../../emulators/eci/index.js';
@@ -29,6 +31,7 @@ import {
   type Expectation,
   evaluate,
 } from './demo.js';
+import { BILL_AHEAD_MS, billSummary, createStrayGroup, reconcileSandboxDay, SANDBOX_PRICE_TABLES, type SandboxBillResult, sandboxBill, suspendCron } from './bill.js';
 import { Display, type Frame } from './display.js';
 import { ensureNamespace, namespace, type SandboxEnvironment, type Say, startSandboxEnvironment } from './environment.js';
 import { StartUsageError } from './errors.js';
@@ -71,6 +74,8 @@ export interface StartResult {
   failures: string[];
   eciCalls?: { total: number; byAction: Record<string, number> };
   groupsLeft?: number;
+  /** the sandbox's billing day: the reconciliation of the day the demo ran in, and its re-run (bill.ts) */
+  reconciliation?: SandboxBillResult;
   /** what was stopped at the end (every entry true = nothing left running) */
   stopped: Record<string, boolean>;
   endpoints: { eci?: string; apiserver?: string; kubeconfig?: string };
@@ -155,6 +160,8 @@ interface Session {
   logger: CapturingLogger;
   signal?: AbortSignal;
   title: string;
+  /** the demo shows a billing day (spot Job, an instance type: demo.ts) */
+  billing?: boolean;
 }
 
 function notes(logger: CapturingLogger): string[] {
@@ -249,7 +256,7 @@ async function prepareWebhooks(s: Session, kube: KubeClient, objects: Record<Dem
 async function runDemo(s: Session, kube: KubeClient, ns: string, timeoutMs: number, waitForController: number): Promise<{ expectations: Expectation[]; timedOut: boolean }> {
   await ensureNamespace(kube, ns, { waitMs: waitForController });
   const vnode = s.runtime.config.VNODE_NAME;
-  const objects = demoObjects(ns, vnode);
+  const objects = demoObjects(ns, vnode, { billing: s.billing ?? false });
   const webhooks = await prepareWebhooks(s, kube, objects);
   let refusal: string | undefined;
   for (const name of DEMO_PODS) {
@@ -320,6 +327,21 @@ async function cleanupDemo(s: Session, kube: KubeClient, ns: string, timeoutMs: 
   }
 }
 
+/** Waits until the batch demo pods (Job, CronJob, job-fail) have finished, so no hour is reported mid-run. */
+async function batchFinished(s: Session, timeoutMs: number): Promise<void> {
+  const batch = new Set<string>(['job', 'cron', 'job-fail']);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const running = s.tracker
+      .all()
+      .filter((t) => t.goneAt === undefined && batch.has(t.pod.metadata.labels?.[DEMO_LABEL] ?? ''))
+      .filter((t) => t.pod.status?.phase !== 'Succeeded' && t.pod.status?.phase !== 'Failed');
+    if (running.length === 0 || Date.now() > deadline) return;
+    s.display.update(frame(s, `billing day: waiting for ${running.length} batch pod(s) to finish`));
+    await sleep(250, s.signal);
+  }
+}
+
 async function keepRunning(s: Session, say: Say, lines: string[]): Promise<void> {
   if (s.signal?.aborted) return;
   for (const l of lines) say(l);
@@ -345,6 +367,7 @@ function formatSummary(r: Omit<StartResult, 'summary' | 'exitCode'> & { exitCode
     lines.push(`  ECI calls by action: ${by || 'none'} (total ${r.eciCalls.total})`);
   }
   if (r.groupsLeft !== undefined) lines.push(`  container groups left after cleanup: ${r.groupsLeft} (expected 0)`);
+  lines.push(...billSummary(r.reconciliation));
   const stoppedAll = Object.values(r.stopped).every(Boolean);
   lines.push(`  stopped: ${Object.entries(r.stopped).map(([k, v]) => `${k} ${v ? 'yes' : 'NO'}`).join(', ')}${stoppedAll ? '' : ' (something is still running)'}`);
   lines.push(r.exitCode === 0 ? `  Result: every expectation held (exit 0)` : `  Result: FAILED (exit ${r.exitCode}): ${r.failures.join('; ')}`);
@@ -363,11 +386,17 @@ export async function runSandbox(opts: StartOptions = {}): Promise<StartResult> 
   const say: Say = (l) => display.say(l);
   const logger = setupLogging(opts);
   const scale = opts.timeScale ?? 0.1;
-  say('eci-bridge sandbox: the whole bridge in one process against a local kube-apiserver and the ECI emulator');
+  say('eci-bridge sandbox: the whole bridge in one process against a local kube-apiserver and the ECI and BSS emulators');
+  // the billing day the demo runs in (the bill's time zone: UTC+8, the configuration's default)
+  const day = billingDayOf(Date.now(), 8);
   const env: SandboxEnvironment = await startSandboxEnvironment({
     timeScale: scale,
     say,
+    // the bill of the day, and finished groups kept in ECI until the day is reconciled
+    bill: { scenario: sandboxBill('sandbox', day), billAheadMs: BILL_AHEAD_MS },
+    emulator: { retainFinishedMs: 30 * 60_000 },
     env: {
+      BILLING_PRICE_TABLES: SANDBOX_PRICE_TABLES,
       GC_ORPHAN_GRACE_SECONDS: '10',
       LOG_LEVEL: opts.logLevel ?? 'warn',
       // the admission webhooks run unless WEBHOOK_ENABLED=false, on a free loopback port
@@ -378,14 +407,16 @@ export async function runSandbox(opts: StartOptions = {}): Promise<StartResult> 
     // --keep: the kubelet API too, so kubectl logs and the node's metrics work on the demo pods
     kubelet: opts.keep === true,
   });
-  const stopped: Record<string, boolean> = { watcher: false, delivery: false, timers: false, tableWatch: false, emulator: false, controlPlane: false };
+  const stopped: Record<string, boolean> = { watcher: false, delivery: false, timers: false, tableWatch: false, emulator: false, controlPlane: false, ...(env.bss ? { bss: false } : {}) };
   let runtime: Runtime | undefined;
   let tracker: PodTracker | undefined;
   const failures: string[] = [];
   let expectations: Expectation[] = [];
   let groupsLeft: number | undefined;
   let eciCalls: StartResult['eciCalls'];
+  let reconciliation: SandboxBillResult | undefined;
   try {
+    env.bss?.setScenario(sandboxBill(env.config.CLUSTER_NAME, day));
     runtime = await startRuntime({
       config: env.config,
       logger,
@@ -401,11 +432,14 @@ export async function runSandbox(opts: StartOptions = {}): Promise<StartResult> 
         `${runtime.watcher.httpPort ? ` (health on 127.0.0.1:${runtime.watcher.httpPort})` : ''}; pod-sync on the embedded queue; ` +
         `status-sync every ${Math.max(1, 60 * scale)} s, gc every ${Math.max(2, 300 * scale)} s, billing every ${Math.max(60, 3600 * scale)} s`,
     );
+    const stray = await createStrayGroup(runtime);
+    say(`Created container group ${stray} by hand with only the cluster tag (no pod): the billing day's leak`);
     tracker = new PodTracker(runtime.bridge.cluster, env.config.VNODE_NAME);
     await tracker.start();
     const s: Session = {
       runtime,
       tracker,
+      billing: true,
       groups: emulatorGroups(env.emulator, env.config),
       display,
       logger,
@@ -416,6 +450,20 @@ export async function runSandbox(opts: StartOptions = {}): Promise<StartResult> 
     expectations = demo.expectations;
     if (demo.timedOut) failures.push(`the demo did not settle within ${(opts.settleTimeoutMs ?? 120_000) / 1000} s`);
     if (opts.signal?.aborted) failures.push('interrupted before the demo settled');
+    if (!demo.timedOut && !opts.signal?.aborted) {
+      try {
+        // no pod may start once the hours are reported: suspend the CronJob, give a Job it just created time to
+        // show its pod, and let the batch pods finish
+        await suspendCron(env.kube, demoObjects(DEMO_NAMESPACE, env.config.VNODE_NAME, { billing: true }).cron);
+        await sleep(3000, opts.signal);
+        await batchFinished(s, 60_000);
+        reconciliation = await reconcileSandboxDay({ runtime, kube: env.kube, logger, say, day, since: t0 });
+        failures.push(...reconciliation.failures);
+        if (reconciliation.leaks.join() !== stray) failures.push(`the reconciliation found the leaks [${reconciliation.leaks.join(', ')}], expected [${stray}]`);
+      } catch (err) {
+        failures.push(`reconciliation: ${asError(err).message}`);
+      }
+    }
     if (opts.keep && !opts.signal?.aborted) {
       await keepRunning(s, say, [
         'Demo settled; the sandbox keeps running (--keep). Try:',
@@ -439,6 +487,7 @@ export async function runSandbox(opts: StartOptions = {}): Promise<StartResult> 
     await env.stop();
     stopped.emulator = env.closed.emulator;
     stopped.controlPlane = env.closed.controlPlane;
+    if (env.closed.bss !== undefined) stopped.bss = env.closed.bss;
   }
   for (const e of expectations) if (!e.ok) failures.push(`${e.pod}: expected ${e.expected}, got ${e.actual}`);
   if (expectations.length === 0 && failures.length === 0) failures.push('the demo did not run');
@@ -450,6 +499,7 @@ export async function runSandbox(opts: StartOptions = {}): Promise<StartResult> 
     failures,
     ...(eciCalls ? { eciCalls: { total: eciCalls.total, byAction: eciCalls.byAction } } : {}),
     ...(groupsLeft !== undefined ? { groupsLeft } : {}),
+    ...(reconciliation ? { reconciliation } : {}),
     stopped,
     endpoints: { eci: env.emulator.url, apiserver: env.controlPlane.server, kubeconfig: env.controlPlane.kubeconfigPath },
     durationMs: Date.now() - t0,

@@ -366,10 +366,22 @@ export interface VNodeItem {
   window: Window;
 }
 
+/**
+ * Every amount of a report says what it is: a `real charge` (from the bill: the reconciliation), an `estimate` (the
+ * bridge's own computation: list price × billed size × run time) or a `comparison` (what something else would cost,
+ * e.g. an ECI VNode). The hourly reports hold estimates and the VNode comparison; reports stored before the labels
+ * were added read as if labelled (`labelReport`).
+ */
+export const LABEL_REAL = 'real charge';
+export const LABEL_ESTIMATE = 'estimate';
+export const LABEL_COMPARISON = 'comparison';
+const Label = z.enum([LABEL_REAL, LABEL_ESTIMATE, LABEL_COMPARISON]);
+export type CostLabel = z.infer<typeof Label>;
+
 const MoneyJson = z.strictObject({ amount: z.string(), units: z.string().regex(/^\d+$/) });
 export type MoneyJson = z.infer<typeof MoneyJson>;
 
-const Aggregate = z.strictObject({ cost: MoneyJson, fee: MoneyJson, pods: z.number().int().nonnegative() });
+const Aggregate = z.strictObject({ label: Label.optional(), cost: MoneyJson, fee: MoneyJson, pods: z.number().int().nonnegative() });
 
 export const CostReportSchema = z.strictObject({
   v: z.literal(1),
@@ -384,6 +396,7 @@ export const CostReportSchema = z.strictObject({
   complete: z.boolean(),
   pods: z.array(
     z.strictObject({
+      label: Label.optional(),
       namespace: z.string(),
       name: z.string(),
       uid: z.string(),
@@ -410,6 +423,7 @@ export const CostReportSchema = z.strictObject({
    */
   vnodes: z.array(
     z.strictObject({
+      label: Label.optional(),
       name: z.string(),
       billedMs: z.number().int().nonnegative(),
       cost: MoneyJson,
@@ -420,11 +434,12 @@ export const CostReportSchema = z.strictObject({
   byNamespace: z.record(z.string(), Aggregate),
   byOwner: z.record(z.string(), Aggregate),
   /** per node; `vnode` is the comparison figure above, not part of `cost` */
-  byNode: z.record(z.string(), Aggregate.extend({ vnode: MoneyJson })),
+  byNode: z.record(z.string(), Aggregate.extend({ vnode: MoneyJson, vnodeLabel: Label.optional() })),
   /** per cost tag, keyed `key=value` (pods without a tag key are not in that key's rows) */
   byTag: z.record(z.string(), Aggregate).optional(),
   /** `all` = the pods' estimated cost; `vnodes` = the comparison, apart (reports before it counted it in `all`) */
-  totals: z.strictObject({ pods: MoneyJson, vnodes: MoneyJson, all: MoneyJson, fee: MoneyJson }),
+  /** `label` is that of `pods`, `all` and `fee`; `vnodesLabel` that of `vnodes` */
+  totals: z.strictObject({ label: Label.optional(), pods: MoneyJson, vnodes: MoneyJson, vnodesLabel: Label.optional(), all: MoneyJson, fee: MoneyJson }),
 });
 export type CostReport = z.infer<typeof CostReportSchema>;
 
@@ -491,6 +506,7 @@ export function buildReport(input: {
     const cost = rate.ok ? costOf(rate.picoPerHour, ms) : 0n;
     const fee = roundFee(cost);
     pods.push({
+      label: LABEL_ESTIMATE,
       namespace: it.namespace,
       name: it.name,
       uid: it.uid,
@@ -528,13 +544,13 @@ export function buildReport(input: {
     if (ms === 0) continue;
     const cost = costOf(vrate, ms);
     const fee = roundFee(cost);
-    vnodes.push({ name: v.name, billedMs: ms, cost: moneyJson(cost), fee: moneyJson(fee), kind: 'comparison' });
+    vnodes.push({ label: LABEL_COMPARISON, name: v.name, billedMs: ms, cost: moneyJson(cost), fee: moneyJson(fee), kind: 'comparison' });
     vnodesTotal += cost;
     acc(byNode, v.name).vnode += cost;
   }
   const agg = (m: Map<string, Acc>): Record<string, z.infer<typeof Aggregate>> =>
     sortedRecord(
-      new Map([...m].map(([k, a]) => [k, { cost: moneyJson(a.cost), fee: moneyJson(a.fee), pods: a.pods }])),
+      new Map([...m].map(([k, a]) => [k, { label: LABEL_ESTIMATE, cost: moneyJson(a.cost), fee: moneyJson(a.fee), pods: a.pods }])),
     );
   return {
     v: 1,
@@ -553,17 +569,35 @@ export function buildReport(input: {
       new Map(
         [...byNode].map(([k, a]) => [
           k,
-          { cost: moneyJson(a.cost), fee: moneyJson(a.fee), pods: a.pods, vnode: moneyJson(a.vnode) },
+          { label: LABEL_ESTIMATE, cost: moneyJson(a.cost), fee: moneyJson(a.fee), pods: a.pods, vnode: moneyJson(a.vnode), vnodeLabel: LABEL_COMPARISON },
         ]),
       ),
     ),
     byTag: agg(byTag),
     totals: {
+      label: LABEL_ESTIMATE,
       pods: moneyJson(podsTotal),
       vnodes: moneyJson(vnodesTotal),
+      vnodesLabel: LABEL_COMPARISON,
       all: moneyJson(podsTotal),
       fee: moneyJson(feeTotal),
     },
+  };
+}
+
+/** A stored report with every line labelled (reports stored before the labels existed get them here). */
+export function labelReport(r: CostReport): CostReport {
+  const est = <T extends object>(rec: Record<string, T>): Record<string, T & { label: CostLabel }> =>
+    Object.fromEntries(Object.entries(rec).map(([k, a]) => [k, { label: LABEL_ESTIMATE, ...a }]));
+  return {
+    ...r,
+    pods: r.pods.map((p) => ({ label: LABEL_ESTIMATE, ...p })),
+    vnodes: r.vnodes.map((v) => ({ label: LABEL_COMPARISON, ...v })),
+    byNamespace: est(r.byNamespace),
+    byOwner: est(r.byOwner),
+    byNode: Object.fromEntries(Object.entries(r.byNode).map(([k, a]) => [k, { label: LABEL_ESTIMATE, ...a, vnodeLabel: a.vnodeLabel ?? LABEL_COMPARISON }])),
+    ...(r.byTag ? { byTag: est(r.byTag) } : {}),
+    totals: { label: LABEL_ESTIMATE, ...r.totals, vnodesLabel: r.totals.vnodesLabel ?? LABEL_COMPARISON },
   };
 }
 

@@ -240,6 +240,11 @@ export const ConfigSchema = z.object({
   BILLING_SETTLE_HOURS: z.coerce.number().min(0).max(24 * 14).default(24),
   /** The hourly estimator uses the instance-type prices and the spot ratio learned from the bill. */
   BILLING_LEARNED_PRICES: z.stringbool().default(false),
+  /**
+   * The cost model the reconciliation predicts the bridge's own FC + MNS cost with, as JSON (shared/domain/bridge-cost.ts
+   * BridgeModelSchema; any field left out keeps the burst bench's measurement). Default: the measured model.
+   */
+  BILLING_BRIDGE_MODEL: z.string().optional(),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

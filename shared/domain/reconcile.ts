@@ -16,14 +16,21 @@
  */
 import { z } from 'zod';
 import { type BillLine, PRODUCT_ECI, PRODUCT_FC, PRODUCT_MNS } from './bill.js';
-import { costOf, formatMoney, instanceRate, type BilledSize, MONEY_SCALE, type Money, parseMoney, type Period, vnodeRate } from './billing.js';
+import {
+  costOf,
+  formatMoney,
+  instanceRate,
+  type BilledSize,
+  LABEL_COMPARISON,
+  LABEL_ESTIMATE,
+  LABEL_REAL,
+  MONEY_SCALE, type Money, parseMoney, type Period, vnodeRate } from './billing.js';
+import { type BridgeModel, MODEL_CURRENCY, predictBridgeDay } from './bridge-cost.js';
 import { type PriceTable, parseSpec } from './prices.js';
 
-export const LABEL_REAL = 'real charge';
-export const LABEL_ESTIMATE = 'estimate';
-export const LABEL_COMPARISON = 'comparison';
+export { LABEL_COMPARISON, LABEL_ESTIMATE, LABEL_REAL } from './billing.js';
 
-export type Cause = 'match' | 'rounding' | 'duration' | 'spot price' | 'price table' | 'not billed';
+export type Cause = 'match' | 'rounding' | 'duration' | 'spot price' | 'price table' | 'not billed' | 'not estimated';
 
 /** The bridge's estimate of one container group over the billing day (summed from its hourly reports). */
 export interface GroupEstimate {
@@ -83,7 +90,7 @@ const ReconciledGroupSchema = z.strictObject({
   /** estimate (sum of hourly fees); null: the bridge has no estimate */
   estimated: Amount.nullable(),
   difference: Amount,
-  cause: z.enum(['match', 'rounding', 'duration', 'spot price', 'price table', 'not billed']),
+  cause: z.enum(['match', 'rounding', 'duration', 'spot price', 'price table', 'not billed', 'not estimated']),
   explanation: z.string(),
   tags: z.record(z.string(), z.string()),
 });
@@ -135,8 +142,13 @@ export const ReconciliationSchema = z.strictObject({
     billed: Amount,
     byProduct: z.record(z.string(), Amount),
     resources: z.number().int().nonnegative(),
-    /** the cost model's prediction of the same day, when one is configured */
+    /** the cost model's prediction of the same day (an estimate); null when the model cannot price it */
     predicted: Amount.nullable(),
+    /** how the prediction was made (bridge-cost.ts predictBridgeDay): idle for the day + per-pod overhead × pods */
+    prediction: z
+      .strictObject({ label: z.string(), idle: Amount, perPod: Amount, pods: z.number().int().nonnegative(), text: z.string() })
+      .nullable()
+      .optional(),
   }),
   vnodeComparison: z.strictObject({ label: z.string(), text: z.string(), amount: Amount }),
   /** where the per-group rows live when they do not fit in the summary ConfigMap */
@@ -222,6 +234,8 @@ export interface ReconcileInput {
   /** the cluster tag value (names.ts tagValue of CLUSTER_NAME) */
   clusterTag: string;
   clusterTagKey: string;
+  /** the tag key of the pod UID the bridge puts on its groups (names.ts TAG_POD_UID), and of the pod's namespace and name */
+  podTagKeys?: { uid: string; namespace: string; name: string };
   table: PriceTable;
   lines: readonly BillLine[];
   estimates: readonly GroupEstimate[];
@@ -229,8 +243,8 @@ export interface ReconcileInput {
   hourlyReports: number;
   recomputedHours: readonly string[];
   dimensions?: readonly Dimension[];
-  /** the cost model's prediction of the bridge's own cost for the day, if any */
-  predictedBridge?: Money;
+  /** the cost model (bridge-cost.ts) that predicts the bridge's own cost for the day; none: no prediction */
+  bridgeModel?: BridgeModel;
 }
 
 /** The reconciliation of one day: deterministic (sorted; same inputs → byte-identical JSON). */
@@ -246,6 +260,28 @@ export function reconcileDay(input: ReconcileInput): Reconciliation {
     const line = eciLines.get(id);
     const est = estimates.get(id);
     const now = live.get(id);
+    const podUid = line && input.podTagKeys ? line.tags[input.podTagKeys.uid] : undefined;
+    if (line && !est && podUid && !now) {
+      // the bridge made it for a pod (pod-uid tag); pod and group were deleted between two hourly runs, so no report
+      // counted it: a gap of the estimate, not a leak (nothing is running)
+      const keys = input.podTagKeys;
+      groups.push({
+        groupId: id,
+        namespace: (keys && line.tags[keys.namespace]) ?? '',
+        pod: (keys && line.tags[keys.name]) ?? '',
+        owner: '',
+        node: '',
+        size: line.instanceSpec ?? '',
+        spot: false,
+        billed: amountText(line.amount),
+        estimated: null,
+        difference: amountText(line.amount),
+        cause: 'not estimated',
+        explanation: `billed ${formatMoney(line.amount, 2)} ${table.currency} for pod uid ${podUid}, but no hourly report counted it: the pod and its group were deleted between two hourly billing runs (no longer in ECI)`,
+        tags: line.tags,
+      });
+      continue;
+    }
     if (line && !est) {
       leaks.push({
         groupId: id,
@@ -338,7 +374,7 @@ export function reconcileDay(input: ReconcileInput): Reconciliation {
       billed: amountText(own.reduce((a, l) => a + l.amount, 0n)),
       byProduct,
       resources: own.length,
-      predicted: input.predictedBridge === undefined ? null : amountText(input.predictedBridge),
+      ...bridgePrediction(input.bridgeModel, groups.length, table.currency),
     },
     vnodeComparison: {
       label: LABEL_COMPARISON,
@@ -346,6 +382,32 @@ export function reconcileDay(input: ReconcileInput): Reconciliation {
       amount: amountText(vcost),
     },
     detail: { configMaps: [] },
+  };
+}
+
+/** Money of a currency amount given as a number (rounded to 1e-9). */
+function moneyOfNumber(n: number): Money {
+  return BigInt(Math.round(n * 1e9)) * (MONEY_SCALE / 1_000_000_000n);
+}
+
+/**
+ * The cost model's prediction of the bridge's own FC + MNS cost for the day (an estimate), with `pods` pod
+ * lifecycles (the day's container groups); none when no model is given or the bill is not in the model's currency.
+ */
+export function bridgePrediction(model: BridgeModel | undefined, pods: number, currency: string): Pick<Reconciliation['bridge'], 'predicted' | 'prediction'> {
+  if (!model || currency !== MODEL_CURRENCY) return { predicted: null };
+  const p = predictBridgeDay(model, pods);
+  const idle = moneyOfNumber(p.idleCny);
+  const perPod = moneyOfNumber(p.perPodCny);
+  return {
+    predicted: amountText(idle + perPod * BigInt(pods)),
+    prediction: {
+      label: LABEL_ESTIMATE,
+      idle: amountText(idle),
+      perPod: amountText(perPod),
+      pods,
+      text: `the cost model (docs/performance.md) predicts ${formatMoney(idle, 4)} ${currency} idle for the day + ${pods} pod(s) × ${formatMoney(perPod, 6)} ${currency} per pod lifecycle`,
+    },
   };
 }
 

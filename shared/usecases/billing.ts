@@ -5,40 +5,24 @@
  * namespace, one key per hour, written once), annotates each pod with its billed size and cost so far, checks the
  * price table against DescribeContainerGroupPrice for the sizes in use, and evaluates namespace budgets (Events at
  * 80 % and 100 %; a state ConfigMap the admission webhook reads).
+ *
+ * This file gathers, reports and runs; the concerns live beside it: storage (billing-store.ts), the price check
+ * (billing-prices.ts), pod annotations (billing-annotate.ts), budgets and their admission check (budgets.ts).
  */
 import { z } from 'zod';
 import {
-  ANNOTATION_BILLED_SIZE,
-  ANNOTATION_COST,
   ANNOTATION_INSTANCE_SPEC,
-  ANNOTATION_MONTHLY_BUDGET,
-  admitUnderBudget,
-  type AdmissionDecision,
   type BilledSize,
   type BillingItem,
   type BudgetEnforcement,
-  type BudgetLevel,
-  budgetEvents,
-  budgetLevel,
   buildReport,
   type CostReport,
-  CostReportSchema,
-  costOf,
-  dayOf,
-  describeSize,
-  formatMoney,
+  type Money,
   groupSize,
   groupSpot,
   groupWindow,
   hourPeriod,
-  instanceRate,
-  type Money,
-  monthOf,
-  moneyOf,
-  overlapMs,
   type Period,
-  parseBudget,
-  parseMoney,
   podOwner,
   podSize,
   podSpot,
@@ -49,19 +33,15 @@ import {
 import type { Config } from '../domain/config.js';
 import { applyLearned, LEARNED_CONFIGMAP, LEARNED_KEY, readLearned } from '../domain/learned.js';
 import type { EciContainerGroup, EciKeyValue } from '../domain/eci.js';
-import type { ConfigMap, Pod } from '../domain/k8s.js';
+import type { Pod } from '../domain/k8s.js';
 import { TAG_CLUSTER, TAG_NAMESPACE, TAG_OWNER_KIND, TAG_OWNER_NAME, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE } from '../domain/names.js';
-import {
-  type CpuMemSpec,
-  DEFAULT_PRICE_TABLES,
-  type PriceTable,
-  PriceTablesSchema,
-  parseScaledDecimal,
-  parseSpec,
-  priceTableFor,
-} from '../domain/prices.js';
+import { type CpuMemSpec, DEFAULT_PRICE_TABLES, type PriceTable, PriceTablesSchema, parseSpec, priceTableFor } from '../domain/prices.js';
 import type { Clock, Cluster, ClusterStore, ContainerGroups, Logger } from '../ports/index.js';
-import { describeError, isConflict, isNotFound } from './errors.js';
+import { annotatePods } from './billing-annotate.js';
+import { checkPrices, type PriceCheck } from './billing-prices.js';
+import { getBridgeConfigMap, ReportStore, type StoreOutcome } from './billing-store.js';
+import { Budgets } from './budgets.js';
+import { describeError, isNotFound } from './errors.js';
 
 export interface BillingSettings {
   clusterName: string;
@@ -129,29 +109,6 @@ function costAttributionTags(tags: readonly EciKeyValue[] | undefined): Record<s
   return out;
 }
 
-export const REPORT_LABEL = 'eci-bridge.io/cost-report';
-export const BUDGET_STATE_NAME = 'eci-bridge-budgets';
-const BUDGET_STATE_KEY = 'state.json';
-/** Leave headroom under Kubernetes' 1 MiB object limit. */
-const MAX_CONFIGMAP_BYTES = 900 * 1024;
-
-export function reportConfigMapName(periodStart: number): string {
-  return `eci-bridge-cost-${dayOf(periodStart)}`;
-}
-export function reportKey(report: { id: string }): string {
-  return `${report.id.replace(/:/g, '-')}.json`;
-}
-
-const BudgetStateSchema = z.strictObject({
-  month: z.string(),
-  currency: z.string(),
-  namespaces: z.record(
-    z.string(),
-    z.strictObject({ budget: z.string(), spent: z.string(), level: z.union([z.literal(0), z.literal(80), z.literal(100)]) }),
-  ),
-});
-export type BudgetState = z.infer<typeof BudgetStateSchema>;
-
 export interface GatherResult {
   items: BillingItem[];
   vnodes: VNodeItem[];
@@ -161,17 +118,9 @@ export interface GatherResult {
   skipped: { key: string; reason: string }[];
 }
 
-export interface PriceCheck {
-  size: string;
-  ours: string;
-  theirs: string;
-  currency: string;
-  ok: boolean;
-}
-
 export interface BillingRunResult {
   report: CostReport;
-  stored: 'created' | 'unchanged' | 'kept-existing' | 'failed';
+  stored: StoreOutcome;
   annotated: number;
   priceChecks: PriceCheck[];
   budgetEvents: number;
@@ -183,11 +132,15 @@ function tag(g: EciContainerGroup, key: string): string | undefined {
 
 export class Billing {
   private readonly table: PriceTable;
+  private readonly reports: ReportStore;
+  private readonly budgets: Budgets;
   constructor(
     private readonly ports: BillingPorts,
     private readonly settings: BillingSettings,
   ) {
     this.table = structuredClone(priceTableFor(settings.region, settings.tables));
+    this.reports = new ReportStore(ports, settings.bridgeNamespace);
+    this.budgets = new Budgets(ports, this.reports, settings.bridgeNamespace);
   }
 
   get currency(): string {
@@ -313,236 +266,41 @@ export class Billing {
     });
   }
 
-  /** Stored reports whose period starts in [from, to), oldest first. */
-  async storedReports(from: number, to: number, onDay?: (day: string) => void): Promise<CostReport[]> {
-    const out: CostReport[] = [];
-    const dayMs = 86_400_000;
-    for (let d = Math.floor(from / dayMs) * dayMs; d < to; d += dayMs) {
-      onDay?.(dayOf(d));
-      const cm = await this.getConfigMap(reportConfigMapName(d));
-      for (const [key, text] of Object.entries(cm?.data ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
-        const res = CostReportSchema.safeParse(safeJson(text));
-        if (!res.success) {
-          this.ports.logger.warn({ configMap: reportConfigMapName(d), key }, 'billing: ignoring an unreadable stored report');
-          continue;
-        }
-        const start = Date.parse(res.data.period.start);
-        if (start >= from && start < to) out.push(res.data);
-      }
-    }
-    return out;
+  /** Stored reports whose period starts in [from, to), oldest first (billing-store.ts). */
+  storedReports(from: number, to: number, onDay?: (day: string) => void): Promise<CostReport[]> {
+    return this.reports.storedReports(from, to, onDay);
   }
 
-  /**
-   * Stores a complete period's report: written once. Running a period again finds the key; an identical report is
-   * `unchanged`; a different one (e.g. ECI has forgotten groups since) keeps the stored one and logs the
-   * difference, so a period is never counted twice nor rewritten with less data.
-   */
-  async store(report: CostReport): Promise<BillingRunResult['stored']> {
-    const { cluster, logger } = this.ports;
-    const name = reportConfigMapName(Date.parse(report.period.start));
-    const key = reportKey(report);
-    let text = JSON.stringify(report);
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const existing = await this.getConfigMap(name);
-      const old = existing?.data?.[key];
-      if (old !== undefined) {
-        if (old === text) return 'unchanged';
-        logger.warn({ period: report.id, stored: totalOf(old), computed: report.totals.all.amount }, 'billing: period already reported; keeping the stored report');
-        return 'kept-existing';
-      }
-      const size = Object.values(existing?.data ?? {}).reduce((a, v) => a + v.length, 0);
-      if (size + text.length > MAX_CONFIGMAP_BYTES && report.pods.length > 0) {
-        logger.warn({ period: report.id, pods: report.pods.length }, 'billing: report too large for the day ConfigMap; storing aggregates only');
-        text = JSON.stringify({ ...report, pods: [] });
-      }
-      try {
-        if (existing) {
-          await cluster.replaceConfigMap(this.settings.bridgeNamespace, {
-            metadata: { ...existing.metadata },
-            data: { ...(existing.data ?? {}), [key]: text },
-          });
-        } else {
-          await cluster.createConfigMap(this.settings.bridgeNamespace, {
-            metadata: { name, namespace: this.settings.bridgeNamespace, labels: { [REPORT_LABEL]: 'true' } },
-            data: { [key]: text },
-          });
-        }
-        return 'created';
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-        // someone else wrote the ConfigMap in between (or created it): read again and retry
-      }
-    }
-    return 'failed';
+  /** Stores a complete period's report, written once (billing-store.ts). */
+  store(report: CostReport): Promise<StoreOutcome> {
+    return this.reports.store(report);
   }
 
-  private async getConfigMap(name: string): Promise<ConfigMap | undefined> {
-    try {
-      return await this.ports.cluster.getConfigMap(this.settings.bridgeNamespace, name);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  /** DescribeContainerGroupPrice for every size in use against the table (billing-prices.ts). */
+  checkPrices(sizes: readonly BilledSize[]): Promise<PriceCheck[]> {
+    return checkPrices(this.ports, this.table, sizes, this.settings.priceToleranceBp);
   }
 
-  // ---------------------------------------------------------------- price check
-
-  /**
-   * Asks DescribeContainerGroupPrice for every size in use and compares with the table (pay-as-you-go, hourly):
-   * mismatches beyond the tolerance are logged; instance types missing from the table are priced from the answer
-   * (so GPU pods get a price) and logged. The port's price is per hour (eci-api.md §4.7 leaves the unit unverified:
-   * a mismatch by a factor of 3600 is called out).
-   */
-  async checkPrices(sizes: readonly BilledSize[]): Promise<PriceCheck[]> {
-    const { groups, logger } = this.ports;
-    const distinct = new Map(sizes.map((s) => [describeSize({ ...s, ...(s.kind === 'spec' ? { economy: false } : {}) }), s]));
-    const out: PriceCheck[] = [];
-    for (const [label, size] of [...distinct].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      let answer: { tradePrice: number; currency: string };
-      try {
-        answer = await groups.price(
-          size.kind === 'spec'
-            ? { cpu: size.spec.cpuMilli / 1000, memory: size.spec.memoryMilliGiB / 1000 }
-            : { instanceType: size.instanceType },
-        );
-      } catch (err) {
-        logger.warn({ size: label, err: describeError(err) }, 'billing: price check failed');
-        continue;
-      }
-      const theirs = parseScaledDecimal(answer.tradePrice.toFixed(9), 9) * 1000n; // pico per hour
-      if (size.kind === 'type' && this.table.instanceTypes[size.instanceType] === undefined) {
-        this.table.instanceTypes[size.instanceType] = Number(theirs / 1000n);
-        logger.info({ size: label, hourly: answer.tradePrice, currency: answer.currency }, 'billing: priced an instance type from DescribeContainerGroupPrice');
-      }
-      const rate = instanceRate(size, this.table);
-      if (!rate.ok) continue;
-      const ours = rate.picoPerHour;
-      const tol = BigInt(this.settings.priceToleranceBp ?? 50);
-      const diff = ours > theirs ? ours - theirs : theirs - ours;
-      const ok = answer.currency === this.table.currency && diff * 10_000n <= ours * tol;
-      const check = {
-        size: label,
-        ours: formatMoney(costOf(ours, 3_600_000), 6),
-        theirs: formatMoney(costOf(theirs, 3_600_000), 6),
-        currency: answer.currency,
-        ok,
-      };
-      out.push(check);
-      if (!ok) {
-        const perSecond = theirs * 3600n;
-        const hint = (perSecond > ours ? perSecond - ours : ours - perSecond) * 100n <= ours ? ' (the API price looks per second)' : '';
-        logger.warn({ ...check, table: this.table.name }, `billing: price table differs from DescribeContainerGroupPrice${hint}`);
-      }
-    }
-    return out;
+  /** Annotates each pod with its billed size and its cost so far; only when changed (billing-annotate.ts). */
+  annotatePods(g: GatherResult): Promise<number> {
+    return annotatePods(this.ports, this.table, g.pods, g.items, this.ports.clock.now());
   }
 
-  // ---------------------------------------------------------------- pod annotations
-
-  /** Annotates each pod with its billed size and its cost so far (whole window up to now); only when changed. */
-  async annotatePods(g: GatherResult): Promise<number> {
-    const now = this.ports.clock.now();
-    const byUid = new Map(g.items.map((i) => [i.uid, i]));
-    let n = 0;
-    for (const pod of g.pods) {
-      const item = pod.metadata.uid ? byUid.get(pod.metadata.uid) : undefined;
-      if (!item) continue;
-      const rate = instanceRate(item.size, this.table, item.spot);
-      const ms = overlapMs(item.window, { start: item.window.start, end: now }, now);
-      const size = describeSize(item.size) + (item.spot ? ' (spot)' : '');
-      const cost = rate.ok ? `${formatMoney(costOf(rate.picoPerHour, ms), 6)} ${this.table.currency}` : 'unpriced';
-      const ann = pod.metadata.annotations ?? {};
-      if (ann[ANNOTATION_BILLED_SIZE] === size && ann[ANNOTATION_COST] === cost) continue;
-      try {
-        await this.ports.cluster.patchPodMetadata(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
-          annotations: { [ANNOTATION_BILLED_SIZE]: size, [ANNOTATION_COST]: cost },
-        });
-        n++;
-      } catch (err) {
-        if (!isNotFound(err)) {
-          this.ports.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, err: describeError(err) }, 'billing: annotate failed');
-        }
-      }
-    }
-    return n;
+  /** Month-to-date cost per namespace from the stored reports of the month, plus `extra` (budgets.ts). */
+  monthToDate(now: number, extra: readonly CostReport[] = []): Promise<Map<string, Money>> {
+    return this.budgets.monthToDate(now, extra);
   }
 
-  // ---------------------------------------------------------------- budgets
-
-  /** Month-to-date cost per namespace from the stored reports of the month (plus `extra` not stored yet). */
-  async monthToDate(now: number, extra: readonly CostReport[] = []): Promise<Map<string, Money>> {
-    const monthStart = Date.parse(`${monthOf(now)}-01T00:00:00Z`);
-    const reports = await this.storedReports(monthStart, now + 1);
-    const ids = new Set(reports.map((r) => r.id));
-    const spent = new Map<string, Money>();
-    for (const r of [...reports, ...extra.filter((e) => !ids.has(e.id) && Date.parse(e.period.start) >= monthStart)]) {
-      for (const [ns, a] of Object.entries(r.byNamespace)) spent.set(ns, (spent.get(ns) ?? 0n) + moneyOf(a.cost));
-    }
-    return spent;
-  }
-
-  /**
-   * Evaluates every namespace with a monthly budget annotation: records an Event per newly crossed threshold
-   * (80 %, 100 %; remembered per month in the budget state ConfigMap, so repeats emit nothing) and stores the state
-   * the admission webhook reads. Returns the number of Events recorded.
-   */
-  async evaluateBudgets(extra: readonly CostReport[] = []): Promise<number> {
-    const { cluster, logger } = this.ports;
-    const now = this.ports.clock.now();
-    const month = monthOf(now);
-    const namespaces = await cluster.listNamespaces();
-    const budgets = new Map<string, Money>();
-    for (const ns of namespaces) {
-      const text = ns.metadata.annotations?.[ANNOTATION_MONTHLY_BUDGET];
-      if (!text || !ns.metadata.name) continue;
-      try {
-        budgets.set(ns.metadata.name, parseBudget(text, this.table.currency));
-      } catch (err) {
-        logger.warn({ namespace: ns.metadata.name, err: describeError(err) }, 'billing: ignoring a malformed budget');
-      }
-    }
-    const spent = await this.monthToDate(now, extra);
-    const existing = await this.getConfigMap(BUDGET_STATE_NAME);
-    const prev = readBudgetState(existing);
-    const state: BudgetState = { month, currency: this.table.currency, namespaces: {} };
-    let events = 0;
-    for (const [ns, budget] of [...budgets].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const s = spent.get(ns) ?? 0n;
-      const level = budgetLevel(s, budget);
-      const before: BudgetLevel = prev?.month === month ? (prev.namespaces[ns]?.level ?? 0) : 0;
-      for (const ev of budgetEvents(ns, before, level, s, budget, this.table.currency)) {
-        await cluster.recordEvent({
-          // recorded in the namespace itself (`kubectl get events -n <ns>` shows it to the team that owns the budget)
-          involvedObject: { kind: 'Namespace', name: ns, namespace: ns, apiVersion: 'v1' },
-          reason: ev.reason,
-          message: ev.message,
-          type: ev.type,
-          source: { component: 'eci-bridge-billing' },
-        });
-        events++;
-      }
-      state.namespaces[ns] = { budget: formatMoney(budget, 9), spent: formatMoney(s, 9), level: Math.max(level, before) as BudgetLevel };
-    }
-    const text = JSON.stringify(state);
-    if (existing?.data?.[BUDGET_STATE_KEY] !== text) {
-      if (existing) {
-        await cluster.replaceConfigMap(this.settings.bridgeNamespace, { metadata: { ...existing.metadata }, data: { [BUDGET_STATE_KEY]: text } });
-      } else {
-        await cluster.createConfigMap(this.settings.bridgeNamespace, {
-          metadata: { name: BUDGET_STATE_NAME, namespace: this.settings.bridgeNamespace },
-          data: { [BUDGET_STATE_KEY]: text },
-        });
-      }
-    }
-    return events;
+  /** Events per newly crossed budget threshold and the budget state the webhook reads (budgets.ts). */
+  evaluateBudgets(extra: readonly CostReport[] = []): Promise<number> {
+    return this.budgets.evaluate(this.table.currency, extra);
   }
 
   // ---------------------------------------------------------------- the timer
 
   /** Applies the prices learned from the bill (instance types, spot ratio) to the table; returns whether any were. */
   async useLearnedPrices(): Promise<boolean> {
-    const learned = readLearned((await this.getConfigMap(LEARNED_CONFIGMAP))?.data?.[LEARNED_KEY]);
+    const learned = readLearned((await getBridgeConfigMap(this.ports.cluster, this.settings.bridgeNamespace, LEARNED_CONFIGMAP))?.data?.[LEARNED_KEY]);
     if (!learned) return false;
     Object.assign(this.table, applyLearned(this.table, learned));
     return true;
@@ -578,67 +336,4 @@ export class Billing {
     );
     return { report, stored, annotated, priceChecks, budgetEvents: events };
   }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function totalOf(text: string): string | undefined {
-  const r = CostReportSchema.safeParse(safeJson(text));
-  return r.success ? r.data.totals.all.amount : undefined;
-}
-
-export function readBudgetState(cm: ConfigMap | undefined): BudgetState | undefined {
-  const res = BudgetStateSchema.safeParse(safeJson(cm?.data?.[BUDGET_STATE_KEY] ?? ''));
-  return res.success ? res.data : undefined;
-}
-
-/**
- * The admission decision for a new virtual-node pod in `namespace`, from the budget state the billing function
- * stored (the webhook reads the `eci-bridge-budgets` ConfigMap and calls this). No state, or a state of another
- * month, admits.
- */
-export function budgetAdmission(
-  state: BudgetState | undefined,
-  namespace: string,
-  mode: BudgetEnforcement,
-  now: number,
-): AdmissionDecision {
-  const ns = state?.month === monthOf(now) ? state.namespaces[namespace] : undefined;
-  if (!state || !ns) return { allowed: true, warnings: [] };
-  return admitUnderBudget(namespace, parseMoney(ns.spent), parseMoney(ns.budget), state.currency, mode);
-}
-
-/**
- * The budget check for the admission webhook (`AdmissionDeps.extraPodCheck`): reads the budget state the billing
- * function stored (cached for `cacheMs`, default 30 s) and refuses or warns for a pod in a namespace over budget.
- */
-export function budgetPodCheck(
-  deps: { cluster: Pick<Cluster, 'getConfigMap'>; clock: Pick<Clock, 'now'> },
-  bridgeNamespace: string,
-  mode: BudgetEnforcement,
-  cacheMs = 30_000,
-): (pod: Pod) => Promise<{ refuse?: string; warn?: string } | undefined> {
-  let cached: { at: number; state: BudgetState | undefined } | undefined;
-  return async (pod) => {
-    if (mode === 'off' || !pod.metadata.namespace) return undefined;
-    const now = deps.clock.now();
-    if (!cached || now - cached.at >= cacheMs) {
-      let cm: ConfigMap | undefined;
-      try {
-        cm = await deps.cluster.getConfigMap(bridgeNamespace, BUDGET_STATE_NAME);
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-      cached = { at: now, state: readBudgetState(cm) };
-    }
-    const d = budgetAdmission(cached.state, pod.metadata.namespace, mode, now);
-    if (!d.allowed) return { refuse: d.message ?? 'over budget' };
-    return d.warnings.length ? { warn: d.warnings.join('; ') } : undefined;
-  };
 }

@@ -11,11 +11,12 @@
  * listed in the summary's `detail.configMaps`. Shards are written first, the summary last (it is the commit mark).
  */
 import { BILL_PRODUCTS, type BillLine, billLineOf, billingDayPeriod, isSettled, lastSettledDay, mergeLines, utcOffsetText } from '../domain/bill.js';
+import type { BridgeModel } from '../domain/bridge-cost.js';
 import { type CostReport, hourPeriod, moneyOf, ownerKey } from '../domain/billing.js';
 import type { ConfigMap } from '../domain/k8s.js';
 import { LEARNED_CONFIGMAP, LEARNED_KEY, type LearnedPrices, learnedFrom, mergeLearned, readLearned } from '../domain/learned.js';
 import { LEAKS_CONFIGMAP, type LeakRecord } from '../domain/leaks.js';
-import { TAG_CLUSTER, TAG_POD_UID, tagValue } from '../domain/names.js';
+import { TAG_CLUSTER, TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID, tagValue } from '../domain/names.js';
 import { type GroupEstimate, type LiveGroup, type Reconciliation, ReconciliationSchema, reconcileDay } from '../domain/reconcile.js';
 import type { BillReader, Cluster, ClusterStore } from '../ports/index.js';
 import { Billing, type BillingPorts, type BillingSettings } from './billing.js';
@@ -39,6 +40,8 @@ export interface ReconcileSettings {
   offsetHours: number;
   settleHours: number;
   billing: BillingSettings;
+  /** the cost model that predicts the bridge's own FC + MNS cost (BILLING_BRIDGE_MODEL; none: no prediction) */
+  bridgeModel?: BridgeModel;
 }
 
 export interface ReconcilePorts extends BillingPorts {
@@ -123,12 +126,14 @@ export class Reconcile {
       period,
       clusterTag: tagValue(s.clusterName),
       clusterTagKey: TAG_CLUSTER,
+      podTagKeys: { uid: TAG_POD_UID, namespace: TAG_NAMESPACE, name: TAG_POD_NAME },
       table: this.billing.priceTable,
       lines,
       estimates: estimatesOf(reports),
       live,
       hourlyReports: reports.length,
       recomputedHours: recomputed.map((r) => r.id).sort(),
+      ...(s.bridgeModel ? { bridgeModel: s.bridgeModel } : {}),
     });
     return { reconciliation, unreadable };
   }

@@ -10,7 +10,7 @@ import type { VirtualNodeIdentity } from '../../shared/domain/profile.js';
 import { validatePod } from '../../shared/domain/validate.js';
 import type { AdmissionSupport, Cluster, Clock, Logger } from '../../shared/ports/index.js';
 import type { AdmissionDeps } from '../../shared/usecases/admission.js';
-import { budgetPodCheck } from '../../shared/usecases/billing.js';
+import { budgetPodCheck } from '../../shared/usecases/budgets.js';
 import { nodeLabels, parseTaint } from '../node.js';
 import { generateTls, readTls, type TlsMaterial } from './certs.js';
 import { ProfileStore } from './profileStore.js';

@@ -25,7 +25,8 @@ import { encodeMessage } from '../../../shared/domain/messages.js';
 import { TAG_OWNER_KIND, TAG_OWNER_NAME, TAG_POD_UID } from '../../../shared/domain/names.js';
 import { validatePod } from '../../../shared/domain/validate.js';
 import { type AdmissionDeps, validatePodAdmission } from '../../../shared/usecases/admission.js';
-import { budgetPodCheck, reportConfigMapName, reportKey } from '../../../shared/usecases/billing.js';
+import { reportConfigMapName, reportKey } from '../../../shared/usecases/billing-store.js';
+import { budgetPodCheck } from '../../../shared/usecases/budgets.js';
 import {
   clusterCaPem,
   createTestNamespace,
@@ -252,6 +253,13 @@ describe('billing end to end (real apiserver, ECI emulator with a fast clock, FC
     const vnodeExpected = 147_040n /* 2 vCPU + 8 GiB, pico-CNY/ms */ * overlapMs({ start: nodeCreated, end: null }, period) * UNITS_PER_PICO;
     assert.equal(BigInt(report.totals.vnodes.units), vnodeExpected, 'the ECI VNode comparison');
     assert.ok(report.vnodes.every((v) => v.kind === 'comparison'), 'the VNode formula is labelled a comparison');
+    // every line of the stored report says what it is: an estimate, or (the VNode formula) a comparison
+    assert.ok(report.pods.every((p) => p.label === 'estimate') && report.vnodes.every((v) => v.label === 'comparison'));
+    const aggregates = [report.byNamespace, report.byOwner, report.byNode, report.byTag ?? {}].flatMap((r) => Object.values(r));
+    assert.ok(Object.keys(report.byTag ?? {}).length > 0, 'cost tags (the team label) have rows');
+    assert.ok(aggregates.every((a) => a.label === 'estimate'), 'every aggregate row is an estimate');
+    assert.ok(Object.values(report.byNode).every((a) => a.vnodeLabel === 'comparison'));
+    assert.deepEqual([report.totals.label, report.totals.vnodesLabel], ['estimate', 'comparison']);
     const podSum = report.pods.reduce((a, p) => a + BigInt(p.cost.units), 0n);
     assert.equal(podSum, [...expected.values()].reduce((a, b) => a + b, 0n));
     assert.equal(BigInt(report.totals.pods.units), podSum);

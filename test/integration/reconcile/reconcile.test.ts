@@ -24,6 +24,7 @@ import { createEciContainerGroups } from '../../../shared/adapters/eci/index.js'
 import { connectReconcile } from '../../../shared/compose-reconcile.js';
 import { type BridgeOverrides, billingOf, bridgeFactory } from '../../../shared/compose.js';
 import { billingDayOf, billingDayPeriod } from '../../../shared/domain/bill.js';
+import { BridgeModelSchema, predictBridgeDay } from '../../../shared/domain/bridge-cost.js';
 import { type Config, parseConfig } from '../../../shared/domain/config.js';
 import { LEAKS_CONFIGMAP, readLeakRecord } from '../../../shared/domain/leaks.js';
 import { encodeMessage } from '../../../shared/domain/messages.js';
@@ -100,6 +101,8 @@ describe('reconciliation end to end (real apiserver, ECI and BSS emulators, real
         { name: 'test', currency: 'CNY', regions: ['*'], vcpu: '3600/h', memoryGiB: '360/h', instanceTypes: { 'ecs.c6.large': '7200/h' }, spotRatio: '0.3' },
       ]),
       BILLING_VNODE_CHARGE: 'false',
+      // the cost model the bridge's own cost is predicted with: one queue, the rest as measured
+      BILLING_BRIDGE_MODEL: JSON.stringify({ queues: 1 }),
       GC_ORPHAN_GRACE_SECONDS: '0',
       KUBE_API_SERVER: kc.getCurrentCluster()?.server,
       KUBE_TOKEN: kc.getCurrentUser()?.token,
@@ -255,13 +258,18 @@ describe('reconciliation end to end (real apiserver, ECI and BSS emulators, real
     assert.match(text, new RegExp(`LEAK ${leakedId}`));
     assert.match(text, /spot price: 1 group/);
     assert.match(text, /price table: 1 group/);
-    assert.match(text, /The bridge's own cost \(real charge, FC \+ MNS, 3 tagged resource\(s\)\): 1\.38 CNY; fc 1\.33; mns 0\.05; predicted: no prediction configured/);
+    // measured beside predicted: the cost model's figure for the configured model (one queue) and the day's three groups
+    const predicted = predictBridgeDay(BridgeModelSchema.parse({ queues: 1 }), 3);
+    const own = /The bridge's own cost \(real charge, FC \+ MNS, 3 tagged resource\(s\)\): 1\.38 CNY; fc 1\.33; mns 0\.05; predicted: (\d+\.\d\d) CNY\n/.exec(text);
+    assert.ok(own, text);
+    assert.ok(Math.abs(Number(own[1]) - predicted.totalCny) <= 0.005, `printed ${own[1]}, the model says ${predicted.totalCny}`);
+    assert.match(text, /predicted \(estimate\): the cost model \(docs\/performance\.md\) predicts \d+\.\d{4} CNY idle for the day \+ 3 pod\(s\) × \d\.\d{6} CNY per pod lifecycle; measured − predicted -?\d+\.\d\d CNY/);
     assert.match(text, /comparison: an ECI VNode/);
     const csvText = await run('csv');
     assert.equal(csvText.trim().split('\n').length, 1 + 3 + 1 + 1, 'header, three groups, one leak, the bridge');
     const html = await run('html');
     assert.equal((html.match(/<rect class="bar" data-kind="billed"/g) ?? []).length, 3, 'the namespace, the leak, the bridge');
-    assert.equal((html.match(/<rect class="bar" data-kind="estimated"/g) ?? []).length, 1);
+    assert.equal((html.match(/<rect class="bar" data-kind="estimated"/g) ?? []).length, 2, "the namespace, and the bridge's predicted cost beside its bill");
   });
 
   it('gc deletes the leaked group once; the next gc run does not delete it again', async () => {

@@ -2,7 +2,9 @@
  * `npm start`'s sandbox, run programmatically end to end: a private kube-apiserver, kube-scheduler and
  * kube-controller-manager + etcd, the ECI emulator over the real SDK, the watcher, the admission webhooks, the
  * embedded queue and delivery feeding the real pod-sync handler, status-sync and gc on timers; the demo workloads
- * must end as promised, nothing may be left over, and nothing may be left running.
+ * must end as promised, the day they ran in must reconcile against the BSS emulator's bill (a spot discount, a
+ * mispriced instance type, a stray group) and re-running it change nothing, nothing may be left over, and nothing may
+ * be left running.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -69,6 +71,32 @@ describe('npm start sandbox', { skip }, () => {
     for (const name of DEMO_PODS) assert.match(out.text, new RegExp(`ok\\s+${name}\\s`));
     assert.match(out.text, /ECI calls by action: .*CreateContainerGroup \d+/);
     assert.match(out.text, /Result: every expectation held \(exit 0\)/);
+  });
+
+  it('reconciles the day the demo ran in: each difference named with its cause, the stray group a leak; re-running changes nothing', () => {
+    const rec = result.reconciliation;
+    assert.ok(rec, 'a reconciliation');
+    assert.match(out.text, /Started the BSS \(billing\) emulator at http:\/\/127\.0\.0\.1:\d+/);
+    const stray = /Created container group (\S+) by hand with only the cluster tag/.exec(out.text)?.[1];
+    assert.ok(stray, 'the stray group');
+    assert.deepEqual(rec.leaks, [stray]);
+    // the printed reconciliation (as `cost --reconcile` prints it), with a cause per difference
+    assert.match(out.text, new RegExp(`Reconciliation of ${rec.day} \\(UTC\\+08:00\\), cluster sandbox: stored by the reconcile function`));
+    assert.match(out.text, /billed = real charge \(the bill\); estimated = estimate \(the bridge's hourly reports, price table 'sandbox'\)/);
+    assert.match(out.text, /: spot group billed at 0\.(19|20|21)\d\d of the on-demand price, the table assumes 0\.3000/);
+    assert.match(out.text, /: ecs\.c6\.large billed at \d+\.\d{4} CNY\/h, the price table 'sandbox' says 7200\.0000 CNY\/h/);
+    assert.match(out.text, new RegExp(`LEAK ${stray} +\\d+\\.\\d\\d CNY +unknown: billed .* under this cluster's tag, but no hourly report of the day knows the group \\(still in ECI: Running\\)`));
+    assert.equal(rec.causes['spot price'], 2, 'the two spot Job pods');
+    assert.equal(rec.causes['price table'], 1, 'job-fail on the mispriced instance type');
+    assert.equal(rec.causes.leak, 1);
+    // the bridge's own cost: the bill's FC and MNS lines beside the cost model's prediction
+    assert.match(out.text, /The bridge's own cost \(real charge, FC \+ MNS, 7 tagged resource\(s\)\): 1\.65 CNY; fc 0\.14; mns 1\.51; predicted: \d+\.\d\d CNY/);
+    assert.match(out.text, /measured − predicted -?\d+\.\d\d CNY/);
+    // the re-run
+    assert.match(out.text, new RegExp(`Re-ran the reconcile function for ${rec.day}: unchanged; .*: nothing changed`));
+    assert.deepEqual(rec.rerun, { stored: 'unchanged', changed: [] });
+    assert.deepEqual(rec.gc, { [stray]: 'deleted' }, 'gc deleted the leaked group it was handed');
+    assert.match(out.text, /reconciliation re-run: unchanged, nothing changed/);
   });
 
   it('leaves nothing running: watcher, delivery, timers, watch, emulator and control plane stopped', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cny, idlePerMonth, PRICES } from '../../../bench/cost-model.js';
+import { cny, idlePerMonth, PRICES } from '../../../shared/domain/bridge-cost.js';
 import { packageOf, summarise } from '../../../bench/profile.js';
 
 describe('bench cost model', () => {

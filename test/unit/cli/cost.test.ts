@@ -162,11 +162,11 @@ describe('eci-bridge cost (cluster)', () => {
     // shop: 2 h × 0.441072 = 0.882144; jobs: 0.110268; total 0.992412; the ECI VNode comparison (2 h × 0.529344 =
     // 1.058688) is apart and not in the total
     assert.deepEqual(r.rows, [
-      { key: 'jobs', cost: '0.110268', pods: 1 },
-      { key: 'shop', cost: '0.882144', pods: 1 },
+      { key: 'jobs', cost: '0.110268', pods: 1, label: 'estimate' },
+      { key: 'shop', cost: '0.882144', pods: 1, label: 'estimate' },
     ]);
     assert.equal(r.total, '0.992412');
-    assert.deepEqual([r.vnodeComparison.kind, r.vnodeComparison.cost], ['comparison', '1.058688']);
+    assert.deepEqual([r.vnodeComparison.kind, r.vnodeComparison.label, r.vnodeComparison.cost], ['comparison', 'comparison', '1.058688']);
     assert.match(t.err(), /reading stored reports: 2024-05-01/);
     const html = t.written.get('out.html') ?? '';
     assert.match(html, /<svg id="chart"/);
@@ -176,7 +176,11 @@ describe('eci-bridge cost (cluster)', () => {
 
     const c = io();
     assert.equal(await main(['--since', '2h', '--by', 'owner', '--format', 'csv'], c.io, async () => ({ cluster, groups, clock })), 0);
-    assert.equal(c.out(), 'owner,pods,cost_cny\njobs/Pod/batch,1,0.110268\nshop/Pod/web,1,0.882144\n');
+    // every CSV line carries its label: the rows and the total are estimates, the ECI VNode line a comparison
+    assert.equal(
+      c.out(),
+      'owner,pods,cost_cny,label\njobs/Pod/batch,1,0.110268,estimate\nshop/Pod/web,1,0.882144,estimate\ntotal,,0.992412,estimate\n(an ECI VNode would cost),,1.058688,comparison\n',
+    );
   });
 
   it('--by tag:<key> totals by the value of a cost tag (VNODE_TAGS on the groups), untagged apart', async () => {
@@ -190,8 +194,8 @@ describe('eci-bridge cost (cluster)', () => {
     const r = JSON.parse(t.out());
     // shop/web: 2 h × 0.441072 = 0.882144 under cc-42; jobs/batch: 0.110268 untagged
     assert.deepEqual(r.rows, [
-      { key: '(untagged)', cost: '0.110268', pods: 1 },
-      { key: 'cc-42', cost: '0.882144', pods: 1 },
+      { key: '(untagged)', cost: '0.110268', pods: 1, label: 'estimate' },
+      { key: 'cc-42', cost: '0.882144', pods: 1, label: 'estimate' },
     ]);
     assert.equal(r.total, '0.992412');
     const bad = io();

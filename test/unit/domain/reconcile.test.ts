@@ -143,6 +143,20 @@ describe('reconcileDay', () => {
     assert.equal(r.totals.billed, '3.880000000', 'every billed line counted once (a no-pod leak is also its group row)');
   });
 
+  it('a billed group the bridge made for a pod, gone with its pod before an hourly run counted it: not estimated, not a leak', () => {
+    const tags = { [CT]: 'c1', 'eci-bridge.io/pod-uid': 'u-1', 'eci-bridge.io/namespace': 'shop', 'eci-bridge.io/pod-name': 'short' };
+    const keys = { uid: 'eci-bridge.io/pod-uid', namespace: 'eci-bridge.io/namespace', name: 'eci-bridge.io/pod-name' };
+    const r = reconcileDay({ ...input([line('short-lived', '0.05', { tags }), line('still-there', '0.05', { tags })], [], [{ id: 'still-there', status: 'Running', hasPod: false }]), podTagKeys: keys });
+    assert.deepEqual(
+      r.groups.map((g) => [g.groupId, g.cause, g.namespace, g.pod, g.billed, g.estimated]),
+      [['short-lived', 'not estimated', 'shop', 'short', '0.050000000', null]],
+    );
+    assert.match(r.groups[0]?.explanation ?? '', /no hourly report counted it: the pod and its group were deleted between two hourly billing runs/);
+    assert.deepEqual(r.leaks.map((l) => [l.groupId, l.reason]), [['still-there', 'unknown']], 'one still in ECI is a leak');
+    assert.equal(r.totals.billed, '0.100000000');
+    assert.equal(r.totals.byCause['not estimated']?.groups, 1);
+  });
+
   it('totals per namespace, owner and node, and any tag as one more dimension', () => {
     const lines = [line('a', '1', { tags: { [CT]: 'c1', 'vnode-cost': 'x' } }), line('b', '2', { tags: { [CT]: 'c1', 'vnode-cost': 'y' } })];
     const r = reconcileDay({ ...input(lines, [est('a', '1'), est('b', '1.5', { namespace: 'jobs' })]), dimensions: [...DEFAULT_DIMENSIONS, tagDimension('vnode-cost')] });

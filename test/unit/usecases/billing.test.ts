@@ -4,21 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ANNOTATION_BILLED_SIZE, ANNOTATION_COST, moneyOf } from '../../../shared/domain/billing.js';
+import { ANNOTATION_BILLED_SIZE, ANNOTATION_COST, type CostReport, moneyOf } from '../../../shared/domain/billing.js';
 import type { EciKeyValue } from '../../../shared/domain/eci.js';
 import type { Pod } from '../../../shared/domain/k8s.js';
 import { TAG_CLUSTER, TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE } from '../../../shared/domain/names.js';
 import { defaultPriceTables } from '../../../shared/domain/prices.js';
-import {
-  Billing,
-  type BillingPorts,
-  type BillingSettings,
-  BUDGET_STATE_NAME,
-  budgetAdmission,
-  budgetPodCheck,
-  readBudgetState,
-  reportConfigMapName,
-} from '../../../shared/usecases/billing.js';
+import { Billing, type BillingPorts, type BillingSettings } from '../../../shared/usecases/billing.js';
+import { reportConfigMapName } from '../../../shared/usecases/billing-store.js';
+import { BUDGET_STATE_NAME, budgetAdmission, budgetPodCheck, readBudgetState } from '../../../shared/usecases/budgets.js';
 import { FakeCluster, FakeGroups, type LogLine, memLogger } from './billing-fakes.js';
 
 const T0 = Date.parse('2024-05-01T09:00:00Z');
@@ -119,6 +112,32 @@ describe('billing use-case', () => {
     assert.equal(cm?.metadata.name, 'eci-bridge-cost-2024-05-01');
     assert.deepEqual(Object.keys(cm?.data ?? {}), ['2024-05-01T09-00Z.json']);
     assert.deepEqual(JSON.parse(cm?.data?.['2024-05-01T09-00Z.json'] ?? '{}'), res.report);
+  });
+
+  it('labels every line of the stored report: the pods, aggregates and totals are estimates, the VNode lines comparisons', async () => {
+    const w = world();
+    await w.billing().run();
+    const stored = JSON.parse(w.cluster.configMaps.get(`eci-bridge/${reportConfigMapName(T0)}`)?.data?.['2024-05-01T09-00Z.json'] ?? '{}') as CostReport;
+    assert.ok(stored.pods.length === 2 && stored.vnodes.length === 1);
+    for (const p of stored.pods) assert.equal(p.label, 'estimate', `pod ${p.name}`);
+    for (const v of stored.vnodes) assert.equal(v.label, 'comparison', `vnode ${v.name}`);
+    for (const dim of ['byNamespace', 'byOwner', 'byNode'] as const) {
+      const rows = Object.entries(stored[dim]);
+      assert.ok(rows.length > 0, dim);
+      for (const [k, a] of rows) assert.equal(a.label, 'estimate', `${dim} ${k}`);
+    }
+    for (const [k, a] of Object.entries(stored.byNode)) assert.equal(a.vnodeLabel, 'comparison', `byNode ${k} vnode`);
+    assert.deepEqual([stored.totals.label, stored.totals.vnodesLabel], ['estimate', 'comparison']);
+    // a report stored before the labels existed reads labelled
+    const old = structuredClone(stored) as Record<string, unknown> & CostReport;
+    for (const p of old.pods) delete p.label;
+    for (const v of old.vnodes) delete v.label;
+    for (const a of Object.values(old.byNamespace)) delete a.label;
+    delete old.totals.label;
+    delete old.totals.vnodesLabel;
+    w.cluster.configMaps.set(`eci-bridge/${reportConfigMapName(T0)}`, { metadata: { name: reportConfigMapName(T0), namespace: 'eci-bridge' }, data: { 'old.json': JSON.stringify(old) } });
+    const [read] = await w.billing().storedReports(T0, T0 + HOUR);
+    assert.deepEqual(read, stored);
   });
 
   it('is idempotent: running the period again changes nothing, even after ECI forgot a group', async () => {

@@ -1,6 +1,8 @@
 /**
- * What the bridge itself costs on Alibaba Cloud, from counted usage at list prices (cn-hangzhou, CNY). Pure: the
- * burst bench (bench/burst.bench.ts) feeds it the invocations, busy seconds and MNS requests it counted.
+ * The cost model: what the bridge itself costs on Alibaba Cloud, from counted usage at list prices (cn-hangzhou,
+ * CNY). Pure. The burst bench (bench/burst.bench.ts) feeds it the invocations, busy seconds and MNS requests it
+ * counted; the reconcile function prints its prediction of a day (`predictBridgeDay`, from the bench's measured
+ * rates or BILLING_BRIDGE_MODEL) beside the bridge's FC and MNS bill lines.
  *
  * Prices and their sources (list prices, subject to change; see docs/performance.md):
  * - FC 3.0 pay-as-you-go: everything converts to CU at CNY 0.00011/CU (tier 1, 0-200 M CU/month; the 2024-2026
@@ -13,6 +15,8 @@
  * - One ECI VNode: (2 × vCPU 0.1764 + 8 × GiB 0.0221 CNY/h) × 730 h ≈ 386 CNY/month
  *   (help.aliyun.com/zh/eci/product-overview/elastic-container-instances).
  */
+import { z } from 'zod';
+
 export const PRICES = {
   cnyPerCu: 0.00011,
   cuPerInvocation: 75 / 10_000,
@@ -80,4 +84,49 @@ export function idlePerMonth(usage: Usage, seconds: number, queues = 2): IdleCos
   const queuesCny = queues * PRICES.mnsQueueCnyPerDay * (HOURS_PER_MONTH / 24);
   const totalCny = podSyncCny + mnsRequestsCny + timersCny + queuesCny;
   return { podSyncCny, timersCny, mnsRequestsCny, queuesCny, totalCny, ofVnode: totalCny / PRICES.vnodeCnyPerMonth };
+}
+
+/** Idle a day: `idlePerMonth` over a month of 730 hours, per 24 of them. */
+const DAYS_PER_MONTH = HOURS_PER_MONTH / 24;
+
+const Rates = z.strictObject({
+  invocations: z.number().nonnegative(),
+  busySeconds: z.number().nonnegative(),
+  mnsRequests: z.number().nonnegative(),
+});
+
+/**
+ * The model's inputs: the idle usage per second (no pods), the usage per pod lifecycle, pod-sync's size and the
+ * number of queues. The defaults are the burst bench's measurements (docs/performance.md, issue 18): idle, no
+ * pod-sync invocations and EventBridge's long polls at 2 MNS requests a second; per pod lifecycle 0.20 pod-sync
+ * invocations, 0.5 busy seconds (1,000 short Jobs ≈ 0.07 CNY) and 2.4 MNS requests; pod-sync 1 vCPU / 1 GB
+ * (s.yaml); two queues (pods and dead letters).
+ */
+export const BridgeModelSchema = z.strictObject({
+  idlePerSecond: Rates.default({ invocations: 0, busySeconds: 0, mnsRequests: 2 }),
+  perPod: Rates.default({ invocations: 0.2, busySeconds: 0.5, mnsRequests: 2.4 }),
+  podSync: z.strictObject({ vcpu: z.number().positive(), memoryGb: z.number().positive() }).default({ vcpu: 1, memoryGb: 1 }),
+  queues: z.number().int().nonnegative().default(2),
+});
+export type BridgeModel = z.output<typeof BridgeModelSchema>;
+export const MEASURED_BRIDGE_MODEL: BridgeModel = BridgeModelSchema.parse({});
+
+/** The currency the model's prices are in. */
+export const MODEL_CURRENCY = 'CNY';
+
+export interface BridgeDayPrediction {
+  /** idle: pod-sync's idle rate, the MNS requests, the timers and the queues' daily fee, for one day */
+  idleCny: number;
+  /** the overhead of one pod lifecycle (pod-sync invocations and busy time, MNS requests) */
+  perPodCny: number;
+  pods: number;
+  totalCny: number;
+}
+
+/** What the model predicts the bridge's own FC + MNS cost to be for a day with `pods` pod lifecycles. */
+export function predictBridgeDay(model: BridgeModel, pods: number): BridgeDayPrediction {
+  const size = { vcpu: model.podSync.vcpu, memoryGb: model.podSync.memoryGb };
+  const idleCny = idlePerMonth({ ...model.idlePerSecond, ...size }, 1, model.queues).totalCny / DAYS_PER_MONTH;
+  const perPodCny = cny({ ...model.perPod, ...size });
+  return { idleCny, perPodCny, pods, totalCny: idleCny + perPodCny * pods };
 }

@@ -190,16 +190,30 @@ function clusterFor(config: Config): Cluster {
   return c;
 }
 
+/**
+ * Where a process reaches MNS from: the functions inside the VPC (the internal endpoint), the watcher in the VPC (the
+ * VPC endpoint), the CLI from outside (the public HTTPS endpoint). MNS_ENDPOINT (the emulator, a custom endpoint)
+ * always wins.
+ */
+export type MnsReach = 'functions' | 'watcher' | 'cli';
+
+/** An MNS queue of the configured account. */
+export function createMnsQueue(config: Config, credentials: CloudCredentials, queueName: string, accountId: string, reach: MnsReach): MnsQueue {
+  const where = config.MNS_ENDPOINT
+    ? { endpoint: config.MNS_ENDPOINT }
+    : reach === 'functions'
+      ? { region: config.ECI_REGION, internal: true }
+      : reach === 'watcher'
+        ? { region: config.ECI_REGION, vpc: true }
+        : { region: config.ECI_REGION, secure: true };
+  return new MnsQueue({ accountId, queueName, ...where, credentials });
+}
+
 function mnsQueue(config: Config, creds: CloudCredentials | undefined, queueName: string, accountId?: string): MnsQueue {
   const account = config.ALIBABA_CLOUD_ACCOUNT_ID ?? accountId;
   if (!account) throw new ComposeError('ALIBABA_CLOUD_ACCOUNT_ID is required for the MNS queue');
   if (!creds) throw new ComposeError('no cloud credentials for the MNS queue (FC context or ALIBABA_CLOUD_ACCESS_KEY_*)');
-  return new MnsQueue({
-    accountId: account,
-    queueName,
-    ...(config.MNS_ENDPOINT ? { endpoint: config.MNS_ENDPOINT } : { region: config.ECI_REGION, internal: true }),
-    credentials: creds,
-  });
+  return createMnsQueue(config, creds, queueName, account, 'functions');
 }
 
 /** Builds the whole bridge for one credential set. Prefer `forCredentials` in handlers (memoised). */

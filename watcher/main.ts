@@ -1,63 +1,33 @@
 /**
- * The watcher process: parse the configuration, build the adapters (Kubernetes, MNS queue), run the Watcher,
- * stop gracefully on SIGTERM/SIGINT (stop watching, flush, release leadership). The only watcher file that
- * constructs adapters; everything else works on ports.
+ * The watcher process: parse the configuration, take its adapters from the composition root
+ * (shared/compose-watcher.ts: Kubernetes, the MNS queue, the kubelet API's and the webhooks' support), run the
+ * Watcher, stop gracefully on SIGTERM/SIGINT (stop watching, flush, release leadership). No watcher file constructs
+ * an adapter; everything works on ports.
  */
-import { createEciContainerGroups } from '../shared/adapters/eci/index.js';
-import { createKubeAdmissionSupport, createKubeCluster, createKubeKubeletSupport } from '../shared/adapters/kube/index.js';
-import { MnsQueue } from '../shared/adapters/queue/index.js';
-import { cloudCredentials, createLogger, kubeOptions, systemClock } from '../shared/compose.js';
-import { type Config, parseConfig } from '../shared/domain/config.js';
+import { watcherAdapters, watcherQueue } from '../shared/compose-watcher.js';
+import { createLogger, systemClock } from '../shared/compose.js';
+import { parseConfig } from '../shared/domain/config.js';
 import { asError } from '../shared/errors.js';
 import { type KubeletRuntime, startKubelet } from './kubelet/index.js';
 import { Watcher } from './watcher.js';
 import { type AdmissionRuntime, startAdmission } from './webhook/index.js';
 
-// Kept for the benchmarks and tests that import the clock from here.
-export { systemClock };
-
-export function buildQueue(cfg: Config): MnsQueue {
-  if (cfg.QUEUE_KIND !== 'mns') {
-    throw new Error('the watcher process sends to MNS; the embedded queue runs in-process under `npm start`');
-  }
-  if (!cfg.ALIBABA_CLOUD_ACCOUNT_ID || !cfg.ALIBABA_CLOUD_ACCESS_KEY_ID || !cfg.ALIBABA_CLOUD_ACCESS_KEY_SECRET) {
-    throw new Error('MNS needs ALIBABA_CLOUD_ACCOUNT_ID, ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET');
-  }
-  return new MnsQueue({
-    accountId: cfg.ALIBABA_CLOUD_ACCOUNT_ID,
-    queueName: cfg.MNS_QUEUE,
-    endpoint: cfg.MNS_ENDPOINT,
-    region: cfg.ECI_REGION,
-    vpc: !cfg.MNS_ENDPOINT,
-    credentials: {
-      accessKeyId: cfg.ALIBABA_CLOUD_ACCESS_KEY_ID,
-      accessKeySecret: cfg.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
-      securityToken: cfg.ALIBABA_CLOUD_SECURITY_TOKEN,
-    },
-  });
-}
+// Kept for the benchmarks and tests that import the clock and the queue from here.
+export { systemClock, watcherQueue as buildQueue };
 
 export async function main(env: Record<string, string | undefined> = process.env): Promise<void> {
   const cfg = parseConfig(env);
   const log = createLogger(cfg, { app: 'eci-bridge-watcher' });
-  const cluster = createKubeCluster(kubeOptions(cfg), { component: 'eci-bridge-watcher', host: cfg.VNODE_NAME });
+  const adapters = watcherAdapters(cfg, log);
+  const cluster = adapters.cluster;
   // The kubelet API (logs, metrics): served by every replica; its ECI calls are the only ones the watcher makes.
   let kubelet: KubeletRuntime | undefined;
   if (cfg.KUBELET_ENABLED) {
-    const creds = cloudCredentials(cfg);
-    if (!creds) throw new Error('KUBELET_ENABLED needs ECI credentials (ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET)');
-    kubelet = await startKubelet({
-      config: cfg,
-      cluster,
-      support: createKubeKubeletSupport(kubeOptions(cfg)),
-      eci: createEciContainerGroups(cfg, creds, { logger: log.child({ adapter: 'eci' }), retry: { maxAttempts: 2 } }),
-      clock: systemClock,
-      log,
-    });
+    kubelet = await startKubelet({ config: cfg, cluster, ...adapters.kubelet(), clock: systemClock, log });
   }
   const watcher = new Watcher({
     cluster,
-    queue: buildQueue(cfg),
+    queue: adapters.queue(),
     clock: systemClock,
     log,
     config: cfg,
@@ -80,7 +50,7 @@ export async function main(env: Record<string, string | undefined> = process.env
   // The eci-profile webhooks: served by every replica (not only the leader), so admission never waits on an election.
   let admission: AdmissionRuntime | undefined;
   if (cfg.WEBHOOK_ENABLED) {
-    admission = await startAdmission({ cluster, support: createKubeAdmissionSupport(kubeOptions(cfg)), clock: systemClock, log, config: cfg });
+    admission = await startAdmission({ cluster, support: adapters.admission(), clock: systemClock, log, config: cfg });
   }
   await watcher.start();
 }

@@ -1,14 +1,12 @@
 /**
  * CLI-side factory for the pieces `invoke` and `replay` need and shared/compose.ts does not expose: the pod queue
  * and the dead-letter queue as full PodQueues (compose builds them as senders only), and the FunctionInvoker.
- * Built from the same config and credentials as compose (`cloudCredentials`), so it could move into compose as
- * `createQueues` / `createInvoker` unchanged. (Not a command: files starting with `_` are skipped by cli.ts.)
+ * Built from the same config and credentials as compose (`cloudCredentials`, `createMnsQueue` from outside the VPC). (Not a command: files starting with `_` are skipped by cli.ts.)
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createFunctionInvoker } from '../../shared/adapters/fc-invoke/index.js';
-import { MnsQueue } from '../../shared/adapters/queue/index.js';
-import { cloudCredentials } from '../../shared/compose.js';
+import { cloudCredentials, createMnsQueue } from '../../shared/compose.js';
 import type { Config } from '../../shared/domain/config.js';
 import type { FcEventHandler } from '../../shared/sim/fc.js';
 import { BridgeError } from '../../shared/errors.js';
@@ -27,10 +25,9 @@ export function cliQueues(config: Config): { queue: PodQueue; deadLetter: PodQue
   const credentials = cloudCredentials(config);
   if (!credentials) throw new CliSetupError('ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET are required for MNS');
   // From outside the VPC the CLI uses the public endpoint unless MNS_ENDPOINT says otherwise.
-  const where = config.MNS_ENDPOINT ? { endpoint: config.MNS_ENDPOINT } : { region: config.ECI_REGION, secure: true };
   return {
-    queue: new MnsQueue({ accountId, queueName: config.MNS_QUEUE, credentials, ...where }),
-    deadLetter: new MnsQueue({ accountId, queueName: config.MNS_DEAD_LETTER_QUEUE, credentials, ...where }),
+    queue: createMnsQueue(config, credentials, config.MNS_QUEUE, accountId, 'cli'),
+    deadLetter: createMnsQueue(config, credentials, config.MNS_DEAD_LETTER_QUEUE, accountId, 'cli'),
   };
 }
 

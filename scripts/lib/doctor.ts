@@ -16,8 +16,7 @@ import { createEciContainerGroups } from '../../shared/adapters/eci/index.js';
 import type { KubeClient } from '../../shared/adapters/kube/client.js';
 import { KubeCluster } from '../../shared/adapters/kube/index.js';
 import { readObject } from '../../shared/adapters/kube/provision.js';
-import { MnsQueue } from '../../shared/adapters/queue/index.js';
-import { cloudCredentials } from '../../shared/compose.js';
+import { cloudCredentials, createMnsQueue } from '../../shared/compose.js';
 import type { Config } from '../../shared/domain/config.js';
 import { FUNCTIONS_HEARTBEAT_NAME } from '../../shared/domain/heartbeat.js';
 import { TAG_CLUSTER } from '../../shared/domain/names.js';
@@ -260,8 +259,7 @@ export async function cloudLines(config: Config): Promise<Line[]> {
   const account = config.ALIBABA_CLOUD_ACCOUNT_ID;
   if (!account) out.push(line('warn', 'MNS', 'no ALIBABA_CLOUD_ACCOUNT_ID: the queue not checked', 'export it'));
   else {
-    const where = config.MNS_ENDPOINT ? { endpoint: config.MNS_ENDPOINT } : { region: config.ECI_REGION, secure: true };
-    const queue = new MnsQueue({ accountId: account, queueName: config.MNS_QUEUE, ...where, credentials: creds });
+    const queue = createMnsQueue(config, creds, config.MNS_QUEUE, account, 'cli');
     try {
       const a = await queue.attributes();
       out.push(line('ok', 'MNS', `queue ${config.MNS_QUEUE}: ${a.activeMessages ?? 0} active, ${a.inactiveMessages ?? 0} in flight, ${a.delayMessages ?? 0} delayed`));

@@ -1,59 +1,56 @@
 /**
- * Error classes as the use-cases see them. The adapters throw their own typed families (ECI: `EciError` with a
- * `kind`; Kubernetes: `KubeError` subclasses such as NotFound and Conflict); the use-cases may import only ports and
- * domain, so they read those errors by shape (a `kind` on the cause chain, a NotFound/Conflict name or a 404/409
- * code), never by SDK code.
+ * Error classes as the use-cases see them: every adapter throws errors of the one vocabulary (shared/errors.ts,
+ * `ErrorKind` on the error or its cause chain), and these functions are the only place the use-cases read it —
+ * never an HTTP status, SDK code or error name.
  */
-import { BridgeError, findCause } from '../errors.js';
+import { BridgeError, findCause, hasKind, type KindedError, ownKind } from '../errors.js';
 
 /** retryable: throttling, 5xx, conflicts, network → delayed re-nudge; capacity: NoStock & friends → fallback, then
  * delayed retry + Event; permanent: invalid spec, auth, quota → pod Failed + Event; notFound: already gone. */
 export type ErrorClass = 'retryable' | 'capacity' | 'permanent' | 'notFound';
 
-const KINDS = new Set<string>(['retryable', 'capacity', 'permanent', 'notFound']);
+const CLASSES = new Set<string>(['retryable', 'capacity', 'permanent', 'notFound']);
 
-function kindOf(e: Error): string | undefined {
-  const k = (e as { kind?: unknown }).kind;
-  return typeof k === 'string' && KINDS.has(k) ? k : undefined;
-}
-
-function codeOf(e: Error): number | undefined {
-  for (const key of ['statusCode', 'code', 'status'] as const) {
-    const v = (e as unknown as Record<string, unknown>)[key];
-    if (typeof v === 'number') return v;
-  }
-  return undefined;
-}
-
-/** Classifies any error thrown through a port. Unknown errors are retryable (bounded by the attempt counter). */
+/**
+ * What a pod sync does about any error thrown through a port: the outermost kind that is a class; else notFound when
+ * something on the chain is; else retryable (conflicts, Forbidden, malformed requests and unknown errors alike,
+ * bounded by the attempt counter).
+ */
 export function classify(err: unknown): ErrorClass {
-  const withKind = findCause(err, (e): e is Error => kindOf(e) !== undefined);
-  if (withKind) return kindOf(withKind) as ErrorClass;
+  const withClass = findCause(err, (e): e is Error => CLASSES.has(ownKind(e) ?? ''));
+  if (withClass) return ownKind(withClass) as ErrorClass;
   if (isNotFound(err)) return 'notFound';
   return 'retryable';
 }
 
-/** Kubernetes NotFound (or an ECI notFound) anywhere on the cause chain. */
+/** NotFound (a Kubernetes object, a container group, …) anywhere on the cause chain. */
 export function isNotFound(err: unknown): boolean {
-  return (
-    findCause(
-      err,
-      (e): e is Error => kindOf(e) === 'notFound' || /NotFound/.test(e.name) || (codeOf(e) === 404 && !kindOf(e)),
-    ) !== undefined
-  );
+  return hasKind(err, 'notFound');
 }
 
 /**
- * Kubernetes Forbidden (403) from the cluster, not from ECI (ECI's auth errors carry a kind): for the functions, a pod
- * in a namespace that is not enabled for the virtual node (deploy/functions-rbac.yaml).
+ * Kubernetes Forbidden (401/403) from the cluster (ECI's auth errors are `permanent`): for the functions, a pod in a
+ * namespace that is not enabled for the virtual node (deploy/functions-rbac.yaml).
  */
 export function isKubeForbidden(err: unknown): boolean {
-  return findCause(err, (e): e is Error => !kindOf(e) && (/Forbidden/.test(e.name) || codeOf(e) === 403)) !== undefined;
+  return hasKind(err, 'forbidden');
 }
 
-/** Kubernetes Conflict (409: a precondition or resourceVersion mismatch). */
+/** Conflict (a precondition or resourceVersion mismatch, AlreadyExists) anywhere on the cause chain. */
 export function isConflict(err: unknown): boolean {
-  return findCause(err, (e): e is Error => /Conflict/.test(e.name) || codeOf(e) === 409) !== undefined;
+  return hasKind(err, 'conflict');
+}
+
+/**
+ * The failure counts against ECI's health (the heartbeat): the outermost error with a kind is ECI's, or one of the
+ * use-cases' own (which carry no service); Kubernetes, queue and other adapter errors are passed over.
+ */
+export function isEciError(err: unknown): boolean {
+  const kinded = findCause(err, (e): e is KindedError => {
+    const service = (e as Partial<KindedError>).service;
+    return ownKind(e) !== undefined && (service === undefined || service === 'eci');
+  });
+  return kinded !== undefined;
 }
 
 /** The ECI error code (e.g. `OperationDenied.NoStock`) when the adapter exposes one; never a secret. */

@@ -47,7 +47,17 @@ import {
   type UseCaseDeps,
   writeStatus,
 } from './context.js';
-import { classify, describeError, errorCode, isConflict, isKubeForbidden, isNotFound, PodReferenceError, PodStillTerminatingError } from './errors.js';
+import {
+  classify,
+  describeError,
+  errorCode,
+  isConflict,
+  isEciError,
+  isKubeForbidden,
+  isNotFound,
+  PodReferenceError,
+  PodStillTerminatingError,
+} from './errors.js';
 import { ServiceDirectory } from './services.js';
 
 export type Outcome =
@@ -529,14 +539,6 @@ export class PodSync {
   }
 }
 
-function isEciError(err: unknown): boolean {
-  let cur: unknown = err;
-  for (let i = 0; cur instanceof Error && i < 8; i++) {
-    if (cur.name === 'EciError' || 'kind' in cur) return true;
-    cur = cur.cause;
-  }
-  return false;
-}
 
 export function podNudgeOf(pod: Pod, attempt: number): Pick<PodNudge, 'namespace' | 'name' | 'uid' | 'attempt'> {
   return {

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Pod } from '../../shared/domain/k8s.js';
+import { errorKind } from '../../shared/errors.js';
 import type { Cluster, ContainerGroups, EciExecHandlers, EciExecSession, Logger } from '../../shared/ports/index.js';
 import { acceptChannels, execOverWebSocket } from './exec.js';
 import { portForwardOverWebSocket } from './portForward.js';
@@ -31,7 +32,7 @@ export interface HandlerDeps {
   log: Logger;
 }
 
-const isNotFoundErr = (err: unknown): boolean => (err as { kind?: string; name?: string }).kind === 'notFound' || (err as Error).name === 'NotFoundError';
+const isNotFoundErr = (err: unknown): boolean => errorKind(err) === 'notFound';
 
 async function podOf(d: HandlerDeps, ns: string, name: string): Promise<Pod> {
   let pod: Pod;

@@ -11,6 +11,7 @@
  * A full page (ECI returns at most 2000 lines) means lines may have been skipped between two polls (ECI's Tail
  * keeps the newest): the poller polls again at once and counts the gap (`gaps`).
  */
+import { errorKind } from '../../shared/errors.js';
 import type { ContainerGroups, EciLogOptions, Logger } from '../../shared/ports/index.js';
 import { LogBudgetError } from './errors.js';
 import { LineCursor, type LogLine, msToNs, parseContent, startTimeOf } from './logLines.js';
@@ -168,8 +169,8 @@ class Poller {
         page = await fetchLines(this.d.eci, this.d.budget, this.target, { startTime: this.#cursor.startTime(), tail: ECI_MAX_TAIL });
         this.stats.polls++;
       } catch (err) {
-        const e = err as Error & { kind?: string; code?: string };
-        if (e.kind === 'notFound') {
+        const e = err as Error & { code?: string };
+        if (errorKind(err) === 'notFound') {
           this.#end('the container group is gone');
           return;
         }

@@ -6,7 +6,7 @@
  * (BSS answers some errors with HTTP 200) is an error too.
  */
 import type { BssAction } from './actions.js';
-import { BridgeError } from '../../errors.js';
+import { BridgeError, type ErrorService, type KindedError } from '../../errors.js';
 import type { BillReader, Clock, Logger } from '../../ports/index.js';
 import { classifyCode, type EciErrorKind, sdkErrorFacts } from '../eci/errors.js';
 import { backoffMs, type BucketSpec, DEFAULT_RETRY, type RetryPolicy, systemClock, WaitingBucket } from '../eci/retry.js';
@@ -15,7 +15,8 @@ import type { BssClientOptions, BssCredentials, BssCredentialsProvider, BssSdkCl
 
 export type { BssCredentials, BssCredentialsProvider } from './sdk.js';
 
-export class BssError extends BridgeError {
+export class BssError extends BridgeError implements KindedError {
+  readonly service: ErrorService = 'bss';
   constructor(
     message: string,
     readonly kind: EciErrorKind,

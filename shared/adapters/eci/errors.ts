@@ -1,5 +1,6 @@
 /**
- * The ECI adapter's one error family. Callers branch on `kind` (never on SDK shapes):
+ * The ECI adapter's one error family. Callers branch on `kind`, of the one vocabulary (shared/errors.ts), never on SDK
+ * shapes:
  * - `retryable`: throttling, 5xx, OperationConflict/IncorrectStatus, network and timeouts, an expired STS token
  *   (the next attempt asks the credentials provider again) — retried here with backoff, then surfaced;
  * - `capacity`: NoStock and friends — another zone/vSwitch/spec may work; never retried blindly here;
@@ -8,12 +9,14 @@
  * Messages and causes are sanitised: no URL query (the SDK puts every parameter there), no registry password,
  * ConfigFile content, environment value, access key secret or security token.
  */
-import { BridgeError } from '../../errors.js';
+import { BridgeError, type ErrorKind, type ErrorService, type KindedError } from '../../errors.js';
 
-export type EciErrorKind = 'retryable' | 'capacity' | 'permanent' | 'notFound';
+/** The kinds of the one vocabulary (shared/errors.ts) an ECI (or BSS) failure can be. */
+export type EciErrorKind = Extract<ErrorKind, 'retryable' | 'capacity' | 'permanent' | 'notFound'>;
 
-export class EciError extends BridgeError {
+export class EciError extends BridgeError implements KindedError {
   readonly kind: EciErrorKind;
+  readonly service: ErrorService = 'eci';
   /** ECI's error code (`Throttling.User`, `OperationDenied.NoStock`, ...) or `Network` / `Timeout` / `Client` */
   readonly code: string;
   readonly requestId?: string;

@@ -1,11 +1,12 @@
-import { BridgeError } from '../../errors.js';
+import { BridgeError, type ErrorKind, type ErrorService, type KindedError } from '../../errors.js';
 
 /**
  * An invocation that did not reach the function or was refused by the FC API (signature, permission, unknown
  * function, throttling, transport). A function that ran and failed is not an InvokeError: it is reported as
  * `InvokeResult.functionError`.
  */
-export class InvokeError extends BridgeError {
+export class InvokeError extends BridgeError implements KindedError {
+  readonly service: ErrorService = 'fc';
   constructor(
     message: string,
     /** FC error code (e.g. `FunctionNotFound`, `InvalidSignature`, `AccessDenied`) or `Network` */
@@ -16,9 +17,15 @@ export class InvokeError extends BridgeError {
   ) {
     super(message, options);
   }
+
+  /** the vocabulary's kind (shared/errors.ts): throttling, 5xx and transport errors are retryable */
+  get kind(): ErrorKind {
+    if (this.code === 'Network' || this.status === 429 || (this.status !== undefined && this.status >= 500)) return 'retryable';
+    return this.status === 404 ? 'notFound' : 'permanent';
+  }
 }
 
 /** The retryable refusals: throttling, 5xx and transport errors. */
 export function isRetryableInvokeError(err: InvokeError): boolean {
-  return err.code === 'Network' || err.status === 429 || (err.status !== undefined && err.status >= 500);
+  return err.kind === 'retryable';
 }

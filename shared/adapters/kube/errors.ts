@@ -1,9 +1,12 @@
 /**
- * The Kubernetes adapter's error family. Callers never see HTTP codes or client-node's ApiException: every
- * failure becomes one of these, with the original error as `cause`. Messages carry the operation, the object
+ * The Kubernetes adapter's error family, shared by both clients (client-node's and the lite one). Callers never
+ * see HTTP codes or client-node's ApiException: every failure becomes one of these, with the original error as
+ * `cause`, and carries its kind of the one vocabulary (shared/errors.ts): NotFound → notFound, Conflict and
+ * AlreadyExists → conflict, Forbidden → forbidden, Invalid → invalid, the rest (Gone, Transient, unclassified) →
+ * retryable. Messages carry the operation, the object
  * and the API server's Status message, never a token or Secret data.
  */
-import { BridgeError, findCause } from '../../errors.js';
+import { BridgeError, type ErrorKind, type ErrorService, findCause, type KindedError } from '../../errors.js';
 
 export interface KubeErrorDetails {
   /** HTTP status, when the API server answered. */
@@ -12,7 +15,10 @@ export interface KubeErrorDetails {
   reason?: string;
 }
 
-export class KubeError extends BridgeError {
+export class KubeError extends BridgeError implements KindedError {
+  /** the vocabulary's kind (shared/errors.ts): an unclassified answer or failure is worth retrying */
+  readonly kind: ErrorKind = 'retryable';
+  readonly service: ErrorService = 'kubernetes';
   readonly status: number | undefined;
   readonly reason: string | undefined;
   constructor(message: string, details: KubeErrorDetails = {}, options?: { cause?: unknown }) {
@@ -22,17 +28,25 @@ export class KubeError extends BridgeError {
   }
 }
 /** 404: the object (or its namespace) does not exist. */
-export class NotFoundError extends KubeError {}
+export class NotFoundError extends KubeError {
+  override readonly kind: ErrorKind = 'notFound';
+}
 /** 409: resourceVersion or UID precondition mismatch ("the object has been modified", "Precondition failed"). */
-export class ConflictError extends KubeError {}
+export class ConflictError extends KubeError {
+  override readonly kind: ErrorKind = 'conflict';
+}
 /** 409 AlreadyExists: a create of a name that exists. A ConflictError too. */
 export class AlreadyExistsError extends ConflictError {}
 /** 410: the resourceVersion is too old (watch/list must restart from a fresh list). */
 export class GoneError extends KubeError {}
 /** 401/403: not authenticated or not allowed (RBAC). */
-export class ForbiddenError extends KubeError {}
+export class ForbiddenError extends KubeError {
+  override readonly kind: ErrorKind = 'forbidden';
+}
 /** 400/415/422: the request itself is wrong; retrying it unchanged cannot succeed. */
-export class InvalidError extends KubeError {}
+export class InvalidError extends KubeError {
+  override readonly kind: ErrorKind = 'invalid';
+}
 /** 5xx, 429, timeouts and network failures: worth retrying with backoff. */
 export class TransientError extends KubeError {}
 

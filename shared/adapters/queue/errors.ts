@@ -1,9 +1,9 @@
 /**
- * The queue adapters' error family. `code` is the MNS error code when there is one (`QueueNotExist`,
+ * The queue adapters' error family, each class with its kind of the one vocabulary (shared/errors.ts). `code` is the MNS error code when there is one (`QueueNotExist`,
  * `ReceiptHandleError`, `MessageNotExist`, `SignatureDoesNotMatch`, …) or `Network`; messages never carry keys,
  * tokens or message bodies.
  */
-import { BridgeError } from '../../errors.js';
+import { BridgeError, type ErrorKind, type ErrorService, type KindedError } from '../../errors.js';
 
 export interface QueueErrorDetails {
   code: string;
@@ -11,7 +11,10 @@ export interface QueueErrorDetails {
   cause?: unknown;
 }
 
-export class QueueError extends BridgeError {
+export class QueueError extends BridgeError implements KindedError {
+  /** the vocabulary's kind (shared/errors.ts); the subclasses below set theirs */
+  readonly kind: ErrorKind = 'retryable';
+  readonly service: ErrorService = 'queue';
   readonly code: string;
   readonly operation: string;
   /** worth retrying later (network, 5xx, throttling) */
@@ -25,16 +28,24 @@ export class QueueError extends BridgeError {
 }
 
 /** The queue does not exist. */
-export class QueueNotFoundError extends QueueError {}
+export class QueueNotFoundError extends QueueError {
+  override readonly kind: ErrorKind = 'notFound';
+}
 
 /** Refused credentials: unknown key, bad signature, expired STS token, clock skew. */
-export class QueueAuthError extends QueueError {}
+export class QueueAuthError extends QueueError {
+  // retryable: an expired STS token or a clock skew clears with the next credentials; never a fault of a pod
+  override readonly kind: ErrorKind = 'retryable';
+}
 
 /** A receipt handle that is stale (superseded by a newer receive, past its visibility, already deleted) or unknown. */
-export class QueueReceiptHandleError extends QueueError {}
+export class QueueReceiptHandleError extends QueueError {
+  override readonly kind: ErrorKind = 'conflict';
+}
 
 /** A body over the queue's maximum message size (64 KiB). */
 export class QueueMessageTooLargeError extends QueueError {
+  override readonly kind: ErrorKind = 'invalid';
   constructor(
     readonly bytes: number,
     readonly limit: number,
@@ -45,10 +56,13 @@ export class QueueMessageTooLargeError extends QueueError {
 }
 
 /** A request MNS refuses as malformed: bad argument, characters XML cannot carry, malformed XML. */
-export class QueueInvalidRequestError extends QueueError {}
+export class QueueInvalidRequestError extends QueueError {
+  override readonly kind: ErrorKind = 'invalid';
+}
 
 /** Some messages of a batch were refused (the others were sent). */
 export class QueueBatchError extends QueueError {
+  override readonly kind: ErrorKind = 'invalid';
   constructor(
     readonly failures: readonly { index: number; code: string; message: string }[],
     details: QueueErrorDetails,

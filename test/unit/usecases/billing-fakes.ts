@@ -4,12 +4,16 @@ import type { ConfigMap, K8sEvent, Namespace, Node, Pod } from '../../../shared/
 import type { Logger } from '../../../shared/ports/index.js';
 
 export class KubeErr extends Error {
+  /** the kind of the one error vocabulary (shared/errors.ts), as the Kubernetes adapters set it */
+  readonly kind: 'notFound' | 'conflict' | 'retryable';
+  readonly service = 'kubernetes';
   constructor(
     name: string,
     readonly status: number,
   ) {
     super(name);
     this.name = name;
+    this.kind = status === 404 ? 'notFound' : status === 409 ? 'conflict' : 'retryable';
   }
 }
 

@@ -31,6 +31,9 @@ export class FakeEciError extends Error {
 }
 
 export class FakeKubeError extends Error {
+  /** the kind of the one error vocabulary (shared/errors.ts), as the Kubernetes adapters set it */
+  readonly kind: 'notFound' | 'conflict';
+  readonly service = 'kubernetes';
   constructor(
     name: 'NotFoundError' | 'ConflictError',
     readonly status: number,
@@ -38,6 +41,7 @@ export class FakeKubeError extends Error {
   ) {
     super(message);
     this.name = name;
+    this.kind = name === 'NotFoundError' ? 'notFound' : 'conflict';
   }
 }
 

@@ -6,11 +6,15 @@ import type { Lease, Node, Pod } from '../../../shared/domain/k8s.js';
 import type { Clock, Cluster, Logger, OutgoingMessage, PodWatchHandle, QueueSender } from '../../../shared/ports/index.js';
 
 class FakeKubeError extends Error {
+  /** the kind of the one error vocabulary (shared/errors.ts), as the Kubernetes adapters set it */
+  readonly kind: 'notFound' | 'conflict' | 'retryable';
+  readonly service = 'kubernetes';
   constructor(
     message: string,
     readonly status: number,
   ) {
     super(message);
+    this.kind = status === 404 ? 'notFound' : status === 409 ? 'conflict' : 'retryable';
   }
 }
 export class NotFoundError extends FakeKubeError {

@@ -21,6 +21,7 @@ import { toKubeError } from './errors.js';
 import { type EventInput, EventRecorder, type EventRecorderOptions } from './events.js';
 import { forCreate, leaseForWire, nodeStatusPatch, toPlain } from './normalize.js';
 import { type ListResult, type ListWatchOptions, startListWatch, type WatchSource } from './watch.js';
+import { LIST_PAGE, listAllPages, watchObject, watchStream } from './wire.js';
 
 export interface KubeClusterOptions extends EventRecorderOptions {
   /** Server-side watch timeout: each watch lasts a random time in [t, 2t) seconds. Default 300. */
@@ -31,7 +32,6 @@ export interface KubeClusterOptions extends EventRecorderOptions {
 
 const SMP = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const LIST_PAGE = 500;
 
 /**
  * The domain's plain JSON is the wire shape client-node serialises from (string timestamps pass through its
@@ -88,25 +88,15 @@ export class KubeCluster implements Cluster, ClusterStore {
     return items;
   }
 
-  private async listPodsPaged(
-    fieldSelector: string | undefined,
-    labelSelector?: string,
-    namespace?: string,
-  ): Promise<ListResult<Pod>> {
-    const items: Pod[] = [];
-    let cont: string | undefined;
-    let resourceVersion = '';
+  private listPodsPaged(fieldSelector: string | undefined, labelSelector?: string, namespace?: string): Promise<ListResult<Pod>> {
     const context = `list pods${namespace ? ` in ${namespace}` : ''}${fieldSelector ? ` (${fieldSelector})` : ''}`;
-    do {
+    return listAllPages<Pod>(async (cont) => {
       const q = { fieldSelector, labelSelector, limit: LIST_PAGE, _continue: cont };
       const page = await call(context, () =>
         namespace ? this.core.listNamespacedPod({ namespace, ...q }) : this.core.listPodForAllNamespaces(q),
       );
-      for (const p of page.items) items.push(toPlain<Pod>(p));
-      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
-      cont = page.metadata?._continue || undefined;
-    } while (cont);
-    return { items, resourceVersion };
+      return { items: page.items, resourceVersion: page.metadata?.resourceVersion, continue: page.metadata?._continue };
+    });
   }
 
   watchPods(
@@ -149,48 +139,19 @@ export class KubeCluster implements Cluster, ClusterStore {
     onRaw: (type: string, object: unknown) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    const what = `watch ${path} (${fieldSelector})`;
-    const base = this.opts.watchTimeoutSeconds ?? 300;
-    const random = this.opts.watch?.random ?? Math.random;
     const watcher = this.watcher;
-    return new Promise<void>((resolve, reject) => {
-      const timeoutSeconds = base + Math.floor(random() * base);
-      let settled = false;
-      let timedOut = false;
-      let controller: AbortController | undefined;
-      const finish = (err?: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        controller?.abort();
-        if (err && !signal.aborted && !timedOut) reject(toKubeError(err, what));
-        else resolve();
-      };
-      const onAbort = () => finish();
-      // Client-side guard: a stream silent past the server's timeout (a dead peer) is dropped and reopened.
-      const timer = setTimeout(
-        () => {
-          timedOut = true;
-          finish();
-        },
-        (timeoutSeconds + 30) * 1000,
-      );
-      signal.addEventListener('abort', onAbort, { once: true });
-      watcher
-        .watch(
+    return watchStream({
+      what: `watch ${path} (${fieldSelector})`,
+      baseTimeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
+      random: this.opts.watch?.random ?? Math.random,
+      signal,
+      open: (timeoutSeconds, finish) =>
+        watcher.watch(
           path,
           { fieldSelector, resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
-          (type: string, obj: unknown) => onRaw(type, type === 'ERROR' ? obj : toPlain(obj)),
+          (type: string, obj: unknown) => onRaw(type, watchObject(type, obj)),
           (err: unknown) => finish(err ?? undefined),
-        )
-        .then(
-          (c) => {
-            controller = c;
-            if (settled) c.abort();
-          },
-          (err: unknown) => finish(err),
-        );
+        ),
     });
   }
 

@@ -18,6 +18,7 @@ import { errorFromStatus, KubeError, parseStatus, toKubeError } from './errors.j
 import { type EventInput, EventRecorder, type EventRecorderOptions } from './events.js';
 import { forCreate, leaseForWire, nodeStatusPatch, toPlain } from './normalize.js';
 import { type ListResult, type ListWatchOptions, startListWatch, type WatchSource } from './watch.js';
+import { decodeWatchLine, LIST_PAGE, listAllPages, watchStream } from './wire.js';
 
 export interface LiteKubeConnection {
   /** API server URL (`https://host:port`). */
@@ -49,7 +50,6 @@ interface RequestSpec {
 
 const SMP = 'application/strategic-merge-patch+json';
 const MERGE = 'application/merge-patch+json';
-const LIST_PAGE = 500;
 const COORDINATION = '/apis/coordination.k8s.io/v1';
 
 const seg = encodeURIComponent;
@@ -193,22 +193,16 @@ export class LiteKubeCluster implements Cluster, ClusterStore {
     return (await this.listPodsPaged(fieldSelector, opts.labelSelector, opts.namespace)).items;
   }
 
-  private async listPodsPaged(fieldSelector: string | undefined, labelSelector?: string, namespace?: string, signal?: AbortSignal): Promise<ListResult<Pod>> {
-    const items: Pod[] = [];
-    let cont: string | undefined;
-    let resourceVersion = '';
+  private listPodsPaged(fieldSelector: string | undefined, labelSelector?: string, namespace?: string, signal?: AbortSignal): Promise<ListResult<Pod>> {
     const context = `list pods${namespace ? ` in ${namespace}` : ''}${fieldSelector ? ` (${fieldSelector})` : ''}`;
     const path = namespace ? ns(namespace, 'pods') : '/api/v1/pods';
-    do {
+    return listAllPages<Pod>(async (cont) => {
       const page = await this.http.json<{ items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } }>('GET', path, context, {
         query: { fieldSelector, labelSelector, limit: LIST_PAGE, continue: cont },
         ...(signal ? { signal } : {}),
       });
-      for (const p of page.items ?? []) items.push(toPlain<Pod>(p));
-      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
-      cont = page.metadata?.continue || undefined;
-    } while (cont);
-    return { items, resourceVersion };
+      return { items: page.items, resourceVersion: page.metadata?.resourceVersion, continue: page.metadata?.continue };
+    });
   }
 
   watchPods(
@@ -218,37 +212,20 @@ export class LiteKubeCluster implements Cluster, ClusterStore {
   ): PodWatchHandle {
     const fieldSelector = `spec.nodeName=${opts.nodeName}`;
     const what = `watch pods (${fieldSelector})`;
-    const base = this.opts.watchTimeoutSeconds ?? 300;
-    const random = this.opts.watch?.random ?? Math.random;
     const source: WatchSource<Pod> = {
       list: (signal) => this.listPodsPaged(fieldSelector, undefined, undefined, signal),
       watch: (resourceVersion, onRaw, signal) =>
-        new Promise<void>((resolve, reject) => {
-          const timeoutSeconds = base + Math.floor(random() * base);
-          const stream = new AbortController();
-          let settled = false;
-          let timedOut = false;
-          const finish = (err?: unknown): void => {
-            if (settled) return;
-            settled = true;
-            clearTimeout(timer);
-            signal.removeEventListener('abort', onAbort);
-            stream.abort();
-            if (err && !signal.aborted && !timedOut) reject(toKubeError(err, what));
-            else resolve();
-          };
-          const onAbort = (): void => finish();
-          // Client-side guard: a stream silent past the server's timeout (a dead peer) is dropped and reopened.
-          const timer = setTimeout(
-            () => {
-              timedOut = true;
-              finish();
-            },
-            (timeoutSeconds + 30) * 1000,
-          );
-          signal.addEventListener('abort', onAbort, { once: true });
-          const query = { watch: true, fieldSelector, resourceVersion, allowWatchBookmarks: true, timeoutSeconds };
-          this.http.open('GET', '/api/v1/pods', { query, signal: stream.signal }, undefined, (res) => readWatch(res, what, onRaw, finish), finish);
+        watchStream({
+          what,
+          baseTimeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
+          random: this.opts.watch?.random ?? Math.random,
+          signal,
+          open: (timeoutSeconds, finish) => {
+            const stream = new AbortController();
+            const query = { watch: true, fieldSelector, resourceVersion, allowWatchBookmarks: true, timeoutSeconds };
+            this.http.open('GET', '/api/v1/pods', { query, signal: stream.signal }, undefined, (res) => readWatch(res, what, onRaw, finish), finish);
+            return stream;
+          },
         }),
     };
     return startListWatch(source, what, onEvent, onError, { ...this.opts.watch, slimView: opts.slim ?? false });
@@ -406,12 +383,7 @@ function readWatch(res: IncomingMessage, what: string, onRaw: (type: string, obj
   }
   res.setEncoding('utf8');
   let buffered = '';
-  const frame = (line: string): void => {
-    if (!line.trim()) return;
-    const ev = JSON.parse(line) as { type?: unknown; object?: unknown };
-    const type = typeof ev.type === 'string' ? ev.type : '';
-    onRaw(type, type === 'ERROR' ? ev.object : toPlain<Pod>(ev.object));
-  };
+  const frame = (line: string): void => decodeWatchLine(line, onRaw);
   res.on('data', (chunk: string) => {
     buffered += chunk;
     let nl = buffered.indexOf('\n');

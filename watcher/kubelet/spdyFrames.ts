@@ -256,11 +256,13 @@ class ZlibContext {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly chunks: Buffer[] = [];
   private failure: Error | undefined;
+  private failPending: ((err: Error) => void) | undefined;
 
   constructor(private readonly z: zlib.Inflate | zlib.Deflate) {
     z.on('data', (c: Buffer) => this.chunks.push(c));
     z.on('error', (err: Error) => {
       this.failure = err;
+      this.failPending?.(err);
     });
   }
 
@@ -268,13 +270,17 @@ class ZlibContext {
     const next = this.chain.then(
       () =>
         new Promise<Buffer>((resolve, reject) => {
+          // a corrupt block errors the stream and its flush never calls back: fail this call, and every later one
+          const fail = (err: Error) => reject(new SpdyProtocolError(`a header block does not (de)compress: ${err.message}`, { cause: err }));
           if (this.failure) {
-            reject(new SpdyProtocolError(`header compression failed: ${this.failure.message}`, { cause: this.failure }));
+            fail(this.failure);
             return;
           }
+          this.failPending = fail;
           this.z.write(input);
           this.z.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-            if (this.failure) reject(new SpdyProtocolError(`a header block does not decompress: ${this.failure.message}`, { cause: this.failure }));
+            this.failPending = undefined;
+            if (this.failure) fail(this.failure);
             else resolve(Buffer.concat(this.chunks.splice(0)));
           });
         }),

@@ -46,7 +46,7 @@ function notServed(kind: string, upgrade?: string): KubeletError {
 
 export function sendError(res: ServerResponse, err: unknown, log: Logger): void {
   const e = err instanceof KubeletError ? err : new KubeletError(`internal error: ${(err as Error).message}`, 500, { cause: err });
-  if (e.status >= 500 && e.status !== 501) log.warn({ err: e.message }, 'kubelet API request failed');
+  if (e.status >= 500) log.warn({ err: e.message }, 'kubelet API request failed');
   if (res.headersSent) {
     res.end();
     return;

@@ -4,7 +4,7 @@
  * (ExecContainerCommand, then shared/adapters/eci/exec.ts): stdin, stdout, stderr, tty resize, and the exit code
  * as the v4 error stream's Status (NonZeroExitCode, cause ExitCode) — what kubectl prints as "command terminated
  * with exit code N". ECI takes at most 20 arguments of 256 characters: longer commands are refused with 400
- * before any call. SPDY (kubectl ≤ 1.29 speaks only SPDY to the apiserver, which forwards it) is not served yet.
+ * before any call. SPDY (what kubectl ≤ 1.29 speaks, and what newer apiservers translate to) is in spdyExec.ts.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -55,20 +55,9 @@ const wss = new WebSocketServer({
   handleProtocols: (offered) => CHANNEL_PROTOCOLS.find((p) => offered.has(p)) ?? false,
 });
 
-/** Answers a WebSocket exec upgrade (after authentication and authorization). */
-export async function execOverWebSocket(
-  d: ExecDeps,
-  route: { namespace: string; pod: string; container: string },
-  query: URLSearchParams,
-  req: IncomingMessage,
-  socket: Duplex,
-  head: Buffer,
-): Promise<void> {
+/** What an exec needs before any upgrade is answered: the parsed request and ECI's exec WebSocket URI. */
+export async function prepareExec(d: ExecDeps, route: { namespace: string; pod: string; container: string }, query: URLSearchParams): Promise<{ ask: ExecRequest; uri: string }> {
   const ask = parseExecQuery(query);
-  const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
-  if (!CHANNEL_PROTOCOLS.some((p) => offered.includes(p))) {
-    throw new KubeletError(`no supported stream protocol offered (want one of ${CHANNEL_PROTOCOLS.join(', ')})`, 400);
-  }
   const pod = await d.getPod(route.namespace, route.pod);
   if (pod.spec?.nodeName !== d.nodeName) throw new KubeletError(`pod "${route.pod}" is not on node ${d.nodeName}`, 404);
   if (!(pod.spec?.containers ?? []).some((c) => c.name === route.container)) {
@@ -85,9 +74,25 @@ export async function execOverWebSocket(
     throw new KubeletError(`ExecContainerCommand failed: ${e.message}`, 502, { cause: err });
   }
   if (!uri) throw new KubeletError('ExecContainerCommand returned no WebSocketUri', 502);
-  const uriOf = uri;
+  return { ask, uri };
+}
+
+/** Answers a WebSocket exec upgrade (after authentication and authorization). */
+export async function execOverWebSocket(
+  d: ExecDeps,
+  route: { namespace: string; pod: string; container: string },
+  query: URLSearchParams,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): Promise<void> {
+  const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+  if (!CHANNEL_PROTOCOLS.some((p) => offered.includes(p))) {
+    throw new KubeletError(`no supported stream protocol offered (want one of ${CHANNEL_PROTOCOLS.join(', ')})`, 400);
+  }
+  const { ask, uri } = await prepareExec(d, route, query);
   // the caller's WebSocket first, then ECI's: whatever ECI sends at once has somewhere to go
-  wss.handleUpgrade(req, socket, head, (client) => bridge(client, (h) => d.openExec(uriOf, h), ask, d.log));
+  wss.handleUpgrade(req, socket, head, (client) => bridge(client, (h) => d.openExec(uri, h), ask, d.log));
 }
 
 /** Accepts a channel-protocol WebSocket and gives a sender that frames per the negotiated protocol. */

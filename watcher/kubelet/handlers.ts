@@ -7,8 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Pod } from '../../shared/domain/k8s.js';
 import { errorKind } from '../../shared/errors.js';
 import type { Cluster, ContainerGroups, EciExecHandlers, EciExecSession, Logger } from '../../shared/ports/index.js';
-import { acceptChannels, execOverWebSocket } from './exec.js';
+import { acceptChannels, type ExecDeps, execOverWebSocket, prepareExec } from './exec.js';
 import { portForwardOverWebSocket } from './portForward.js';
+import { acceptSpdyChannels, bridgeExecSpdy, portForwardOverSpdy } from './spdyExec.js';
 import { GROUP_ANNOTATION } from '../podState.js';
 import type { LogArchive } from './archive.js';
 import { KubeletError } from './errors.js';
@@ -148,63 +149,45 @@ export function routeHandlers(d: HandlerDeps): RouteHandlers {
     },
 
     async execWebSocket(route, query, req, socket, head): Promise<void> {
-      await execOverWebSocket(
-        { getPod: (ns, name) => d.cluster.getPod(ns, name), eci: d.eci, openExec: d.openExec, nodeName: d.nodeName, log: d.log },
-        route,
-        query,
-        req,
-        socket,
-        head,
-      );
+      await execOverWebSocket(execDeps(d), route, query, req, socket, head);
     },
 
-    /**
-     * attach over WebSocket, read-only: the container's output from now on (the log follow), until it ends. ECI
-     * cannot attach to a running container's stdin, so `-i` is refused with the alternatives.
-     */
+    async execSpdy(route, query, req, socket, head): Promise<void> {
+      const { ask, uri } = await prepareExec(execDeps(d), route, query);
+      acceptSpdyChannels(req, socket, head, ask, d.log, (ch) => bridgeExecSpdy(ch, ask, (h) => d.openExec(uri, h), d.log));
+    },
+
     async attachWebSocket(route, query, req, socket, head): Promise<void> {
-      if (query.get('input') === '1' || query.get('input') === 'true') {
-        throw new KubeletError(
-          'ECI cannot attach to a container\'s stdin: attach without -i (read-only), or use kubectl exec -i to run a new process',
-          400,
-        );
-      }
-      const pod = await podOf(d, route.namespace, route.pod);
-      if (!(pod.spec?.containers ?? []).some((c) => c.name === route.container)) {
-        throw new KubeletError(`container ${route.container} is not valid for pod ${route.pod}`, 400);
-      }
-      const groupId = pod.metadata.annotations?.[GROUP_ANNOTATION];
-      if (!groupId) throw new KubeletError(`container "${route.container}" in pod "${route.pod}" is waiting to start`, 400);
-      const uid = pod.metadata.uid;
+      const target = await attachTarget(d, route, query);
       acceptChannels(req, socket, head, (client, send) => {
-        const cursor = new LineCursor(msToNs(d.now()));
-        let done = false;
-        const unsubscribe = d.followers.follow(
-          { groupId, container: route.container },
-          {
-            lines: (lines) => {
-              const fresh = cursor.accept(lines);
-              if (fresh.length > 0) send(1, Buffer.from(fresh.map((l) => formatLine(l, false)).join('')));
-            },
-            end: () => {
-              done = true;
-              send(3, Buffer.from(JSON.stringify({ metadata: {}, status: 'Success' })));
-              client.close(1000);
-            },
-          },
-          async () => {
-            const now = await d.cluster.getPod(route.namespace, route.pod).catch(() => undefined);
-            return !now || now.metadata.uid !== uid || containerTerminated(now, route.container);
-          },
-        );
-        client.on('close', () => {
-          if (!done) unsubscribe();
+        const stop = followAttached(d, route, target, (data) => send(1, data), () => {
+          send(3, Buffer.from(JSON.stringify({ metadata: {}, status: 'Success' })));
+          client.close(1000);
         });
+        client.on('close', stop);
+      });
+    },
+
+    async attachSpdy(route, query, req, socket, head): Promise<void> {
+      const target = await attachTarget(d, route, query);
+      const flag = (n: string) => query.get(n) === '1' || query.get(n) === 'true';
+      const tty = flag('tty');
+      const want = { stdin: false, stdout: flag('output'), stderr: flag('error') && !tty, tty };
+      acceptSpdyChannels(req, socket, head, want, d.log, (ch) => {
+        const stop = followAttached(d, route, target, (data) => ch.stdout?.write(data), () => {
+          ch.writeStatus({ metadata: {}, status: 'Success' });
+          ch.finish();
+        });
+        ch.conn.onClose(stop);
       });
     },
 
     async portForwardWebSocket(route, query, req, socket, head): Promise<void> {
       portForwardOverWebSocket(await podOf(d, route.namespace, route.pod), query, req, socket, head);
+    },
+
+    async portForwardSpdy(route, req, socket, head): Promise<void> {
+      portForwardOverSpdy(await podOf(d, route.namespace, route.pod), req, socket, head, d.log);
     },
 
     async statsSummary(res: ServerResponse): Promise<void> {
@@ -216,6 +199,57 @@ export function routeHandlers(d: HandlerDeps): RouteHandlers {
       const snap = await d.stats.get();
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(renderResourceMetrics(snap));
     },
+  };
+}
+
+const execDeps = (d: HandlerDeps): ExecDeps => ({ getPod: (ns, name) => d.cluster.getPod(ns, name), eci: d.eci, openExec: d.openExec, nodeName: d.nodeName, log: d.log });
+
+/**
+ * attach, read-only: the container's output from now on (the log follow), until it ends. ECI cannot attach to a
+ * running container's stdin, so `-i` is refused with the alternatives.
+ */
+async function attachTarget(d: HandlerDeps, route: { namespace: string; pod: string; container: string }, query: URLSearchParams): Promise<{ groupId: string; uid?: string }> {
+  if (query.get('input') === '1' || query.get('input') === 'true') {
+    throw new KubeletError('ECI cannot attach to a container\'s stdin: attach without -i (read-only), or use kubectl exec -i to run a new process', 400);
+  }
+  const pod = await podOf(d, route.namespace, route.pod);
+  if (!(pod.spec?.containers ?? []).some((c) => c.name === route.container)) {
+    throw new KubeletError(`container ${route.container} is not valid for pod ${route.pod}`, 400);
+  }
+  const groupId = pod.metadata.annotations?.[GROUP_ANNOTATION];
+  if (!groupId) throw new KubeletError(`container "${route.container}" in pod "${route.pod}" is waiting to start`, 400);
+  return { groupId, uid: pod.metadata.uid };
+}
+
+/** Follows the attached container's new lines into `write` until it ends (`end`); returns the unsubscribe. */
+function followAttached(
+  d: HandlerDeps,
+  route: { namespace: string; pod: string; container: string },
+  target: { groupId: string; uid?: string },
+  write: (data: Buffer) => void,
+  end: () => void,
+): () => void {
+  const cursor = new LineCursor(msToNs(d.now()));
+  let done = false;
+  const unsubscribe = d.followers.follow(
+    { groupId: target.groupId, container: route.container },
+    {
+      lines: (lines) => {
+        const fresh = cursor.accept(lines);
+        if (fresh.length > 0) write(Buffer.from(fresh.map((l) => formatLine(l, false)).join('')));
+      },
+      end: () => {
+        done = true;
+        end();
+      },
+    },
+    async () => {
+      const now = await d.cluster.getPod(route.namespace, route.pod).catch(() => undefined);
+      return !now || now.metadata.uid !== target.uid || containerTerminated(now, route.container);
+    },
+  );
+  return () => {
+    if (!done) unsubscribe();
   };
 }
 

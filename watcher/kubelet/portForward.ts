@@ -2,8 +2,8 @@
  * port-forward over WebSocket (the kubelet's channel protocol for it): for the i-th requested port, channel 2i
  * carries data and 2i+1 errors; the first frame the kubelet sends on each is the port number (uint16, little
  * endian). The watcher runs in the VPC, so it dials the pod IP directly: one TCP connection per forwarded port per
- * WebSocket. A port only bound to the container's loopback cannot be reached this way. SPDY (kubectl) is not
- * served yet.
+ * WebSocket. A port only bound to the container's loopback cannot be reached this way. SPDY (kubectl) is in
+ * spdyExec.ts.
  */
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';

@@ -3,7 +3,8 @@
  * port), then for every other path authentication → authorization (auth.ts) → the route:
  *   GET /containerLogs/{ns}/{pod}/{container}   logs.ts / archive.ts via handlers.ts
  *   GET /stats/summary, /metrics/resource       stats.ts
- *   exec, attach, portForward                   not served yet: 501 with the reason (docs/kubelet-api.md)
+ *   exec, attach, portForward                   upgrades only: WebSocket (exec.ts, portForward.ts) or SPDY/3.1
+ *                                               (spdyExec.ts); a plain request gets 400
  * Streaming upgrades (SPDY/WebSocket) get the same authentication and authorization before their answer.
  */
 import https from 'node:https';
@@ -22,6 +23,10 @@ export interface RouteHandlers {
   portForwardWebSocket(route: { namespace: string; pod: string }, query: URLSearchParams, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void>;
   /** a WebSocket attach upgrade, authorized: read-only (handlers.ts) */
   attachWebSocket(route: { namespace: string; pod: string; container: string }, query: URLSearchParams, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void>;
+  /** the same three over SPDY/3.1 (kubectl ≤ 1.29; newer apiservers translate to it), authorized (spdyExec.ts) */
+  execSpdy(route: { namespace: string; pod: string; container: string }, query: URLSearchParams, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void>;
+  attachSpdy(route: { namespace: string; pod: string; container: string }, query: URLSearchParams, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void>;
+  portForwardSpdy(route: { namespace: string; pod: string }, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void>;
   containerLogs(route: Extract<Route, { kind: 'containerLogs' }>, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void>;
   statsSummary(res: ServerResponse): Promise<void>;
   metricsResource(res: ServerResponse): Promise<void>;
@@ -34,19 +39,14 @@ export interface KubeletServer {
 
 const STREAMING = new Set(['exec', 'attach', 'portForward']);
 
-function notServed(kind: string, spdy: boolean): KubeletError {
-  if (spdy) {
-    return new KubeletError(
-      `${kind} over SPDY (kubectl before 1.30) is not served by this eci-bridge virtual node yet; WebSocket clients (v4/v5.channel.k8s.io) work (docs/kubelet-api.md)`,
-      501,
-    );
-  }
+function notServed(kind: string, upgrade?: string): KubeletError {
+  if (upgrade) return new KubeletError(`${kind}: the upgrade "${upgrade}" is not supported (WebSocket or SPDY/3.1)`, 400);
   return new KubeletError(`${kind} needs a WebSocket or SPDY upgrade (docs/kubelet-api.md)`, 400);
 }
 
 export function sendError(res: ServerResponse, err: unknown, log: Logger): void {
   const e = err instanceof KubeletError ? err : new KubeletError(`internal error: ${(err as Error).message}`, 500, { cause: err });
-  if (e.status >= 500 && e.status !== 501) log.warn({ err: e.message }, 'kubelet API request failed');
+  if (e.status >= 500) log.warn({ err: e.message }, 'kubelet API request failed');
   if (res.headersSent) {
     res.end();
     return;
@@ -102,7 +102,7 @@ export async function startKubeletServer(opts: {
           case 'exec':
           case 'attach':
           case 'portForward':
-            throw notServed(route.kind, false);
+            throw notServed(route.kind);
           default:
             throw new KubeletError(`404 page not found: ${url.pathname}`, 404);
         }
@@ -117,16 +117,21 @@ export async function startKubeletServer(opts: {
     // a metav1.Status body: client-go's SPDY dialer decodes a refused upgrade as one and prints its message
     const answer = (status: number, message: string) => {
       const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, code: status });
-      const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 501 ? 'Not Implemented' : 'Error';
+      const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 400 ? 'Bad Request' : status === 404 ? 'Not Found' : 'Error';
       socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     };
-    const websocket = (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
+    const upgrade = (req.headers.upgrade ?? '').toLowerCase();
+    const websocket = upgrade === 'websocket';
+    const spdy = upgrade === 'spdy/3.1';
     guard(req, url.pathname)
       .then(async () => {
         if (route.kind === 'exec' && websocket) return handlers.execWebSocket(route, url.searchParams, req, socket, head);
         if (route.kind === 'attach' && websocket) return handlers.attachWebSocket(route, url.searchParams, req, socket, head);
         if (route.kind === 'portForward' && websocket) return handlers.portForwardWebSocket(route, url.searchParams, req, socket, head);
-        const err = STREAMING.has(route.kind) ? notServed(route.kind, !websocket) : new KubeletError(`404 page not found: ${url.pathname}`, 404);
+        if (route.kind === 'exec' && spdy) return handlers.execSpdy(route, url.searchParams, req, socket, head);
+        if (route.kind === 'attach' && spdy) return handlers.attachSpdy(route, url.searchParams, req, socket, head);
+        if (route.kind === 'portForward' && spdy) return handlers.portForwardSpdy(route, req, socket, head);
+        const err = STREAMING.has(route.kind) ? notServed(route.kind, upgrade) : new KubeletError(`404 page not found: ${url.pathname}`, 404);
         answer(err.status, err.message);
       })
       .catch((err: unknown) => {

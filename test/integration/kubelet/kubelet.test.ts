@@ -392,12 +392,4 @@ describe('kubelet API: kubectl logs and metrics through a real kube-apiserver', 
       await new Promise((r) => http.close(r));
     }
   });
-
-  it('kubectl exec (SPDY), attach and port-forward are refused with the reason (not served yet)', async () => {
-    const ex = await run(['exec', 'server', '--', 'echo', 'hi']);
-    assert.notEqual(ex.code, 0);
-    assert.match(ex.stderr, /exec over SPDY \(kubectl before 1\.30\) is not served by this eci-bridge virtual node yet/);
-    const pf = await run(['port-forward', 'pod/server', '18080:80'], 10_000);
-    assert.notEqual(pf.code, 0);
-  });
 });

@@ -3,6 +3,7 @@
  * stop gracefully on SIGTERM/SIGINT (stop watching, flush, release leadership). The only watcher file that
  * constructs adapters; everything else works on ports.
  */
+import { openEciExec } from '../shared/adapters/eci/exec.js';
 import { createEciContainerGroups } from '../shared/adapters/eci/index.js';
 import { createKubeAdmissionSupport, createKubeCluster, createKubeKubeletSupport } from '../shared/adapters/kube/index.js';
 import { MnsQueue } from '../shared/adapters/queue/index.js';
@@ -51,6 +52,7 @@ export async function main(env: Record<string, string | undefined> = process.env
       cluster,
       support: createKubeKubeletSupport(kubeOptions(cfg)),
       eci: createEciContainerGroups(cfg, creds, { logger: log.child({ adapter: 'eci' }), retry: { maxAttempts: 2 } }),
+      openExec: (uri, h) => openEciExec(uri, h),
       clock: systemClock,
       log,
     });

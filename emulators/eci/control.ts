@@ -1,5 +1,5 @@
 /**
- * Emulator controls: seeded randomness, token buckets sized to ECI's published API quotas (eci-api.md §5),
+ * Emulator controls: seeded randomness, token buckets sized to ECI's published API quotas (ECI limits, docs/architecture.md#sources),
  * and the fault-injection settings (latency, error rates with chosen codes, NoStock per zone/vSwitch, vCPU
  * quota, "crash after create").
  */

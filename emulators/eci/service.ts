@@ -1,7 +1,7 @@
 /**
  * The ECI service behind the emulator's HTTP front: the container-group store, ClientToken idempotency, request
  * validation with ECI's limits and name rules, and one handler per action answering in the wire names and
- * shapes the SDK parses (eci-api.md §4, Appendices A-C). CreateContainerGroup refuses parameter names ECI does not
+ * shapes the SDK parses (ECI API reference, docs/architecture.md#sources). CreateContainerGroup refuses parameter names ECI does not
  * document (documented.ts); other actions ignore unknown parameters. Every group CreateContainerGroup ever created
  * is kept in `created` (an idempotent replay of a ClientToken creates nothing and adds nothing).
  */
@@ -91,7 +91,7 @@ const INSTANCE_TYPES: Record<string, { cpu: number; memory: number }> = {
   'ecs.r6.large': { cpu: 2, memory: 16 },
   'ecs.gn6i-c4g1.xlarge': { cpu: 4, memory: 15 },
 };
-/** China-site list prices per hour (eci-api.md §10). */
+/** China-site list prices per hour (ECI billing, docs/architecture.md#sources). */
 const PRICE_VCPU_HOUR = 0.1764;
 const PRICE_GIB_HOUR = 0.0221;
 

@@ -21,7 +21,7 @@ export type DemoName = 'web' | 'job' | 'cron' | 'job-fail' | 'refused' | 'profil
 export const DEMO_PODS: readonly DemoName[] = ['web', 'job', 'cron', 'job-fail', 'refused', 'profile', 'deleted'];
 
 const TOLERATION = { key: 'virtual-kubelet.io/provider', operator: 'Equal', value: 'alibabacloud', effect: 'NoSchedule' };
-/** How a workload asks for the virtual node (README: nodeSelector + toleration); the scheduler binds it. */
+/** How a workload asks for the virtual node (nodeSelector + toleration, docs/cli.md); the scheduler binds it. */
 const ON_VNODE = { nodeSelector: { 'k8s.aliyun.com/vnode': 'true' }, tolerations: [TOLERATION] };
 
 /** The eci-profile ConfigMap data: pods labelled for the `profile` demo go to the virtual node only. */

@@ -391,7 +391,7 @@ export class Billing {
   /**
    * Asks DescribeContainerGroupPrice for every size in use and compares with the table (pay-as-you-go, hourly):
    * mismatches beyond the tolerance are logged; instance types missing from the table are priced from the answer
-   * (so GPU pods get a price) and logged. The port's price is per hour (eci-api.md §4.7 leaves the unit unverified:
+   * (so GPU pods get a price) and logged. The port's price is per hour (ECI's API reference does not state the unit, so it is unverified:
    * a mismatch by a factor of 3600 is called out).
    */
   async checkPrices(sizes: readonly BilledSize[]): Promise<PriceCheck[]> {

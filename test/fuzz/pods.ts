@@ -133,7 +133,7 @@ function nonFinite(v: unknown): boolean {
   return false;
 }
 
-/** ECI's documented limits for CreateContainerGroup (eci-api.md §4.1, §5), checked without the translator's code. */
+/** ECI's documented limits for CreateContainerGroup (ECI API reference and limits, docs/architecture.md#sources), checked without the translator's code. */
 export function eciLimitProblems(req: EciCreateRequest): string[] {
   const bad: string[] = [];
   const name = req.ContainerGroupName;

@@ -1,6 +1,6 @@
 /**
  * Client-side flow control and retry timing for ECI: token buckets sized to ECI's published per-account quotas
- * (eci-api.md §5; configurable, can be off) and exponential backoff with jitter.
+ * (ECI limits, docs/architecture.md#sources; configurable, can be off) and exponential backoff with jitter.
  */
 import type { Clock } from '../../ports/index.js';
 

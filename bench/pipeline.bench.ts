@@ -27,7 +27,7 @@ const TARGET_P99_MS = 2000;
 const TARGET_CALLS = 6;
 const NAMESPACE = 'bench';
 
-/** `--name V` or `--name=V` (the second survives `npm run bench -- pipeline --pods=N`, see scripts/bench.ts). */
+/** `--name V` or `--name=V` (the second survives `npm run bench -- pipeline --pods=N`, see bench/main.ts). */
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(name);
   const eq = process.argv.find((a) => a.startsWith(`${name}=`));

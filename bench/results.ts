@@ -1,6 +1,6 @@
 /**
  * The one result format every benchmark writes (`bench/results/<name>.json`), and the pure functions
- * scripts/bench.ts uses to gather one run's results into one table and `bench/results/latest.json`.
+ * bench/main.ts uses to gather one run's results into one table and `bench/results/latest.json`.
  * A figure carries its target (if it has one) and whether the measured value met it; a benchmark never fails on a
  * number, it only records it.
  */

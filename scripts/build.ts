@@ -2,7 +2,7 @@
  * `npm run build`: one CommonJS bundle per function (`functions/<name>/index.ts` →
  * `dist/functions/<name>/index.js`) and one for the watcher (`watcher/main.ts` → `dist/watcher/index.js`).
  *
- * Decisions (style.md §7.3):
+ * Decisions:
  * - CJS, not ESM: the @alicloud SDKs are CJS and `require` builtins, which an ESM bundle cannot do without a
  *   `createRequire` banner; FC loads `.js` as CJS unless a package.json says otherwise. ESM-only dependencies
  *   (@middy/core 6, @kubernetes/client-node 1.4.0) are converted by esbuild. A `{"type":"commonjs"}`

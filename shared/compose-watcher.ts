@@ -4,6 +4,7 @@
  * the kubelet API's ECI adapter and Kubernetes support and the admission webhooks' support. Kept apart from compose.ts
  * so the function bundles, which never run the watcher, do not carry these adapters.
  */
+import { openEciExec } from './adapters/eci/exec.js';
 import { createEciContainerGroups } from './adapters/eci/index.js';
 import {
   createKubeAdmissionSupport,
@@ -16,7 +17,7 @@ import {
 import type { MnsQueue } from './adapters/queue/index.js';
 import { ComposeError, cloudCredentials, createMnsQueue, kubeOptions } from './compose.js';
 import type { Config } from './domain/config.js';
-import type { ContainerGroups, Logger } from './ports/index.js';
+import type { ContainerGroups, EciExecHandlers, EciExecSession, Logger } from './ports/index.js';
 
 /** The queue the watcher sends to: MNS only (the embedded queue runs in-process under `npm start`). */
 export function watcherQueue(cfg: Config): MnsQueue {
@@ -35,7 +36,11 @@ export interface WatcherAdapters {
   /** built when asked: the process fails on a bad queue configuration at that point, as it always did */
   queue(): MnsQueue;
   /** the kubelet API's adapters (KUBELET_ENABLED): its ECI calls are the only ones the watcher makes */
-  kubelet(): { support: KubeKubeletSupport; eci: ContainerGroups };
+  kubelet(): {
+    support: KubeKubeletSupport;
+    eci: ContainerGroups;
+    openExec: (uri: string, handlers: EciExecHandlers) => Promise<EciExecSession>;
+  };
   /** the admission webhooks' Kubernetes support (WEBHOOK_ENABLED) */
   admission(): KubeAdmissionSupport;
 }
@@ -51,6 +56,7 @@ export function watcherAdapters(cfg: Config, log: Logger): WatcherAdapters {
       return {
         support: createKubeKubeletSupport(kube),
         eci: createEciContainerGroups(cfg, creds, { logger: log.child({ adapter: 'eci' }), retry: { maxAttempts: 2 } }),
+        openExec: (uri, handlers) => openEciExec(uri, handlers),
       };
     },
     admission: () => createKubeAdmissionSupport(kube),

@@ -1,7 +1,7 @@
 /**
  * Request authentication as the OpenAPI gateway does it: V3 (ACS3-HMAC-SHA256 `Authorization` header) or
  * V1 (HMAC-SHA1 `Signature` query parameter), STS security tokens, the 15-minute clock-skew window and
- * signature-nonce reuse (eci-api.md §3).
+ * signature-nonce reuse (request signatures, docs/architecture.md#sources).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { EciEmulatorError } from './errors.js';

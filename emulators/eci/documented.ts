@@ -1,7 +1,7 @@
 /**
- * The parameter names ECI documents for CreateContainerGroup (eci-api.md §4.1 and Appendix A, the 2.0.3 SDK's
+ * The parameter names ECI documents for CreateContainerGroup (ECI API reference, docs/architecture.md#sources; the 2.0.3 SDK's
  * request model, plus the three the CreateContainerGroup API page documents beyond it: `ComputeCategory.N`,
- * `GpuDriverVersion`, `MaxPendingMinute`, §7). The emulator refuses any other name with InvalidParameter, so a
+ * `GpuDriverVersion`, `MaxPendingMinute`). The emulator refuses any other name with InvalidParameter, so a
  * misspelt or invented parameter can never count as "arrived" in a test. (Real ECI's answer to an unknown name is
  * unverified; the emulator is deliberately strict.)
  */
@@ -152,7 +152,7 @@ export const CREATE_CONTAINER_GROUP_PARAMS: ParamSpec = {
     },
   ],
   ZoneId: true,
-  // documented on the CreateContainerGroup API page, not in the 2.0.3 SDK (§7)
+  // documented on the CreateContainerGroup API page, not in the 2.0.3 SDK
   ComputeCategory: [true],
   GpuDriverVersion: true,
   MaxPendingMinute: true,

@@ -1,5 +1,5 @@
 /**
- * The ECI emulator's error family and the catalogue of the cloud's error codes it answers with (eci-api.md §8):
+ * The ECI emulator's error family and the catalogue of the cloud's error codes it answers with (ECI API reference, docs/architecture.md#sources):
  * each code has its HTTP status and Alibaba's message. Thrown inside the emulator, turned into the cloud's JSON
  * error body (`RequestId, HostId, Code, Message, Recommend`) by the server.
  */

@@ -1,5 +1,5 @@
 /**
- * Query-parameter handling: the SDK flattens requests into `Container.1.Name`-style keys (eci-api.md §3.5);
+ * Query-parameter handling: the SDK flattens requests into `Container.1.Name`-style keys (parameter flattening, docs/architecture.md#sources);
  * `unflatten` rebuilds the nested wire-name object (1-based `.N` → arrays). Typed readers turn the string
  * values back into numbers and booleans and raise the cloud's InvalidParameter errors.
  */

@@ -1,6 +1,6 @@
 /**
  * The ECI service behind the emulator's HTTP front: one handler per action, answering in the wire names and shapes
- * the SDK parses (eci-api.md §4, Appendices A-C), and ClientToken idempotency. CreateContainerGroup refuses parameter
+ * the SDK parses (ECI API reference, docs/architecture.md#sources), and ClientToken idempotency. CreateContainerGroup refuses parameter
  * names ECI does not document (documented.ts); other actions ignore unknown parameters. Every group
  * CreateContainerGroup ever created is kept in `created` (an idempotent replay of a ClientToken creates nothing and
  * adds nothing). The concerns live beside it: the request checks (validate.ts), the store and its indexes

@@ -1,5 +1,5 @@
 /**
- * Alibaba Cloud OpenAPI request signatures, as the ECI service checks them (eci-api.md §3.3, §3.4):
+ * Alibaba Cloud OpenAPI request signatures, as the ECI service checks them (request signatures, docs/architecture.md#sources):
  * - ACS3-HMAC-SHA256 (V3, the SDK default): `Authorization` header over a canonical request;
  * - legacy HMAC-SHA1 (V1, `signatureAlgorithm: 'v2'` in the SDK): `Signature` query parameter.
  * Pure functions (node:crypto only), unit-tested against the published vectors.

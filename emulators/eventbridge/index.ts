@@ -1,5 +1,5 @@
 /**
- * The EventBridge → FC delivery of an FC 3.0 MNS queue trigger, simulated (mns-fc.md §0.1, §4.1, §5.4): consumes an
+ * The EventBridge → FC delivery of an FC 3.0 MNS queue trigger, simulated (FC MNS queue triggers, docs/architecture.md#sources): consumes an
  * MNS queue over HTTP (against the MNS emulator, as EventBridge would against MNS), batches by count and time
  * window, and calls a handler `(event: Buffer, context)` with the CloudEvents JSON array FC delivers (bodies
  * base64-decoded when IsBase64Decode, the default). A rejection fails the whole batch, which is retried per the

@@ -1,5 +1,5 @@
 /**
- * A wire-faithful MNS queue service (REST API 2015-06-06, mns-fc.md §1 and §3) on loopback, for tests, benchmarks
+ * A wire-faithful MNS queue service (REST API 2015-06-06, docs/architecture.md#sources) on loopback, for tests, benchmarks
  * and the sandbox. Serves the real @alicloud/mns 1.2.0 through its `endpoint` option: MNS signatures (HMAC-SHA1,
  * STS `security-token`, Content-MD5 as base64(hex(md5))), the queue and message operations with their XML shapes,
  * statuses and error envelopes, long polling, delay, visibility, priority, retention and a dead-letter policy.

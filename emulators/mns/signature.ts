@@ -1,5 +1,5 @@
 /**
- * The MNS request signature (mns-fc.md §1.3): HMAC-SHA1 over VERB, Content-MD5, Content-Type, Date, the sorted
+ * The MNS request signature (MNS signature, docs/architecture.md#sources): HMAC-SHA1 over VERB, Content-MD5, Content-Type, Date, the sorted
  * `x-mns-*` headers and the raw request target, base64-encoded. Used by the emulator to verify and by the
  * emulator's own small client (the EventBridge simulator) to sign.
  */

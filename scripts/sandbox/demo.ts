@@ -31,7 +31,7 @@ export const DEMO_INSTANCE_TYPE = 'ecs.c6.large';
 const BILLED_SECONDS = 80;
 
 const TOLERATION = { key: 'virtual-kubelet.io/provider', operator: 'Equal', value: 'alibabacloud', effect: 'NoSchedule' };
-/** How a workload asks for the virtual node (README: nodeSelector + toleration); the scheduler binds it. */
+/** How a workload asks for the virtual node (nodeSelector + toleration, docs/cli.md); the scheduler binds it. */
 const ON_VNODE = { nodeSelector: { 'k8s.aliyun.com/vnode': 'true' }, tolerations: [TOLERATION] };
 
 /** The eci-profile ConfigMap data: pods labelled for the `profile` demo go to the virtual node only. */

@@ -14,6 +14,7 @@ import { createHandler as createBilling } from '../../functions/billing/index.js
 import { createHandler as createGc } from '../../functions/gc/index.js';
 import { createHandler as createPodSync } from '../../functions/pod-sync/index.js';
 import { createHandler as createStatusSync } from '../../functions/status-sync/index.js';
+import { openEciExec } from '../../shared/adapters/eci/exec.js';
 import { createKubeClient, createKubeKubeletSupport } from '../../shared/adapters/kube/index.js';
 import { EmbeddedQueue, startEmbeddedDelivery } from '../../shared/adapters/queue/index.js';
 import { type Bridge, bridgeFactory, cloudCredentials, kubeOptions, systemClock } from '../../shared/compose.js';
@@ -214,6 +215,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         cluster: bridge.cluster,
         support: createKubeKubeletSupport(kubeOptions(config)),
         eci: bridge.eci,
+        openExec: (uri, h) => openEciExec(uri, h),
         clock: systemClock,
         log: logger.child({ component: 'watcher' }),
         ...(opts.followIntervalMs ? { followIntervalMs: opts.followIntervalMs } : {}),

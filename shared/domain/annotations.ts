@@ -1,5 +1,5 @@
 /**
- * The `k8s.aliyun.com/eci-*` pod annotations (eci-api.md §7) → CreateContainerGroup fields. Every value is
+ * The `k8s.aliyun.com/eci-*` pod annotations (ECI pod annotations, docs/architecture.md#sources) → CreateContainerGroup fields. Every value is
  * validated: a bad value is a violation (InvalidAnnotation) naming the annotation, never a silent drop.
  * Annotations that only steer the bridge (spot fallback, fail strategy, reschedule) are validated and returned as
  * `policy`; documented annotations without a request field produce a warning.
@@ -222,7 +222,7 @@ export interface AnnotationResult {
 const fullKey = (k: string): string => (k.includes('/') ? k : P + k);
 const fieldOf = (k: string): string => `metadata.annotations['${k}']`;
 
-/** Every annotation key this module understands (for the README and tests). */
+/** Every annotation key this module understands (for docs/translation.md and tests). */
 export const KNOWN_ANNOTATIONS: string[] = [
   ...SIMPLE.map((s) => fullKey(s.key)),
   ...POLICY.map((p) => fullKey(p.key)),

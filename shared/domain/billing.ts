@@ -1,5 +1,5 @@
 /**
- * Billing maths (eci-api.md §10): exact, pure, deterministic.
+ * Billing maths (ECI billing, docs/architecture.md#sources): exact, pure, deterministic.
  *
  * **Money** is a bigint count of 1 / 3.6e18 of the currency unit (`MONEY_SCALE`). Why that unit: prices are integer
  * nano-currency per hour (prices.ts), quantities integer milli-vCPU / milli-GiB, durations integer milliseconds,
@@ -134,7 +134,7 @@ export function costOf(rate: bigint, ms: number): Money {
 
 /**
  * The VNode formula: ECI's own virtual node for a self-managed cluster is billed as a resident 2 vCPU / 8 GiB ECI,
- * `(2 × vCPU price + 8 × GiB price) × run time` (eci-api.md §10). eci-bridge's virtual node is not billed that way
+ * `(2 × vCPU price + 8 × GiB price) × run time` (ECI virtual-node billing, docs/architecture.md#sources). eci-bridge's virtual node is not billed that way
  * (it is the watcher Deployment and the functions): reports show this as a comparison, never as a charge.
  */
 export function vnodeRate(table: PriceTable): bigint {

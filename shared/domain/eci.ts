@@ -2,7 +2,7 @@
  * ECI OpenAPI (2018-08-08) shapes in ECI's own wire names (nested PascalCase), as the API reference and the
  * SDK request models' `toMap()` name them. The domain produces and consumes these; the ECI adapter converts
  * them to and from `@alicloud/eci20180808` models. Only the fields the bridge uses are typed; see
- * `../shared/reference/eci-api.md` Appendices A-C for the full lists.
+ * the ECI API reference (docs/architecture.md#sources) for the full lists.
  */
 
 export interface EciNameValue {
@@ -195,7 +195,7 @@ export interface EciContainerGroup {
   [field: string]: unknown;
 }
 
-/** ECI's container group statuses (eci-api.md §6.1), legacy ones included. */
+/** ECI's container group statuses (ECI lifecycle, docs/architecture.md#sources), legacy ones included. */
 export const ECI_GROUP_STATUSES = [
   'Scheduling',
   'Pending',
@@ -211,9 +211,9 @@ export const ECI_GROUP_STATUSES = [
   'WatingForDel',
 ] as const;
 
-/** A Kubernetes-shaped container state in DescribeContainerGroupStatus (eci-api.md Appendix C). */
+/** A Kubernetes-shaped container state in DescribeContainerGroupStatus (ECI API reference, docs/architecture.md#sources). */
 export interface EciPodContainerState {
-  /** The SDK's wire name is literally `StartedAtstartedAt` (§4.4); `StartedAt` is accepted too. */
+  /** The SDK's wire name is literally `StartedAtstartedAt` (the 2.0.3 SDK's model); `StartedAt` is accepted too. */
   Running?: { StartedAtstartedAt?: string; StartedAt?: string };
   Terminated?: {
     ContainerID?: string;

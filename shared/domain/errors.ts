@@ -2,7 +2,7 @@
  * Refusals and warnings of the pod → ECI translation. A violation refuses the pod (it cannot run on ECI as
  * written); a warning says a field is meaningless on ECI or was carried over in a degraded form. Every code has
  * one stable name, a field path, a message and — for violations — the recommended alternative (the table in
- * ECI's documentation, eci-api.md / peers.md [K7]). Messages never contain secret values.
+ * ECI's documentation of limits and unsupported features, docs/architecture.md#sources). Messages never contain secret values.
  */
 
 export interface Violation {
@@ -85,7 +85,7 @@ export const TRANSIENT_VIOLATIONS: ReadonlySet<ViolationCode> = new Set<Violatio
   'MissingServiceAccountToken',
 ]);
 
-/** Warning codes and what they mean (the README's warnings table). */
+/** Warning codes and what they mean (docs/translation.md's warnings table, generated from this object by npm run docs). */
 export const WARNINGS = {
   TopologySpreadIgnored: 'topologySpreadConstraints cannot spread ECI pods: all run behind one virtual node.',
   RuntimeClassIgnored: 'runtimeClassName is ignored: every ECI pod runs in its own sandbox VM.',

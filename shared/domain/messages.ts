@@ -89,7 +89,7 @@ export const QueueMessageSchema = z.discriminatedUnion('kind', [PodNudgeSchema, 
 export type QueueMessage = z.infer<typeof QueueMessageSchema>;
 
 /**
- * MNS message priority (1 highest … 16, default 8; mns-fc.md §1.4) per message kind. Status ticks go first: they
+ * MNS message priority (1 highest … 16, default 8; MNS SendMessage, docs/architecture.md#sources) per message kind. Status ticks go first: they
  * carry the status of pods that are already running, and must not wait behind a burst of create nudges (a tick
  * costs one batched describe; the nudges behind it lose a few milliseconds). Nudges keep the default.
  */

@@ -1,6 +1,6 @@
 /**
  * Identity of a pod's container group: its ECI name, its tags and the pod annotations the bridge records.
- * Lookups are by the pod-UID tag or the recorded group id, never by name (ARCHITECTURE.md §2); the name is for
+ * Lookups are by the pod-UID tag or the recorded group id, never by name (docs/architecture.md#the-flow, point 2); the name is for
  * people, but it is still unique and stable. The cost tags (namespace, owner, team labels) are built here once, for
  * the translation (tags on the group) and for billing (the report's owner), so ECI's split bills line up with it.
  */

@@ -1,5 +1,5 @@
 /**
- * ECI price tables and the supported vCPU/memory specifications (eci-api.md §10).
+ * ECI price tables and the supported vCPU/memory specifications (ECI billing, docs/architecture.md#sources).
  *
  * Exact arithmetic: every price is held as an integer number of **nano-currency per hour** (1e-9 of a CNY or USD),
  * every quantity in **milli** units (milli-vCPU, milli-GiB) and every duration in **milliseconds**. The product
@@ -88,7 +88,7 @@ export const PriceTableSchema = z.strictObject({
   instanceTypes: z.record(z.string().min(1), PriceSchema).prefault({}),
   /**
    * Spot price as a ratio of the pay-as-you-go price, used when nothing better is known (ECI returns no actual
-   * spot price; eci-api.md §4.3). A group's `SpotPriceLimit` (hourly, per instance) caps the price.
+   * spot price; ECI API reference, docs/architecture.md#sources). A group's `SpotPriceLimit` (hourly, per instance) caps the price.
    */
   spotRatio: RatioSchema.prefault('0.3'),
 });
@@ -98,12 +98,12 @@ export type PriceTableInput = z.input<typeof PriceTableSchema>;
 export const PriceTablesSchema = z.array(PriceTableSchema).min(1);
 
 /**
- * List prices from eci-api.md §10 (subject to change; region-dependent; override in configuration).
+ * List prices from ECI's billing documentation (docs/architecture.md#sources; subject to change; region-dependent; override in configuration).
  * - China site (CNY): vCPU 0.000049/s, memory 0.00000613/GiB/s, economy vCPU 0.000027/s.
  * - International site (USD, VNode billing page): vCPU 0.0000077/s, memory 0.00000096/GiB/s.
  * The currency really follows the account's site, not the region: an international account in cn-hangzhou pays
  * USD. The defaults assume China-site accounts for `cn-*` regions; configure the tables otherwise.
- * Instance-type (GPU) prices are not in the reference, so no default is shipped: in cluster mode the billing
+ * Instance-type (GPU) prices are not in ECI's published list, so no default is shipped: in cluster mode the billing
  * function fills missing ones from DescribeContainerGroupPrice; offline estimates report such pods as unpriced.
  * The spot ratio 0.3 is an assumption (ECI advertises 30–90 % savings); set it from your spot history.
  */

@@ -2,7 +2,7 @@
  * Resources: Kubernetes quantities → ECI's per-container Cpu (vCPU) / Memory (GiB) / Gpu, and the pod-level
  * Cpu / Memory or InstanceType.
  *
- * The rule (README "Resources"):
+ * The rule (docs/translation.md, "Resources"):
  * - a container's Cpu / Memory is its limit when set, else its request (ECI has one value, not a split);
  *   nvidia.com/gpu (limit, else request) → Gpu; a container with neither gets no Cpu / Memory and shares the
  *   pod's resources;

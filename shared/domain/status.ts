@@ -1,6 +1,6 @@
 /**
  * ECI → Kubernetes PodStatus, from a DescribeContainerGroups item or a DescribeContainerGroupStatus `Data[]`
- * item (eci-api.md §6). Rules: every ECI status maps to a phase (never Unknown); phases never move backwards
+ * item (ECI lifecycle and events, docs/architecture.md#sources). Rules: every ECI status maps to a phase (never Unknown); phases never move backwards
  * (Running → Pending) and a terminal pod is never changed; conditions' lastTransitionTime changes only when
  * their status changes; containers always have a state (never an empty one).
  */
@@ -34,7 +34,7 @@ interface NormGroup {
   inits?: NormContainer[];
 }
 
-/** ECI event reasons that explain a failed creation (eci-api.md §6.3). */
+/** ECI event reasons that explain a failed creation (ECI events, docs/architecture.md#sources). */
 export const CAPACITY_REASONS = ['NoStock', 'StockClose', 'InsufficientBalance', 'FailedScheduling', 'StockExhaust'];
 
 const TERMINAL = new Set<string>(['Succeeded', 'Failed']);
@@ -149,7 +149,7 @@ function capacityEvent(events: EciEvent[]): EciEvent | undefined {
   return [...events].reverse().find((e) => CAPACITY_REASONS.includes(e.Reason ?? e.Name ?? ''));
 }
 
-/** Phase, reason and message for an ECI group status (eci-api.md §6.1). */
+/** Phase, reason and message for an ECI group status (ECI lifecycle, docs/architecture.md#sources). */
 export function phaseOf(g: { status: string; spot: boolean; events: EciEvent[] }, prevPhase: Phase | undefined): { phase: Phase; reason?: string; message?: string } {
   switch (g.status) {
     case 'Scheduling':

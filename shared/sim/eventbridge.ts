@@ -1,5 +1,5 @@
 /**
- * How EventBridge feeds an FC 3.0 "MNS queue trigger" (mns-fc.md §0.1, §4.1, §5.4): the CloudEvents it builds
+ * How EventBridge feeds an FC 3.0 "MNS queue trigger" (FC MNS queue triggers, EventBridge retry and dead letters: docs/architecture.md#sources): the CloudEvents it builds
  * from queue messages, its push retry policies, and the consume → batch → push → retry → dead-letter loop.
  * Shared by the EventBridge delivery simulator (emulators/eventbridge, over HTTP against the MNS emulator) and the
  * embedded delivery of `npm start` (shared/adapters/queue), so both hand a handler the same Buffer.

@@ -1,6 +1,6 @@
 /**
  * The Function Compute 3.0 invocation context, as the FC Node.js runtime passes it to `handler(event, context)`
- * (mns-fc.md §4.4). Types only: shared by the EventBridge delivery simulator (emulators/eventbridge), the embedded
+ * (FC request handlers and context, docs/architecture.md#sources). Types only: shared by the EventBridge delivery simulator (emulators/eventbridge), the embedded
  * delivery loop (shared/adapters/queue) and the FC handler adapter, so none of them needs to import another.
  */
 

@@ -1,5 +1,5 @@
 /**
- * MNS queue semantics as an in-memory model (mns-fc.md §1.4, §1.6), shared by the MNS emulator and the embedded
+ * MNS queue semantics as an in-memory model (MNS API reference, docs/architecture.md#sources), shared by the MNS emulator and the embedded
  * queue so both behave the same: delay, visibility timeout, a new receipt handle on every receive (older handles
  * stop working), DequeueCount, priority (1 highest … 16), retention, and a dead-letter policy (a message received
  * `maxReceiveCount` times moves to the dead-letter target instead of being received again).

@@ -1,5 +1,5 @@
 /**
- * Status flows back fast, then cheaply (ARCHITECTURE.md §3):
+ * Status flows back fast, then cheaply (docs/architecture.md#the-flow, point 3; docs/status-flow.md):
  * - `tick`: the watcher's per-second status tick names the pods that are changing; their groups are described in
  *   batches (the ContainerGroups port sends <= 20 ids per DescribeContainerGroups call), never one call per pod.
  * - `sweep`: the minutely timer lists every group of this cluster and virtual node by tag (20 per page) and every

@@ -5,7 +5,6 @@
  */
 import type { Config } from '../../shared/domain/config.js';
 import type { Pod } from '../../shared/domain/k8s.js';
-import { openEciExec } from '../../shared/adapters/eci/exec.js';
 import type { Clock, Cluster, EciExecHandlers, EciExecSession, KubeletSupport, Logger } from '../../shared/ports/index.js';
 import type { KubeletEci } from './eciCalls.js';
 import { GROUP_ANNOTATION } from '../podState.js';
@@ -25,8 +24,8 @@ export interface KubeletDeps {
   eci: KubeletEci;
   clock: Clock;
   log: Logger;
-  /** ECI's exec WebSocket (default shared/adapters/eci/exec.ts) */
-  openExec?: (uri: string, handlers: EciExecHandlers) => Promise<EciExecSession>;
+  /** ECI's exec WebSocket (the entry point passes shared/adapters/eci/exec.ts's openEciExec) */
+  openExec: (uri: string, handlers: EciExecHandlers) => Promise<EciExecSession>;
   /** poll intervals of log followers (tests shorten them) */
   followIntervalMs?: { min: number; max: number };
 }
@@ -97,7 +96,7 @@ export async function startKubelet(d: KubeletDeps): Promise<KubeletRuntime> {
     handlers: routeHandlers({
       cluster,
       eci: d.eci,
-      openExec: d.openExec ?? ((uri, h) => openEciExec(uri, h)),
+      openExec: d.openExec,
       budget,
       followers,
       archive,

@@ -5,7 +5,7 @@
  *
  * A field the SDK's model does not know (ECI documents fields newer than @alicloud/eci20180808 2.0.3:
  * `GpuDriverVersion`, `ComputeCategory.N`, `MaxPendingMinute`) is not lost: `toSdkModel` returns it flattened into
- * the query parameters ECI expects (`flattenQuery`, the SDK's own `OpenApiUtil.query` rules, eci-api.md §3.5), and
+ * the query parameters ECI expects (`flattenQuery`, the SDK's own `OpenApiUtil.query` rules; docs/architecture.md#sources), and
  * the adapter sends them on the same signed call (./sdk.ts `createContainerGroup`).
  */
 // ---------------------------------------------------------------- wire <-> model

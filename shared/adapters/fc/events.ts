@@ -1,5 +1,5 @@
 /**
- * Parsing of what Function Compute hands a handler (mns-fc.md §4.1, §4.3): the event is a Buffer.
+ * Parsing of what Function Compute hands a handler (FC MNS queue triggers and time triggers, docs/architecture.md#sources): the event is a Buffer.
  * - MNS queue trigger (EventBridge, CloudEvents schema): a JSON array of CloudEvents (event streaming), or a single
  *   CloudEvent (event mode). Each `data.messageBody` is the queue body, already base64-decoded by EventBridge
  *   (IsBase64Decode: true) or not, as a string or an already-parsed JSON object.
@@ -72,7 +72,7 @@ function jsonText(v: unknown): string {
   }
 }
 
-/** EventBridge's largest batch (`batchWindow.CountBasedWindow` is 1-10000, mns-fc.md §4.6). */
+/** EventBridge's largest batch (`batchWindow.CountBasedWindow` is 1-10000, FC MNS queue triggers, docs/architecture.md#sources). */
 export const MAX_EVENTS_PER_BATCH = 10_000;
 
 function bufferText(event: Buffer | string | Uint8Array): string {

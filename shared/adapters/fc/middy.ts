@@ -1,5 +1,5 @@
 /**
- * The one place middy lives (style.md §8.4, mns-fc.md §7). middy 6 is ESM-only and typed for AWS Lambda's context
+ * The one place middy lives (the handler shape and FC request handlers, docs/architecture.md#sources). middy 6 is ESM-only and typed for AWS Lambda's context
  * (`TContext extends aws-lambda Context`, `any` here because @types/aws-lambda is not installed): the handler it
  * returns is cast once, below, to the FC signature `(event: Buffer, context: FcContextLike) => Promise<R>`.
  * Middlewares are plain objects with named functions:

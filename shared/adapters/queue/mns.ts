@@ -1,5 +1,5 @@
 /**
- * `PodQueue` over MNS with @alicloud/mns 1.2.0 — the only file that imports it (mns-fc.md §2).
+ * `PodQueue` over MNS with @alicloud/mns 1.2.0 — the only file that imports it (docs/architecture.md#sources).
  * - Bodies go on the queue exactly as given (the bridge sends base64(JSON), see shared/domain/messages-codec.ts).
  *   The SDK concatenates XML without escaping, so this adapter escapes the body itself: `&`, `<` and friends arrive
  *   intact instead of failing with MalformedXML. Characters XML 1.0 cannot carry are refused before sending.

@@ -4,7 +4,7 @@
  * (FC-shaped events, as test/integration/functions does), then the billing handler for the hour they ran in.
  *
  * The expected charges are computed here, independently of shared/domain/billing.ts: from the times the emulator
- * recorded for each group (ECI bills from the first image pull to the terminal time, eci-api.md §10), the group's
+ * recorded for each group (ECI bills from the first image pull to the terminal time, ECI billing, docs/architecture.md#sources), the group's
  * billed vCPU/memory, and the list prices written out below in pico-CNY per millisecond.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * fast-check generators of pod specs, shared by the translate property test and the fuzz driver (scripts/fuzz/pods.ts,
+ * fast-check generators of pod specs, shared by the translate property test and the fuzz driver (test/fuzz/pods.ts,
  * which extends them with hostile values). Mostly plausible pods, so a good share translates.
  */
 import fc from 'fast-check';

@@ -1,5 +1,5 @@
 /**
- * Billing arithmetic against hand-computed examples. Unit prices (eci-api.md §10):
+ * Billing arithmetic against hand-computed examples. Unit prices (ECI billing, docs/architecture.md#sources):
  *   China:         vCPU 0.000049 CNY/s, memory 0.00000613 CNY/GiB/s, economy vCPU 0.000027 CNY/s
  *   International: vCPU 0.0000077 USD/s, memory 0.00000096 USD/GiB/s
  * The arithmetic of every expected value is written beside it.

@@ -1,5 +1,5 @@
 /**
- * Regressions found by the fuzz driver (scripts/fuzz, `npm run fuzz`): hostile pod specs that made podReferences throw
+ * Regressions found by the fuzz driver (test/fuzz, `npm run fuzz`): hostile pod specs that made podReferences throw
  * or translatePod return a request ECI cannot take. Each case is the smallest pod that showed the problem.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Regressions found by the fuzz driver (scripts/fuzz): FC events that made parseQueueEvent throw a RangeError (a value
+ * Regressions found by the fuzz driver (test/fuzz): FC events that made parseQueueEvent throw a RangeError (a value
  * nested deeper than JSON.stringify recurses) or work for minutes (millions of elements). Either failed or timed out
  * the whole batch, which EventBridge then retried with its good messages.
  */

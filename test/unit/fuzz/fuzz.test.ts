@@ -1,12 +1,12 @@
 /**
- * A short, seeded run of both fuzz campaigns (scripts/fuzz; `npm run fuzz` runs the long one): no crash, no unhandled
+ * A short, seeded run of both fuzz campaigns (test/fuzz; `npm run fuzz` runs the long one): no crash, no unhandled
  * rejection, every case in a typed outcome — and every outcome class seen, so the run cannot pass vacuously.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MESSAGE_OUTCOMES, messageCampaign } from '../../../scripts/fuzz/messages.js';
-import { POD_OUTCOMES, podCampaign } from '../../../scripts/fuzz/pods.js';
-import type { CampaignResult } from '../../../scripts/fuzz/report.js';
+import { MESSAGE_OUTCOMES, messageCampaign } from '../../fuzz/messages.js';
+import { POD_OUTCOMES, podCampaign } from '../../fuzz/pods.js';
+import type { CampaignResult } from '../../fuzz/report.js';
 
 const SEED = 424242;
 

@@ -1,5 +1,5 @@
 /**
- * Regressions found by the fuzz driver (scripts/fuzz): a malformed message whose body grows past 64 KiB when encoded
+ * Regressions found by the fuzz driver (test/fuzz): a malformed message whose body grows past 64 KiB when encoded
  * (CJK text, control characters escaped six-fold by JSON) made the dead letter too large for the queue, so the whole
  * dead-letter send failed and every malformed message of the batch was dropped. And the pod-sync handler rejected an
  * event that could not be parsed for any reason other than FcEventError, so EventBridge retried it.

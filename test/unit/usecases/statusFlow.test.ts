@@ -1,5 +1,5 @@
 /**
- * The status flow's speed rules (ARCHITECTURE.md §3 "Status flows back fast, then cheaply"), with in-memory fakes
+ * The status flow's speed rules (docs/architecture.md#the-flow, point 3; docs/status-flow.md), with in-memory fakes
  * that count calls: ticks run beside nudges, a tick converges its pods in parallel and writes every status before
  * any Event.
  */

@@ -167,7 +167,7 @@ describe('deploy/', () => {
     assert.deepEqual(pdb.spec.selector.matchLabels, (deployment.spec as unknown as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels);
     const c = podSpec.containers[0] as { resources: { requests: { memory: string }; limits: { memory: string } } };
     const mib = (q: string): number => Number(/^(\d+)Mi$/.exec(q)?.[1]);
-    // measured (README, npm run bench -- watcher): 170 MB peak with 10,000 pods before a full GC
+    // measured (docs/performance.md, npm run bench -- watcher): 170 MB peak with 10,000 pods before a full GC
     assert.ok(mib(c.resources.requests.memory) * 1.048576 >= 170, `request ${c.resources.requests.memory} below the measured 170 MB peak`);
     assert.ok(mib(c.resources.limits.memory) >= mib(c.resources.requests.memory) * 1.5);
   });

@@ -1,4 +1,4 @@
-/** The emulator's signature functions reproduce Alibaba's published test vectors (eci-api.md §3.3, §3.4). */
+/** The emulator's signature functions reproduce Alibaba's published test vectors (request signatures, docs/architecture.md#sources). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {

@@ -24,7 +24,7 @@ import { decodeBody } from '../../shared/domain/messages-codec.js';
 import { encodeMessage, MAX_PODS_PER_TICK, type PodNudge, type StatusTick } from '../../shared/domain/messages.js';
 import type { OutgoingMessage, QueueSender } from '../../shared/ports/index.js';
 import type { BatchReport, DeadLetterBody } from '../../shared/usecases/queueBatch.js';
-import { FakeClock, FakeCluster, FakeEci, FakeQueue, makePod, silentLogger } from '../../test/unit/usecases/fakes.js';
+import { FakeClock, FakeCluster, FakeEci, FakeQueue, makePod, silentLogger } from '../unit/usecases/fakes.js';
 import { HUGE_UNICODE, nestedJson, oddStrings, prototypePolluted } from './hostile.js';
 import { type CampaignResult, count, crash, describe, guarded, newResult } from './report.js';
 

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { aggregate, formatTable, machine, RESULTS_DIR, readResults } from '../bench/results.js';
+import { aggregate, formatTable, machine, RESULTS_DIR, readResults } from './results.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = join(root, 'bench');

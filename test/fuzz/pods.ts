@@ -14,7 +14,7 @@ import type { Pod, Secret } from '../../shared/domain/k8s.js';
 import { podReferences } from '../../shared/domain/references.js';
 import { redactRequest, type TranslateContext, type TranslateResult, translatePod } from '../../shared/domain/translate.js';
 import { validatePod } from '../../shared/domain/validate.js';
-import { podArb } from '../../test/unit/domain/arbitraries.js';
+import { podArb } from '../unit/domain/arbitraries.js';
 import { hostileString, mutations, mutate, oddStrings, prototypePolluted } from './hostile.js';
 import { type CampaignResult, count, crash, describe, guarded, newResult } from './report.js';
 
@@ -133,7 +133,7 @@ function nonFinite(v: unknown): boolean {
   return false;
 }
 
-/** ECI's documented limits for CreateContainerGroup (eci-api.md §4.1, §5), checked without the translator's code. */
+/** ECI's documented limits for CreateContainerGroup (ECI API reference and limits, docs/architecture.md#sources), checked without the translator's code. */
 export function eciLimitProblems(req: EciCreateRequest): string[] {
   const bad: string[] = [];
   const name = req.ContainerGroupName;

@@ -12,7 +12,7 @@ import { ANNOTATION_GROUP_DELETE, DELETE_CLAIM_SECONDS } from '../../../shared/u
 import { instrumentEci } from '../../../shared/usecases/heartbeat.js';
 import { mergeTicks, processQueueBatch, type QueueItem } from '../../../shared/usecases/queueBatch.js';
 import { POLLED_DELETE_AFTER_SECONDS, PodSync, type SyncResult } from '../../../shared/usecases/podSync.js';
-import { type StatusReport, StatusSync } from '../../../shared/usecases/statusSync.js';
+import { type StatusReport, StatusSync, TERMINATING_READ_SECONDS } from '../../../shared/usecases/statusSync.js';
 import { makePod, nudgeOf, silentLogger, world } from './fakes.js';
 
 async function createPods(w: ReturnType<typeof world>, count: number) {
@@ -229,6 +229,39 @@ describe('status tick version 2: only changed pods are read', () => {
     assert.equal(w.cluster.calls.getPod - gets, 2);
     assert.equal(report.deleted, 1, 'the terminating pod whose group is gone is deleted');
     assert.equal(report.skipped, 1);
+  });
+
+  it('reads a terminating pod whose group still terminates once per TERMINATING_READ_SECONDS, and at once when the group is gone', async () => {
+    const w = realWorld();
+    w.eci.graceful = true;
+    const pods = await createPods(w, 1);
+    const [a] = pods as [(typeof pods)[number]];
+    const stored = w.cluster.get('default', a.pod.metadata.name ?? '');
+    assert.ok(stored);
+    stored.metadata.deletionTimestamp = new Date(w.clock.now() + 30_000).toISOString();
+    stored.metadata.deletionGracePeriodSeconds = 30;
+    const sync = new PodSync(w.deps);
+    assert.equal((await sync.handle(nudgeOf(a.pod, 'deleting'))).outcome, 'deleting-wait');
+    assert.equal(w.eci.groups.get(a.groupId)?.Status, 'Terminating');
+    const s = new StatusSync(w.deps);
+    const tick = watcherTick(w, pods);
+    assert.equal(tick.pods[0]?.deleting, true);
+    const gets = w.cluster.calls.getPod;
+    await s.tick(tick);
+    assert.equal(w.cluster.calls.getPod - gets, 1, 'the first tick reads it');
+    for (let i = 0; i < TERMINATING_READ_SECONDS - 1; i++) {
+      w.clock.t += 1000;
+      await s.tick(tick);
+    }
+    assert.equal(w.cluster.calls.getPod - gets, 1, 'the ticks of the next seconds leave it alone while the group terminates');
+    w.clock.t += 1000;
+    await s.tick(tick);
+    assert.equal(w.cluster.calls.getPod - gets, 2, 'read again after TERMINATING_READ_SECONDS');
+    w.clock.t += 1000;
+    w.eci.groups.delete(a.groupId);
+    const report = await s.tick(tick);
+    assert.equal(w.cluster.calls.getPod - gets, 3, 'the group is gone: read at once');
+    assert.equal(report.deleted, 1, 'and the pod deleted');
   });
 });
 

@@ -2,7 +2,8 @@
  * pod-sync: converges one pod with its container group (level-triggered: the nudge only says which pod to look at).
  *
  * Decision rules, in order (each returns an Outcome naming what was done, for logs and tests):
- * 1. Pod gone (NotFound), or a different pod now has that name: delete the groups tagged with the nudge's UID.
+ * 1. Pod gone (a 'deleted' nudge: the watcher saw it go, no read; or NotFound), or a different pod now has that
+ *    name: delete the groups tagged with the nudge's UID.
  * 2. Pod not on our virtual node: nothing.
  * 3. deletionTimestamp set: delete the group (ECI runs preStop within the TerminationGracePeriodSeconds it got at
  *    create), re-nudge until the group is gone or finished (bounded by the grace period), then delete the pod with
@@ -108,6 +109,12 @@ export class PodSync {
   }
 
   private async converge(nudge: PodNudge): Promise<SyncResult> {
+    // The watcher saw this UID deleted from the API: no read can find it again. A new pod under the name has a
+    // nudge of its own.
+    if (nudge.reason === 'deleted') {
+      await this.cleanUid(nudge.uid);
+      return { outcome: 'gone-cleaned' };
+    }
     let pod: Pod | undefined;
     try {
       pod = await this.deps.cluster.getPod(nudge.namespace, nudge.name);

@@ -163,11 +163,14 @@ export interface Cluster {
   ): PodWatchHandle;
   /** Strategic-merge patch of pods/status (conditions and container statuses merge by key). */
   patchPodStatus(namespace: string, name: string, status: PodStatus): Promise<Pod>;
-  /** Strategic-merge patch of metadata (annotations, labels); `null` removes a key. */
+  /**
+   * Strategic-merge patch of metadata (annotations, labels); `null` removes a key. With `resourceVersion` the patch
+   * is a conditional write: refused with a Conflict when the pod changed since that version.
+   */
   patchPodMetadata(
     namespace: string,
     name: string,
-    patch: { annotations?: Record<string, string | null>; labels?: Record<string, string | null> },
+    patch: { annotations?: Record<string, string | null>; labels?: Record<string, string | null>; resourceVersion?: string },
   ): Promise<Pod>;
   /** Delete with a grace period and a UID precondition. Conflict if the UID differs; NotFound if gone. */
   deletePod(namespace: string, name: string, opts: { uid: string; gracePeriodSeconds: number }): Promise<void>;

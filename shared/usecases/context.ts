@@ -117,6 +117,16 @@ export const ANNOTATION_EVENTS_SEEN = 'eci-bridge.io/eci-events-seen';
  * may have been lost, and pod-sync looks the group up before creating.
  */
 export const ANNOTATION_CREATE_ATTEMPTED = 'eci-bridge.io/create-attempted';
+/**
+ * `<group id> <time>`: written, as a conditional patch on the pod's resourceVersion, just before pod-sync sends
+ * DeleteContainerGroup for a terminating pod. Of two invocations that saw the same pod (a tick and the deleting
+ * nudge, or two ticks in two instances), only the first write succeeds, so only one sends the delete; the others
+ * wait for the group to go. A claim older than DELETE_CLAIM_SECONDS whose group still runs (the claimer crashed
+ * before its delete) may be claimed again.
+ */
+export const ANNOTATION_GROUP_DELETE = 'eci-bridge.io/group-delete-sent';
+/** After this long an unfulfilled delete claim (the group still not terminating) may be taken over. */
+export const DELETE_CLAIM_SECONDS = 60;
 export const CONDITION_SYNC = 'ContainerInstanceCreated';
 export const EVENT_SOURCE = 'eci-bridge';
 
@@ -136,6 +146,13 @@ export function podKey(pod: Pod): string {
 
 export function createAttempted(pod: Pod): boolean {
   return !!pod.metadata.annotations?.[ANNOTATION_CREATE_ATTEMPTED];
+}
+
+/** The delete claim on the pod (ANNOTATION_GROUP_DELETE), if any and well formed. */
+export function deleteClaimOf(pod: Pod): { groupId: string; atMs: number } | undefined {
+  const [groupId, at] = (pod.metadata.annotations?.[ANNOTATION_GROUP_DELETE] ?? '').split(' ');
+  const atMs = Date.parse(at ?? '');
+  return groupId && Number.isFinite(atMs) ? { groupId, atMs } : undefined;
 }
 
 export function groupIdOf(pod: Pod): string | undefined {

@@ -2,7 +2,8 @@
  * pod-sync: converges one pod with its container group (level-triggered: the nudge only says which pod to look at).
  *
  * Decision rules, in order (each returns an Outcome naming what was done, for logs and tests):
- * 1. Pod gone (NotFound), or a different pod now has that name: delete the groups tagged with the nudge's UID.
+ * 1. Pod gone (a 'deleted' nudge: the watcher saw it go, no read; or NotFound), or a different pod now has that
+ *    name: delete the groups tagged with the nudge's UID.
  * 2. Pod not on our virtual node: nothing.
  * 3. deletionTimestamp set: delete the group (ECI runs preStop within the TerminationGracePeriodSeconds it got at
  *    create), re-nudge until the group is gone or finished (bounded by the grace period), then delete the pod with
@@ -30,10 +31,13 @@ import { EPHEMERAL_MESSAGE, REASON_EPHEMERAL_UNSUPPORTED } from '../domain/statu
 import {
   ANNOTATION_CREATE_ATTEMPTED,
   ANNOTATION_EVENTS_SEEN,
+  ANNOTATION_GROUP_DELETE,
   backoffSeconds,
   CONDITION_SYNC,
   condition,
   createAttempted,
+  DELETE_CLAIM_SECONDS,
+  deleteClaimOf,
   FINISHED_GROUP,
   failPod,
   groupIdOf,
@@ -115,6 +119,12 @@ export class PodSync {
   }
 
   private async converge(nudge: PodNudge): Promise<SyncResult> {
+    // The watcher saw this UID deleted from the API: no read can find it again. A new pod under the name has a
+    // nudge of its own.
+    if (nudge.reason === 'deleted') {
+      await this.cleanUid(nudge.uid);
+      return { outcome: 'gone-cleaned' };
+    }
     let pod: Pod | undefined;
     try {
       pod = await this.deps.cluster.getPod(nudge.namespace, nudge.name);
@@ -424,7 +434,8 @@ export class PodSync {
     // the group still runs — else both would send DeleteContainerGroup for the same group.
     const mayDelete = known === undefined || this.deletionAgeSeconds(pod) > POLLED_DELETE_AFTER_SECONDS;
     for (const g of pending) {
-      if (g.Status !== 'Terminating' && mayDelete) await this.deps.eci.delete(g.ContainerGroupId);
+      if (g.Status === 'Terminating' || !mayDelete) continue;
+      if (await this.claimDelete(pod, g.ContainerGroupId)) await this.deps.eci.delete(g.ContainerGroupId);
     }
     if (pending.length > 0) {
       const deadline = Date.parse(pod.metadata.deletionTimestamp ?? '') + 30_000;
@@ -447,6 +458,31 @@ export class PodSync {
       }
     }
     return { outcome: 'deleted', groupId: groups[0]?.ContainerGroupId };
+  }
+
+  /**
+   * Claims the one DeleteContainerGroup of `groupId` (ANNOTATION_GROUP_DELETE): false when a recent claim for it is
+   * on the pod already, or when the pod changed since it was read (a Conflict: another invocation claimed first,
+   * or wrote something else; the next tick looks again) or is gone.
+   */
+  private async claimDelete(pod: Pod, groupId: string): Promise<boolean> {
+    const now = this.deps.clock.now();
+    const claim = deleteClaimOf(pod);
+    if (claim?.groupId === groupId && now - claim.atMs < DELETE_CLAIM_SECONDS * 1000) return false;
+    const value = `${groupId} ${new Date(now).toISOString()}`;
+    const rv = pod.metadata.resourceVersion;
+    try {
+      const updated = await this.deps.cluster.patchPodMetadata(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
+        annotations: { [ANNOTATION_GROUP_DELETE]: value },
+        ...(rv ? { resourceVersion: rv } : {}),
+      });
+      pod.metadata.annotations = updated.metadata.annotations ?? { ...(pod.metadata.annotations ?? {}), [ANNOTATION_GROUP_DELETE]: value };
+      pod.metadata.resourceVersion = updated.metadata.resourceVersion ?? rv;
+      return true;
+    } catch (err) {
+      if (isConflict(err) || isNotFound(err)) return false;
+      throw err;
+    }
   }
 
   /** Is the pod with this UID still there (a read error propagates: the caller retries)? */

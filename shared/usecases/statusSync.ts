@@ -11,7 +11,7 @@ import type { EciContainerGroup } from '../domain/eci.js';
 import type { Pod } from '../domain/k8s.js';
 import { type StatusTick, TICK_VERSION } from '../domain/messages.js';
 import { TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID } from '../domain/names.js';
-import { bridgeTags, groupIdOf, isTerminalPhase, listBridgeGroups, podKey, tagOf, type UseCaseDeps } from './context.js';
+import { bridgeTags, FINISHED_GROUP, groupIdOf, isTerminalPhase, listBridgeGroups, podKey, tagOf, type UseCaseDeps } from './context.js';
 import { classify, describeError, isNotFound } from './errors.js';
 import { type Deferred, PodSync, type SyncResult } from './podSync.js';
 
@@ -32,6 +32,15 @@ export interface StatusReport {
 /** Group statuses a steady tick leaves to the fast ticks (a pod starting) or to nobody (a pod running). */
 const QUIET: ReadonlySet<string> = new Set(['Scheduling', 'Pending', 'Running']);
 
+/**
+ * A terminating pod whose group still runs or terminates is read by a tick at most once per this many seconds (per
+ * pod-sync instance): until the group is gone or finished there is nothing to do but wait (the deleting nudge
+ * sends the delete; a tick takes over only POLLED_DELETE_AFTER_SECONDS after the deletion, and deletes the pod of
+ * a group still terminating only 30 s after its grace period), so reading it every second only costs reads.
+ * A pod whose group is gone or finished is read at once: its final delete is what `kubectl delete` waits for.
+ */
+export const TERMINATING_READ_SECONDS = 10;
+
 /** Pods a tick (or sweep) converges at the same time. */
 export const TICK_CONCURRENCY = 16;
 
@@ -41,6 +50,8 @@ function emptyReport(): StatusReport {
 
 export class StatusSync {
   private readonly podSync: PodSync;
+  /** pod UID → when this instance last read it as terminating with its group still there */
+  private readonly terminatingRead = new Map<string, number>();
   constructor(private readonly deps: UseCaseDeps) {
     this.podSync = new PodSync(deps);
   }
@@ -58,7 +69,13 @@ export class StatusSync {
     if (!(await this.describeInto(tick.pods.map((r) => r.groupId).filter(isString), byId, report))) return report;
     const refs = [...tick.pods, ...(await this.changedLately(tick, byId, report))];
     const digestOf = this.deps.domain.groupDigest;
+    const now = this.deps.clock.now();
+    this.forgetTerminatingReads(now);
     const toRead = refs.filter((ref) => {
+      if (ref.deleting && ref.groupId && this.waitsTerminating(ref.uid, byId.get(ref.groupId), now)) {
+        report.skipped++;
+        return false;
+      }
       // v2: the watcher sees no group id on the pod, so pod-sync's create is not done yet; the next tick has it
       if (tick.v === TICK_VERSION && !ref.groupId && !ref.deleting) {
         report.skipped++;
@@ -100,6 +117,19 @@ export class StatusSync {
     }
     await this.each(work, report);
     return report;
+  }
+
+  /** Is this terminating pod's group still there, and was the pod read within TERMINATING_READ_SECONDS? */
+  private waitsTerminating(uid: string, group: EciContainerGroup | undefined, now: number): boolean {
+    if (!group || FINISHED_GROUP.has(group.Status)) return false;
+    const last = this.terminatingRead.get(uid);
+    if (last !== undefined && now - last < TERMINATING_READ_SECONDS * 1000) return true;
+    this.terminatingRead.set(uid, now);
+    return false;
+  }
+
+  private forgetTerminatingReads(now: number): void {
+    for (const [uid, at] of this.terminatingRead) if (now - at >= TERMINATING_READ_SECONDS * 1000) this.terminatingRead.delete(uid);
   }
 
   /**

@@ -165,7 +165,7 @@ export class KubeCluster implements Cluster, ClusterStore {
   async patchPodMetadata(
     namespace: string,
     name: string,
-    patch: { annotations?: Record<string, string | null>; labels?: Record<string, string | null> },
+    patch: { annotations?: Record<string, string | null>; labels?: Record<string, string | null>; resourceVersion?: string },
   ): Promise<Pod> {
     const pod = await call(`patch pod metadata ${namespace}/${name}`, () =>
       this.core.patchNamespacedPod({ namespace, name, body: { metadata: patch } }, SMP),

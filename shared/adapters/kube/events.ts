@@ -9,7 +9,8 @@
  *   the name is deterministic): created under that name; when it exists already (another invocation mirrored
  *   the same ECI event, or an earlier one counted it fewer times), its `count`, `lastTimestamp` and `message` are
  *   patched to the given ones, under a resourceVersion precondition and only when they are newer, so concurrent
- *   and stale writers converge on one Event with ECI's latest count.
+ *   and stale writers converge on one Event with ECI's latest count. An event seen once (count 1) that exists
+ *   already costs no read: nothing about it can be newer.
  *
  * The wire calls are injected; they reject with KubeErrors.
  */
@@ -102,6 +103,9 @@ export class EventRecorder {
       } catch (err) {
         if (!isAlreadyExists(err) || attempt >= MIRROR_ATTEMPTS) throw err;
       }
+      // Seen once (count 1, last = first): the Event under this name (same pod UID, reason, first time and message)
+      // already says at least as much, so there is nothing to read or patch.
+      if ((body.count ?? 1) <= 1 && timeOf(body.lastTimestamp) <= timeOf(body.firstTimestamp)) return;
       let current: K8sEvent;
       try {
         current = await this.wire.get(namespace, name, `get ${what}`);

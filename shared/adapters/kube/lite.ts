@@ -238,7 +238,7 @@ export class LiteKubeCluster implements Cluster, ClusterStore {
   patchPodMetadata(
     namespace: string,
     name: string,
-    patch: { annotations?: Record<string, string | null>; labels?: Record<string, string | null> },
+    patch: { annotations?: Record<string, string | null>; labels?: Record<string, string | null>; resourceVersion?: string },
   ): Promise<Pod> {
     return this.write<Pod>('PATCH', ns(namespace, 'pods', name), `patch pod metadata ${namespace}/${name}`, { body: { metadata: patch }, contentType: SMP });
   }

@@ -217,6 +217,24 @@ for (const impl of implementations) {
       assert.equal(p.metadata.labels?.app, 'test');
     });
 
+    it('a metadata patch with a resourceVersion is conditional: a stale version is a ConflictError and writes nothing', async () => {
+      await createPod('claim');
+      const read = await cluster.getPod(ns.name, 'claim');
+      const first = await cluster.patchPodMetadata(ns.name, 'claim', {
+        annotations: { claim: 'a' },
+        resourceVersion: read.metadata.resourceVersion ?? '',
+      });
+      assert.notEqual(first.metadata.resourceVersion, read.metadata.resourceVersion);
+      const err = await cluster
+        .patchPodMetadata(ns.name, 'claim', { annotations: { claim: 'b' }, resourceVersion: read.metadata.resourceVersion ?? '' })
+        .then(
+          () => assert.fail('expected Conflict'),
+          (e: unknown) => e,
+        );
+      assert.ok(err instanceof ConflictError && isConflict(err));
+      assert.equal((await cluster.getPod(ns.name, 'claim')).metadata.annotations?.claim, 'a');
+    });
+
     it('delete with a stale UID precondition fails with ConflictError; the right UID deletes', async () => {
       const pod = await createPod('victim');
       const err = await cluster

@@ -230,16 +230,21 @@ export class FakeCluster {
     const p = this.pods.get(`${namespace}/${name}`);
     if (!p) throw new FakeKubeError('NotFoundError', 404, 'not found');
     p.status = applyStatusPatch(p.status, status);
+    p.metadata.resourceVersion = String(++this.rv);
     return structuredClone(p);
   }
   async patchPodMetadata(
     namespace: string,
     name: string,
-    patch: { annotations?: Record<string, string | null>; labels?: Record<string, string | null> },
+    patch: { annotations?: Record<string, string | null>; labels?: Record<string, string | null>; resourceVersion?: string },
   ): Promise<Pod> {
     this.calls.patchMeta++;
     const p = this.pods.get(`${namespace}/${name}`);
     if (!p) throw new FakeKubeError('NotFoundError', 404, 'not found');
+    if (patch.resourceVersion !== undefined && patch.resourceVersion !== p.metadata.resourceVersion) {
+      throw new FakeKubeError('ConflictError', 409, 'Operation cannot be fulfilled on pods: the object has been modified');
+    }
+    p.metadata.resourceVersion = String(++this.rv);
     const ann = { ...(p.metadata.annotations ?? {}) };
     for (const [k, v] of Object.entries(patch.annotations ?? {})) {
       if (v === null) delete ann[k];

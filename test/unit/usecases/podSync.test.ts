@@ -404,9 +404,11 @@ describe('pod-sync: deleting', () => {
     const sync = new PodSync(w.deps);
     await sync.handle(nudgeOf(pod));
     w.cluster.pods.clear();
+    const gets = w.cluster.calls.getPod;
     const res = await sync.handle(nudgeOf(pod, 'deleted'));
     assert.equal(res.outcome, 'gone-cleaned');
     assert.equal(w.eci.groups.size, 0);
+    assert.equal(w.cluster.calls.getPod - gets, 0, 'the watcher saw it deleted: no read');
   });
 
   it('a new pod under the same name does not inherit the old pod group', async () => {
@@ -416,6 +418,7 @@ describe('pod-sync: deleting', () => {
     await sync.handle(nudgeOf(old));
     const fresh = w.cluster.put(makePod({ name: 'same' }));
     await sync.handle(nudgeOf(old, 'deleted'));
+    await sync.handle(nudgeOf(fresh));
     const uids = [...w.eci.groups.values()].map((g) => g.Tags?.find((t) => t.Key.endsWith('pod-uid'))?.Value);
     assert.deepEqual(uids, [fresh.metadata.uid]);
   });

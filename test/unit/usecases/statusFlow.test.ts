@@ -8,10 +8,11 @@ import { describe, it } from 'node:test';
 import type { PodNudge, StatusTick } from '../../../shared/domain/messages.js';
 import { groupToPodStatus, podStatusDiffers } from '../../../shared/domain/status.js';
 import { groupStatusDigest, podStatusDigest } from '../../../shared/domain/statusDigest.js';
+import { ANNOTATION_GROUP_DELETE, DELETE_CLAIM_SECONDS } from '../../../shared/usecases/context.js';
 import { instrumentEci } from '../../../shared/usecases/heartbeat.js';
 import { mergeTicks, processQueueBatch, type QueueItem } from '../../../shared/usecases/queueBatch.js';
 import { POLLED_DELETE_AFTER_SECONDS, PodSync, type SyncResult } from '../../../shared/usecases/podSync.js';
-import { type StatusReport, StatusSync } from '../../../shared/usecases/statusSync.js';
+import { type StatusReport, StatusSync, TERMINATING_READ_SECONDS } from '../../../shared/usecases/statusSync.js';
 import { makePod, nudgeOf, silentLogger, world } from './fakes.js';
 
 async function createPods(w: ReturnType<typeof world>, count: number) {
@@ -229,6 +230,39 @@ describe('status tick version 2: only changed pods are read', () => {
     assert.equal(report.deleted, 1, 'the terminating pod whose group is gone is deleted');
     assert.equal(report.skipped, 1);
   });
+
+  it('reads a terminating pod whose group still terminates once per TERMINATING_READ_SECONDS, and at once when the group is gone', async () => {
+    const w = realWorld();
+    w.eci.graceful = true;
+    const pods = await createPods(w, 1);
+    const [a] = pods as [(typeof pods)[number]];
+    const stored = w.cluster.get('default', a.pod.metadata.name ?? '');
+    assert.ok(stored);
+    stored.metadata.deletionTimestamp = new Date(w.clock.now() + 30_000).toISOString();
+    stored.metadata.deletionGracePeriodSeconds = 30;
+    const sync = new PodSync(w.deps);
+    assert.equal((await sync.handle(nudgeOf(a.pod, 'deleting'))).outcome, 'deleting-wait');
+    assert.equal(w.eci.groups.get(a.groupId)?.Status, 'Terminating');
+    const s = new StatusSync(w.deps);
+    const tick = watcherTick(w, pods);
+    assert.equal(tick.pods[0]?.deleting, true);
+    const gets = w.cluster.calls.getPod;
+    await s.tick(tick);
+    assert.equal(w.cluster.calls.getPod - gets, 1, 'the first tick reads it');
+    for (let i = 0; i < TERMINATING_READ_SECONDS - 1; i++) {
+      w.clock.t += 1000;
+      await s.tick(tick);
+    }
+    assert.equal(w.cluster.calls.getPod - gets, 1, 'the ticks of the next seconds leave it alone while the group terminates');
+    w.clock.t += 1000;
+    await s.tick(tick);
+    assert.equal(w.cluster.calls.getPod - gets, 2, 'read again after TERMINATING_READ_SECONDS');
+    w.clock.t += 1000;
+    w.eci.groups.delete(a.groupId);
+    const report = await s.tick(tick);
+    assert.equal(w.cluster.calls.getPod - gets, 3, 'the group is gone: read at once');
+    assert.equal(report.deleted, 1, 'and the pod deleted');
+  });
 });
 
 describe('steady tick: one DescribeContainerGroupStatus for the node', () => {
@@ -305,6 +339,52 @@ describe('deleting: one DeleteContainerGroup per group', () => {
     w.clock.t += (POLLED_DELETE_AFTER_SECONDS + 1) * 1000;
     await s.tick(tickOf(pods));
     assert.equal(w.eci.calls.delete, 1, 'the nudge was lost: the tick deletes it');
+    assert.equal(w.eci.groups.get(groupId)?.Status, 'Terminating');
+  });
+
+  it('a tick and the deleting nudge that both saw the group running send one DeleteContainerGroup between them', async () => {
+    const w = world();
+    w.eci.graceful = true;
+    const pods = await createPods(w, 1);
+    const [{ pod, groupId }] = pods as [(typeof pods)[number]];
+    w.eci.set(groupId, { Status: 'Running' });
+    const stored = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.ok(stored);
+    // the deletion was asked long enough ago that a tick may delete too (its nudge is late: a backlog)
+    stored.metadata.deletionTimestamp = new Date(w.clock.now() - (POLLED_DELETE_AFTER_SECONDS + 1) * 1000).toISOString();
+    stored.metadata.deletionGracePeriodSeconds = 0;
+    const seenByTick = structuredClone(stored);
+    const seenByNudge = structuredClone(stored);
+    const running = structuredClone(w.eci.groups.get(groupId));
+    assert.ok(running);
+    const tickSide = new PodSync(w.deps);
+    const nudgeSide = new PodSync(w.deps);
+    // both read the same pod version and see the group Running (two instances, one tick and one nudge)
+    const [a, b] = await Promise.all([tickSide.convergePod(seenByTick, running), nudgeSide.convergePod(seenByNudge, undefined)]);
+    assert.equal(w.eci.calls.delete, 1, 'exactly one DeleteContainerGroup');
+    assert.deepEqual([a.outcome, b.outcome], ['deleting-wait', 'deleting-wait']);
+    // later passes (ticks every second) see the claim and the group terminating: still one
+    await tickSide.convergePod(structuredClone(w.cluster.get('default', pod.metadata.name ?? '') ?? stored), running);
+    assert.equal(w.eci.calls.delete, 1);
+  });
+
+  it('a delete claim whose group still runs a minute later (the claimer crashed before its delete) is taken over', async () => {
+    const w = world();
+    w.eci.graceful = true;
+    const pods = await createPods(w, 1);
+    const [{ pod, groupId }] = pods as [(typeof pods)[number]];
+    w.eci.set(groupId, { Status: 'Running' });
+    const stored = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.ok(stored);
+    stored.metadata.deletionTimestamp = new Date(w.clock.now() + 300_000).toISOString();
+    stored.metadata.deletionGracePeriodSeconds = 300;
+    stored.metadata.annotations = { ...stored.metadata.annotations, [ANNOTATION_GROUP_DELETE]: `${groupId} ${new Date(w.clock.now()).toISOString()}` };
+    const sync = new PodSync(w.deps);
+    assert.equal((await sync.handle(nudgeOf(pod, 'deleting'))).outcome, 'deleting-wait');
+    assert.equal(w.eci.calls.delete, 0, 'a fresh claim: its owner sends the delete');
+    w.clock.t += (DELETE_CLAIM_SECONDS + 1) * 1000;
+    assert.equal((await sync.handle(nudgeOf(pod, 'deleting'))).outcome, 'deleting-wait');
+    assert.equal(w.eci.calls.delete, 1, 'a stale claim is taken over');
     assert.equal(w.eci.groups.get(groupId)?.Status, 'Terminating');
   });
 });

@@ -4,6 +4,9 @@
  * STS `security-token`, Content-MD5 as base64(hex(md5))), the queue and message operations with their XML shapes,
  * statuses and error envelopes, long polling, delay, visibility, priority, retention and a dead-letter policy.
  * Node built-ins only; queue semantics come from shared/sim/queue-model.ts (shared with the embedded queue).
+ *
+ * Over 400 lines: one REST surface; routing, the signature check and each operation's XML shape form one table of
+ * handlers over the shared queue model.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

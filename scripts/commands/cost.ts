@@ -12,6 +12,9 @@
  *
  * Prices come from BILLING_PRICE_TABLES or the list prices (shared/domain/prices.ts); the region from --region or
  * ECI_REGION.
+ *
+ * Over 400 lines: the `cost` modes share argument parsing and the table/json/csv renderers; the reconciliation
+ * mode lives in ./cost-reconcile.ts.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

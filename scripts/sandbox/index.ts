@@ -11,6 +11,9 @@
  *
  * Shutdown always runs in the same order and leaves nothing behind: watcher, timers, delivery, queues, the
  * table's watch, then the emulator and the control plane when this process started them.
+ *
+ * Over 400 lines: both modes share one ordered start-up and shutdown sequence, kept in one place so the order
+ * cannot drift.
  */
 import { createKubeClient, type KubeClient } from '../../shared/adapters/kube/index.js';
 import { applyManifests, deleteObjects, dryRunCreate, listObjects, type Manifest, readObject } from '../../shared/adapters/kube/provision.js';

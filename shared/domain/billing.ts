@@ -12,6 +12,8 @@
  * Rounding happens only at the edges: the **fee** of one instance for one hourly bill is rounded half-up to 0.01
  * (ECI: "fees below 0.01 are rounded: ≥ 0.005 → 0.01"; bills are per second, settled hourly), and amounts shown
  * to people are rounded half-up to a fixed number of decimals.
+ *
+ * Over 400 lines: the exact money arithmetic and the window splitting it serves rely on one unit and stay together.
  */
 import { z } from 'zod';
 import type { EciContainerGroup } from './eci.js';

@@ -3,6 +3,8 @@
  * imports it). Every call goes through one pipeline: client-side token bucket → SDK call → on failure classify
  * (errors.ts) → retry the retryable ones with exponential backoff and jitter (same request, so a create keeps its
  * ClientToken) up to `maxAttempts` → surface an `EciError` with a sanitised message.
+ *
+ * Over 400 lines: one method per ECI action over one shared pipeline, each response's mapping beside its call.
  */
 import { randomUUID } from 'node:crypto';
 import type { EciContainerGroup, EciCreateRequest, EciEvent, EciGroupStatusItem, EciKeyValue } from '../../domain/eci.js';

@@ -9,6 +9,9 @@
  * (./events.ts), MicroTime and create helpers, and the same list+watch loop (./watch.ts). The integration suite
  * test/integration/kube/cluster.test.ts runs against both. The token travels only in the Authorization header:
  * errors name the operation and the object, never the token or a Secret's data.
+ *
+ * Over 400 lines: one small method per REST call of the Cluster port; the shared pieces live in ./wire.ts,
+ * ./errors.ts, ./normalize.ts and ./events.ts.
  */
 import { type ClientRequest, type IncomingMessage, request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';

@@ -2,6 +2,8 @@
  * The ECI adapter against the emulator through the real SDK: retries under injected throttling, 5xx and lost
  * responses (no duplicates, no surfaced errors, bounded attempts with backoff), the error classes, credential
  * rotation, batching and paging, client-side rate limits, and secret-free errors and logs.
+ *
+ * Over 400 lines: one suite per port (the ECI adapter against the emulator); its cases share one set-up.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

@@ -2,6 +2,8 @@
  * Contract tests: the real @alicloud/eci20180808 SDK (V3 and V1 signatures, static keys and STS) against the ECI
  * emulator, for every action the bridge uses, plus the gateway's refusals (signature, key, timestamp, nonce,
  * token, unknown action) and request validation.
+ *
+ * Over 400 lines: one contract suite; its cases share the emulator and the SDK client.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

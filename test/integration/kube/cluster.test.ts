@@ -2,6 +2,8 @@
  * The Kubernetes adapter against a real kube-apiserver (the local test control plane or KUBE_TEST_KUBECONFIG),
  * run once per implementation of the port: the client-node adapter (watcher, CLI) and the lite client over
  * node:https (the FC functions). Both must behave the same: same plain JSON, same typed errors.
+ *
+ * Over 400 lines: one suite run against both Cluster adapters; its cases share the real apiserver set-up.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

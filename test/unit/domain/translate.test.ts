@@ -1,3 +1,6 @@
+/**
+ * Over 400 lines: one suite for shared/domain/translate.ts, field by field.
+ */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConfigMap, Pod, Secret } from '../../../shared/domain/k8s.js';

@@ -2,6 +2,8 @@
  * In-memory fakes of the ports the use-cases need, with call counters, plus a small fake translation domain.
  * Errors mimic the adapters' shapes: ECI errors carry `kind` (+ `code`), Kubernetes errors are named
  * NotFoundError / ConflictError with an HTTP `status`.
+ *
+ * Over 400 lines: in-process fakes of every port for the use-case unit tests, kept together so they agree.
  */
 import type { EciContainerGroup, EciCreateRequest, EciEvent, EciGroupStatusItem, EciKeyValue } from '../../../shared/domain/eci.js';
 import { violation } from '../../../shared/domain/errors.js';

@@ -1,3 +1,6 @@
+/**
+ * Over 400 lines: one suite for PodSync's decision rules, rule by rule.
+ */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ANNOTATION_INSTANCE_ID } from '../../../shared/domain/names.js';

@@ -26,6 +26,36 @@ describe('pod-sync: creating', () => {
     assert.ok(w.cluster.events.some((e) => e.reason === 'ContainerGroupCreated' && e.type === 'Normal'));
   });
 
+  it('a create costs one metadata patch (the attempt mark): the group id rides on the Pending status write', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'created');
+    assert.equal(w.cluster.calls.patchMeta, 1, 'only the create-attempted mark');
+    assert.equal(w.cluster.calls.patchStatus, 1);
+    const after = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.equal(after?.metadata.annotations?.[ANNOTATION_INSTANCE_ID], res.groupId);
+    assert.ok(after?.metadata.annotations?.[ANNOTATION_CREATE_ATTEMPTED]);
+  });
+
+  it('a status write that fails after the create leaves the group to be adopted, never created twice', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const sync = new PodSync(w.deps);
+    const patchStatus = w.cluster.patchPodStatus.bind(w.cluster);
+    w.cluster.patchPodStatus = async () => {
+      throw Object.assign(new Error('etcd timeout'), { statusCode: 500 });
+    };
+    const first = await sync.handle(nudgeOf(pod));
+    assert.equal(first.outcome, 'retry');
+    assert.equal(w.cluster.get('default', pod.metadata.name ?? '')?.metadata.annotations?.[ANNOTATION_INSTANCE_ID], undefined);
+    w.cluster.patchPodStatus = patchStatus;
+    const again = await sync.handle(w.queue.sent[0]?.message ?? nudgeOf(pod));
+    assert.equal(again.outcome, 'adopted');
+    assert.equal(w.eci.calls.create, 1);
+    assert.equal(w.cluster.get('default', pod.metadata.name ?? '')?.metadata.annotations?.[ANNOTATION_INSTANCE_ID], again.groupId);
+  });
+
   it('a duplicate nudge creates nothing more and patches nothing when nothing changed', async () => {
     const w = world();
     const pod = w.cluster.put(makePod());

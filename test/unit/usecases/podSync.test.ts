@@ -417,6 +417,29 @@ describe('pod-sync: deleting', () => {
     assert.deepEqual(w.cluster.deletes, [{ key: `default/${pod.metadata.name}`, uid: pod.metadata.uid, grace: 0 }]);
   });
 
+  it('a lifecycle without races writes the pod 3 metadata patches and 2 statuses (issue 18 budget; was 4 and 2)', async () => {
+    // create → Running with one ECI event → deleted: metadata = attempt mark, events-seen mark, delete claim; the
+    // group id rides on the Pending status write
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const sync = new PodSync(w.deps);
+    const { groupId } = await sync.handle(nudgeOf(pod));
+    w.eci.set(groupId ?? '', {
+      Status: 'Running',
+      Events: [{ Type: 'Normal', Reason: 'Started', Message: 'started', LastTimestamp: '2026-01-01T00:00:05Z' }],
+    });
+    assert.equal((await sync.handle(nudgeOf(pod, 'changed'))).outcome, 'status-patched');
+    const stored = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.ok(stored);
+    stored.metadata.deletionTimestamp = '2026-01-01T00:00:30Z';
+    assert.equal((await sync.handle(nudgeOf(pod, 'deleting'))).outcome, 'deleting-wait');
+    assert.equal((await sync.handle(nudgeOf(pod, 'deleting'))).outcome, 'deleted');
+    assert.equal(w.eci.calls.delete, 1);
+    assert.equal(w.cluster.calls.patchMeta, 3);
+    assert.equal(w.cluster.calls.patchStatus, 2);
+    assert.equal(w.cluster.calls.deletePod, 1);
+  });
+
   it('a terminating pod that never had a create attempted is deleted at once, without any ECI call', async () => {
     const w = world();
     const pod = w.cluster.put(makePod());

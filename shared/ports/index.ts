@@ -161,8 +161,13 @@ export interface Cluster {
     onEvent: (ev: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: Pod }) => void,
     onError?: (err: Error) => void,
   ): PodWatchHandle;
-  /** Strategic-merge patch of pods/status (conditions and container statuses merge by key). */
-  patchPodStatus(namespace: string, name: string, status: PodStatus): Promise<Pod>;
+  /**
+   * Strategic-merge patch of pods/status (conditions and container statuses merge by key). `annotations` ride on
+   * the same write: the pods/status subresource resets only spec, deletionTimestamp and ownerReferences from what
+   * it is sent (kube-apiserver's podStatusStrategy; test/integration/kube/cluster.test.ts checks it), so an
+   * annotation written with the status costs no metadata patch of its own. `null` removes a key.
+   */
+  patchPodStatus(namespace: string, name: string, status: PodStatus, annotations?: Record<string, string | null>): Promise<Pod>;
   /**
    * Strategic-merge patch of metadata (annotations, labels); `null` removes a key. With `resourceVersion` the patch
    * is a conditional write: refused with a Conflict when the pod changed since that version.

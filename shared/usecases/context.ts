@@ -316,17 +316,30 @@ export function applyStatusPatch(cur: PodStatus | undefined, patch: PodStatus): 
 /**
  * Patches pods/status when, and only when, a user would see a difference. Never writes to a terminal pod and never
  * moves the phase backwards (Running stays Running while ECI restarts containers). Returns the written status.
+ *
+ * `annotations` ride on the same write (Cluster.patchPodStatus: the status subresource keeps them), so recording
+ * the group id costs no metadata patch of its own; an annotation the pod does not hold yet makes the write happen
+ * even when the status is unchanged. On a terminal pod nothing is written: the caller that must still record an
+ * annotation checks `pod.metadata.annotations` afterwards.
  */
-export async function writeStatus(deps: UseCaseDeps, pod: Pod, next: PodStatus): Promise<PodStatus | undefined> {
+export async function writeStatus(
+  deps: UseCaseDeps,
+  pod: Pod,
+  next: PodStatus,
+  annotations?: Record<string, string>,
+): Promise<PodStatus | undefined> {
   const current = pod.status;
   if (isTerminalPhase(current?.phase)) return undefined;
   const status: PodStatus = { ...next };
   const curRank = RANK[current?.phase ?? 'Pending'] ?? 0;
   if (status.phase !== undefined && (RANK[status.phase] ?? 0) < curRank && current?.phase) status.phase = current.phase;
   const { patch, after } = statusPatch(current, status);
-  if (!deps.domain.differs(current, after)) return undefined;
-  const updated = await deps.cluster.patchPodStatus(pod.metadata.namespace ?? '', pod.metadata.name ?? '', patch);
+  const held = pod.metadata.annotations ?? {};
+  const ride = annotations && Object.entries(annotations).some(([k, v]) => held[k] !== v) ? annotations : undefined;
+  if (!ride && !deps.domain.differs(current, after)) return undefined;
+  const updated = await deps.cluster.patchPodStatus(pod.metadata.namespace ?? '', pod.metadata.name ?? '', patch, ride);
   pod.status = updated.status ?? after;
+  if (ride) pod.metadata.annotations = updated.metadata.annotations ?? { ...held, ...ride };
   return after;
 }
 

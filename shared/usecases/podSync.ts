@@ -166,7 +166,6 @@ export class PodSync {
       return this.create(pod, nudge?.attempt ?? 0);
     }
     if (group === null) return this.groupLost(pod);
-    if (recorded !== group.ContainerGroupId) await this.recordGroupId(pod, group.ContainerGroupId);
     return this.applyGroup(pod, group, later);
   }
 
@@ -175,7 +174,6 @@ export class PodSync {
     const found = await groupsOfUid(this.deps, pod.metadata.uid ?? '');
     const live = found.find((g) => !FINISHED_GROUP.has(g.Status)) ?? found[0];
     if (!live) return undefined;
-    await this.recordGroupId(pod, live.ContainerGroupId);
     const res = await this.applyGroup(pod, live, later);
     return { ...res, outcome: 'adopted' };
   }
@@ -184,6 +182,8 @@ export class PodSync {
    * Maps the group onto the pod: status patch when changed, then new ECI events as Kubernetes Events. The status
    * goes first: it is what users and controllers wait for, the Events (one write each, plus the seen-mark) follow;
    * with `later` they are handed to the caller (a tick writes every pod's status before any pod's Events).
+   * A group id the pod does not record yet (adopted, or recorded differently) rides on that status write; only
+   * when no status can be written (a terminal pod) does it cost a metadata patch.
    */
   async applyGroup(pod: Pod, group: EciContainerGroup, later?: Deferred[]): Promise<SyncResult> {
     const now = this.deps.clock.now();
@@ -192,7 +192,9 @@ export class PodSync {
     const debugAdded = (pod.spec.ephemeralContainers ?? []).filter(
       (c) => !pod.status?.ephemeralContainerStatuses?.some((x) => x.name === c.name && x.state?.waiting?.reason === REASON_EPHEMERAL_UNSUPPORTED),
     );
-    const written = await writeStatus(this.deps, pod, status);
+    const id = group.ContainerGroupId;
+    const written = await writeStatus(this.deps, pod, status, { [ANNOTATION_INSTANCE_ID]: id });
+    if (groupIdOf(pod) !== id) await this.recordGroupId(pod, id);
     // `kubectl debug` added a container ECI cannot run: said once per container, on the pod and as an Event
     for (const c of wasTerminal ? [] : debugAdded) {
       await recordPodEvent(this.deps, pod, 'Warning', REASON_EPHEMERAL_UNSUPPORTED, `ephemeral container ${c.name}: ${EPHEMERAL_MESSAGE}`);
@@ -320,17 +322,25 @@ export class PodSync {
       await renudge(this.deps, podNudgeOf(pod, attempt), delay, { counts: true });
       return { outcome: 'capacity-retry' };
     }
-    await this.recordGroupId(pod, id);
     const note = used > 0 ? ` (capacity fallback ${used}: ${describeVariant(variants[used])})` : '';
-    await writeStatus(this.deps, pod, {
-      phase: 'Pending',
-      reason: 'ContainerGroupCreating',
-      message: `ECI container group ${id} is being created${note}`,
-      conditions: [
-        condition(this.deps, 'PodScheduled', 'True', 'ScheduledOnVirtualNode', `bound to ${this.deps.settings.vnodeName}`),
-        condition(this.deps, CONDITION_SYNC, 'True', 'Created', `container group ${id}`),
-      ],
-    });
+    // The group id rides on the Pending status write (one write, not a metadata patch and a status patch): the
+    // watcher learns it from that one watch event, as before. Should this write fail, the create-attempted mark
+    // is on the pod and the retry adopts the group by its UID tag.
+    await writeStatus(
+      this.deps,
+      pod,
+      {
+        phase: 'Pending',
+        reason: 'ContainerGroupCreating',
+        message: `ECI container group ${id} is being created${note}`,
+        conditions: [
+          condition(this.deps, 'PodScheduled', 'True', 'ScheduledOnVirtualNode', `bound to ${this.deps.settings.vnodeName}`),
+          condition(this.deps, CONDITION_SYNC, 'True', 'Created', `container group ${id}`),
+        ],
+      },
+      { [ANNOTATION_INSTANCE_ID]: id },
+    );
+    if (groupIdOf(pod) !== id) await this.recordGroupId(pod, id);
     await recordPodEvent(this.deps, pod, 'Normal', 'ContainerGroupCreated', `created ECI container group ${id}${note}`);
     return { outcome: 'created', groupId: id };
   }

@@ -155,9 +155,10 @@ export class KubeCluster implements Cluster, ClusterStore {
     });
   }
 
-  async patchPodStatus(namespace: string, name: string, status: PodStatus): Promise<Pod> {
+  async patchPodStatus(namespace: string, name: string, status: PodStatus, annotations?: Record<string, string | null>): Promise<Pod> {
+    const body = annotations ? { metadata: { annotations }, status } : { status };
     const pod = await call(`patch pod status ${namespace}/${name}`, () =>
-      this.core.patchNamespacedPodStatus({ namespace, name, body: { status } }, SMP),
+      this.core.patchNamespacedPodStatus({ namespace, name, body }, SMP),
     );
     return toPlain<Pod>(pod);
   }

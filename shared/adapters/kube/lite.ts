@@ -234,8 +234,9 @@ export class LiteKubeCluster implements Cluster, ClusterStore {
     return startListWatch(source, what, onEvent, onError, { ...this.opts.watch, slimView: opts.slim ?? false });
   }
 
-  patchPodStatus(namespace: string, name: string, status: PodStatus): Promise<Pod> {
-    return this.write<Pod>('PATCH', `${ns(namespace, 'pods', name)}/status`, `patch pod status ${namespace}/${name}`, { body: { status }, contentType: SMP });
+  patchPodStatus(namespace: string, name: string, status: PodStatus, annotations?: Record<string, string | null>): Promise<Pod> {
+    const body = annotations ? { metadata: { annotations }, status } : { status };
+    return this.write<Pod>('PATCH', `${ns(namespace, 'pods', name)}/status`, `patch pod status ${namespace}/${name}`, { body, contentType: SMP });
   }
 
   patchPodMetadata(

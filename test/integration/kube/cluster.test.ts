@@ -209,6 +209,25 @@ for (const impl of implementations) {
       assert.equal(flipped.status?.conditions?.[0]?.lastTransitionTime, t);
     });
 
+    it('a pods/status patch carries annotations in the same write (the status strategy keeps them)', async () => {
+      await createPod('status-ann');
+      const before = await cluster.getPod(ns.name, 'status-ann');
+      const written = await cluster.patchPodStatus(ns.name, 'status-ann', { phase: 'Pending', reason: 'ContainerGroupCreating' }, { rides: 'eci-1' });
+      assert.equal(written.metadata.annotations?.rides, 'eci-1');
+      assert.equal(written.status?.reason, 'ContainerGroupCreating');
+      const read = await cluster.getPod(ns.name, 'status-ann');
+      assert.equal(read.metadata.annotations?.rides, 'eci-1');
+      // one write: the resourceVersion moved once, and the spec is what it was
+      assert.equal(BigInt(read.metadata.resourceVersion ?? '0') > BigInt(before.metadata.resourceVersion ?? '0'), true);
+      assert.deepStrictEqual(read.spec.containers, before.spec.containers);
+      // null removes the key; a status patch without annotations leaves the others alone
+      await cluster.patchPodStatus(ns.name, 'status-ann', { reason: 'Other' }, { rides: null, kept: 'yes' });
+      const after = await cluster.patchPodStatus(ns.name, 'status-ann', { message: 'm' });
+      assert.equal(after.metadata.annotations?.rides, undefined);
+      assert.equal(after.metadata.annotations?.kept, 'yes');
+      assert.equal(after.metadata.labels?.app, 'test');
+    });
+
     it('patches pod metadata (null removes a key)', async () => {
       await createPod('meta');
       await cluster.patchPodMetadata(ns.name, 'meta', { annotations: { a: '1', b: '2' }, labels: { tier: 'x' } });

@@ -227,11 +227,13 @@ export class FakeCluster {
   watchPods(): PodWatchHandle {
     return { synced: Promise.resolve(), stop: async () => {} };
   }
-  async patchPodStatus(namespace: string, name: string, status: PodStatus): Promise<Pod> {
+  /** Like pods/status of kube-apiserver: annotations sent along are kept (test/integration/kube/cluster.test.ts). */
+  async patchPodStatus(namespace: string, name: string, status: PodStatus, annotations?: Record<string, string | null>): Promise<Pod> {
     this.calls.patchStatus++;
     const p = this.pods.get(`${namespace}/${name}`);
     if (!p) throw new FakeKubeError('NotFoundError', 404, 'not found');
     p.status = applyStatusPatch(p.status, status);
+    if (annotations) p.metadata.annotations = mergeAnnotations(p.metadata.annotations, annotations);
     p.metadata.resourceVersion = String(++this.rv);
     return structuredClone(p);
   }
@@ -247,12 +249,7 @@ export class FakeCluster {
       throw new FakeKubeError('ConflictError', 409, 'Operation cannot be fulfilled on pods: the object has been modified');
     }
     p.metadata.resourceVersion = String(++this.rv);
-    const ann = { ...(p.metadata.annotations ?? {}) };
-    for (const [k, v] of Object.entries(patch.annotations ?? {})) {
-      if (v === null) delete ann[k];
-      else ann[k] = v;
-    }
-    p.metadata.annotations = ann;
+    p.metadata.annotations = mergeAnnotations(p.metadata.annotations, patch.annotations ?? {});
     return structuredClone(p);
   }
   async deletePod(namespace: string, name: string, opts: { uid: string; gracePeriodSeconds: number }): Promise<void> {
@@ -476,4 +473,14 @@ export function nudgeOf(pod: Pod, reason: PodNudge['reason'] = 'bound', attempt?
     reason,
     ...(attempt !== undefined ? { attempt } : {}),
   };
+}
+
+/** Strategic-merge of annotations: `null` removes a key. */
+function mergeAnnotations(cur: Record<string, string> | undefined, patch: Record<string, string | null>): Record<string, string> {
+  const ann = { ...(cur ?? {}) };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete ann[k];
+    else ann[k] = v;
+  }
+  return ann;
 }

@@ -29,6 +29,36 @@ describe('pod-sync: creating', () => {
     assert.ok(w.cluster.events.some((e) => e.reason === 'ContainerGroupCreated' && e.type === 'Normal'));
   });
 
+  it('a create costs one metadata patch (the attempt mark): the group id rides on the Pending status write', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const res = await new PodSync(w.deps).handle(nudgeOf(pod));
+    assert.equal(res.outcome, 'created');
+    assert.equal(w.cluster.calls.patchMeta, 1, 'only the create-attempted mark');
+    assert.equal(w.cluster.calls.patchStatus, 1);
+    const after = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.equal(after?.metadata.annotations?.[ANNOTATION_INSTANCE_ID], res.groupId);
+    assert.ok(after?.metadata.annotations?.[ANNOTATION_CREATE_ATTEMPTED]);
+  });
+
+  it('a status write that fails after the create leaves the group to be adopted, never created twice', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const sync = new PodSync(w.deps);
+    const patchStatus = w.cluster.patchPodStatus.bind(w.cluster);
+    w.cluster.patchPodStatus = async () => {
+      throw Object.assign(new Error('etcd timeout'), { statusCode: 500 });
+    };
+    const first = await sync.handle(nudgeOf(pod));
+    assert.equal(first.outcome, 'retry');
+    assert.equal(w.cluster.get('default', pod.metadata.name ?? '')?.metadata.annotations?.[ANNOTATION_INSTANCE_ID], undefined);
+    w.cluster.patchPodStatus = patchStatus;
+    const again = await sync.handle(w.queue.sent[0]?.message ?? nudgeOf(pod));
+    assert.equal(again.outcome, 'adopted');
+    assert.equal(w.eci.calls.create, 1);
+    assert.equal(w.cluster.get('default', pod.metadata.name ?? '')?.metadata.annotations?.[ANNOTATION_INSTANCE_ID], again.groupId);
+  });
+
   it('a duplicate nudge creates nothing more and patches nothing when nothing changed', async () => {
     const w = world();
     const pod = w.cluster.put(makePod());
@@ -388,6 +418,29 @@ describe('pod-sync: deleting', () => {
     const second = await sync.handle(nudgeOf(pod, 'deleting'));
     assert.equal(second.outcome, 'deleted');
     assert.deepEqual(w.cluster.deletes, [{ key: `default/${pod.metadata.name}`, uid: pod.metadata.uid, grace: 0 }]);
+  });
+
+  it('a lifecycle without races writes the pod 3 metadata patches and 2 statuses (issue 18 budget; was 4 and 2)', async () => {
+    // create → Running with one ECI event → deleted: metadata = attempt mark, events-seen mark, delete claim; the
+    // group id rides on the Pending status write
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const sync = new PodSync(w.deps);
+    const { groupId } = await sync.handle(nudgeOf(pod));
+    w.eci.set(groupId ?? '', {
+      Status: 'Running',
+      Events: [{ Type: 'Normal', Reason: 'Started', Message: 'started', LastTimestamp: '2026-01-01T00:00:05Z' }],
+    });
+    assert.equal((await sync.handle(nudgeOf(pod, 'changed'))).outcome, 'status-patched');
+    const stored = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.ok(stored);
+    stored.metadata.deletionTimestamp = '2026-01-01T00:00:30Z';
+    assert.equal((await sync.handle(nudgeOf(pod, 'deleting'))).outcome, 'deleting-wait');
+    assert.equal((await sync.handle(nudgeOf(pod, 'deleting'))).outcome, 'deleted');
+    assert.equal(w.eci.calls.delete, 1);
+    assert.equal(w.cluster.calls.patchMeta, 3);
+    assert.equal(w.cluster.calls.patchStatus, 2);
+    assert.equal(w.cluster.calls.deletePod, 1);
   });
 
   it('a terminating pod that never had a create attempted is deleted at once, without any ECI call', async () => {

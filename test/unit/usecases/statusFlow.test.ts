@@ -99,13 +99,13 @@ describe('status tick: parallel, statuses before Events', () => {
     let inFlight = 0;
     let maxInFlight = 0;
     const patchStatus = w.cluster.patchPodStatus.bind(w.cluster);
-    w.cluster.patchPodStatus = async (ns, name, status) => {
+    w.cluster.patchPodStatus = async (ns, name, status, annotations) => {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       await yieldOnce();
       inFlight--;
       log.push('status');
-      return patchStatus(ns, name, status);
+      return patchStatus(ns, name, status, annotations);
     };
     const mirrorEvent = w.cluster.mirrorEvent.bind(w.cluster);
     w.cluster.mirrorEvent = async (ev) => {

@@ -71,10 +71,23 @@ export function newFakeCluster() {
         },
       };
     },
-    async patchPodStatus(namespace: string, name: string, status: NonNullable<Pod['status']>): Promise<Pod> {
+    async patchPodStatus(
+      namespace: string,
+      name: string,
+      status: NonNullable<Pod['status']>,
+      annotations?: Record<string, string | null>,
+    ): Promise<Pod> {
       const p = pods.get(key(namespace, name));
       if (!p) throw new NotFoundError(`pod ${name}`);
       p.status = { ...p.status, ...status };
+      if (annotations) {
+        const a = { ...p.metadata.annotations };
+        for (const [k, v] of Object.entries(annotations)) {
+          if (v === null) delete a[k];
+          else a[k] = v;
+        }
+        p.metadata.annotations = a;
+      }
       p.metadata.resourceVersion = nextRv();
       notify('MODIFIED', p);
       return clone(p);

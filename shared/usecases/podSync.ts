@@ -228,9 +228,12 @@ export class PodSync {
    * writes it again.
    *
    * Passes race: two ticks in two instances read the pod before either moved the mark. The one that finds a recent
-   * event already written (MIRROR_RACE_SECONDS) leaves the rest and the mark to the writer that is ahead of it,
-   * instead of sending a create per event that comes back AlreadyExists. Should that writer have died, nothing is
-   * lost: the mark did not move, and a pass after the window (a tick, at the latest the minutely sweep) goes on.
+   * event already written (MIRROR_RACE_SECONDS) writes its newest event next: when that was written already too,
+   * the writer ahead of it saw at least as much (every writer goes oldest first and stops at a failure) and moves
+   * the mark, so this pass leaves the rest and the mark to it instead of sending a create per event that comes back
+   * AlreadyExists; when not, this pass knows more and goes on. Should the writer ahead have died before its mark,
+   * nothing is lost: the mark did not move, and a pass after the window (a tick, at the latest the minutely sweep)
+   * goes on.
    */
   private async emitEciEvents(pod: Pod, group: EciContainerGroup): Promise<void> {
     const seen = parseEventsSeen(pod.metadata.annotations?.[ANNOTATION_EVENTS_SEEN]);
@@ -240,7 +243,8 @@ export class PodSync {
     // own earlier writes, so finding them written says nothing about another pass.
     const mayRace = seen.atMs === 0 || seen.sum !== undefined;
     let mark: string | undefined;
-    for (const ev of fresh) {
+    let probed = !mayRace;
+    for (const [i, ev] of fresh.entries()) {
       let wrote: EventWrite;
       try {
         wrote = await this.deps.cluster.mirrorEvent(ev);
@@ -251,9 +255,15 @@ export class PodSync {
         break;
       }
       if (wrote === 'dropped') this.deps.logger.debug({ pod: podKey(pod), reason: ev.reason }, 'ECI event not mirrored: too many Events about this pod (spam filter)');
-      if (mayRace && racing(wrote, ev, this.deps.clock.now())) {
-        this.deps.logger.debug({ pod: podKey(pod), reason: ev.reason }, 'ECI events being mirrored by another pass: leaving them and the mark to it');
-        return;
+      if (!probed && racing(wrote, ev, this.deps.clock.now())) {
+        probed = true;
+        const newest = fresh[fresh.length - 1];
+        // a failed probe says nothing: the loop writes the newest event again in its turn
+        const ahead = i === fresh.length - 1 || (newest !== undefined && racing(await this.deps.cluster.mirrorEvent(newest).catch(() => 'created' as const), newest, this.deps.clock.now()));
+        if (ahead) {
+          this.deps.logger.debug({ pod: podKey(pod), reason: ev.reason }, 'ECI events being mirrored by another pass: leaving them and the mark to it');
+          return;
+        }
       }
       mark = formatEventsSeen(candidates, Date.parse(ev.lastTimestamp ?? ''));
     }

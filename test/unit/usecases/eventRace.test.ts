@@ -47,29 +47,42 @@ describe('pod-sync: two passes mirroring the same ECI events', () => {
     const metaBefore = w.cluster.calls.patchMeta;
     mirrored.length = 0;
     await new PodSync(w.deps).applyGroup(b, group);
-    assert.deepEqual(mirrored, ['Scheduled'], 'one write to learn another pass has them, not one per event');
+    assert.deepEqual(mirrored, ['Scheduled', 'Started'], 'the first and the newest: another pass has them all');
     assert.equal(w.cluster.calls.patchMeta, metaBefore, 'no second mark write');
     assert.equal(w.cluster.get('default', a.metadata.name ?? '')?.metadata.annotations?.[ANNOTATION_EVENTS_SEEN], mark);
     assert.equal(w.cluster.events.filter((e) => EVENTS.some((x) => x.Reason === e.reason)).length, 4);
   });
 
-  it('after the window a pass goes on: a writer that died half-way (no mark moved) loses nothing', async () => {
+  it('a pass that knows more than the writer ahead goes on: a writer that saw or wrote fewer events loses nothing', async () => {
     const { w, group, snapshot, mirrored } = await setup();
     const stale = snapshot();
     w.clock.t = Date.parse('2026-01-01T00:00:06Z');
-    // the dead writer got the first two Events out, then nothing
+    // the other writer got the first two Events out, then died (or its snapshot had only those)
     for (const ev of w.deps.domain.events(group, stale, 0).slice(0, 2)) await w.cluster.mirrorEvent(ev);
     mirrored.length = 0;
     await new PodSync(w.deps).applyGroup(snapshot(), group);
-    assert.deepEqual(mirrored, ['Scheduled'], 'within the window: left to the writer thought to be at it');
+    assert.deepEqual(mirrored, ['Scheduled', 'Started', 'Pulling', 'Pulled', 'Started']);
+    assert.deepEqual(
+      w.cluster.events.filter((e) => EVENTS.some((x) => x.Reason === e.reason)).map((e) => e.reason),
+      ['Scheduled', 'Pulling', 'Started', 'Pulled'],
+    );
+    assert.ok(w.cluster.get('default', stale.metadata.name ?? '')?.metadata.annotations?.[ANNOTATION_EVENTS_SEEN]);
+  });
+
+  it('after the window a pass goes on: a writer that died after its last Event, before the mark, loses nothing', async () => {
+    const { w, group, snapshot, mirrored } = await setup();
+    const stale = snapshot();
+    w.clock.t = Date.parse('2026-01-01T00:00:06Z');
+    for (const ev of w.deps.domain.events(group, stale, 0)) await w.cluster.mirrorEvent(ev);
+    mirrored.length = 0;
+    await new PodSync(w.deps).applyGroup(snapshot(), group);
+    assert.deepEqual(mirrored, ['Scheduled', 'Started'], 'within the window: left to the writer thought to be at it');
+    assert.equal(w.cluster.get('default', stale.metadata.name ?? '')?.metadata.annotations?.[ANNOTATION_EVENTS_SEEN], undefined);
     w.clock.t = Date.parse('2026-01-01T00:00:05Z') + MIRROR_RACE_SECONDS * 1000;
     mirrored.length = 0;
     await new PodSync(w.deps).applyGroup(snapshot(), group);
     assert.deepEqual(mirrored, ['Scheduled', 'Pulling', 'Pulled', 'Started']);
-    assert.deepEqual(
-      w.cluster.events.filter((e) => EVENTS.some((x) => x.Reason === e.reason)).map((e) => e.reason),
-      ['Scheduled', 'Pulling', 'Pulled', 'Started'],
-    );
+    assert.equal(w.cluster.events.filter((e) => EVENTS.some((x) => x.Reason === e.reason)).length, 4);
     assert.ok(w.cluster.get('default', stale.metadata.name ?? '')?.metadata.annotations?.[ANNOTATION_EVENTS_SEEN]);
   });
 });

@@ -227,13 +227,11 @@ export class PodSync {
    * Event each, with ECI's count. An Event that cannot be written stops the mark just before it, so the next pass
    * writes it again.
    *
-   * Passes race: two ticks in two instances read the pod before either moved the mark. The one that finds a recent
-   * event already written (MIRROR_RACE_SECONDS) writes its newest event next: when that was written already too,
-   * the writer ahead of it saw at least as much (every writer goes oldest first and stops at a failure) and moves
-   * the mark, so this pass leaves the rest and the mark to it instead of sending a create per event that comes back
-   * AlreadyExists; when not, this pass knows more and goes on. Should the writer ahead have died before its mark,
-   * nothing is lost: the mark did not move, and a pass after the window (a tick, at the latest the minutely sweep)
-   * goes on.
+   * Passes race: two ticks in two instances read the pod before either moved the mark. So a pass writes its newest
+   * event first: when that was written already, recently (MIRROR_RACE_SECONDS), another pass saw at least as much
+   * and is writing the rest and then the mark, so this pass leaves them to it — one create answered AlreadyExists
+   * instead of one per event. Otherwise it goes on oldest first (the newest written already). Should the other pass have died before its mark, nothing is lost: the mark did not move, and a
+   * pass after the window (a tick, at the latest the minutely sweep) writes what is missing.
    */
   private async emitEciEvents(pod: Pod, group: EciContainerGroup): Promise<void> {
     const seen = parseEventsSeen(pod.metadata.annotations?.[ANNOTATION_EVENTS_SEEN]);
@@ -242,12 +240,21 @@ export class PodSync {
     // A mark without a sum was left by a failed write (or an older bridge): the Events past it may be this pod's
     // own earlier writes, so finding them written says nothing about another pass.
     const mayRace = seen.atMs === 0 || seen.sum !== undefined;
+    const newest = fresh[fresh.length - 1];
+    let first: EventWrite | undefined;
+    if (mayRace && newest) {
+      // a failed write here says nothing: the loop below writes it again in its turn
+      first = await this.deps.cluster.mirrorEvent(newest).catch(() => undefined);
+      if (first && racing(first, newest, this.deps.clock.now())) {
+        this.deps.logger.debug({ pod: podKey(pod), reason: newest.reason }, 'ECI events being mirrored by another pass: leaving them and the mark to it');
+        return;
+      }
+    }
     let mark: string | undefined;
-    let probed = !mayRace;
-    for (const [i, ev] of fresh.entries()) {
+    for (const ev of fresh) {
       let wrote: EventWrite;
       try {
-        wrote = await this.deps.cluster.mirrorEvent(ev);
+        wrote = ev === newest && first !== undefined ? first : await this.deps.cluster.mirrorEvent(ev);
       } catch (err) {
         this.deps.logger.warn({ pod: podKey(pod), reason: ev.reason, err: describeError(err) }, 'could not mirror an ECI event');
         // just before it, without a sum: the next pass writes it again (and re-checks the others of its second)
@@ -255,16 +262,6 @@ export class PodSync {
         break;
       }
       if (wrote === 'dropped') this.deps.logger.debug({ pod: podKey(pod), reason: ev.reason }, 'ECI event not mirrored: too many Events about this pod (spam filter)');
-      if (!probed && racing(wrote, ev, this.deps.clock.now())) {
-        probed = true;
-        const newest = fresh[fresh.length - 1];
-        // a failed probe says nothing: the loop writes the newest event again in its turn
-        const ahead = i === fresh.length - 1 || (newest !== undefined && racing(await this.deps.cluster.mirrorEvent(newest).catch(() => 'created' as const), newest, this.deps.clock.now()));
-        if (ahead) {
-          this.deps.logger.debug({ pod: podKey(pod), reason: ev.reason }, 'ECI events being mirrored by another pass: leaving them and the mark to it');
-          return;
-        }
-      }
       mark = formatEventsSeen(candidates, Date.parse(ev.lastTimestamp ?? ''));
     }
     if (mark === undefined) return;

@@ -1,8 +1,8 @@
 /**
  * Two passes mirroring the same pod's ECI events before either moved the events-seen mark (two ticks in two
- * pod-sync instances): the one that finds a recent event written already leaves the rest, and the mark, to the
- * other (PodSync.emitEciEvents, MIRROR_RACE_SECONDS); a pass after the window goes on, so a writer that died
- * half-way loses nothing.
+ * pod-sync instances): each writes its newest event first, and the one that finds it written already, recently,
+ * leaves the rest and the mark to the other (PodSync.emitEciEvents, MIRROR_RACE_SECONDS); a pass that knows more
+ * goes on, and a pass after the window too, so a writer that died half-way loses nothing.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -47,7 +47,7 @@ describe('pod-sync: two passes mirroring the same ECI events', () => {
     const metaBefore = w.cluster.calls.patchMeta;
     mirrored.length = 0;
     await new PodSync(w.deps).applyGroup(b, group);
-    assert.deepEqual(mirrored, ['Scheduled', 'Started'], 'the first and the newest: another pass has them all');
+    assert.deepEqual(mirrored, ['Started'], 'one write (the newest) to learn another pass has them all');
     assert.equal(w.cluster.calls.patchMeta, metaBefore, 'no second mark write');
     assert.equal(w.cluster.get('default', a.metadata.name ?? '')?.metadata.annotations?.[ANNOTATION_EVENTS_SEEN], mark);
     assert.equal(w.cluster.events.filter((e) => EVENTS.some((x) => x.Reason === e.reason)).length, 4);
@@ -61,7 +61,7 @@ describe('pod-sync: two passes mirroring the same ECI events', () => {
     for (const ev of w.deps.domain.events(group, stale, 0).slice(0, 2)) await w.cluster.mirrorEvent(ev);
     mirrored.length = 0;
     await new PodSync(w.deps).applyGroup(snapshot(), group);
-    assert.deepEqual(mirrored, ['Scheduled', 'Started', 'Pulling', 'Pulled', 'Started']);
+    assert.deepEqual(mirrored, ['Started', 'Scheduled', 'Pulling', 'Pulled']);
     assert.deepEqual(
       w.cluster.events.filter((e) => EVENTS.some((x) => x.Reason === e.reason)).map((e) => e.reason),
       ['Scheduled', 'Pulling', 'Started', 'Pulled'],
@@ -76,12 +76,12 @@ describe('pod-sync: two passes mirroring the same ECI events', () => {
     for (const ev of w.deps.domain.events(group, stale, 0)) await w.cluster.mirrorEvent(ev);
     mirrored.length = 0;
     await new PodSync(w.deps).applyGroup(snapshot(), group);
-    assert.deepEqual(mirrored, ['Scheduled', 'Started'], 'within the window: left to the writer thought to be at it');
+    assert.deepEqual(mirrored, ['Started'], 'within the window: left to the writer thought to be at it');
     assert.equal(w.cluster.get('default', stale.metadata.name ?? '')?.metadata.annotations?.[ANNOTATION_EVENTS_SEEN], undefined);
     w.clock.t = Date.parse('2026-01-01T00:00:05Z') + MIRROR_RACE_SECONDS * 1000;
     mirrored.length = 0;
     await new PodSync(w.deps).applyGroup(snapshot(), group);
-    assert.deepEqual(mirrored, ['Scheduled', 'Pulling', 'Pulled', 'Started']);
+    assert.deepEqual(mirrored, ['Started', 'Scheduled', 'Pulling', 'Pulled']);
     assert.equal(w.cluster.events.filter((e) => EVENTS.some((x) => x.Reason === e.reason)).length, 4);
     assert.ok(w.cluster.get('default', stale.metadata.name ?? '')?.metadata.annotations?.[ANNOTATION_EVENTS_SEEN]);
   });

@@ -10,6 +10,16 @@ import type { K8sEvent, Pod } from './k8s.js';
 import { shortHash } from './names.js';
 import { CAPACITY_REASONS } from './status.js';
 
+/**
+ * What writing one Event came to (the Cluster port's recordEvent / mirrorEvent):
+ * - `created`: a new Event; `updated`: an existing one's count / lastTimestamp moved (one PATCH);
+ * - `unchanged`: this process wrote the Event already and it says as much: no request at all;
+ * - `existed`: another writer (another invocation, another instance) had written it already, saying as much: the
+ *   create was answered AlreadyExists (or, for a repeat counted again, a read showed nothing newer);
+ * - `dropped`: the per-object spam filter (EventSpamFilter) had no token left: nothing written, on purpose.
+ */
+export type EventWrite = 'created' | 'updated' | 'unchanged' | 'existed' | 'dropped';
+
 /** Event names are DNS subdomains (≤ 253); the `.eci-<10 hex>` suffix takes 15. */
 const MAX_EVENT_NAME = 253;
 const SUFFIX_LENGTH = 15;
@@ -83,4 +93,53 @@ export function unseenEvents(events: readonly K8sEvent[], seen: EventsSeen): K8s
 /** The mark after mirroring everything of `events` last seen up to `atMs`. */
 export function formatEventsSeen(events: readonly K8sEvent[], atMs: number): string {
   return `${new Date(atMs).toISOString()};${countsAt(events, atMs)}`;
+}
+
+/**
+ * Per involved object and source, a token bucket over Event writes, as client-go's EventSourceObjectSpamFilter
+ * (tools/record/events_cache.go: burst 25, refill 1 per 300 s, an LRU of 4096 objects): a pod whose containers
+ * crash in a loop, or whose sync keeps failing, may say 25 things at once and then one every five minutes; what
+ * exceeds that is dropped (the caller logs it at debug), so a burst of such pods cannot flood the API server with
+ * Events. Per process, like client-go's (each process protects the API server from itself). Pure: the caller
+ * passes the time.
+ */
+export const SPAM_BURST = 25;
+export const SPAM_REFILL_MS = 300_000;
+export const SPAM_OBJECTS = 4096;
+
+interface Bucket {
+  tokens: number;
+  atMs: number;
+}
+
+export class EventSpamFilter {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(
+    private readonly burst: number = SPAM_BURST,
+    private readonly refillMs: number = SPAM_REFILL_MS,
+    private readonly maxObjects: number = SPAM_OBJECTS,
+  ) {}
+
+  /** Takes one token of the Event's (source, object) bucket: false when it has none (drop the write). */
+  allow(ev: Pick<K8sEvent, 'involvedObject' | 'source'>, nowMs: number): boolean {
+    const key = spamKey(ev);
+    const b = this.buckets.get(key) ?? { tokens: this.burst, atMs: nowMs };
+    const tokens = Math.min(this.burst, b.tokens + Math.max(0, nowMs - b.atMs) / this.refillMs);
+    const ok = tokens >= 1;
+    this.buckets.delete(key); // re-insert: Map order is the LRU order
+    this.buckets.set(key, { tokens: ok ? tokens - 1 : tokens, atMs: nowMs });
+    while (this.buckets.size > this.maxObjects) {
+      const oldest = this.buckets.keys().next().value;
+      if (oldest === undefined) break;
+      this.buckets.delete(oldest); // forgotten: it starts again with a full bucket, as in client-go
+    }
+    return ok;
+  }
+}
+
+/** client-go's getSpamKey: source component and host, involved object kind, namespace, name, UID, apiVersion. */
+export function spamKey(ev: Pick<K8sEvent, 'involvedObject' | 'source'>): string {
+  const io = ev.involvedObject;
+  return [ev.source?.component ?? '', ev.source?.host ?? '', io.kind, io.namespace ?? '', io.name, io.uid ?? '', io.apiVersion ?? ''].join('\u0000');
 }

@@ -4,6 +4,7 @@
  * `shared/adapters/*` errors (for ECI: `EciError` with a `kind`; for Kubernetes: `KubeError` subclasses).
  */
 import type { EciContainerGroup, EciCreateRequest, EciEvent, EciGroupStatusItem, EciKeyValue } from '../domain/eci.js';
+import type { EventWrite } from '../domain/events.js';
 import type { ConfigMap, Endpoints, K8sEvent, Lease, Namespace, Node, Pod, PodStatus, Secret, Service } from '../domain/k8s.js';
 
 /** pino-compatible structured logger. */
@@ -179,14 +180,18 @@ export interface Cluster {
   ): Promise<Pod>;
   /** Delete with a grace period and a UID precondition. Conflict if the UID differs; NotFound if gone. */
   deletePod(namespace: string, name: string, opts: { uid: string; gracePeriodSeconds: number }): Promise<void>;
-  /** Record an Event; a repeat of the same (object, reason, message) within the aggregation window bumps `count`. */
-  recordEvent(ev: Omit<K8sEvent, 'metadata' | 'count' | 'firstTimestamp' | 'lastTimestamp'>): Promise<void>;
+  /**
+   * Record an Event; a repeat of the same (object, reason, message) within the aggregation window bumps `count`.
+   * Resolves with what was written (`dropped`: the per-object spam filter held it back; the caller logs at debug).
+   */
+  recordEvent(ev: Omit<K8sEvent, 'metadata' | 'count' | 'firstTimestamp' | 'lastTimestamp'>): Promise<EventWrite>;
   /**
    * Write an Event under the name the caller gives (deterministic: an ECI event mirrored on its pod): created
    * once; when it exists, its count, lastTimestamp and message move to the given ones if those are newer (never
-   * backwards), so concurrent writers of the same event leave one Event with the latest count.
+   * backwards), so concurrent writers of the same event leave one Event with the latest count. Resolves with what
+   * was written: `existed` tells the caller another writer got there first.
    */
-  mirrorEvent(ev: K8sEvent): Promise<void>;
+  mirrorEvent(ev: K8sEvent): Promise<EventWrite>;
   getConfigMap(namespace: string, name: string): Promise<ConfigMap>;
   getSecret(namespace: string, name: string): Promise<Secret>;
   /** TokenRequest bound to the pod (unbound without podName/podUid: the kube-proxy sidecar's token). */

@@ -207,7 +207,7 @@ export async function recordPodEvent(
   message: string,
 ): Promise<void> {
   try {
-    await deps.cluster.recordEvent({
+    const wrote = await deps.cluster.recordEvent({
       involvedObject: {
         kind: 'Pod',
         apiVersion: 'v1',
@@ -220,6 +220,8 @@ export async function recordPodEvent(
       type,
       source: { component: EVENT_SOURCE, host: deps.settings.vnodeName },
     });
+    // held back on purpose (too many Events about this pod at once): not a failure
+    if (wrote === 'dropped') deps.logger.debug({ pod: podKey(pod), reason }, 'event not recorded: spam filter (too many Events about this pod)');
   } catch (err) {
     // An Event is best-effort: losing one must not fail the convergence that produced it.
     deps.logger.warn({ pod: podKey(pod), reason, err: String(err) }, 'could not record event');

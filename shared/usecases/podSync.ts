@@ -22,8 +22,8 @@
 import { bridgePolicy, failsFast } from '../domain/annotations.js';
 import type { EciContainerGroup, EciCreateRequest } from '../domain/eci.js';
 import type { Violation } from '../domain/errors.js';
-import type { Pod } from '../domain/k8s.js';
-import { formatEventsSeen, parseEventsSeen, unseenEvents } from '../domain/events.js';
+import type { K8sEvent, Pod } from '../domain/k8s.js';
+import { type EventWrite, formatEventsSeen, parseEventsSeen, unseenEvents } from '../domain/events.js';
 import type { PodNudge } from '../domain/messages.js';
 import { ANNOTATION_INSTANCE_ID, replacingController } from '../domain/names.js';
 import { tokenKey } from '../domain/references.js';
@@ -82,6 +82,18 @@ export type Outcome =
 
 /** A tick or sweep deletes a still-running group of a terminating pod only this long after the deletion was asked. */
 export const POLLED_DELETE_AFTER_SECONDS = 10;
+
+/**
+ * An ECI event last seen this recently whose Event another pass wrote already (beyond the pod's events-seen mark)
+ * means that pass is mirroring the pod's events right now (emitEciEvents).
+ */
+export const MIRROR_RACE_SECONDS = 30;
+
+/** Did mirroring `ev` find it written by a pass that is still at it (see MIRROR_RACE_SECONDS)? */
+function racing(wrote: EventWrite, ev: K8sEvent, nowMs: number): boolean {
+  if (wrote !== 'existed' && wrote !== 'unchanged') return false;
+  return nowMs - Date.parse(ev.lastTimestamp ?? '') < MIRROR_RACE_SECONDS * 1000;
+}
 
 /** Work a caller may run after the latency-critical part (Events after every status of a tick). */
 export type Deferred = () => Promise<void>;
@@ -196,13 +208,16 @@ export class PodSync {
     const written = await writeStatus(this.deps, pod, status, { [ANNOTATION_INSTANCE_ID]: id });
     if (groupIdOf(pod) !== id) await this.recordGroupId(pod, id);
     // `kubectl debug` added a container ECI cannot run: said once per container, on the pod and as an Event
-    for (const c of wasTerminal ? [] : debugAdded) {
-      await recordPodEvent(this.deps, pod, 'Warning', REASON_EPHEMERAL_UNSUPPORTED, `ephemeral container ${c.name}: ${EPHEMERAL_MESSAGE}`);
-    }
+    const events = async (): Promise<void> => {
+      for (const c of debugAdded) {
+        await recordPodEvent(this.deps, pod, 'Warning', REASON_EPHEMERAL_UNSUPPORTED, `ephemeral container ${c.name}: ${EPHEMERAL_MESSAGE}`);
+      }
+      await this.emitEciEvents(pod, group);
+    };
     // the events that explain how the pod got terminal are still told, once
     if (!wasTerminal) {
-      if (later) later.push(() => this.emitEciEvents(pod, group));
-      else await this.emitEciEvents(pod, group);
+      if (later) later.push(events);
+      else await events();
     }
     return { outcome: written ? 'status-patched' : 'unchanged', groupId: group.ContainerGroupId };
   }
@@ -213,21 +228,42 @@ export class PodSync {
    * the mark. Two invocations mirroring the same events at once (a tick and a sweep) therefore still leave one
    * Event each, with ECI's count. An Event that cannot be written stops the mark just before it, so the next pass
    * writes it again.
+   *
+   * Passes race: two ticks in two instances read the pod before either moved the mark. So a pass writes its newest
+   * event first: when that was written already, recently (MIRROR_RACE_SECONDS), another pass saw at least as much
+   * and is writing the rest and then the mark, so this pass leaves them to it — one create answered AlreadyExists
+   * instead of one per event. Otherwise it goes on oldest first (the newest written already). Should the other pass have died before its mark, nothing is lost: the mark did not move, and a
+   * pass after the window (a tick, at the latest the minutely sweep) writes what is missing.
    */
   private async emitEciEvents(pod: Pod, group: EciContainerGroup): Promise<void> {
     const seen = parseEventsSeen(pod.metadata.annotations?.[ANNOTATION_EVENTS_SEEN]);
     const candidates = this.deps.domain.events(group, pod, seen.atMs - 1); // last seen at the mark or later
     const fresh = unseenEvents(candidates, seen);
+    // A mark without a sum was left by a failed write (or an older bridge): the Events past it may be this pod's
+    // own earlier writes, so finding them written says nothing about another pass.
+    const mayRace = seen.atMs === 0 || seen.sum !== undefined;
+    const newest = fresh[fresh.length - 1];
+    let first: EventWrite | undefined;
+    if (mayRace && newest) {
+      // a failed write here says nothing: the loop below writes it again in its turn
+      first = await this.deps.cluster.mirrorEvent(newest).catch(() => undefined);
+      if (first && racing(first, newest, this.deps.clock.now())) {
+        this.deps.logger.debug({ pod: podKey(pod), reason: newest.reason }, 'ECI events being mirrored by another pass: leaving them and the mark to it');
+        return;
+      }
+    }
     let mark: string | undefined;
     for (const ev of fresh) {
+      let wrote: EventWrite;
       try {
-        await this.deps.cluster.mirrorEvent(ev);
+        wrote = ev === newest && first !== undefined ? first : await this.deps.cluster.mirrorEvent(ev);
       } catch (err) {
         this.deps.logger.warn({ pod: podKey(pod), reason: ev.reason, err: describeError(err) }, 'could not mirror an ECI event');
         // just before it, without a sum: the next pass writes it again (and re-checks the others of its second)
         mark = new Date(Date.parse(ev.lastTimestamp ?? '') - 1).toISOString();
         break;
       }
+      if (wrote === 'dropped') this.deps.logger.debug({ pod: podKey(pod), reason: ev.reason }, 'ECI event not mirrored: too many Events about this pod (spam filter)');
       mark = formatEventsSeen(candidates, Date.parse(ev.lastTimestamp ?? ''));
     }
     if (mark === undefined) return;
@@ -280,10 +316,11 @@ export class PodSync {
       throw new PodReferenceError(t.violations.map((v) => `${v.field}: ${v.message}`).join('; '));
     }
     for (const w of t.warnings) this.deps.logger.info({ pod: podKey(pod), warning: w.code }, w.message);
-    // A policy annotation the bridge cannot honour is told on the pod itself, not only in a log line.
-    for (const w of t.warnings.filter((x) => x.code === 'RescheduleIgnored')) {
-      await recordPodEvent(this.deps, pod, 'Warning', w.code, w.message);
-    }
+    // A policy annotation the bridge cannot honour is told on the pod itself, not only in a log line: after the
+    // pod's status (Events never go before the status on this path).
+    const policyEvents = async (): Promise<void> => {
+      for (const w of t.warnings.filter((x) => x.code === 'RescheduleIgnored')) await recordPodEvent(this.deps, pod, 'Warning', w.code, w.message);
+    };
     const uid = pod.metadata.uid ?? '';
     // The mark goes on before the first CreateContainerGroup: a crash between the create and recording its id
     // leaves it, and the retry then looks the group up by its UID tag instead of creating blindly.
@@ -316,8 +353,9 @@ export class PodSync {
         await failPod(this.deps, pod, 'ProviderFailed', `${msg} (eci-fail-strategy fail-fast: not retried)`);
         return { outcome: 'failed' };
       }
-      await recordPodEvent(this.deps, pod, 'Warning', 'ProviderCapacity', msg);
       await this.markRetrying(pod, 'NoCapacity', msg, attempt + 1);
+      await recordPodEvent(this.deps, pod, 'Warning', 'ProviderCapacity', msg);
+      await policyEvents();
       const delay = backoffSeconds(attempt, this.deps.settings.capacityRetrySeconds, this.deps.settings.retryMaxSeconds * 4);
       await renudge(this.deps, podNudgeOf(pod, attempt), delay, { counts: true });
       return { outcome: 'capacity-retry' };
@@ -342,6 +380,7 @@ export class PodSync {
     );
     if (groupIdOf(pod) !== id) await this.recordGroupId(pod, id);
     await recordPodEvent(this.deps, pod, 'Normal', 'ContainerGroupCreated', `created ECI container group ${id}${note}`);
+    await policyEvents();
     return { outcome: 'created', groupId: id };
   }
 
@@ -549,8 +588,8 @@ export class PodSync {
     log.warn({ err: why, class: cls, attempt, delay }, 'sync failed: retrying later');
     const next = await renudge(this.deps, nudge, delay, { counts: true });
     if (pod && next >= this.deps.settings.maxAttempts) {
-      await recordPodEvent(this.deps, pod, 'Warning', 'SyncRetrying', `attempt ${next} failed, retrying in ${delay}s: ${why}`);
       if (next === this.deps.settings.maxAttempts) await this.markRetrying(pod, 'RetryingAfterErrors', why, next);
+      await recordPodEvent(this.deps, pod, 'Warning', 'SyncRetrying', `attempt ${next} failed, retrying in ${delay}s: ${why}`);
     }
     return { outcome: 'retry', ...(eciError ? { eciError } : {}) };
   }

@@ -14,6 +14,7 @@ import {
   type V1Node,
   type Watch,
 } from '@kubernetes/client-node';
+import type { EventWrite } from '../../domain/events.js';
 import type { ConfigMap, Endpoints, K8sEvent, Lease, Namespace, Node, Pod, PodStatus, Secret, Service } from '../../domain/k8s.js';
 import type { Cluster, ClusterStore, PodWatchHandle } from '../../ports/index.js';
 import { createKubeClient, type KubeClient, type KubeClientOptions } from './client.js';
@@ -64,11 +65,10 @@ export class KubeCluster implements Cluster, ClusterStore {
     this.watcher = client.watch;
     this.recorder = new EventRecorder(
       {
-        create: async (namespace, body, context) => {
-          await call(context, () => this.core.createNamespacedEvent({ namespace, body: asSdk<CoreV1Event>(body) }));
-        },
+        create: async (namespace, body, context) =>
+          toPlain<K8sEvent>(await call(context, () => this.core.createNamespacedEvent({ namespace, body: asSdk<CoreV1Event>(body) }))),
         patch: async (namespace, name, body, context) =>
-          (await call(context, () => this.core.patchNamespacedEvent({ namespace, name, body }, MERGE))).count,
+          toPlain<K8sEvent>(await call(context, () => this.core.patchNamespacedEvent({ namespace, name, body }, MERGE))),
         get: async (namespace, name, context) => toPlain<K8sEvent>(await call(context, () => this.core.readNamespacedEvent({ namespace, name }))),
       },
       opts,
@@ -188,12 +188,12 @@ export class KubeCluster implements Cluster, ClusterStore {
   // ---------------------------------------------------------------- events
 
   /** Records an Event, aggregating repeats (./events.ts). */
-  recordEvent(ev: EventInput): Promise<void> {
+  recordEvent(ev: EventInput): Promise<EventWrite> {
     return this.recorder.record(ev);
   }
 
   /** Writes a named Event (created once, then only its count and lastTimestamp move; ./events.ts). */
-  mirrorEvent(ev: K8sEvent): Promise<void> {
+  mirrorEvent(ev: K8sEvent): Promise<EventWrite> {
     return this.recorder.mirror(ev);
   }
 

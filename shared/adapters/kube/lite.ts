@@ -15,6 +15,7 @@
  */
 import { type ClientRequest, type IncomingMessage, request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
+import type { EventWrite } from '../../domain/events.js';
 import type { ConfigMap, Endpoints, K8sEvent, Lease, Namespace, Node, Pod, PodStatus, Secret, Service } from '../../domain/k8s.js';
 import type { Cluster, ClusterStore, PodWatchHandle } from '../../ports/index.js';
 import { errorFromStatus, KubeError, parseStatus, toKubeError } from './errors.js';
@@ -161,11 +162,8 @@ export class LiteKubeCluster implements Cluster, ClusterStore {
     this.http = new KubeHttp(conn, opts.requestTimeoutMs ?? 60_000);
     this.recorder = new EventRecorder(
       {
-        create: async (namespace, body, context) => {
-          await this.http.json('POST', ns(namespace, 'events'), context, { body });
-        },
-        patch: async (namespace, name, body, context) =>
-          (await this.http.json<K8sEvent>('PATCH', ns(namespace, 'events', name), context, { body, contentType: MERGE })).count,
+        create: (namespace, body, context) => this.write<K8sEvent>('POST', ns(namespace, 'events'), context, { body }),
+        patch: (namespace, name, body, context) => this.write<K8sEvent>('PATCH', ns(namespace, 'events', name), context, { body, contentType: MERGE }),
         get: (namespace, name, context) => this.get<K8sEvent>(ns(namespace, 'events', name), context),
       },
       opts,
@@ -257,12 +255,12 @@ export class LiteKubeCluster implements Cluster, ClusterStore {
   // ---------------------------------------------------------------- events
 
   /** Records an Event, aggregating repeats (./events.ts). */
-  recordEvent(ev: EventInput): Promise<void> {
+  recordEvent(ev: EventInput): Promise<EventWrite> {
     return this.recorder.record(ev);
   }
 
   /** Writes a named Event (created once, then only its count and lastTimestamp move; ./events.ts). */
-  mirrorEvent(ev: K8sEvent): Promise<void> {
+  mirrorEvent(ev: K8sEvent): Promise<EventWrite> {
     return this.recorder.mirror(ev);
   }
 

@@ -1,5 +1,6 @@
 /** In-memory fakes of the ports the billing use-case and `eci-bridge cost` need. */
 import type { EciContainerGroup, EciKeyValue } from '../../../shared/domain/eci.js';
+import type { EventWrite } from '../../../shared/domain/events.js';
 import type { ConfigMap, K8sEvent, Namespace, Node, Pod } from '../../../shared/domain/k8s.js';
 import type { Logger } from '../../../shared/ports/index.js';
 
@@ -49,8 +50,9 @@ export class FakeCluster {
     p.metadata.annotations = ann;
     return structuredClone(p);
   }
-  async recordEvent(ev: Omit<K8sEvent, 'metadata' | 'count' | 'firstTimestamp' | 'lastTimestamp'>): Promise<void> {
+  async recordEvent(ev: Omit<K8sEvent, 'metadata' | 'count' | 'firstTimestamp' | 'lastTimestamp'>): Promise<EventWrite> {
     this.events.push(ev);
+    return 'created';
   }
   async getConfigMap(namespace: string, name: string): Promise<ConfigMap> {
     const c = this.configMaps.get(`${namespace}/${name}`);

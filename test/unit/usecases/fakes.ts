@@ -7,6 +7,7 @@
  */
 import type { EciContainerGroup, EciCreateRequest, EciEvent, EciGroupStatusItem, EciKeyValue } from '../../../shared/domain/eci.js';
 import { violation } from '../../../shared/domain/errors.js';
+import type { EventWrite } from '../../../shared/domain/events.js';
 import type { ConfigMap, Endpoints, K8sEvent, Lease, Node, Pod, PodStatus, Secret, Service } from '../../../shared/domain/k8s.js';
 import { decodeMessage, type PodNudge } from '../../../shared/domain/messages.js';
 import { TAG_CLUSTER, TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE } from '../../../shared/domain/names.js';
@@ -266,16 +267,18 @@ export class FakeCluster {
     this.deletes.push({ key, uid: opts.uid, grace: opts.gracePeriodSeconds });
     this.pods.delete(key);
   }
-  async recordEvent(ev: Omit<K8sEvent, 'metadata' | 'count' | 'firstTimestamp' | 'lastTimestamp'>): Promise<void> {
+  async recordEvent(ev: Omit<K8sEvent, 'metadata' | 'count' | 'firstTimestamp' | 'lastTimestamp'>): Promise<EventWrite> {
     this.events.push(ev);
+    return 'created';
   }
   /** Named Events (mirrored ECI events) by name, as the apiserver would hold them; each is in `events` once. */
   readonly mirrored = new Map<string, K8sEvent>();
-  async mirrorEvent(ev: K8sEvent): Promise<void> {
+  async mirrorEvent(ev: K8sEvent): Promise<EventWrite> {
     const name = ev.metadata.name ?? '';
     const prev = this.mirrored.get(name);
     if (!prev) this.events.push(ev);
     if (!prev || (ev.count ?? 1) > (prev.count ?? 1)) this.mirrored.set(name, structuredClone(ev));
+    return !prev ? 'created' : (ev.count ?? 1) > (prev.count ?? 1) ? 'updated' : 'existed';
   }
   async getConfigMap(namespace: string, name: string): Promise<ConfigMap> {
     const c = this.configMaps.get(`${namespace}/${name}`);

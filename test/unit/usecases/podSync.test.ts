@@ -369,7 +369,7 @@ describe('pod-sync: status', () => {
       ],
     });
     const mirror = w.cluster.mirrorEvent.bind(w.cluster);
-    let failures = 1;
+    let failures = 2; // the pass writes its newest event first, then again in its turn
     w.cluster.mirrorEvent = async (ev) => {
       if (ev.reason === 'Started' && failures-- > 0) throw new Error('apiserver unavailable');
       return mirror(ev);

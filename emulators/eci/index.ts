@@ -17,6 +17,7 @@ import { type Faults, latencyOf, pickFault, TokenBucket } from './control.js';
 import { EciEmulatorError } from './errors.js';
 import { serveExec } from './exec.js';
 import type { SimSettings } from './lifecycle.js';
+import { PodPortServer } from './podServer.js';
 import { type CreateRecord, EciService } from './service.js';
 import { groupWire, stringifyResponse } from './wire.js';
 
@@ -33,6 +34,12 @@ export interface Scenario {
   zones?: string[];
   /** Pod IPs in 127.0.0.0/8 (reachable on loopback: port-forward tests listen on them) instead of 10.0.0.0/8. */
   loopbackPodIps?: boolean;
+  /**
+   * With loopbackPodIps: while a container runs, each TCP port it declares answers HTTP on `<pod IP>:<port>`
+   * (./podServer.ts), so port-forward reaches something. A port that cannot be bound (< 1024 without root) stays
+   * unserved.
+   */
+  servePorts?: boolean;
   schedulingSeconds?: number;
   imagePullSeconds?: number;
   imagePull?: Record<string, number>;
@@ -105,6 +112,8 @@ export interface EciEmulator {
   creates(): CreateRecord[];
   /** Every group's status and the exact time it changed (benchmarks: state change → pod status latency). */
   states(): GroupState[];
+  /** The pod addresses (`ip:port`) served now (scenario servePorts). */
+  podPorts(): string[];
   close(): Promise<void>;
 }
 
@@ -258,7 +267,11 @@ export async function startEciEmulator(opts: EciEmulatorOptions = {}): Promise<E
     return fault.crashAfterCreateRate !== undefined && rnd() < fault.crashAfterCreateRate;
   }
 
-  const sweeper = setInterval(() => service.sweep(), 250);
+  const podPorts = scenario.servePorts && scenario.loopbackPodIps ? new PodPortServer(() => service.groups.values()) : undefined;
+  const sweeper = setInterval(() => {
+    service.sweep();
+    podPorts?.reconcile();
+  }, 250);
   sweeper.unref();
 
   await new Promise<void>((resolve, reject) => {
@@ -316,8 +329,10 @@ export async function startEciEmulator(opts: EciEmulatorOptions = {}): Promise<E
         tags: g.init.tags.map((t) => ({ ...t })),
       }));
     },
+    podPorts: () => podPorts?.served() ?? [],
     close: async () => {
       clearInterval(sweeper);
+      await podPorts?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

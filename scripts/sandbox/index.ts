@@ -397,7 +397,8 @@ export async function runSandbox(opts: StartOptions = {}): Promise<StartResult> 
     say,
     // the bill of the day, and finished groups kept in ECI until the day is reconciled
     bill: { scenario: sandboxBill('sandbox', day), billAheadMs: BILL_AHEAD_MS },
-    emulator: { retainFinishedMs: 30 * 60_000 },
+    // --keep: pod IPs on loopback whose declared ports answer, so kubectl port-forward reaches the demo's web pods
+    emulator: { retainFinishedMs: 30 * 60_000, ...(opts.keep === true ? { scenario: { loopbackPodIps: true, servePorts: true } } : {}) },
     env: {
       BILLING_PRICE_TABLES: SANDBOX_PRICE_TABLES,
       GC_ORPHAN_GRACE_SECONDS: '10',
@@ -472,7 +473,10 @@ export async function runSandbox(opts: StartOptions = {}): Promise<StartResult> 
         'Demo settled; the sandbox keeps running (--keep). Try:',
         `  export KUBECONFIG=${env.controlPlane.kubeconfigPath}`,
         `  kubectl get pods -A -o wide; kubectl get node ${env.config.VNODE_NAME}; kubectl get events -n ${DEMO_NAMESPACE}`,
-        `  kubectl logs -f -n ${DEMO_NAMESPACE} web; kubectl get --raw /api/v1/nodes/${env.config.VNODE_NAME}/proxy/metrics/resource`,
+        `  kubectl logs -f -n ${DEMO_NAMESPACE} deploy/web; kubectl exec -it -n ${DEMO_NAMESPACE} deploy/web -- sh -c 'echo hello; exit 3'`,
+        `    (the emulator's exec knows echo, cat, sh -c "echo …; exit N", stty size and hostname: docs/emulators.md)`,
+        `  kubectl port-forward -n ${DEMO_NAMESPACE} deploy/web 8080:80   # then: curl localhost:8080 (port 80 is served by the emulator when run as root)`,
+        `  kubectl get --raw /api/v1/nodes/${env.config.VNODE_NAME}/proxy/metrics/resource`,
         `  ECI emulator: ECI_ENDPOINT=${env.emulator.endpoint} ECI_PROTOCOL=http`,
       ]);
     }

@@ -22,6 +22,7 @@ import { PodTracker } from '../scripts/sandbox/tracker.js';
 import { figure, writeResult, percentile } from './results.js';
 import { pool } from '../scripts/lib/async.js';
 import { waitUntil } from '../test/helpers/kube.js';
+import { webPods } from './lib.js';
 
 const TARGET_P99_MS = 2000;
 const TARGET_CALLS = 6;
@@ -66,12 +67,7 @@ async function main(): Promise<void> {
     await runtime.ready();
     await tracker.start();
     await ensureNamespace(env.kube, NAMESPACE);
-    const pods: Manifest[] = Array.from({ length: n }, (_, i) => ({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: `web-${String(i).padStart(4, '0')}`, namespace: NAMESPACE },
-      spec: { nodeName: config.VNODE_NAME, terminationGracePeriodSeconds: 10, containers: [{ name: 'web', image: 'nginx:1.25-alpine' }] },
-    }));
+    const pods = webPods(n, NAMESPACE, config.VNODE_NAME);
     emulator.resetCalls();
     const t0 = Date.now();
     await pool(pods, 8, (p) => applyManifests(env.kube, [p]));

@@ -1,12 +1,21 @@
 /**
  * What the kubelet API end-to-end tests (test/integration/kubelet/) share: a child process (kubectl, script) whose
  * output is collected to its exit, killed after a timeout so a hung stream fails the test instead of stalling it,
- * and the watcher's runtime composed as the sandbox does, with fast status and follow intervals.
+ * the watcher's runtime composed as the sandbox does, with fast status and follow intervals, and when to skip.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { SandboxEnvironment } from '../../scripts/sandbox/environment.js';
 import { capturingLogger } from '../../scripts/sandbox/log.js';
 import { type Runtime, startRuntime } from '../../scripts/sandbox/runtime.js';
+import { apiserverBinary } from '../../scripts/testenv/controlPlane.js';
+
+/** These tests start a private control plane: skipped, with the way to build it, where it is not built. */
+export const KUBELET_E2E_SKIP: false | string =
+  existsSync(apiserverBinary()) && existsSync('/usr/bin/etcd') ? false : 'the local kube-apiserver is not built (npm run testenv -- install)';
+
+/** The toleration the test pods carry for the virtual node's taint (the provider's value, as virtual-kubelet sets it). */
+export const KUBELET_TOLERATION = { key: 'virtual-kubelet.io/provider', operator: 'Equal', value: 'alibabacloud', effect: 'NoSchedule' };
 
 /** How a child process ended and all it wrote. */
 export interface Run {

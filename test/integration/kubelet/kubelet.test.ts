@@ -17,15 +17,14 @@ import { WebSocket } from 'ws';
 import { createKubeKubeletSupport } from '../../../shared/adapters/kube/index.js';
 import { ensureNamespace, type SandboxEnvironment, startSandboxEnvironment } from '../../../scripts/sandbox/environment.js';
 import type { Runtime } from '../../../scripts/sandbox/runtime.js';
-import { apiserverBinary, cacheDir } from '../../../scripts/testenv/controlPlane.js';
+import { cacheDir } from '../../../scripts/testenv/controlPlane.js';
 import { installKubectl } from '../../../scripts/testenv/kubelet.js';
-import { existsSync } from 'node:fs';
-import { spawnCaptured, startKubeletRuntime } from '../../helpers/kubelet.js';
+import { KUBELET_E2E_SKIP, KUBELET_TOLERATION, spawnCaptured, startKubeletRuntime } from '../../helpers/kubelet.js';
 import { decodeResourceMetrics } from '../../helpers/metricsServer.js';
 
-const skip = existsSync(apiserverBinary()) && existsSync('/usr/bin/etcd') ? false : 'the local kube-apiserver is not built (npm run testenv -- install)';
+const skip = KUBELET_E2E_SKIP;
 const NS = 'kubelet-e2e';
-const TOLERATION = { key: 'virtual-kubelet.io/provider', operator: 'Equal', value: 'alibabacloud', effect: 'NoSchedule' };
+const TOLERATION = KUBELET_TOLERATION;
 
 describe('kubelet API: kubectl logs and metrics through a real kube-apiserver', { skip }, () => {
   let env: SandboxEnvironment;

@@ -5,19 +5,18 @@
  * reaches a loopback TCP server standing in for the pod IP (the emulator gives pods loopback IPs).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ensureNamespace, type SandboxEnvironment, startSandboxEnvironment } from '../../../scripts/sandbox/environment.js';
 import type { Runtime } from '../../../scripts/sandbox/runtime.js';
-import { apiserverBinary, cacheDir } from '../../../scripts/testenv/controlPlane.js';
+import { cacheDir } from '../../../scripts/testenv/controlPlane.js';
 import { installKubectl } from '../../../scripts/testenv/kubelet.js';
-import { spawnCaptured, startKubeletRuntime } from '../../helpers/kubelet.js';
+import { KUBELET_E2E_SKIP, KUBELET_TOLERATION, spawnCaptured, startKubeletRuntime } from '../../helpers/kubelet.js';
 
-const skip = existsSync(apiserverBinary()) && existsSync('/usr/bin/etcd') ? false : 'the local kube-apiserver is not built (npm run testenv -- install)';
+const skip = KUBELET_E2E_SKIP;
 const NS = 'kubelet-spdy';
-const TOLERATION = { key: 'virtual-kubelet.io/provider', operator: 'Equal', value: 'alibabacloud', effect: 'NoSchedule' };
+const TOLERATION = KUBELET_TOLERATION;
 
 describe('kubectl exec, attach and port-forward over SPDY/3.1 through a real kube-apiserver', { skip }, () => {
   let env: SandboxEnvironment;

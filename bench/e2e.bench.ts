@@ -33,12 +33,11 @@ import { PodTracker } from '../scripts/sandbox/tracker.js';
 import { applyManifests } from '../shared/adapters/kube/provision.js';
 import { MnsQueue } from '../shared/adapters/queue/mns.js';
 import { bridgeFactory, cloudCredentials } from '../shared/compose.js';
-import { TAG_CLUSTER, TAG_POD_UID } from '../shared/domain/names.js';
 import type { QueueSender } from '../shared/ports/index.js';
 import { type Figure, figure, writeResult, percentile } from './results.js';
 import { pool } from '../scripts/lib/async.js';
 import { waitUntil } from '../test/helpers/kube.js';
-import { webPods } from './lib.js';
+import { pollGroups, webPods } from './lib.js';
 
 const NAMESPACE = 'bench-e2e';
 const MNS_ACCOUNT = '1234567890123456';
@@ -151,24 +150,14 @@ async function runMode(mode: Mode, n: number, scale: number): Promise<Figure[]> 
     const uidOf = new Map<string, string>();
     const createdAt = new Map<string, number>();
     const runningAt = new Map<string, number>();
-    let polling = true;
-    const poller = (async () => {
-      while (polling) {
-        for (const g of emulator.states()) {
-          if (g.tags.find((t) => t.Key === TAG_CLUSTER)?.Value !== config.CLUSTER_NAME) continue;
-          const uid = g.tags.find((t) => t.Key === TAG_POD_UID)?.Value;
-          if (!uid) continue;
-          uidOf.set(g.id, uid);
-          createdAt.set(g.id, g.createdAt);
-          if (g.status === 'Running' && !runningAt.has(g.id)) runningAt.set(g.id, g.since);
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    })();
-    stops.push(async () => {
-      polling = false;
-      await poller;
-    });
+    stops.push(
+      pollGroups(emulator, config.CLUSTER_NAME, (g, uid) => {
+        if (!uid) return;
+        uidOf.set(g.id, uid);
+        createdAt.set(g.id, g.createdAt);
+        if (g.status === 'Running' && !runningAt.has(g.id)) runningAt.set(g.id, g.since);
+      }),
+    );
 
     await runtime.ready();
     await tracker.start();

@@ -14,7 +14,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyManifests, type Manifest } from '../shared/adapters/kube/provision.js';
-import { TAG_CLUSTER, TAG_POD_UID } from '../shared/domain/names.js';
 import { ensureNamespace, startSandboxEnvironment } from '../scripts/sandbox/environment.js';
 import { capturingLogger } from '../scripts/sandbox/log.js';
 import { startRuntime } from '../scripts/sandbox/runtime.js';
@@ -22,7 +21,7 @@ import { PodTracker } from '../scripts/sandbox/tracker.js';
 import { figure, writeResult, percentile } from './results.js';
 import { pool } from '../scripts/lib/async.js';
 import { waitUntil } from '../test/helpers/kube.js';
-import { webPods } from './lib.js';
+import { pollGroups, webPods } from './lib.js';
 
 const TARGET_P99_MS = 2000;
 const TARGET_CALLS = 6;
@@ -50,19 +49,11 @@ async function main(): Promise<void> {
   // (group id, status) → when the emulator entered it; group id → pod UID
   const entered = new Map<string, number>();
   const uidOf = new Map<string, string>();
-  let polling = true;
-  const poller = (async () => {
-    while (polling) {
-      for (const g of emulator.states()) {
-        if (g.tags.find((t) => t.Key === TAG_CLUSTER)?.Value !== config.CLUSTER_NAME) continue;
-        const uid = g.tags.find((t) => t.Key === TAG_POD_UID)?.Value;
-        if (uid) uidOf.set(g.id, uid);
-        const key = `${g.id}/${g.status}`;
-        if (!entered.has(key)) entered.set(key, g.since);
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
+  const stopPolling = pollGroups(emulator, config.CLUSTER_NAME, (g, uid) => {
+    if (uid) uidOf.set(g.id, uid);
+    const key = `${g.id}/${g.status}`;
+    if (!entered.has(key)) entered.set(key, g.since);
+  });
   try {
     await runtime.ready();
     await tracker.start();
@@ -188,8 +179,7 @@ async function main(): Promise<void> {
         : []),
     ]);
   } finally {
-    polling = false;
-    await poller;
+    await stopPolling();
     await runtime.stop();
     await tracker.stop();
     await env.stop();

@@ -23,7 +23,6 @@ import { stringify } from 'yaml';
 import { startKubeFaultProxy } from '../scripts/chaos/kubeFaultProxy.js';
 import { pool } from '../scripts/lib/async.js';
 import { ensureNamespace, startSandboxEnvironment } from '../scripts/sandbox/environment.js';
-import type { Manifest } from '../shared/adapters/kube/provision.js';
 import { applyManifests } from '../shared/adapters/kube/provision.js';
 import { createKubeCluster } from '../shared/adapters/kube/index.js';
 import { kubeOptions } from '../shared/compose.js';
@@ -32,6 +31,7 @@ import type { ChildStats, Role } from './burst-child.js';
 import { cny, idlePerMonth, PRICES, type Usage } from '../shared/domain/bridge-cost.js';
 import { summariseFile } from './profile.js';
 import { type Figure, figure, percentile, RESULTS_DIR, writeResult } from './results.js';
+import { webPods } from './lib.js';
 
 const say = (l: string) => process.stdout.write(`${l}\n`);
 const arg = (name: string, dflt: number): number => {
@@ -210,12 +210,7 @@ async function main(): Promise<void> {
     );
 
     // 3. the burst: N pods, to Running
-    const pods: Manifest[] = Array.from({ length: N }, (_, i) => ({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: `web-${String(i).padStart(4, '0')}`, namespace: NS },
-      spec: { nodeName: config.VNODE_NAME, terminationGracePeriodSeconds: 10, containers: [{ name: 'web', image: 'nginx:1.25-alpine' }] },
-    }));
+    const pods = webPods(N, NS, config.VNODE_NAME);
     const bindAt = new Map<string, number>();
     // the harness watches the pods (straight to the apiserver, not through the counting proxies)
     const tracker = new PodTracker(createKubeCluster(kubeOptions(env.config), { component: 'bench' }), config.VNODE_NAME);

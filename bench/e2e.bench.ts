@@ -28,16 +28,16 @@ import { createHandler as createPodSync } from '../functions/pod-sync/index.js';
 import { startKubeFaultProxy } from '../scripts/chaos/kubeFaultProxy.js';
 import { ensureNamespace, startSandboxEnvironment } from '../scripts/sandbox/environment.js';
 import { capturingLogger } from '../scripts/sandbox/log.js';
-import { startRuntime } from '../scripts/sandbox/runtime.js';
+import { POD_SYNC_TRIGGER, startRuntime } from '../scripts/sandbox/runtime.js';
 import { PodTracker } from '../scripts/sandbox/tracker.js';
-import { applyManifests, type Manifest } from '../shared/adapters/kube/provision.js';
+import { applyManifests } from '../shared/adapters/kube/provision.js';
 import { MnsQueue } from '../shared/adapters/queue/mns.js';
 import { bridgeFactory, cloudCredentials } from '../shared/compose.js';
-import { TAG_CLUSTER, TAG_POD_UID } from '../shared/domain/names.js';
 import type { QueueSender } from '../shared/ports/index.js';
 import { type Figure, figure, writeResult, percentile } from './results.js';
 import { pool } from '../scripts/lib/async.js';
 import { waitUntil } from '../test/helpers/kube.js';
+import { pollGroups, webPods } from './lib.js';
 
 const NAMESPACE = 'bench-e2e';
 const MNS_ACCOUNT = '1234567890123456';
@@ -135,12 +135,7 @@ async function runMode(mode: Mode, n: number, scale: number): Promise<Figure[]> 
         accountId: config.ALIBABA_CLOUD_ACCOUNT_ID ?? 'sandbox',
         region: config.ECI_REGION,
         handler: createPodSync(bridges, () => fnLog),
-        batchSize: 10,
-        batchWindowSeconds: 0,
-        maximumTasks: 2,
-        base64Decode: true,
-        retryStrategy: 'BACKOFF_RETRY',
-        errorsTolerance: 'ALL',
+        ...POD_SYNC_TRIGGER,
         deadLetterQueue: config.MNS_DEAD_LETTER_QUEUE,
         functionCredentials: { ...creds, securityToken: '' },
       });
@@ -155,34 +150,19 @@ async function runMode(mode: Mode, n: number, scale: number): Promise<Figure[]> 
     const uidOf = new Map<string, string>();
     const createdAt = new Map<string, number>();
     const runningAt = new Map<string, number>();
-    let polling = true;
-    const poller = (async () => {
-      while (polling) {
-        for (const g of emulator.states()) {
-          if (g.tags.find((t) => t.Key === TAG_CLUSTER)?.Value !== config.CLUSTER_NAME) continue;
-          const uid = g.tags.find((t) => t.Key === TAG_POD_UID)?.Value;
-          if (!uid) continue;
-          uidOf.set(g.id, uid);
-          createdAt.set(g.id, g.createdAt);
-          if (g.status === 'Running' && !runningAt.has(g.id)) runningAt.set(g.id, g.since);
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    })();
-    stops.push(async () => {
-      polling = false;
-      await poller;
-    });
+    stops.push(
+      pollGroups(emulator, config.CLUSTER_NAME, (g, uid) => {
+        if (!uid) return;
+        uidOf.set(g.id, uid);
+        createdAt.set(g.id, g.createdAt);
+        if (g.status === 'Running' && !runningAt.has(g.id)) runningAt.set(g.id, g.since);
+      }),
+    );
 
     await runtime.ready();
     await tracker.start();
     await ensureNamespace(env.kube, NAMESPACE);
-    const pods: Manifest[] = Array.from({ length: n }, (_, i) => ({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: `web-${String(i).padStart(4, '0')}`, namespace: NAMESPACE },
-      spec: { nodeName: config.VNODE_NAME, terminationGracePeriodSeconds: 10, containers: [{ name: 'web', image: 'nginx:1.25-alpine' }] },
-    }));
+    const pods = webPods(n, NAMESPACE, config.VNODE_NAME);
     const bindAt = new Map<string, number>();
     const ours = () => tracker.all().filter((t) => t.namespace === NAMESPACE);
     const running = () => ours().filter((t) => t.phaseSeen.Running !== undefined);

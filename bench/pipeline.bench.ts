@@ -14,7 +14,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyManifests, type Manifest } from '../shared/adapters/kube/provision.js';
-import { TAG_CLUSTER, TAG_POD_UID } from '../shared/domain/names.js';
 import { ensureNamespace, startSandboxEnvironment } from '../scripts/sandbox/environment.js';
 import { capturingLogger } from '../scripts/sandbox/log.js';
 import { startRuntime } from '../scripts/sandbox/runtime.js';
@@ -22,6 +21,7 @@ import { PodTracker } from '../scripts/sandbox/tracker.js';
 import { figure, writeResult, percentile } from './results.js';
 import { pool } from '../scripts/lib/async.js';
 import { waitUntil } from '../test/helpers/kube.js';
+import { pollGroups, webPods } from './lib.js';
 
 const TARGET_P99_MS = 2000;
 const TARGET_CALLS = 6;
@@ -49,29 +49,16 @@ async function main(): Promise<void> {
   // (group id, status) → when the emulator entered it; group id → pod UID
   const entered = new Map<string, number>();
   const uidOf = new Map<string, string>();
-  let polling = true;
-  const poller = (async () => {
-    while (polling) {
-      for (const g of emulator.states()) {
-        if (g.tags.find((t) => t.Key === TAG_CLUSTER)?.Value !== config.CLUSTER_NAME) continue;
-        const uid = g.tags.find((t) => t.Key === TAG_POD_UID)?.Value;
-        if (uid) uidOf.set(g.id, uid);
-        const key = `${g.id}/${g.status}`;
-        if (!entered.has(key)) entered.set(key, g.since);
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
+  const stopPolling = pollGroups(emulator, config.CLUSTER_NAME, (g, uid) => {
+    if (uid) uidOf.set(g.id, uid);
+    const key = `${g.id}/${g.status}`;
+    if (!entered.has(key)) entered.set(key, g.since);
+  });
   try {
     await runtime.ready();
     await tracker.start();
     await ensureNamespace(env.kube, NAMESPACE);
-    const pods: Manifest[] = Array.from({ length: n }, (_, i) => ({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: `web-${String(i).padStart(4, '0')}`, namespace: NAMESPACE },
-      spec: { nodeName: config.VNODE_NAME, terminationGracePeriodSeconds: 10, containers: [{ name: 'web', image: 'nginx:1.25-alpine' }] },
-    }));
+    const pods = webPods(n, NAMESPACE, config.VNODE_NAME);
     emulator.resetCalls();
     const t0 = Date.now();
     await pool(pods, 8, (p) => applyManifests(env.kube, [p]));
@@ -192,8 +179,7 @@ async function main(): Promise<void> {
         : []),
     ]);
   } finally {
-    polling = false;
-    await poller;
+    await stopPolling();
     await runtime.stop();
     await tracker.stop();
     await env.stop();

@@ -15,6 +15,7 @@ import { Authenticator, type EmulatorCredential } from '../eci/auth.js';
 import { TokenBucket } from '../eci/control.js';
 import { EciEmulatorError, invalidParameter, missingParameter } from '../eci/errors.js';
 import { type BillScenario, Ledger } from './ledger.js';
+import { readRpcRequest } from '../request.js';
 
 export type { BillItem, BillPrices, BillScenario, ExtraLine } from './ledger.js';
 
@@ -131,12 +132,7 @@ export async function startBssEmulator(opts: BssEmulatorOptions): Promise<BssEmu
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
-    const url = new URL(req.url ?? '/', 'http://emulator');
-    const query: Record<string, string> = {};
-    for (const [k, v] of url.searchParams) query[k] = v;
+    const { body, url, query } = await readRpcRequest(req);
     counts.total++;
     try {
       const who = auth.authenticate({ method: req.method ?? 'GET', pathname: url.pathname, query, headers: req.headers, body });

@@ -3,28 +3,20 @@
  * the BSS emulator billing its groups, on 127.0.0.1, until SIGINT/SIGTERM. The scenario file is JSON
  * (`BillScenario` in ledger.ts; default: the China list prices, spot at 0.3, no lag).
  */
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseFlags, readScenario, untilSignal } from '../cli.js';
 import { DEFAULT_CREDENTIAL, startEciEmulator } from '../eci/index.js';
 import { type BillScenario, startBssEmulator } from './index.js';
 
 const DEFAULT_SCENARIO: BillScenario = { prices: { currency: 'CNY', vcpuPerHour: 0.1764, memoryGiBPerHour: 0.022068 }, spotRatio: 0.3 };
 
 export async function main(argv: string[]): Promise<number> {
-  let values: { port?: string; 'eci-port'?: string; scenario?: string; 'time-scale'?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { port: { type: 'string' }, 'eci-port': { type: 'string' }, scenario: { type: 'string' }, 'time-scale': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (err) {
-    process.stderr.write(`emulate bss: ${(err as Error).message}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write('usage: eci-bridge emulate bss [--port N] [--eci-port N] [--scenario FILE.json] [--time-scale X]\n');
-    return 0;
-  }
+  const values = parseFlags(
+    'bss',
+    argv,
+    { port: { type: 'string' }, 'eci-port': { type: 'string' }, scenario: { type: 'string' }, 'time-scale': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    'usage: eci-bridge emulate bss [--port N] [--eci-port N] [--scenario FILE.json] [--time-scale X]',
+  );
+  if (typeof values === 'number') return values;
   const port = Number(values.port ?? 0);
   const eciPort = Number(values['eci-port'] ?? 0);
   const timeScale = Number(values['time-scale'] ?? 1);
@@ -32,15 +24,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('emulate bss: ports must be 0-65535 and --time-scale a positive number\n');
     return 2;
   }
-  let scenario = DEFAULT_SCENARIO;
-  if (values.scenario) {
-    try {
-      scenario = JSON.parse(readFileSync(values.scenario, 'utf8')) as BillScenario;
-    } catch (err) {
-      process.stderr.write(`emulate bss: cannot read scenario ${values.scenario}: ${(err as Error).message}\n`);
-      return 2;
-    }
-  }
+  const scenario = readScenario('bss', values.scenario, DEFAULT_SCENARIO);
+  if (typeof scenario === 'number') return scenario;
   const eci = await startEciEmulator({ port: eciPort, timeScale });
   const bss = await startBssEmulator({ port, scenario, source: () => eci.groups() });
   process.stdout.write(
@@ -52,10 +37,7 @@ export async function main(argv: string[]): Promise<number> {
       '',
     ].join('\n'),
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilSignal();
   await bss.close();
   await eci.close();
   return 0;

@@ -20,6 +20,7 @@ import type { SimSettings } from './lifecycle.js';
 import { PodPortServer } from './podServer.js';
 import { type CreateRecord, EciService } from './service.js';
 import { groupWire, stringifyResponse } from './wire.js';
+import { readRpcRequest } from '../request.js';
 
 export type { EmulatorCredential } from './auth.js';
 export type { ActionFault, Faults } from './control.js';
@@ -205,12 +206,7 @@ export async function startEciEmulator(opts: EciEmulatorOptions = {}): Promise<E
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
-    const url = new URL(req.url ?? '/', 'http://emulator');
-    const query: Record<string, string> = {};
-    for (const [k, v] of url.searchParams) query[k] = v;
+    const { body, url, query } = await readRpcRequest(req);
     const headerAction = req.headers['x-acs-action'];
     const action = (typeof headerAction === 'string' ? headerAction : undefined) ?? query.Action ?? '';
     counts.total++;

@@ -3,46 +3,31 @@
  * on 127.0.0.1 until SIGINT/SIGTERM, printing the endpoint and a ready-to-use access key pair.
  * A scenario file is JSON (see `Scenario` in index.ts).
  */
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseFlags, readScenario, untilSignal } from '../cli.js';
 import { DEFAULT_CREDENTIAL, type Scenario, startEciEmulator } from './index.js';
 
 export async function main(argv: string[]): Promise<number> {
-  let values: { port?: string; scenario?: string; 'time-scale'?: string; quotas?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string' },
-        scenario: { type: 'string' },
-        'time-scale': { type: 'string' },
-        quotas: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`emulate eci: ${(err as Error).message}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write('usage: eci-bridge emulate eci [--port N] [--scenario FILE.json] [--time-scale X] [--quotas]\n');
-    return 0;
-  }
+  const values = parseFlags(
+    'eci',
+    argv,
+    {
+      port: { type: 'string' },
+      scenario: { type: 'string' },
+      'time-scale': { type: 'string' },
+      quotas: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    'usage: eci-bridge emulate eci [--port N] [--scenario FILE.json] [--time-scale X] [--quotas]',
+  );
+  if (typeof values === 'number') return values;
   const port = values.port === undefined ? 0 : Number(values.port);
   const timeScale = values['time-scale'] === undefined ? 1 : Number(values['time-scale']);
   if (!Number.isInteger(port) || port < 0 || port > 65535 || !(timeScale > 0)) {
     process.stderr.write('emulate eci: --port must be 0-65535 and --time-scale a positive number\n');
     return 2;
   }
-  let scenario: Scenario = {};
-  if (values.scenario) {
-    try {
-      scenario = JSON.parse(readFileSync(values.scenario, 'utf8')) as Scenario;
-    } catch (err) {
-      process.stderr.write(`emulate eci: cannot read scenario ${values.scenario}: ${(err as Error).message}\n`);
-      return 2;
-    }
-  }
+  const scenario = readScenario<Scenario>('eci', values.scenario, {});
+  if (typeof scenario === 'number') return scenario;
   const emu = await startEciEmulator({ port, scenario, timeScale, quotas: values.quotas ?? false });
   process.stdout.write(
     [
@@ -58,10 +43,7 @@ export async function main(argv: string[]): Promise<number> {
       '',
     ].join('\n'),
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilSignal();
   const calls = emu.calls();
   await emu.close();
   process.stdout.write(`\nstopped after ${calls.total} calls\n`);

@@ -5,19 +5,13 @@
  * base64-decoded when IsBase64Decode, the default). A rejection fails the whole batch, which is retried per the
  * push retry policy (BACKOFF_RETRY or EXPONENTIAL_DECAY_RETRY, waits multiplied by `timeScale`), then dead-lettered
  * to an MNS queue or dropped (errorsTolerance ALL), or the stream blocks (NONE).
- * The loop and the event builder are shared/sim/eventbridge.ts, shared with the embedded delivery of `npm start`.
+ * The loop, the event builder and the FC push are shared/sim (eventbridge.ts, fc-trigger.ts), shared with the embedded
+ * delivery of `npm start`.
  */
-import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import {
-  type MnsCloudEvent,
-  type PushRetryStrategy,
-  runEventStream,
-  type StreamEvent,
-  type StreamStats,
-  serializeEvents,
-} from '../../shared/sim/eventbridge.js';
-import type { FcContextLike, FcCredentials, FcEventHandler } from '../../shared/sim/fc.js';
+import type { PushRetryStrategy, StreamEvent, StreamStats } from '../../shared/sim/eventbridge.js';
+import type { FcCredentials, FcEventHandler } from '../../shared/sim/fc.js';
+import { runFcTrigger } from '../../shared/sim/fc-trigger.js';
 import { MnsRestClient } from '../mns/client.js';
 
 export interface EventBridgeDeliveryOptions {
@@ -63,7 +57,6 @@ async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export function startEventBridgeDelivery(opts: EventBridgeDeliveryOptions): EventBridgeDelivery {
   const region = opts.region ?? 'cn-hangzhou';
   const functionName = opts.functionName ?? 'pod-sync';
-  const source = `MNS-${functionName}-${opts.triggerName ?? 'mns-trigger'}`;
   const client = new MnsRestClient(opts.mns);
   const credentials: FcCredentials = opts.functionCredentials ?? {
     accessKeyId: opts.mns.accessKeyId,
@@ -72,29 +65,9 @@ export function startEventBridgeDelivery(opts: EventBridgeDeliveryOptions): Even
   };
   const dlq = opts.deadLetterQueue;
 
-  const push = (events: MnsCloudEvent[]): Promise<unknown> => {
-    const context: FcContextLike = {
-      requestId: randomUUID(),
-      credentials: { ...credentials },
-      function: { name: functionName, handler: 'index.handler', memory: 512, timeout: 60 },
-      region,
-      accountId: opts.accountId,
-    };
-    return opts.handler(Buffer.from(serializeEvents(events), 'utf8'), context);
-  };
-
-  const stream = runEventStream(
-    {
-      info: { region, accountId: opts.accountId, queueName: opts.queueName, source },
-      batchSize: opts.batchSize,
-      batchWindowSeconds: opts.batchWindowSeconds,
-      base64Decode: opts.base64Decode,
-      retryStrategy: opts.retryStrategy,
-      errorsTolerance: opts.errorsTolerance,
-      timeScale: opts.timeScale,
-      pollWaitSeconds: opts.pollWaitSeconds,
-      tasks: opts.maximumTasks,
-    },
+  // the trigger settings go through under the same names (batchSize, retryStrategy, maximumTasks, …)
+  const stream = runFcTrigger(
+    { ...opts, region, functionName, credentials },
     {
       queue: {
         receive: (max, wait, signal) => client.receive(opts.queueName, max, wait, signal),
@@ -103,12 +76,9 @@ export function startEventBridgeDelivery(opts: EventBridgeDeliveryOptions): Even
         },
         changeVisibility: (handle, seconds) => client.changeVisibility(opts.queueName, handle, seconds),
       },
-      push,
       deadLetter: dlq ? (bodies) => client.send(dlq, bodies) : undefined,
       now: () => Date.now(),
       sleep,
-      newId: () => randomUUID(),
-      random: () => Math.random(),
       onEvent: opts.onEvent,
     },
   );

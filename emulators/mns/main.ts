@@ -3,6 +3,7 @@
  * loopback until SIGINT/SIGTERM, printing the endpoint and the (local, throwaway) keys to use.
  */
 import { randomBytes } from 'node:crypto';
+import { untilSignal } from '../cli.js';
 import { startMnsEmulator } from './index.js';
 
 function flag(argv: string[], name: string): string[] {
@@ -47,11 +48,7 @@ export async function main(argv: string[]): Promise<number> {
       '',
     ].join('\n'),
   );
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await untilSignal();
   const s = emu.stats();
   await emu.close();
   process.stdout.write(`MNS emulator stopped; operations: ${JSON.stringify(s.operations)}\n`);

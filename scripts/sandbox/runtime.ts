@@ -83,6 +83,19 @@ function timerEvent(name: string): Buffer {
   return Buffer.from(JSON.stringify({ triggerTime: new Date().toISOString(), triggerName: name, payload: '{}' }), 'utf8');
 }
 
+/**
+ * s.yaml's pod-sync trigger: up to 10 messages, no time window, two parallel pushes, BACKOFF_RETRY, errors tolerated
+ * → DLQ. One constant so the sandbox and the benches that drive the EventBridge simulator deliver as the cloud does.
+ */
+export const POD_SYNC_TRIGGER = {
+  batchSize: 10,
+  batchWindowSeconds: 0,
+  maximumTasks: 2,
+  base64Decode: true,
+  retryStrategy: 'BACKOFF_RETRY',
+  errorsTolerance: 'ALL',
+} as const;
+
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const { config, logger } = opts;
   if (config.QUEUE_KIND !== 'embedded') throw new RuntimeError('the one-process bridge runs on the embedded queue (QUEUE_KIND=embedded)');
@@ -114,13 +127,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     triggerName: 'pods-queue',
     region: config.FC_REGION ?? config.ECI_REGION,
     ...(config.ALIBABA_CLOUD_ACCOUNT_ID ? { accountId: config.ALIBABA_CLOUD_ACCOUNT_ID } : {}),
-    // as the s.yaml trigger: up to 10 messages, no time window, two parallel pushes, BACKOFF_RETRY, errors tolerated → DLQ
-    batchSize: 10,
-    batchWindowSeconds: 0,
-    maximumTasks: 2,
-    base64Decode: true,
-    retryStrategy: 'BACKOFF_RETRY',
-    errorsTolerance: 'ALL',
+    ...POD_SYNC_TRIGGER,
     timeScale: opts.deliveryTimeScale ?? 1,
     functionCredentials: credentials,
     onEvent: (ev) => {

@@ -15,6 +15,7 @@ import { podReferences } from '../../shared/domain/references.js';
 import { redactRequest, type TranslateContext, type TranslateResult, translatePod } from '../../shared/domain/translate.js';
 import { validatePod } from '../../shared/domain/validate.js';
 import { podArb } from '../unit/domain/arbitraries.js';
+import { baseCtx } from '../unit/domain/helpers.js';
 import { hostileString, mutations, mutate, oddStrings, prototypePolluted } from './hostile.js';
 import { type CampaignResult, count, crash, describe, guarded, newResult } from './report.js';
 
@@ -35,17 +36,8 @@ const secrets = new Map<string, Secret>([
   ],
 ]);
 
-export const FUZZ_CONTEXT: TranslateContext = {
-  clusterName: 'fuzz-cluster',
-  vnodeName: 'fuzz-vnode',
-  regionId: 'cn-hangzhou',
-  vSwitchIds: ['vsw-a', 'vsw-b'],
-  securityGroupId: 'sg-1',
-  clusterDns: '10.96.0.10',
-  clusterDomain: 'cluster.local',
-  kubernetesService: { host: '10.96.0.1', port: 443 },
-  secrets,
-};
+/** The unit tests' translation context (test/unit/domain/helpers.ts) with the fuzz names and the secrets above. */
+export const FUZZ_CONTEXT: TranslateContext = baseCtx({ clusterName: 'fuzz-cluster', vnodeName: 'fuzz-vnode', secrets });
 
 const NAME_LENGTHS = [1, 2, 63, 64, 128, 129, 253, 254];
 

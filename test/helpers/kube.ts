@@ -59,6 +59,15 @@ export function clusterCaPem(kc: KubeConfig): string {
   throw new Error('the test kubeconfig has no certificate-authority-data');
 }
 
+/** The bridge's environment for reaching the test cluster as the kubeconfig's current user (server, token, CA). */
+export function kubeConnectionEnv(kc: KubeConfig): { KUBE_API_SERVER: string | undefined; KUBE_TOKEN: string | undefined; KUBE_CA: string } {
+  return {
+    KUBE_API_SERVER: kc.getCurrentCluster()?.server,
+    KUBE_TOKEN: kc.getCurrentUser()?.token,
+    KUBE_CA: Buffer.from(clusterCaPem(kc)).toString('base64'),
+  };
+}
+
 /** A short random DNS-1123 suffix. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;

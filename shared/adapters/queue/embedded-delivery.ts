@@ -4,16 +4,9 @@
  * dead-letter/drop behaviour. The loop and event builder are shared/sim/eventbridge.ts — the very code the
  * EventBridge simulator (emulators/eventbridge) runs against the MNS emulator.
  */
-import { randomUUID } from 'node:crypto';
-import {
-  type MnsCloudEvent,
-  runEventStream,
-  type StreamEvent,
-  type StreamHandle,
-  type StreamOptions,
-  serializeEvents,
-} from '../../sim/eventbridge.js';
-import type { FcContextLike, FcCredentials, FcEventHandler } from '../../sim/fc.js';
+import type { StreamEvent, StreamHandle, StreamOptions } from '../../sim/eventbridge.js';
+import type { FcCredentials, FcEventHandler } from '../../sim/fc.js';
+import { runFcTrigger } from '../../sim/fc-trigger.js';
 import type { Clock } from '../../ports/index.js';
 import { type EmbeddedQueue, systemClock } from './embedded.js';
 
@@ -43,29 +36,9 @@ export function startEmbeddedDelivery(opts: EmbeddedDeliveryOptions): StreamHand
   const q = opts.queue;
   const dlq = opts.deadLetter;
 
-  const push = (events: MnsCloudEvent[]): Promise<unknown> => {
-    const context: FcContextLike = {
-      requestId: randomUUID(),
-      credentials: { ...credentials },
-      function: { name: functionName, handler: 'index.handler', memory: 512, timeout: 60 },
-      region,
-      accountId,
-    };
-    return opts.handler(Buffer.from(serializeEvents(events), 'utf8'), context);
-  };
-
-  return runEventStream(
-    {
-      info: { region, accountId, queueName: q.name, source: `MNS-${functionName}-${opts.triggerName ?? 'mns-trigger'}` },
-      batchSize: opts.batchSize,
-      batchWindowSeconds: opts.batchWindowSeconds,
-      base64Decode: opts.base64Decode,
-      retryStrategy: opts.retryStrategy,
-      errorsTolerance: opts.errorsTolerance,
-      timeScale: opts.timeScale,
-      pollWaitSeconds: opts.pollWaitSeconds,
-      tasks: opts.maximumTasks,
-    },
+  // the trigger settings go through under the same names (batchSize, retryStrategy, maximumTasks, …)
+  return runFcTrigger(
+    { ...opts, queueName: q.name, region, accountId, functionName, credentials },
     {
       queue: {
         receive: (max, wait, signal) => q.receive(max, wait, signal),
@@ -74,12 +47,9 @@ export function startEmbeddedDelivery(opts: EmbeddedDeliveryOptions): StreamHand
         },
         changeVisibility: (handle, seconds) => q.changeVisibilityDetailed(handle, seconds),
       },
-      push,
       deadLetter: dlq ? (bodies) => dlq.send(bodies.map((body) => ({ body }))) : undefined,
       now: () => clock.now(),
       sleep: (ms, signal) => clock.sleep(ms, signal),
-      newId: () => randomUUID(),
-      random: () => Math.random(),
       onEvent: opts.onEvent,
     },
   );

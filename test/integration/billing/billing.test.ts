@@ -28,7 +28,7 @@ import { type AdmissionDeps, validatePodAdmission } from '../../../shared/usecas
 import { reportConfigMapName, reportKey } from '../../../shared/usecases/billing-store.js';
 import { budgetPodCheck } from '../../../shared/usecases/budgets.js';
 import {
-  clusterCaPem,
+  kubeConnectionEnv,
   createTestNamespace,
   loadKubeConfig,
   NO_KUBECONFIG,
@@ -126,9 +126,7 @@ describe('billing end to end (real apiserver, ECI emulator with a fast clock, FC
       ECI_PROTOCOL: 'http',
       ECI_VSWITCH_IDS: 'vsw-test-a,vsw-test-b',
       ECI_SECURITY_GROUP_ID: 'sg-test',
-      KUBE_API_SERVER: kc.getCurrentCluster()?.server,
-      KUBE_TOKEN: kc.getCurrentUser()?.token,
-      KUBE_CA: Buffer.from(clusterCaPem(kc)).toString('base64'),
+      ...kubeConnectionEnv(kc),
       QUEUE_KIND: 'embedded',
       BILLING_TEAM_LABELS: 'team',
       VNODE_TAGS: 'cost-center=cc-int',

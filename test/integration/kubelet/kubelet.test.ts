@@ -7,7 +7,6 @@
  * finishes at once and its group is forgotten by the emulator after 6 s (logs from the archive).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import https from 'node:https';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,23 +15,16 @@ import { after, before, describe, it } from 'node:test';
 import { Attach, Exec, Log, PortForward, type V1Status } from '@kubernetes/client-node';
 import { WebSocket } from 'ws';
 import { createKubeKubeletSupport } from '../../../shared/adapters/kube/index.js';
-import { capturingLogger } from '../../../scripts/sandbox/log.js';
 import { ensureNamespace, type SandboxEnvironment, startSandboxEnvironment } from '../../../scripts/sandbox/environment.js';
-import { type Runtime, startRuntime } from '../../../scripts/sandbox/runtime.js';
-import { apiserverBinary, cacheDir } from '../../../scripts/testenv/controlPlane.js';
+import type { Runtime } from '../../../scripts/sandbox/runtime.js';
+import { cacheDir } from '../../../scripts/testenv/controlPlane.js';
 import { installKubectl } from '../../../scripts/testenv/kubelet.js';
-import { existsSync } from 'node:fs';
+import { KUBELET_E2E_SKIP, KUBELET_TOLERATION, spawnCaptured, startKubeletRuntime } from '../../helpers/kubelet.js';
 import { decodeResourceMetrics } from '../../helpers/metricsServer.js';
 
-const skip = existsSync(apiserverBinary()) && existsSync('/usr/bin/etcd') ? false : 'the local kube-apiserver is not built (npm run testenv -- install)';
+const skip = KUBELET_E2E_SKIP;
 const NS = 'kubelet-e2e';
-const TOLERATION = { key: 'virtual-kubelet.io/provider', operator: 'Equal', value: 'alibabacloud', effect: 'NoSchedule' };
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+const TOLERATION = KUBELET_TOLERATION;
 
 describe('kubelet API: kubectl logs and metrics through a real kube-apiserver', { skip }, () => {
   let env: SandboxEnvironment;
@@ -42,25 +34,8 @@ describe('kubelet API: kubectl logs and metrics through a real kube-apiserver', 
   let port: number;
   const warnings: string[] = [];
 
-  const kubectl = (args: string[], opts: { timeoutMs?: number } = {}): { child: ChildProcess; done: Promise<Run> } => {
-    const child = spawn(kubectlBin, ['--kubeconfig', env.controlPlane.kubeconfigPath, '-n', NS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
-    const done = new Promise<Run>((resolve) => {
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
-    return { child, done };
-  };
+  const kubectl = (args: string[], opts: { timeoutMs?: number } = {}) =>
+    spawnCaptured(kubectlBin, ['--kubeconfig', env.controlPlane.kubeconfigPath, '-n', NS, ...args], undefined, opts.timeoutMs ?? 30_000);
   const run = (args: string[], timeoutMs?: number) => kubectl(args, { timeoutMs }).done;
 
   const pod = (name: string, restartPolicy: string, sim: string) => ({
@@ -111,15 +86,7 @@ describe('kubelet API: kubectl logs and metrics through a real kube-apiserver', 
     });
     vnode = env.config.VNODE_NAME;
     port = env.config.KUBELET_PORT;
-    runtime = await startRuntime({
-      config: env.config,
-      logger: capturingLogger({ level: 'warn', write: (l) => warnings.push(l) }),
-      statusSyncEveryMs: 1000,
-      gcEveryMs: 60_000,
-      billingEveryMs: 3_600_000,
-      followIntervalMs: { min: 200, max: 1000 },
-    });
-    await runtime.ready();
+    runtime = await startKubeletRuntime(env, warnings);
     await ensureNamespace(env.kube, NS);
     for (const p of [
       pod('ticker', 'Never', 'log hello world; log-every 1000 tick; sleep 300'),

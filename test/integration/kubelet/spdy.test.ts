@@ -5,26 +5,18 @@
  * reaches a loopback TCP server standing in for the pod IP (the emulator gives pods loopback IPs).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { capturingLogger } from '../../../scripts/sandbox/log.js';
 import { ensureNamespace, type SandboxEnvironment, startSandboxEnvironment } from '../../../scripts/sandbox/environment.js';
-import { type Runtime, startRuntime } from '../../../scripts/sandbox/runtime.js';
-import { apiserverBinary, cacheDir } from '../../../scripts/testenv/controlPlane.js';
+import type { Runtime } from '../../../scripts/sandbox/runtime.js';
+import { cacheDir } from '../../../scripts/testenv/controlPlane.js';
 import { installKubectl } from '../../../scripts/testenv/kubelet.js';
+import { KUBELET_E2E_SKIP, KUBELET_TOLERATION, spawnCaptured, startKubeletRuntime } from '../../helpers/kubelet.js';
 
-const skip = existsSync(apiserverBinary()) && existsSync('/usr/bin/etcd') ? false : 'the local kube-apiserver is not built (npm run testenv -- install)';
+const skip = KUBELET_E2E_SKIP;
 const NS = 'kubelet-spdy';
-const TOLERATION = { key: 'virtual-kubelet.io/provider', operator: 'Equal', value: 'alibabacloud', effect: 'NoSchedule' };
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+const TOLERATION = KUBELET_TOLERATION;
 
 describe('kubectl exec, attach and port-forward over SPDY/3.1 through a real kube-apiserver', { skip }, () => {
   let env: SandboxEnvironment;
@@ -32,28 +24,8 @@ describe('kubectl exec, attach and port-forward over SPDY/3.1 through a real kub
   let kubectlBin: string;
   const warnings: string[] = [];
 
-  const spawnOut = (cmd: string, args: string[], input: string | undefined, timeoutMs: number): { child: ChildProcess; done: Promise<Run>; out: () => string } => {
-    const child = spawn(cmd, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    if (input !== undefined) child.stdin?.end(input);
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    const done = new Promise<Run>((resolve) => {
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
-    return { child, done, out: () => stdout };
-  };
   const kubectlArgs = (args: string[]) => ['--kubeconfig', env.controlPlane.kubeconfigPath, '-n', NS, ...args];
-  const kubectl = (args: string[], opts: { input?: string; timeoutMs?: number } = {}) => spawnOut(kubectlBin, kubectlArgs(args), opts.input, opts.timeoutMs ?? 30_000);
+  const kubectl = (args: string[], opts: { input?: string; timeoutMs?: number } = {}) => spawnCaptured(kubectlBin, kubectlArgs(args), opts.input, opts.timeoutMs ?? 30_000);
   const run = (args: string[], opts: { input?: string; timeoutMs?: number } = {}) => kubectl(args, opts).done;
 
   const waitFor = async (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000) => {
@@ -73,15 +45,7 @@ describe('kubectl exec, attach and port-forward over SPDY/3.1 through a real kub
       env: { LOG_LEVEL: 'warn' },
       emulator: { scenario: { loopbackPodIps: true } },
     });
-    runtime = await startRuntime({
-      config: env.config,
-      logger: capturingLogger({ level: 'warn', write: (l) => warnings.push(l) }),
-      statusSyncEveryMs: 1000,
-      gcEveryMs: 60_000,
-      billingEveryMs: 3_600_000,
-      followIntervalMs: { min: 200, max: 1000 },
-    });
-    await runtime.ready();
+    runtime = await startKubeletRuntime(env, warnings);
     await ensureNamespace(env.kube, NS);
     const body = {
       apiVersion: 'v1',
@@ -125,7 +89,7 @@ describe('kubectl exec, attach and port-forward over SPDY/3.1 through a real kub
 
   it('kubectl exec -it under a pty (script): a TTY, the terminal size through the resize stream', async () => {
     const cmd = [kubectlBin, ...kubectlArgs(['exec', '-it', 'server', '--', 'stty', 'size'])].map((a) => `'${a}'`).join(' ');
-    const tty = await spawnOut('script', ['-qec', `stty rows 33 cols 111; ${cmd}`, '/dev/null'], undefined, 30_000).done;
+    const tty = await spawnCaptured('script', ['-qec', `stty rows 33 cols 111; ${cmd}`, '/dev/null'], undefined, 30_000).done;
     assert.equal(tty.code, 0, tty.stdout + tty.stderr);
     assert.match(tty.stdout, /33 111\r\n/);
   });

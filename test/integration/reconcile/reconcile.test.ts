@@ -32,7 +32,7 @@ import { TAG_CLUSTER, TAG_POD_UID } from '../../../shared/domain/names.js';
 import { reconcileConfigMapName, RECONCILE_KEY } from '../../../shared/usecases/reconcile.js';
 import { ReconciliationSchema } from '../../../shared/domain/reconcile.js';
 import { fcContext, queueEvent, RecordingQueue, silentLogger as silent, timerEvent } from '../../helpers/fc.js';
-import { clusterCaPem, createTestNamespace, loadKubeConfig, NO_KUBECONFIG, podManifest, type TestNamespace, testKubeconfig, uniqueName, waitUntil } from '../../helpers/kube.js';
+import { createTestNamespace, kubeConnectionEnv, loadKubeConfig, NO_KUBECONFIG, podManifest, type TestNamespace, testKubeconfig, uniqueName, waitUntil } from '../../helpers/kube.js';
 
 const kubeconfig = testKubeconfig();
 const HOUR = 3_600_000;
@@ -104,9 +104,7 @@ describe('reconciliation end to end (real apiserver, ECI and BSS emulators, real
       // the cost model the bridge's own cost is predicted with: one queue, the rest as measured
       BILLING_BRIDGE_MODEL: JSON.stringify({ queues: 1 }),
       GC_ORPHAN_GRACE_SECONDS: '0',
-      KUBE_API_SERVER: kc.getCurrentCluster()?.server,
-      KUBE_TOKEN: kc.getCurrentUser()?.token,
-      KUBE_CA: Buffer.from(clusterCaPem(kc)).toString('base64'),
+      ...kubeConnectionEnv(kc),
       QUEUE_KIND: 'embedded',
       LOG_LEVEL: 'silent',
     };

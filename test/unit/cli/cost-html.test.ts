@@ -17,6 +17,7 @@ import { namespaceColour, renderCostPage } from '../../../scripts/lib/billing-ht
 import { defaultPriceTables, priceTableFor } from '../../../shared/domain/prices.js';
 import { reconcileDay } from '../../../shared/domain/reconcile.js';
 import { BILLED_COLOUR, ESTIMATED_COLOUR, renderReconcilePage } from '../../../scripts/lib/reconcile-html.js';
+import { billLine, groupEstimate, reconcileInput } from '../../helpers/reconcile.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
 const dir = mkdtempSync(join(tmpdir(), 'cost-html-'));
@@ -171,41 +172,17 @@ const pre=document.createElement('pre');pre.id='probe';pre.textContent=JSON.stri
 
 describe('HTML reconciliation page in headless Chromium', () => {
   const p = billingDayPeriod('2024-05-01', 8);
-  const line = (id: string, amount: string, ns?: string): BillLine => ({
-    instanceId: id,
-    productCode: ns === undefined ? 'fc' : 'eci',
-    billingDate: '2024-05-01',
-    amount: parseMoney(amount),
-    currency: 'CNY',
-    tags: { 'eci-bridge.io/cluster': 'c1' },
-  });
-  const est = (id: string, ns: string, fee: string) => ({
-    groupId: id,
-    uid: id,
-    namespace: ns,
-    pod: id,
-    owner: `${ns}/Pod/${id}`,
-    node: 'vnode',
-    size: '2-4Gi',
-    spot: false,
-    billedMs: 3_600_000,
-    cost: parseMoney(fee),
-    fee: parseMoney(fee),
-    hours: 1,
-  });
-  const rec = reconcileDay({
-    day: '2024-05-01',
-    timeZone: 'UTC+08:00',
-    period: p,
-    clusterTag: 'c1',
-    clusterTagKey: 'eci-bridge.io/cluster',
-    table: priceTableFor('cn-hangzhou', defaultPriceTables()),
-    lines: [line('g1', '12', 'shop'), line('g2', '3', 'jobs'), line('stray', '5', 'x'), line('fn', '1')],
-    estimates: [est('g1', 'shop', '10'), est('g2', 'jobs', '3')],
-    live: [],
-    hourlyReports: 24,
-    recomputedHours: [],
-  });
+  // a bill line without a namespace is the bridge's own (FC); the estimates are bare pods named by their group
+  const line = (id: string, amount: string, ns?: string): BillLine => billLine(id, amount, { productCode: ns === undefined ? 'fc' : 'eci' });
+  const est = (id: string, ns: string, fee: string) => groupEstimate(id, fee, { uid: id, namespace: ns, pod: id, owner: `${ns}/Pod/${id}` });
+  const rec = reconcileDay(
+    reconcileInput({
+      period: p,
+      table: priceTableFor('cn-hangzhou', defaultPriceTables()),
+      lines: [line('g1', '12', 'shop'), line('g2', '3', 'jobs'), line('stray', '5', 'x'), line('fn', '1')],
+      estimates: [est('g1', 'shop', '10'), est('g2', 'jobs', '3')],
+    }),
+  );
   const html = renderReconcilePage(rec, 'test');
 
   it('draws billed beside estimated per namespace, the leak and the bridge as billed bars, both colours visible', (t) => {

@@ -4,11 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseMoney } from '../../../shared/domain/billing.js';
 import { BridgeModelSchema, MEASURED_BRIDGE_MODEL, predictBridgeDay } from '../../../shared/domain/bridge-cost.js';
-import { billingDayPeriod } from '../../../shared/domain/bill.js';
 import { defaultPriceTables, priceTableFor } from '../../../shared/domain/prices.js';
 import { reconcileDay } from '../../../shared/domain/reconcile.js';
+import { billLine, groupEstimate, reconcileInput } from '../../helpers/reconcile.js';
 
 const near = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-6, `${what}: ${a} vs ${b}`);
 
@@ -32,23 +31,16 @@ describe('the bridge cost model: a day', () => {
 
   it('the reconciliation predicts with it: idle + per pod × the day’s groups, labelled an estimate, beside the real charge', () => {
     const table = priceTableFor('cn-hangzhou', defaultPriceTables());
-    const CT = 'eci-bridge.io/cluster';
-    const g = (id: string) => ({ groupId: id, uid: id, namespace: 'ns', pod: id, owner: 'ns/Pod/x', node: 'vn', size: '2-4Gi', spot: false, billedMs: 3_600_000, cost: parseMoney('0.44'), fee: parseMoney('0.44'), hours: 1 });
-    const line = (id: string, productCode: string, amount: string) => ({ instanceId: id, productCode, billingDate: '2024-05-01', amount: parseMoney(amount), currency: 'CNY', tags: { [CT]: 'c1' } });
-    const r = reconcileDay({
-      day: '2024-05-01',
-      timeZone: 'UTC+08:00',
-      period: billingDayPeriod('2024-05-01', 8),
-      clusterTag: 'c1',
-      clusterTagKey: CT,
-      table,
-      lines: [line('a', 'eci', '0.44'), line('b', 'eci', '0.44'), line('fn', 'fc', '0.30'), line('q', 'mns', '1.30')],
-      estimates: [g('a'), g('b')],
-      live: [],
-      hourlyReports: 24,
-      recomputedHours: [],
-      bridgeModel: MEASURED_BRIDGE_MODEL,
-    });
+    const g = (id: string) => groupEstimate(id, '0.44', { uid: id, namespace: 'ns', pod: id, owner: 'ns/Pod/x', node: 'vn' });
+    const line = (id: string, productCode: string, amount: string) => billLine(id, amount, { productCode });
+    const r = reconcileDay(
+      reconcileInput({
+        table,
+        lines: [line('a', 'eci', '0.44'), line('b', 'eci', '0.44'), line('fn', 'fc', '0.30'), line('q', 'mns', '1.30')],
+        estimates: [g('a'), g('b')],
+        bridgeModel: MEASURED_BRIDGE_MODEL,
+      }),
+    );
     const p = predictBridgeDay(MEASURED_BRIDGE_MODEL, 2);
     assert.equal(r.bridge.billed, '1.600000000');
     assert.equal(r.bridge.label, 'real charge');
@@ -58,7 +50,7 @@ describe('the bridge cost model: a day', () => {
     near(Number(r.bridge.prediction?.idle), p.idleCny, 'idle');
     assert.match(r.bridge.prediction?.text ?? '', /^the cost model \(docs\/performance\.md\) predicts 1\.6117 CNY idle for the day \+ 2 pod\(s\) × 0\.000068 CNY per pod lifecycle$/);
     // another currency: the model cannot price it
-    const usd = reconcileDay({ ...{ day: '2024-05-01', timeZone: 'UTC+08:00', period: billingDayPeriod('2024-05-01', 8), clusterTag: 'c1', clusterTagKey: CT }, table: { ...table, currency: 'USD' }, lines: [], estimates: [], live: [], hourlyReports: 0, recomputedHours: [], bridgeModel: MEASURED_BRIDGE_MODEL });
+    const usd = reconcileDay(reconcileInput({ table: { ...table, currency: 'USD' }, lines: [], estimates: [], hourlyReports: 0, bridgeModel: MEASURED_BRIDGE_MODEL }));
     assert.equal(usd.bridge.predicted, null);
   });
 });

@@ -10,43 +10,14 @@ import { formatMoney, parseMoney } from '../../../shared/domain/billing.js';
 import { applyLearned, learnedFrom, mergeLearned } from '../../../shared/domain/learned.js';
 import { defaultPriceTables, type PriceTable, priceTableFor } from '../../../shared/domain/prices.js';
 import { DEFAULT_DIMENSIONS, type GroupEstimate, reconcileDay, tagDimension } from '../../../shared/domain/reconcile.js';
+import { billLine, CLUSTER_TAG_KEY, groupEstimate, reconcileInput } from '../../helpers/reconcile.js';
 
 const table: PriceTable = { ...priceTableFor('cn-hangzhou', defaultPriceTables()), instanceTypes: { 'ecs.c6.large': 1_000_000_000 } };
-const CT = 'eci-bridge.io/cluster';
-
-function line(id: string, amount: string, extra: Partial<BillLine> = {}): BillLine {
-  return { instanceId: id, productCode: 'eci', billingDate: '2024-05-01', amount: parseMoney(amount), currency: 'CNY', tags: { [CT]: 'c1' }, ...extra };
-}
-function est(id: string, fee: string, extra: Partial<GroupEstimate> = {}): GroupEstimate {
-  return {
-    groupId: id,
-    uid: `uid-${id}`,
-    namespace: 'shop',
-    pod: `pod-${id}`,
-    owner: 'shop/Deployment/web',
-    node: 'vnode',
-    size: '2-4Gi',
-    spot: false,
-    billedMs: 3_600_000,
-    cost: parseMoney(fee),
-    fee: parseMoney(fee),
-    hours: 1,
-    ...extra,
-  };
-}
-const input = (lines: BillLine[], estimates: GroupEstimate[], live: { id: string; status: string; hasPod: boolean }[] = []) => ({
-  day: '2024-05-01',
-  timeZone: 'UTC+08:00',
-  period: billingDayPeriod('2024-05-01', 8),
-  clusterTag: 'c1',
-  clusterTagKey: CT,
-  table,
-  lines,
-  estimates,
-  live,
-  hourlyReports: 24,
-  recomputedHours: [],
-});
+const CT = CLUSTER_TAG_KEY;
+const line = billLine;
+const est = groupEstimate;
+const input = (lines: BillLine[], estimates: GroupEstimate[], live: { id: string; status: string; hasPod: boolean }[] = []) =>
+  reconcileInput({ table, lines, estimates, live });
 
 describe('billing day (UTC+8)', () => {
   it('covers the 24 UTC hours from 16:00 the day before', () => {

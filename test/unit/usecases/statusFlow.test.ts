@@ -322,7 +322,8 @@ describe('merged ticks', () => {
 });
 
 describe('deleting: one DeleteContainerGroup per group', () => {
-  it('a tick leaves a running group of a just-deleted pod to its deleting nudge, and deletes it only once that nudge had its time', async () => {
+  /** One pod whose group runs, its deletion asked `agoMs` ago with `graceSeconds` (the stored pod, to edit). */
+  async function runningPodBeingDeleted(graceSeconds: number, agoMs = 0) {
     const w = world();
     w.eci.graceful = true;
     const pods = await createPods(w, 1);
@@ -330,9 +331,14 @@ describe('deleting: one DeleteContainerGroup per group', () => {
     w.eci.set(groupId, { Status: 'Running' });
     const stored = w.cluster.get('default', pod.metadata.name ?? '');
     assert.ok(stored);
+    stored.metadata.deletionTimestamp = new Date(w.clock.now() - agoMs + graceSeconds * 1000).toISOString();
+    stored.metadata.deletionGracePeriodSeconds = graceSeconds;
+    return { w, pods, pod, groupId, stored };
+  }
+
+  it('a tick leaves a running group of a just-deleted pod to its deleting nudge, and deletes it only once that nudge had its time', async () => {
     // deletion asked now with a 30 s grace: deletionTimestamp = now + 30 s
-    stored.metadata.deletionTimestamp = new Date(w.clock.now() + 30_000).toISOString();
-    stored.metadata.deletionGracePeriodSeconds = 30;
+    const { w, pods, groupId } = await runningPodBeingDeleted(30);
     const s = new StatusSync(w.deps);
     await s.tick(tickOf(pods));
     assert.equal(w.eci.calls.delete, 0, 'the deleting nudge deletes the group');
@@ -343,16 +349,8 @@ describe('deleting: one DeleteContainerGroup per group', () => {
   });
 
   it('a tick and the deleting nudge that both saw the group running send one DeleteContainerGroup between them', async () => {
-    const w = world();
-    w.eci.graceful = true;
-    const pods = await createPods(w, 1);
-    const [{ pod, groupId }] = pods as [(typeof pods)[number]];
-    w.eci.set(groupId, { Status: 'Running' });
-    const stored = w.cluster.get('default', pod.metadata.name ?? '');
-    assert.ok(stored);
     // the deletion was asked long enough ago that a tick may delete too (its nudge is late: a backlog)
-    stored.metadata.deletionTimestamp = new Date(w.clock.now() - (POLLED_DELETE_AFTER_SECONDS + 1) * 1000).toISOString();
-    stored.metadata.deletionGracePeriodSeconds = 0;
+    const { w, pod, groupId, stored } = await runningPodBeingDeleted(0, (POLLED_DELETE_AFTER_SECONDS + 1) * 1000);
     const seenByTick = structuredClone(stored);
     const seenByNudge = structuredClone(stored);
     const running = structuredClone(w.eci.groups.get(groupId));
@@ -369,15 +367,7 @@ describe('deleting: one DeleteContainerGroup per group', () => {
   });
 
   it('a delete claim whose group still runs a minute later (the claimer crashed before its delete) is taken over', async () => {
-    const w = world();
-    w.eci.graceful = true;
-    const pods = await createPods(w, 1);
-    const [{ pod, groupId }] = pods as [(typeof pods)[number]];
-    w.eci.set(groupId, { Status: 'Running' });
-    const stored = w.cluster.get('default', pod.metadata.name ?? '');
-    assert.ok(stored);
-    stored.metadata.deletionTimestamp = new Date(w.clock.now() + 300_000).toISOString();
-    stored.metadata.deletionGracePeriodSeconds = 300;
+    const { w, pod, groupId, stored } = await runningPodBeingDeleted(300);
     stored.metadata.annotations = { ...stored.metadata.annotations, [ANNOTATION_GROUP_DELETE]: `${groupId} ${new Date(w.clock.now()).toISOString()}` };
     const sync = new PodSync(w.deps);
     assert.equal((await sync.handle(nudgeOf(pod, 'deleting'))).outcome, 'deleting-wait');

@@ -132,31 +132,10 @@ describe('Watcher resync with in-memory ports', () => {
   });
 
   it('skips a pod it just nudged, nudges it once the period passed, and a forced resync nudges it at once', async () => {
-    const cluster = newFakeCluster();
-    const q = newFakeQueue();
-    const clock = newClock();
-    const w = new Watcher({
-      cluster: cluster.cluster,
-      queue: q.queue,
-      clock: clock.clock,
-      log: newLogger(),
-      http: false,
-      config: parseConfig({
-        VNODE_NAME: 'vn-test',
-        BRIDGE_NAMESPACE: 'eci-bridge',
-        POD_IP: '10.0.0.9',
-        NUDGE_COALESCE_MS: '0',
-        LEADER_ELECTION: 'false',
-        STATUS_TICK_MS: '600000',
-        RESYNC_SECONDS: '600',
-      }),
-    });
-    running.push(w);
+    const { w, cluster, q, clock, resyncs } = startWatcher({ STATUS_TICK_MS: '600000' });
     await w.start();
     await until(() => w.synced);
     cluster.addPod('p', 'vn-test');
-    const resyncs = () =>
-      q.sent.map((m) => decodeMessage(m.body)).filter((m): m is PodNudge => m.kind === 'pod' && m.reason === 'resync');
     const all = () => q.sent.map((m) => decodeMessage(m.body)).filter((m): m is PodNudge => m.kind === 'pod');
     await until(() => all().some((n) => n.reason === 'bound'), 3000, 'bound nudge');
     // just bound (no group yet): due, but nudged a moment ago

@@ -22,6 +22,7 @@ import type {
   QueueSender,
 } from '../../../shared/ports/index.js';
 import { applyStatusPatch, DEFAULT_SETTINGS, type SyncDomain, type UseCaseDeps } from '../../../shared/usecases/context.js';
+import { PodSync } from '../../../shared/usecases/podSync.js';
 
 export class FakeEciError extends Error {
   constructor(
@@ -486,4 +487,16 @@ function mergeAnnotations(cur: Record<string, string> | undefined, patch: Record
     else ann[k] = v;
   }
   return ann;
+}
+
+/** `count` pods, each created through pod-sync (one nudge): the pod and its group id. */
+export async function createPods(w: ReturnType<typeof world>, count: number): Promise<{ pod: Pod; groupId: string }[]> {
+  const sync = new PodSync(w.deps);
+  const pods = [];
+  for (let i = 0; i < count; i++) {
+    const pod = w.cluster.put(makePod());
+    const res = await sync.handle(nudgeOf(pod));
+    pods.push({ pod, groupId: res.groupId ?? '' });
+  }
+  return pods;
 }

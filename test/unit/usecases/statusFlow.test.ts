@@ -13,18 +13,8 @@ import { instrumentEci } from '../../../shared/usecases/heartbeat.js';
 import { mergeTicks, processQueueBatch, type QueueItem } from '../../../shared/usecases/queueBatch.js';
 import { POLLED_DELETE_AFTER_SECONDS, PodSync, type SyncResult } from '../../../shared/usecases/podSync.js';
 import { type StatusReport, StatusSync, TERMINATING_READ_SECONDS } from '../../../shared/usecases/statusSync.js';
-import { makePod, nudgeOf, silentLogger, world } from './fakes.js';
+import { createPods, makePod, nudgeOf, silentLogger, world } from './fakes.js';
 
-async function createPods(w: ReturnType<typeof world>, count: number) {
-  const sync = new PodSync(w.deps);
-  const pods = [];
-  for (let i = 0; i < count; i++) {
-    const pod = w.cluster.put(makePod());
-    const res = await sync.handle(nudgeOf(pod));
-    pods.push({ pod, groupId: res.groupId ?? '' });
-  }
-  return pods;
-}
 
 function tickOf(pods: { pod: ReturnType<typeof makePod>; groupId: string }[]): StatusTick {
   return {

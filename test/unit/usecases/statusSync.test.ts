@@ -6,18 +6,8 @@ import { Gc } from '../../../shared/usecases/gc.js';
 import { HeartbeatWriter } from '../../../shared/usecases/heartbeat.js';
 import { PodSync } from '../../../shared/usecases/podSync.js';
 import { StatusSync } from '../../../shared/usecases/statusSync.js';
-import { makePod, nudgeOf, silentLogger, world } from './fakes.js';
+import { createPods, makePod, nudgeOf, silentLogger, world } from './fakes.js';
 
-async function createPods(w: ReturnType<typeof world>, count: number) {
-  const sync = new PodSync(w.deps);
-  const pods = [];
-  for (let i = 0; i < count; i++) {
-    const pod = w.cluster.put(makePod());
-    const res = await sync.handle(nudgeOf(pod));
-    pods.push({ pod, groupId: res.groupId ?? '' });
-  }
-  return pods;
-}
 
 describe('status tick', () => {
   it('describes 45 pods in 3 batched calls and patches only the pods whose group changed', async () => {

@@ -80,14 +80,7 @@ export function newFakeCluster() {
       const p = pods.get(key(namespace, name));
       if (!p) throw new NotFoundError(`pod ${name}`);
       p.status = { ...p.status, ...status };
-      if (annotations) {
-        const a = { ...p.metadata.annotations };
-        for (const [k, v] of Object.entries(annotations)) {
-          if (v === null) delete a[k];
-          else a[k] = v;
-        }
-        p.metadata.annotations = a;
-      }
+      if (annotations) p.metadata.annotations = mergeAnnotations(p.metadata.annotations, annotations);
       p.metadata.resourceVersion = nextRv();
       notify('MODIFIED', p);
       return clone(p);
@@ -99,12 +92,7 @@ export function newFakeCluster() {
     ): Promise<Pod> {
       const p = pods.get(key(namespace, name));
       if (!p) throw new NotFoundError(`pod ${name}`);
-      const a = { ...p.metadata.annotations };
-      for (const [k, v] of Object.entries(patch.annotations ?? {})) {
-        if (v === null) delete a[k];
-        else a[k] = v;
-      }
-      p.metadata.annotations = a;
+      p.metadata.annotations = mergeAnnotations(p.metadata.annotations, patch.annotations ?? {});
       p.metadata.resourceVersion = nextRv();
       notify('MODIFIED', p);
       return clone(p);
@@ -292,4 +280,14 @@ export async function until(pred: () => boolean, ms = 5000, what = 'condition'):
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** A merge patch of annotations, as the apiserver applies it: `null` removes a key. */
+function mergeAnnotations(current: Record<string, string> | undefined, patch: Record<string, string | null>): Record<string, string> {
+  const a = { ...current };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete a[k];
+    else a[k] = v;
+  }
+  return a;
 }

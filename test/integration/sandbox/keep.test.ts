@@ -6,7 +6,6 @@
  * node's resource metrics. Then Ctrl-C (the signal) must still clean up and report as without --keep.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +13,7 @@ import { DEMO_NAMESPACE } from '../../../scripts/sandbox/demo.js';
 import { runSandbox, type StartResult } from '../../../scripts/sandbox/index.js';
 import { binariesBuilt, cacheDir } from '../../../scripts/testenv/controlPlane.js';
 import { installKubectl } from '../../../scripts/testenv/kubelet.js';
+import { spawnCaptured } from '../../helpers/kubelet.js';
 import { decodeResourceMetrics } from '../../helpers/metricsServer.js';
 
 const skip = binariesBuilt() && existsSync('/usr/bin/etcd') ? false : 'the local control plane is not built (npm run testenv -- install)';
@@ -28,12 +28,6 @@ class Capture extends Writable {
   }
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 describe('npm start -- --keep: the printed kubectl commands work on the demo pods', { skip }, () => {
   const out = new Capture();
   const stop = new AbortController();
@@ -42,26 +36,8 @@ describe('npm start -- --keep: the printed kubectl commands work on the demo pod
   let kubeconfig: string;
   let vnode: string;
 
-  const kubectl = (args: string[], timeoutMs = 30_000, onOut?: (text: string) => void): { done: Promise<Run>; kill: () => void } => {
-    const child = spawn(kubectlBin, ['--kubeconfig', kubeconfig, '-n', DEMO_NAMESPACE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      onOut?.(stdout);
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    const done = new Promise<Run>((resolve) => {
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
-    return { done, kill: () => child.kill('SIGTERM') };
-  };
+  const kubectl = (args: string[], timeoutMs = 30_000) =>
+    spawnCaptured(kubectlBin, ['--kubeconfig', kubeconfig, '-n', DEMO_NAMESPACE, ...args], undefined, timeoutMs);
 
   before(async () => {
     kubectlBin = installKubectl(cacheDir(), () => {});
@@ -102,20 +78,18 @@ describe('npm start -- --keep: the printed kubectl commands work on the demo pod
   });
 
   it('kubectl port-forward deploy/web reaches the pod port', { skip: root ? false : 'port 80 needs root' }, async () => {
-    let local: number | undefined;
-    const pf = kubectl(['port-forward', 'deploy/web', ':80'], 60_000, (text) => {
-      const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(text);
-      if (m) local = Number(m[1]);
-    });
+    const pf = kubectl(['port-forward', 'deploy/web', ':80'], 60_000);
+    const forwarded = () => /Forwarding from 127\.0\.0\.1:(\d+)/.exec(pf.out())?.[1];
     try {
       const deadline = Date.now() + 30_000;
-      while (local === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      while (forwarded() === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      const local = forwarded();
       assert.ok(local, 'port-forward is listening');
       const res = await fetch(`http://127.0.0.1:${local}/hello`, { signal: AbortSignal.timeout(15_000) });
       assert.equal(res.status, 200);
       assert.match(await res.text(), /container web, port 80: GET \/hello/);
     } finally {
-      pf.kill();
+      pf.child.kill('SIGTERM');
       await pf.done;
     }
   });

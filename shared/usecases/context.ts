@@ -2,6 +2,9 @@
  * What every use-case gets (ports, settings, the pure domain functions it needs) and the small helpers they share:
  * Events, guarded status writes (never backwards, never on terminal pods, only when something changed), delayed
  * re-nudges with an attempt counter, group lookups by UID tag.
+ *
+ * Over 400 lines: the one place every use-case takes its ports, settings and these shared helpers from; split, each
+ * use-case would import several small modules for the same handful of helpers.
  */
 import type { EciContainerGroup, EciCreateRequest, EciKeyValue } from '../domain/eci.js';
 import type { Violation } from '../domain/errors.js';

@@ -18,6 +18,10 @@
  *    attempted costs no lookup: CreateContainerGroup is its only ECI call.
  * Errors: retryable → delayed re-nudge (attempt+1; after maxAttempts an Event and a condition make it visible);
  * capacity → fallbacks, then Event + delayed retry; permanent → pod Failed + Event.
+ *
+ * Over 400 lines: the rules above are one ordered procedure over one pod, and create, apply, delete and the error
+ * paths share its bookkeeping (the create-attempted mark, the group id, the delete claim, the events-seen mark); the
+ * pure parts (translation, status mapping, events, names) live in shared/domain.
  */
 import { bridgePolicy, failsFast } from '../domain/annotations.js';
 import type { EciContainerGroup, EciCreateRequest } from '../domain/eci.js';

@@ -192,14 +192,7 @@ export class EventRecorder {
   }
 
   private note(key: string, entry: WrittenEvent): void {
-    this.written.delete(key); // re-insert: Map order is the LRU order
-    this.written.set(key, entry);
-    const max = this.opts.mirrorCacheSize ?? 4096;
-    while (this.written.size > max) {
-      const oldest = this.written.keys().next().value;
-      if (oldest === undefined) break;
-      this.written.delete(oldest);
-    }
+    lruSet(this.written, key, entry, this.opts.mirrorCacheSize ?? 4096);
   }
 
   private async recordNow(key: string, ev: EventInput): Promise<EventWrite> {
@@ -244,14 +237,7 @@ export class EventRecorder {
   }
 
   private remember(key: string, entry: CachedEvent): void {
-    this.events.delete(key); // re-insert: Map order is the LRU order
-    this.events.set(key, entry);
-    const max = this.opts.eventCacheSize ?? 512;
-    while (this.events.size > max) {
-      const oldest = this.events.keys().next().value;
-      if (oldest === undefined) break;
-      this.events.delete(oldest);
-    }
+    lruSet(this.events, key, entry, this.opts.eventCacheSize ?? 512);
   }
 }
 
@@ -275,4 +261,15 @@ function newer(next: K8sEvent, current: K8sEvent): boolean {
 function timeOf(t: string | undefined): number {
   const ms = Date.parse(t ?? '');
   return Number.isFinite(ms) ? ms : Number.NEGATIVE_INFINITY;
+}
+
+/** Sets `key` as the newest entry of `map` (Map order is the LRU order) and drops the oldest beyond `max`. */
+function lruSet<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > max) {
+    const oldest = map.keys().next().value;
+    if (oldest === undefined) break;
+    map.delete(oldest);
+  }
 }

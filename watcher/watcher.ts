@@ -327,7 +327,8 @@ export class Watcher {
     else this.#records.set(uid, next);
     this.metrics.pods.set(this.#records.size);
     if (d.reason) {
-      this.#coalescer.add(makeNudge(next, d.reason), rv);
+      // the nudge carries the pod as delivered: pod-sync need not read it again (shared/domain/messages.ts)
+      this.#coalescer.add(makeNudge(next, d.reason, pod), rv);
       if (type === 'DELETED') this.#nudged.forget(uid);
       else this.#nudged.nudged(uid, now);
     } else {

@@ -468,6 +468,15 @@ export class PodSync {
         'grace period over and the group still terminates: deleting the pod (gc collects the group)',
       );
     }
+    await this.finalDelete(ns, name, uid);
+    return { outcome: 'deleted', groupId: groups[0]?.ContainerGroupId };
+  }
+
+  /**
+   * The pod's final delete (grace 0, UID precondition), once its group is gone or finished. A status tick calls it
+   * directly, without reading the pod, for a terminating pod whose group the watcher named and ECI no longer runs.
+   */
+  async finalDelete(ns: string, name: string, uid: string): Promise<void> {
     try {
       await this.deps.cluster.deletePod(ns, name, { uid, gracePeriodSeconds: 0 });
     } catch (err) {
@@ -480,7 +489,6 @@ export class PodSync {
         });
       }
     }
-    return { outcome: 'deleted', groupId: groups[0]?.ContainerGroupId };
   }
 
   /**

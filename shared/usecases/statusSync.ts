@@ -52,6 +52,8 @@ export class StatusSync {
   private readonly podSync: PodSync;
   /** pod UID → when this instance last read it as terminating with its group still there */
   private readonly terminatingRead = new Map<string, number>();
+  /** pod UID → when this instance sent its final delete from a tick (see finish) */
+  private readonly finalDeleteSent = new Map<string, number>();
   constructor(private readonly deps: UseCaseDeps) {
     this.podSync = new PodSync(deps);
   }
@@ -71,7 +73,18 @@ export class StatusSync {
     const digestOf = this.deps.domain.groupDigest;
     const now = this.deps.clock.now();
     this.forgetTerminatingReads(now);
+    const finishing: StatusTick['pods'] = [];
     const toRead = refs.filter((ref) => {
+      if (ref.deleting && ref.groupId && this.finalDeleteSent.has(ref.uid)) {
+        report.skipped++;
+        return false;
+      }
+      // terminating, and its group gone or finished: the final delete needs nothing from the pod
+      const known = ref.deleting && ref.groupId ? byId.get(ref.groupId) : undefined;
+      if (ref.deleting && ref.groupId && (!known || FINISHED_GROUP.has(known.Status))) {
+        finishing.push(ref);
+        return false;
+      }
       if (ref.deleting && ref.groupId && this.waitsTerminating(ref.uid, byId.get(ref.groupId), now)) {
         report.skipped++;
         return false;
@@ -87,6 +100,7 @@ export class StatusSync {
       report.skipped++;
       return false;
     });
+    await pool(finishing, TICK_CONCURRENCY, (ref) => this.finish(ref, now, report));
     const pods: Pod[] = [];
     await Promise.all(
       toRead.map(async (ref) => {
@@ -119,6 +133,24 @@ export class StatusSync {
     return report;
   }
 
+  /**
+   * The final delete of a terminating pod whose group is gone or finished, without reading the pod: what a read
+   * would add is known (the watcher named the pod terminating with that group; the delete's UID precondition
+   * keeps another pod under the name safe). Sent once per TERMINATING_READ_SECONDS per instance: the ticks that
+   * follow until the watcher sees the pod go name it again.
+   */
+  private async finish(ref: StatusTick['pods'][number], now: number, report: StatusReport): Promise<void> {
+    this.finalDeleteSent.set(ref.uid, now);
+    try {
+      await this.podSync.finalDelete(ref.namespace, ref.name, ref.uid);
+      report.deleted++;
+    } catch (err) {
+      report.failed++;
+      this.finalDeleteSent.delete(ref.uid);
+      this.deps.logger.warn({ pod: `${ref.namespace}/${ref.name}`, err: describeError(err) }, 'status tick: final delete failed');
+    }
+  }
+
   /** Is this terminating pod's group still there, and was the pod read within TERMINATING_READ_SECONDS? */
   private waitsTerminating(uid: string, group: EciContainerGroup | undefined, now: number): boolean {
     if (!group || FINISHED_GROUP.has(group.Status)) return false;
@@ -130,6 +162,7 @@ export class StatusSync {
 
   private forgetTerminatingReads(now: number): void {
     for (const [uid, at] of this.terminatingRead) if (now - at >= TERMINATING_READ_SECONDS * 1000) this.terminatingRead.delete(uid);
+    for (const [uid, at] of this.finalDeleteSent) if (now - at >= TERMINATING_READ_SECONDS * 1000) this.finalDeleteSent.delete(uid);
   }
 
   /**

@@ -213,7 +213,7 @@ describe('status tick version 2: only changed pods are read', () => {
     assert.equal(report.skipped, 1);
   });
 
-  it('always reads a terminating pod and a pod whose group is gone', async () => {
+  it('reads a pod whose group is gone; deletes a terminating one whose group is gone without a read, once', async () => {
     const w = realWorld();
     const pods = await createPods(w, 3);
     const s = new StatusSync(w.deps);
@@ -225,13 +225,21 @@ describe('status tick version 2: only changed pods are read', () => {
     w.eci.groups.delete(a.groupId);
     w.eci.groups.delete(b.groupId);
     const gets = w.cluster.calls.getPod;
-    const report = await s.tick(watcherTick(w, pods));
-    assert.equal(w.cluster.calls.getPod - gets, 2);
+    const tick = watcherTick(w, pods);
+    const report = await s.tick(tick);
+    assert.equal(w.cluster.calls.getPod - gets, 1, 'only the pod whose group is gone and that is not terminating is read');
     assert.equal(report.deleted, 1, 'the terminating pod whose group is gone is deleted');
+    assert.deepEqual(w.cluster.deletes, [{ key: `default/${a.pod.metadata.name}`, uid: a.pod.metadata.uid, grace: 0 }]);
+    assert.equal(w.cluster.get('default', a.pod.metadata.name ?? ''), undefined);
     assert.equal(report.skipped, 1);
+    // the next ticks name it until the watcher sees it go: no second delete, no read
+    const deletes = w.cluster.calls.deletePod;
+    await s.tick(tick);
+    assert.equal(w.cluster.calls.deletePod, deletes);
+    assert.equal(w.cluster.calls.getPod - gets, 2);
   });
 
-  it('reads a terminating pod whose group still terminates once per TERMINATING_READ_SECONDS, and at once when the group is gone', async () => {
+  it('reads a terminating pod whose group still terminates once per TERMINATING_READ_SECONDS; deletes it when the group is gone', async () => {
     const w = realWorld();
     w.eci.graceful = true;
     const pods = await createPods(w, 1);
@@ -260,8 +268,9 @@ describe('status tick version 2: only changed pods are read', () => {
     w.clock.t += 1000;
     w.eci.groups.delete(a.groupId);
     const report = await s.tick(tick);
-    assert.equal(w.cluster.calls.getPod - gets, 3, 'the group is gone: read at once');
-    assert.equal(report.deleted, 1, 'and the pod deleted');
+    assert.equal(w.cluster.calls.getPod - gets, 2, 'the group is gone: no read');
+    assert.equal(report.deleted, 1, 'the pod deleted at once');
+    assert.equal(w.cluster.get('default', a.pod.metadata.name ?? ''), undefined);
   });
 });
 

@@ -11,6 +11,7 @@ import type { EciContainerGroup } from '../domain/eci.js';
 import type { Pod } from '../domain/k8s.js';
 import { type StatusTick, TICK_VERSION } from '../domain/messages.js';
 import { TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID } from '../domain/names.js';
+import { podStatusDigest } from '../domain/statusDigest.js';
 import { bridgeTags, FINISHED_GROUP, groupIdOf, isTerminalPhase, listBridgeGroups, podKey, tagOf, type UseCaseDeps } from './context.js';
 import { classify, describeError, isNotFound } from './errors.js';
 import { type Deferred, PodSync, type SyncResult } from './podSync.js';
@@ -41,6 +42,14 @@ const QUIET: ReadonlySet<string> = new Set(['Scheduling', 'Pending', 'Running'])
  */
 export const TERMINATING_READ_SECONDS = 10;
 
+/**
+ * A tick skips a pod whose described group has the status digest this instance converged the pod to within this
+ * many seconds, though the watcher's digest differs: the watcher has not seen that write yet (the tick was sent
+ * before it), so a read would find the pod converged. Per instance; after it the pod is read as before, so a
+ * write of another instance that landed after this one is corrected at most this late.
+ */
+export const APPLIED_SKIP_SECONDS = 10;
+
 /** Pods a tick (or sweep) converges at the same time. */
 export const TICK_CONCURRENCY = 16;
 
@@ -52,6 +61,8 @@ export class StatusSync {
   private readonly podSync: PodSync;
   /** pod UID → when this instance last read it as terminating with its group still there */
   private readonly terminatingRead = new Map<string, number>();
+  /** pod UID → the status digest this instance converged it to, and when (see appliedLately) */
+  private readonly applied = new Map<string, { digest: string; at: number }>();
   /** pod UID → when this instance sent its final delete from a tick (see finish) */
   private readonly finalDeleteSent = new Map<string, number>();
   constructor(private readonly deps: UseCaseDeps) {
@@ -96,7 +107,9 @@ export class StatusSync {
       }
       if (!digestOf || !ref.digest || !ref.groupId || ref.deleting) return true;
       const group = byId.get(ref.groupId);
-      if (!group || digestOf(group, ref.phase) !== ref.digest) return true;
+      if (!group) return true;
+      const want = digestOf(group, ref.phase);
+      if (want !== ref.digest && want !== this.appliedLately(ref.uid, now)) return true;
       report.skipped++;
       return false;
     });
@@ -151,6 +164,16 @@ export class StatusSync {
     }
   }
 
+  /**
+   * The status digest this instance left the pod with (written, or found already so) within
+   * APPLIED_SKIP_SECONDS: a tick sent before the watcher saw that write still carries the old digest, and reading
+   * the pod again would only find it converged.
+   */
+  private appliedLately(uid: string, now: number): string | undefined {
+    const a = this.applied.get(uid);
+    return a && now - a.at < APPLIED_SKIP_SECONDS * 1000 ? a.digest : undefined;
+  }
+
   /** Is this terminating pod's group still there, and was the pod read within TERMINATING_READ_SECONDS? */
   private waitsTerminating(uid: string, group: EciContainerGroup | undefined, now: number): boolean {
     if (!group || FINISHED_GROUP.has(group.Status)) return false;
@@ -163,6 +186,7 @@ export class StatusSync {
   private forgetTerminatingReads(now: number): void {
     for (const [uid, at] of this.terminatingRead) if (now - at >= TERMINATING_READ_SECONDS * 1000) this.terminatingRead.delete(uid);
     for (const [uid, at] of this.finalDeleteSent) if (now - at >= TERMINATING_READ_SECONDS * 1000) this.finalDeleteSent.delete(uid);
+    for (const [uid, a] of this.applied) if (now - a.at >= APPLIED_SKIP_SECONDS * 1000) this.applied.delete(uid);
   }
 
   /**
@@ -272,6 +296,9 @@ export class StatusSync {
   private async one(pod: Pod, group: EciContainerGroup | null | undefined, report: StatusReport, later?: Deferred[]): Promise<void> {
     try {
       const res: SyncResult = await this.podSync.convergePod(pod, group, undefined, later);
+      if ((res.outcome === 'status-patched' || res.outcome === 'unchanged') && group && !pod.metadata.deletionTimestamp) {
+        this.applied.set(pod.metadata.uid ?? '', { digest: podStatusDigest(pod.status), at: this.deps.clock.now() });
+      }
       if (res.outcome === 'status-patched' || res.outcome === 'group-lost') report.patched++;
       else if (res.outcome === 'deleted') report.deleted++;
       else report.unchanged++;

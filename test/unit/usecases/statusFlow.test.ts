@@ -12,7 +12,7 @@ import { ANNOTATION_GROUP_DELETE, DELETE_CLAIM_SECONDS } from '../../../shared/u
 import { instrumentEci } from '../../../shared/usecases/heartbeat.js';
 import { mergeTicks, processQueueBatch, type QueueItem } from '../../../shared/usecases/queueBatch.js';
 import { POLLED_DELETE_AFTER_SECONDS, PodSync, type SyncResult } from '../../../shared/usecases/podSync.js';
-import { type StatusReport, StatusSync, TERMINATING_READ_SECONDS } from '../../../shared/usecases/statusSync.js';
+import { APPLIED_SKIP_SECONDS, type StatusReport, StatusSync, TERMINATING_READ_SECONDS } from '../../../shared/usecases/statusSync.js';
 import { makePod, nudgeOf, silentLogger, world } from './fakes.js';
 
 async function createPods(w: ReturnType<typeof world>, count: number) {
@@ -198,6 +198,34 @@ describe('status tick version 2: only changed pods are read', () => {
     const again = await s.tick(watcherTick(w, pods));
     assert.equal(again.skipped, 20);
     assert.equal(w.cluster.calls.getPod - gets, 2);
+  });
+
+  it('a tick sent before the watcher saw this instance converge a pod does not read it again, until APPLIED_SKIP_SECONDS', async () => {
+    const w = realWorld();
+    const pods = await createPods(w, 3);
+    const s = new StatusSync(w.deps);
+    await s.tick(tickOf(pods));
+    for (const { groupId } of pods) {
+      w.eci.set(groupId, {
+        Status: 'Running',
+        IntranetIp: '10.0.0.9',
+        Containers: [{ Name: 'app', Image: 'nginx', Ready: true, RestartCount: 0, CurrentState: { State: 'Running', StartTime: '2026-01-01T00:00:01Z' } }],
+      });
+    }
+    const lagging = watcherTick(w, pods); // the digests before the write
+    const gets = w.cluster.calls.getPod;
+    assert.equal((await s.tick(lagging)).patched, 3);
+    assert.equal(w.cluster.calls.getPod - gets, 3);
+    // the watcher's next ticks still carry the old digests
+    w.clock.t += 1000;
+    const again = await s.tick(lagging);
+    assert.equal(w.cluster.calls.getPod - gets, 3, 'converged by this instance a second ago: not read');
+    assert.equal(again.skipped, 3);
+    // another instance has no such memory; and this one's ends
+    assert.equal((await new StatusSync(w.deps).tick(lagging)).skipped, 0);
+    w.clock.t += APPLIED_SKIP_SECONDS * 1000;
+    await s.tick(lagging);
+    assert.equal(w.cluster.calls.getPod - gets, 9);
   });
 
   it('does not read a pod the watcher sees without a group id (its create is in flight)', async () => {

@@ -99,10 +99,12 @@ export const MAX_PODS_PER_TICK = 100;
 /**
  * Status tick versions: 1 names pods (and their recorded group); 2 adds, per pod, what the watcher sees of it —
  * `phase`, the status `digest` (shared/domain/statusDigest.ts) and `deleting` — so pod-sync reads only the pods
- * whose group changed, and `since` (the steady tick: groups whose status changed lately, the node's pods unnamed). pod-sync accepts both; deploy the functions before the watcher (an older pod-sync refuses
- * version 2 and dead-letters it, which costs only that tick).
+ * whose group changed, and `since` (the steady tick: groups whose status changed lately, the node's pods unnamed);
+ * 3 adds, per terminating pod, its `deletionTimestamp` and `deletionGracePeriodSeconds`, so pod-sync need not read a
+ * terminating pod to learn that it has nothing to do yet. pod-sync accepts all three; deploy the functions before
+ * the watcher (an older pod-sync refuses a newer version and dead-letters it, which costs only that tick).
  */
-export const TICK_VERSION = 2 as const;
+export const TICK_VERSION = 3 as const;
 
 const tickPod = z.strictObject({
   namespace: k8sName,
@@ -116,11 +118,21 @@ const tickPod = z.strictObject({
   digest: z.string().regex(/^[0-9a-f]{16}$/).optional(),
   /** v2: the pod has a deletionTimestamp */
   deleting: z.literal(true).optional(),
+  /** v3: the pod's deletionTimestamp (with `deleting`) */
+  deletionTimestamp: z.string().max(40).optional(),
+  /** v3: the pod's deletionGracePeriodSeconds (with `deleting`) */
+  deletionGracePeriodSeconds: z.number().int().min(0).max(31_536_000).optional(),
 });
+
+/** The fields of a tick's pod entry each tick version added. */
+const ADDED_IN: Record<2 | 3, readonly (keyof z.infer<typeof tickPod>)[]> = {
+  2: ['phase', 'digest', 'deleting'],
+  3: ['deletionTimestamp', 'deletionGracePeriodSeconds'],
+};
 
 export const StatusTickSchema = z
   .strictObject({
-    v: z.union([z.literal(MESSAGE_VERSION), z.literal(TICK_VERSION)]),
+    v: z.union([z.literal(MESSAGE_VERSION), z.literal(2), z.literal(TICK_VERSION)]),
     kind: z.literal('status-tick'),
     /** ISO time the watcher sent the tick */
     at: z.string().max(40),
@@ -133,11 +145,18 @@ export const StatusTickSchema = z
   })
   .superRefine((t, ctx) => {
     if (t.pods.length === 0 && t.since === undefined) ctx.addIssue({ code: 'custom', path: ['pods'], message: 'a tick names pods, or has `since`' });
-    if (t.v !== MESSAGE_VERSION) return;
-    if (t.since !== undefined) ctx.addIssue({ code: 'custom', path: ['since'], message: `since needs status tick version ${TICK_VERSION}` });
+    if (t.v === MESSAGE_VERSION && t.since !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['since'], message: 'since needs status tick version 2' });
+    }
     t.pods.forEach((p, i) => {
-      for (const k of ['phase', 'digest', 'deleting'] as const) {
-        if (p[k] !== undefined) ctx.addIssue({ code: 'custom', path: ['pods', i, k], message: `${k} needs status tick version ${TICK_VERSION}` });
+      for (const version of [2, 3] as const) {
+        if (t.v >= version) continue;
+        for (const k of ADDED_IN[version]) {
+          if (p[k] !== undefined) ctx.addIssue({ code: 'custom', path: ['pods', i, k], message: `${k} needs status tick version ${version}` });
+        }
+      }
+      if (p.deletionTimestamp !== undefined && !p.deleting) {
+        ctx.addIssue({ code: 'custom', path: ['pods', i, 'deletionTimestamp'], message: 'deletionTimestamp needs deleting' });
       }
     });
   });

@@ -83,6 +83,9 @@ export type Outcome =
 /** A tick or sweep deletes a still-running group of a terminating pod only this long after the deletion was asked. */
 export const POLLED_DELETE_AFTER_SECONDS = 10;
 
+/** A pod whose group still terminates this long after its deletionTimestamp is deleted anyway (gc collects the group). */
+export const TERMINATING_DEADLINE_SECONDS = 30;
+
 /** Work a caller may run after the latency-critical part (Events after every status of a tick). */
 export type Deferred = () => Promise<void>;
 
@@ -461,7 +464,7 @@ export class PodSync {
       if (await this.claimDelete(pod, g.ContainerGroupId)) await this.deps.eci.delete(g.ContainerGroupId);
     }
     if (pending.length > 0) {
-      const deadline = Date.parse(pod.metadata.deletionTimestamp ?? '') + 30_000;
+      const deadline = Date.parse(pod.metadata.deletionTimestamp ?? '') + TERMINATING_DEADLINE_SECONDS * 1000;
       if (!(this.deps.clock.now() > deadline)) return { outcome: 'deleting-wait', groupId: pending[0]?.ContainerGroupId };
       this.deps.logger.warn(
         { pod: `${ns}/${name}`, groups: pending.map((g) => g.ContainerGroupId) },

@@ -9,12 +9,12 @@
  */
 import type { EciContainerGroup } from '../domain/eci.js';
 import type { Pod } from '../domain/k8s.js';
-import { type StatusTick, TICK_VERSION } from '../domain/messages.js';
+import type { StatusTick } from '../domain/messages.js';
 import { TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID } from '../domain/names.js';
 import { podStatusDigest } from '../domain/statusDigest.js';
 import { bridgeTags, FINISHED_GROUP, groupIdOf, isTerminalPhase, listBridgeGroups, podKey, tagOf, type UseCaseDeps } from './context.js';
 import { classify, describeError, isNotFound } from './errors.js';
-import { type Deferred, PodSync, type SyncResult } from './podSync.js';
+import { type Deferred, POLLED_DELETE_AFTER_SECONDS, PodSync, type SyncResult, TERMINATING_DEADLINE_SECONDS } from './podSync.js';
 
 export interface StatusReport {
   pods: number;
@@ -96,12 +96,16 @@ export class StatusSync {
         finishing.push(ref);
         return false;
       }
+      if (known && nothingToDoYet(ref, known, now)) {
+        report.skipped++;
+        return false;
+      }
       if (ref.deleting && ref.groupId && this.waitsTerminating(ref.uid, byId.get(ref.groupId), now)) {
         report.skipped++;
         return false;
       }
       // v2: the watcher sees no group id on the pod, so pod-sync's create is not done yet; the next tick has it
-      if (tick.v === TICK_VERSION && !ref.groupId && !ref.deleting) {
+      if (tick.v >= 2 && !ref.groupId && !ref.deleting) {
         report.skipped++;
         return false;
       }
@@ -309,6 +313,19 @@ export class StatusSync {
       }
     }
   }
+}
+
+/**
+ * A terminating pod whose group still runs or terminates, when the tick says when its deletion was asked (version
+ * 3): pod-sync would only wait — a terminating group until TERMINATING_DEADLINE_SECONDS after the deletionTimestamp,
+ * a running one (the deleting nudge deletes it) until POLLED_DELETE_AFTER_SECONDS after the deletion — so no read.
+ */
+function nothingToDoYet(ref: StatusTick['pods'][number], group: EciContainerGroup, now: number): boolean {
+  const end = Date.parse(ref.deletionTimestamp ?? '');
+  if (!ref.deleting || !Number.isFinite(end)) return false;
+  if (group.Status === 'Terminating') return now <= end + TERMINATING_DEADLINE_SECONDS * 1000;
+  const asked = end - (ref.deletionGracePeriodSeconds ?? 0) * 1000;
+  return (now - asked) / 1000 <= POLLED_DELETE_AFTER_SECONDS;
 }
 
 /** Runs `fn` over `items`, `n` at a time. */

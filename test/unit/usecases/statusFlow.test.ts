@@ -11,7 +11,7 @@ import { groupStatusDigest, podStatusDigest } from '../../../shared/domain/statu
 import { ANNOTATION_GROUP_DELETE, DELETE_CLAIM_SECONDS } from '../../../shared/usecases/context.js';
 import { instrumentEci } from '../../../shared/usecases/heartbeat.js';
 import { mergeTicks, processQueueBatch, type QueueItem } from '../../../shared/usecases/queueBatch.js';
-import { POLLED_DELETE_AFTER_SECONDS, PodSync, type SyncResult } from '../../../shared/usecases/podSync.js';
+import { POLLED_DELETE_AFTER_SECONDS, PodSync, type SyncResult, TERMINATING_DEADLINE_SECONDS } from '../../../shared/usecases/podSync.js';
 import { APPLIED_SKIP_SECONDS, type StatusReport, StatusSync, TERMINATING_READ_SECONDS } from '../../../shared/usecases/statusSync.js';
 import { makePod, nudgeOf, silentLogger, world } from './fakes.js';
 
@@ -299,6 +299,52 @@ describe('status tick version 2: only changed pods are read', () => {
     assert.equal(w.cluster.calls.getPod - gets, 2, 'the group is gone: no read');
     assert.equal(report.deleted, 1, 'the pod deleted at once');
     assert.equal(w.cluster.get('default', a.pod.metadata.name ?? ''), undefined);
+  });
+});
+
+describe('status tick version 3: a terminating pod with nothing to do yet is not read', () => {
+  it('its group terminating: no read until TERMINATING_DEADLINE_SECONDS after the deletionTimestamp, then read and deleted', async () => {
+    const w = world();
+    w.eci.graceful = true;
+    const pods = await createPods(w, 1);
+    const [a] = pods as [(typeof pods)[number]];
+    const stored = w.cluster.get('default', a.pod.metadata.name ?? '');
+    assert.ok(stored);
+    const deletionTimestamp = new Date(w.clock.now() + 30_000).toISOString();
+    stored.metadata.deletionTimestamp = deletionTimestamp;
+    stored.metadata.deletionGracePeriodSeconds = 30;
+    assert.equal((await new PodSync(w.deps).handle(nudgeOf(a.pod, 'deleting'))).outcome, 'deleting-wait');
+    const entry = { namespace: 'default', name: a.pod.metadata.name ?? '', uid: a.pod.metadata.uid ?? '', groupId: a.groupId, deleting: true as const };
+    const tick: StatusTick = { v: 3, kind: 'status-tick', at: 'x', pods: [{ ...entry, deletionTimestamp, deletionGracePeriodSeconds: 30 }] };
+    const s = new StatusSync(w.deps);
+    const gets = w.cluster.calls.getPod;
+    for (let i = 0; i < 30 + TERMINATING_DEADLINE_SECONDS; i += 5) {
+      assert.equal((await s.tick(tick)).skipped, 1);
+      w.clock.t += 5000;
+    }
+    assert.equal(w.cluster.calls.getPod, gets, 'nothing to do while the group terminates: no read');
+    w.clock.t += 1000;
+    const late = await s.tick(tick);
+    assert.equal(w.cluster.calls.getPod - gets, 1, 'past the deadline: read');
+    assert.equal(late.deleted, 1);
+  });
+
+  it('its group still running within POLLED_DELETE_AFTER_SECONDS of the deletion (the deleting nudge has it): no read; after it, read', async () => {
+    const w = world();
+    const pods = await createPods(w, 1);
+    const [a] = pods as [(typeof pods)[number]];
+    w.eci.set(a.groupId, { Status: 'Running' });
+    const deletionTimestamp = new Date(w.clock.now() + 30_000).toISOString();
+    const entry = { namespace: 'default', name: a.pod.metadata.name ?? '', uid: a.pod.metadata.uid ?? '', groupId: a.groupId, deleting: true as const };
+    const v3: StatusTick = { v: 3, kind: 'status-tick', at: 'x', pods: [{ ...entry, deletionTimestamp, deletionGracePeriodSeconds: 30 }] };
+    const gets = w.cluster.calls.getPod;
+    assert.equal((await new StatusSync(w.deps).tick(v3)).skipped, 1);
+    assert.equal(w.cluster.calls.getPod, gets);
+    await new StatusSync(w.deps).tick({ v: 2, kind: 'status-tick', at: 'x', pods: [entry] });
+    assert.equal(w.cluster.calls.getPod - gets, 1, 'a version 2 tick does not say when: read');
+    w.clock.t += (POLLED_DELETE_AFTER_SECONDS + 1) * 1000;
+    await new StatusSync(w.deps).tick(v3);
+    assert.equal(w.cluster.calls.getPod - gets, 2);
   });
 });
 

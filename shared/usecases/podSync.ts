@@ -1,5 +1,7 @@
 /**
- * pod-sync: converges one pod with its container group (level-triggered: the nudge only says which pod to look at).
+ * pod-sync: converges one pod with its container group (level-triggered: the nudge only says which pod to look at;
+ * a version 2 nudge may carry the pod, used instead of a read where a conditional write proves it current:
+ * `usableSnapshot`).
  *
  * Decision rules, in order (each returns an Outcome naming what was done, for logs and tests):
  * 1. Pod gone (a 'deleted' nudge: the watcher saw it go, no read; or NotFound), or a different pod now has that

@@ -83,6 +83,20 @@ export function makeNudge(r: Pick<PodRecord, 'namespace' | 'name' | 'uid' | 'res
   return n;
 }
 
+/**
+ * Nudges waiting to be sent carry their pod only while fewer than this many wait: when the queue is down the send
+ * buffer (SEND_BUFFER_MAX, 10,000) takes the rest without it (pod-sync reads those pods), so the buffer's memory
+ * stays bounded (at most this many pods of ≤ 16 KiB each).
+ */
+export const SNAPSHOT_BUFFER_MAX = 1000;
+
+/** The nudge without the pod it carries (version 1). */
+export function withoutPod(p: PendingNudge): PendingNudge {
+  if (!p.nudge.pod) return p;
+  const { pod: _pod, ...bare } = p.nudge;
+  return { ...p, nudge: { ...bare, v: MESSAGE_VERSION } };
+}
+
 export interface PendingNudge {
   nudge: PodNudge;
   /** the lowest resourceVersion this nudge covers (for the completed mark) */

@@ -4,7 +4,8 @@
  * (many events within a short window → one nudge carrying the strongest reason).
  */
 import type { NudgeReason, PodNudge } from '../shared/domain/messages.js';
-import { MESSAGE_VERSION } from '../shared/domain/messages.js';
+import type { Pod } from '../shared/domain/k8s.js';
+import { compactPod, MESSAGE_VERSION, NUDGE_VERSION } from '../shared/domain/messages.js';
 import type { PodRecord } from './podState.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -65,10 +66,35 @@ export function strongerReason(a: NudgeReason, b: NudgeReason): NudgeReason {
   return PRIORITY[b] > PRIORITY[a] ? b : a;
 }
 
-export function makeNudge(r: Pick<PodRecord, 'namespace' | 'name' | 'uid' | 'resourceVersion'>, reason: NudgeReason): PodNudge {
+/**
+ * A nudge for the pod record; with `pod` (the object the watch just delivered) a version 2 nudge carrying it
+ * (compactPod), so pod-sync need not read it — except for a `deleted` pod (nothing to read), a snapshot of another
+ * version than the record, or a pod too large to carry.
+ */
+export function makeNudge(r: Pick<PodRecord, 'namespace' | 'name' | 'uid' | 'resourceVersion'>, reason: NudgeReason, pod?: Pod): PodNudge {
   const n: PodNudge = { v: MESSAGE_VERSION, kind: 'pod', namespace: r.namespace, name: r.name, uid: r.uid, reason };
   if (r.resourceVersion && r.resourceVersion.length <= 64) n.resourceVersion = r.resourceVersion;
+  const snapshot = pod && reason !== 'deleted' && n.resourceVersion ? compactPod(pod) : undefined;
+  const m = snapshot?.metadata;
+  if (snapshot && m?.uid === r.uid && m.name === r.name && m.namespace === r.namespace && m.resourceVersion === n.resourceVersion) {
+    n.v = NUDGE_VERSION;
+    n.pod = snapshot;
+  }
   return n;
+}
+
+/**
+ * Nudges waiting to be sent carry their pod only while fewer than this many wait: when the queue is down the send
+ * buffer (SEND_BUFFER_MAX, 10,000) takes the rest without it (pod-sync reads those pods), so the buffer's memory
+ * stays bounded (at most this many pods of ≤ 16 KiB each).
+ */
+export const SNAPSHOT_BUFFER_MAX = 1000;
+
+/** The nudge without the pod it carries (version 1). */
+export function withoutPod(p: PendingNudge): PendingNudge {
+  if (!p.nudge.pod) return p;
+  const { pod: _pod, ...bare } = p.nudge;
+  return { ...p, nudge: { ...bare, v: MESSAGE_VERSION } };
 }
 
 export interface PendingNudge {

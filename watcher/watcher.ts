@@ -14,7 +14,7 @@ import type { Clock, Cluster, Logger, PodWatchHandle, QueueSender } from '../sha
 import { Checkpoint } from './checkpoint.js';
 import { isNotFound } from './errors.js';
 import type { EventType, PendingNudge, StartupMarks } from './forwarder.js';
-import { Coalescer, decide, makeNudge } from './forwarder.js';
+import { Coalescer, decide, makeNudge, SNAPSHOT_BUFFER_MAX, withoutPod } from './forwarder.js';
 import { HealthServer } from './http.js';
 import { LeaderElector } from './leader.js';
 import { type WatcherMetrics, watcherMetrics } from './metrics.js';
@@ -137,7 +137,12 @@ export class Watcher {
   }
 
   #newCoalescer(): Coalescer {
-    return new Coalescer(this.#cfg.NUDGE_COALESCE_MS, (p) => this.#sender.enqueue(p), () => this.#d.clock.now());
+    return new Coalescer(
+      this.#cfg.NUDGE_COALESCE_MS,
+      // a long queue outage: the nudges buffered beyond SNAPSHOT_BUFFER_MAX wait without their pod
+      (p) => this.#sender.enqueue(this.#sender.size < SNAPSHOT_BUFFER_MAX ? p : withoutPod(p)),
+      () => this.#d.clock.now(),
+    );
   }
 
   #newSender(): Sender {
@@ -327,7 +332,8 @@ export class Watcher {
     else this.#records.set(uid, next);
     this.metrics.pods.set(this.#records.size);
     if (d.reason) {
-      this.#coalescer.add(makeNudge(next, d.reason), rv);
+      // the nudge carries the pod as delivered: pod-sync need not read it again (shared/domain/messages.ts)
+      this.#coalescer.add(makeNudge(next, d.reason, pod), rv);
       if (type === 'DELETED') this.#nudged.forget(uid);
       else this.#nudged.nudged(uid, now);
     } else {

@@ -1,10 +1,11 @@
 /**
- * Queue messages: nudges, not state. A message says only which pod(s) to look at and why; the handler
- * re-reads the pod and its container group and converges them, so duplicate, late or reordered messages are
- * harmless. On the wire each message is base64(JSON) (MNS SDK does not XML-escape; EventBridge decodes base64).
+ * Queue messages: nudges, not state. A message says which pod(s) to look at and why; the handler looks at the
+ * pod (a version 2 nudge may carry it as the watch delivered it, trusted only where a conditional write proves it
+ * current) and its container group and converges them, so duplicate, late or reordered messages are harmless. On the wire each message is base64(JSON) (MNS SDK does not XML-escape; EventBridge decodes base64).
  * Schema-versioned with `v`; strict objects so a malformed message is refused with a reason, never guessed at.
  */
 import { z } from 'zod';
+import type { Pod } from './k8s.js';
 
 export const MESSAGE_VERSION = 1 as const;
 
@@ -22,18 +23,75 @@ export type NudgeReason = z.infer<typeof NudgeReason>;
 const k8sName = z.string().min(1).max(253);
 const uid = z.string().min(1).max(64);
 
-export const PodNudgeSchema = z.strictObject({
-  v: z.literal(MESSAGE_VERSION),
-  kind: z.literal('pod'),
-  namespace: k8sName,
-  name: k8sName,
-  uid,
-  resourceVersion: z.string().max(64).optional(),
-  reason: NudgeReason,
-  /** retry attempt number, for delayed re-nudges */
-  attempt: z.number().int().min(0).max(1000).optional(),
-});
+/**
+ * Pod nudge versions: 1 names the pod; 2 may add `pod`, the pod as the watcher's watch delivered it (metadata
+ * without managedFields, spec, status: `compactPod`), so pod-sync need not read it (shared/usecases/podSync.ts says
+ * when it trusts it). The snapshot must be of the nudge's pod (same namespace, name, uid, resourceVersion) and at
+ * most MAX_SNAPSHOT_BYTES of JSON; the watcher sends version 1 without it when a pod is larger. pod-sync accepts
+ * both; deploy the functions before the watcher (an older pod-sync refuses version 2 and dead-letters it: that pod
+ * then waits for the next nudge, tick or resync).
+ */
+export const NUDGE_VERSION = 2 as const;
+
+/**
+ * The largest pod snapshot a nudge carries, as JSON: base64 makes it 4/3 larger, so a nudge stays under 22 KiB,
+ * far below MNS's 64 KiB (and a batch of 16 is split by the queue adapter at 64 KiB).
+ */
+export const MAX_SNAPSHOT_BYTES = 16 * 1024;
+
+/** A pod object as JSON; only its identity is checked here, the rest is the apiserver's own validated object. */
+const podSnapshot = z.looseObject({
+  metadata: z.looseObject({ namespace: k8sName, name: k8sName, uid, resourceVersion: z.string().min(1).max(64) }),
+  spec: z.looseObject({}),
+  status: z.looseObject({}).optional(),
+})
+  // typed as the Pod it is (the identity check is all the schema adds)
+  .transform((p) => p as unknown as Pod);
+
+export const PodNudgeSchema = z
+  .strictObject({
+    v: z.union([z.literal(MESSAGE_VERSION), z.literal(NUDGE_VERSION)]),
+    kind: z.literal('pod'),
+    namespace: k8sName,
+    name: k8sName,
+    uid,
+    resourceVersion: z.string().max(64).optional(),
+    reason: NudgeReason,
+    /** retry attempt number, for delayed re-nudges */
+    attempt: z.number().int().min(0).max(1000).optional(),
+    /** v2: the pod as the watch delivered it at `resourceVersion` */
+    pod: podSnapshot.optional(),
+  })
+  .superRefine((n, ctx) => {
+    if (!n.pod) return;
+    if (n.v !== NUDGE_VERSION) {
+      ctx.addIssue({ code: 'custom', path: ['pod'], message: `pod needs nudge version ${NUDGE_VERSION}` });
+      return;
+    }
+    const m = n.pod.metadata;
+    if (m.namespace !== n.namespace || m.name !== n.name || m.uid !== n.uid || m.resourceVersion !== n.resourceVersion) {
+      ctx.addIssue({ code: 'custom', path: ['pod', 'metadata'], message: 'the snapshot is not of the nudged pod at its resourceVersion' });
+    }
+    if (jsonBytes(n.pod) > MAX_SNAPSHOT_BYTES) {
+      ctx.addIssue({ code: 'custom', path: ['pod'], message: `the snapshot exceeds ${MAX_SNAPSHOT_BYTES} bytes` });
+    }
+  });
 export type PodNudge = z.infer<typeof PodNudgeSchema>;
+
+/**
+ * The pod as a nudge carries it: metadata without managedFields (the largest part of most pods, and nothing the
+ * bridge reads), spec and status; undefined when that is larger than MAX_SNAPSHOT_BYTES (pod-sync then reads).
+ */
+export function compactPod(pod: Pod): Pod | undefined {
+  const { managedFields: _m, ...metadata } = pod.metadata as Pod['metadata'] & { managedFields?: unknown };
+  const out: Pod = { metadata, spec: pod.spec, ...(pod.status ? { status: pod.status } : {}) };
+  if (!metadata.namespace || !metadata.name || !metadata.uid || !metadata.resourceVersion) return undefined;
+  return jsonBytes(out) <= MAX_SNAPSHOT_BYTES ? out : undefined;
+}
+
+function jsonBytes(value: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(value)).length;
+}
 
 /** Pods named per status tick at most; the watcher splits larger sets into several ticks. */
 export const MAX_PODS_PER_TICK = 100;
@@ -41,10 +99,12 @@ export const MAX_PODS_PER_TICK = 100;
 /**
  * Status tick versions: 1 names pods (and their recorded group); 2 adds, per pod, what the watcher sees of it —
  * `phase`, the status `digest` (shared/domain/statusDigest.ts) and `deleting` — so pod-sync reads only the pods
- * whose group changed, and `since` (the steady tick: groups whose status changed lately, the node's pods unnamed). pod-sync accepts both; deploy the functions before the watcher (an older pod-sync refuses
- * version 2 and dead-letters it, which costs only that tick).
+ * whose group changed, and `since` (the steady tick: groups whose status changed lately, the node's pods unnamed);
+ * 3 adds, per terminating pod, its `deletionTimestamp` and `deletionGracePeriodSeconds`, so pod-sync need not read a
+ * terminating pod to learn that it has nothing to do yet. pod-sync accepts all three; deploy the functions before
+ * the watcher (an older pod-sync refuses a newer version and dead-letters it, which costs only that tick).
  */
-export const TICK_VERSION = 2 as const;
+export const TICK_VERSION = 3 as const;
 
 const tickPod = z.strictObject({
   namespace: k8sName,
@@ -58,11 +118,21 @@ const tickPod = z.strictObject({
   digest: z.string().regex(/^[0-9a-f]{16}$/).optional(),
   /** v2: the pod has a deletionTimestamp */
   deleting: z.literal(true).optional(),
+  /** v3: the pod's deletionTimestamp (with `deleting`) */
+  deletionTimestamp: z.string().max(40).optional(),
+  /** v3: the pod's deletionGracePeriodSeconds (with `deleting`) */
+  deletionGracePeriodSeconds: z.number().int().min(0).max(31_536_000).optional(),
 });
+
+/** The fields of a tick's pod entry each tick version added. */
+const ADDED_IN: Record<2 | 3, readonly (keyof z.infer<typeof tickPod>)[]> = {
+  2: ['phase', 'digest', 'deleting'],
+  3: ['deletionTimestamp', 'deletionGracePeriodSeconds'],
+};
 
 export const StatusTickSchema = z
   .strictObject({
-    v: z.union([z.literal(MESSAGE_VERSION), z.literal(TICK_VERSION)]),
+    v: z.union([z.literal(MESSAGE_VERSION), z.literal(2), z.literal(TICK_VERSION)]),
     kind: z.literal('status-tick'),
     /** ISO time the watcher sent the tick */
     at: z.string().max(40),
@@ -75,11 +145,18 @@ export const StatusTickSchema = z
   })
   .superRefine((t, ctx) => {
     if (t.pods.length === 0 && t.since === undefined) ctx.addIssue({ code: 'custom', path: ['pods'], message: 'a tick names pods, or has `since`' });
-    if (t.v !== MESSAGE_VERSION) return;
-    if (t.since !== undefined) ctx.addIssue({ code: 'custom', path: ['since'], message: `since needs status tick version ${TICK_VERSION}` });
+    if (t.v === MESSAGE_VERSION && t.since !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['since'], message: 'since needs status tick version 2' });
+    }
     t.pods.forEach((p, i) => {
-      for (const k of ['phase', 'digest', 'deleting'] as const) {
-        if (p[k] !== undefined) ctx.addIssue({ code: 'custom', path: ['pods', i, k], message: `${k} needs status tick version ${TICK_VERSION}` });
+      for (const version of [2, 3] as const) {
+        if (t.v >= version) continue;
+        for (const k of ADDED_IN[version]) {
+          if (p[k] !== undefined) ctx.addIssue({ code: 'custom', path: ['pods', i, k], message: `${k} needs status tick version ${version}` });
+        }
+      }
+      if (p.deletionTimestamp !== undefined && !p.deleting) {
+        ctx.addIssue({ code: 'custom', path: ['pods', i, 'deletionTimestamp'], message: 'deletionTimestamp needs deleting' });
       }
     });
   });

@@ -1,5 +1,7 @@
 /**
- * pod-sync: converges one pod with its container group (level-triggered: the nudge only says which pod to look at).
+ * pod-sync: converges one pod with its container group (level-triggered: the nudge only says which pod to look at;
+ * a version 2 nudge may carry the pod, used instead of a read where a conditional write proves it current:
+ * `usableSnapshot`).
  *
  * Decision rules, in order (each returns an Outcome naming what was done, for logs and tests):
  * 1. Pod gone (a 'deleted' nudge: the watcher saw it go, no read; or NotFound), or a different pod now has that
@@ -99,6 +101,9 @@ function racing(wrote: EventWrite, ev: K8sEvent, nowMs: number): boolean {
   return nowMs - Date.parse(ev.lastTimestamp ?? '') < MIRROR_RACE_SECONDS * 1000;
 }
 
+/** A pod whose group still terminates this long after its deletionTimestamp is deleted anyway (gc collects the group). */
+export const TERMINATING_DEADLINE_SECONDS = 30;
+
 /** Work a caller may run after the latency-critical part (Events after every status of a tick). */
 export type Deferred = () => Promise<void>;
 
@@ -110,6 +115,12 @@ export interface SyncResult {
 }
 
 export class PodSync {
+  /**
+   * Pods taken from a nudge's snapshot and not yet proven current: the first metadata write of a create is then
+   * conditional on the snapshot's resourceVersion (see usableSnapshot).
+   */
+  readonly #snapshots = new WeakSet<Pod>();
+
   /**
    * `services`: the Services read for the kubelet's service env, shared by one batch (forBatch); without it each
    * create reads its own.
@@ -140,6 +151,19 @@ export class PodSync {
     if (nudge.reason === 'deleted') {
       await this.cleanUid(nudge.uid);
       return { outcome: 'gone-cleaned' };
+    }
+    const snapshot = usableSnapshot(nudge);
+    if (snapshot) {
+      this.#snapshots.add(snapshot);
+      try {
+        return await this.convergePod(snapshot, undefined, nudge);
+      } catch (err) {
+        // Its conditional write found the pod changed (Conflict) or gone (NotFound): read it, and converge that.
+        if (!this.#snapshots.has(snapshot) || !(isConflict(err) || isNotFound(err))) throw err;
+        this.deps.logger.debug({ pod: `${nudge.namespace}/${nudge.name}`, err: describeError(err) }, "the nudge's pod snapshot is stale: reading the pod");
+      } finally {
+        this.#snapshots.delete(snapshot);
+      }
     }
     let pod: Pod | undefined;
     try {
@@ -279,9 +303,13 @@ export class PodSync {
 
   private async markCreateAttempt(pod: Pod): Promise<void> {
     const at = new Date(this.deps.clock.now()).toISOString();
+    // a pod from a nudge's snapshot: the mark proves it current (a Conflict or NotFound makes converge read it)
+    const rv = this.#snapshots.has(pod) ? pod.metadata.resourceVersion : undefined;
     const updated = await this.deps.cluster.patchPodMetadata(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
       annotations: { [ANNOTATION_CREATE_ATTEMPTED]: at },
+      ...(rv ? { resourceVersion: rv } : {}),
     });
+    this.#snapshots.delete(pod);
     pod.metadata.annotations = updated.metadata.annotations ?? { ...(pod.metadata.annotations ?? {}), [ANNOTATION_CREATE_ATTEMPTED]: at };
   }
 
@@ -491,13 +519,22 @@ export class PodSync {
       if (await this.claimDelete(pod, g.ContainerGroupId)) await this.deps.eci.delete(g.ContainerGroupId);
     }
     if (pending.length > 0) {
-      const deadline = Date.parse(pod.metadata.deletionTimestamp ?? '') + 30_000;
+      const deadline = Date.parse(pod.metadata.deletionTimestamp ?? '') + TERMINATING_DEADLINE_SECONDS * 1000;
       if (!(this.deps.clock.now() > deadline)) return { outcome: 'deleting-wait', groupId: pending[0]?.ContainerGroupId };
       this.deps.logger.warn(
         { pod: `${ns}/${name}`, groups: pending.map((g) => g.ContainerGroupId) },
         'grace period over and the group still terminates: deleting the pod (gc collects the group)',
       );
     }
+    await this.finalDelete(ns, name, uid);
+    return { outcome: 'deleted', groupId: groups[0]?.ContainerGroupId };
+  }
+
+  /**
+   * The pod's final delete (grace 0, UID precondition), once its group is gone or finished. A status tick calls it
+   * directly, without reading the pod, for a terminating pod whose group the watcher named and ECI no longer runs.
+   */
+  async finalDelete(ns: string, name: string, uid: string): Promise<void> {
     try {
       await this.deps.cluster.deletePod(ns, name, { uid, gracePeriodSeconds: 0 });
     } catch (err) {
@@ -510,7 +547,6 @@ export class PodSync {
         });
       }
     }
-    return { outcome: 'deleted', groupId: groups[0]?.ContainerGroupId };
   }
 
   /**
@@ -628,6 +664,27 @@ export class PodSync {
   }
 }
 
+
+/**
+ * The pod a nudge carries (version 2), where using it instead of a read is safe whatever happened since the watch
+ * delivered it; undefined where pod-sync reads the pod:
+ * - no group recorded and no create attempted, not deleting (a new pod: the `bound` nudge): the create's first
+ *   write, the create-attempted mark, is conditional on the snapshot's resourceVersion, so a pod that changed
+ *   since (the mark written by another invocation, the pod deleted) is read before anything else is written;
+ * - deleting, with a recorded group or a create attempted: what follows is ECI's say (the group still runs: the
+ *   delete claim, conditional on the resourceVersion, so a stale snapshot only leaves the group to the next tick;
+ *   the group gone or finished: the pod's final delete, with a UID precondition).
+ * A pod with a group that is not deleting (its status, Events, a lost group) is read: a stale snapshot could make
+ * those writes wrong, and such nudges (a user's edit, a resync) are few.
+ */
+export function usableSnapshot(nudge: PodNudge): Pod | undefined {
+  const pod = nudge.pod;
+  if (!pod || nudge.reason === 'deleted' || pod.metadata.uid !== nudge.uid) return undefined;
+  const hasGroup = Boolean(groupIdOf(pod)) || createAttempted(pod);
+  const usable = pod.metadata.deletionTimestamp ? hasGroup : !hasGroup;
+  // a copy: converge writes what it learns onto the pod, the message stays as it came
+  return usable ? structuredClone(pod) : undefined;
+}
 
 export function podNudgeOf(pod: Pod, attempt: number): Pick<PodNudge, 'namespace' | 'name' | 'uid' | 'attempt'> {
   return {

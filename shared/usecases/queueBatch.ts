@@ -8,7 +8,7 @@
  * The batch always resolves: EventBridge retries whole batches, which would repeat the good messages.
  */
 import { encodeBody } from '../domain/messages-codec.js';
-import { MAX_MESSAGE_BYTES, MESSAGE_VERSION, type PodNudge, type QueueMessage, type StatusTick, TICK_VERSION } from '../domain/messages.js';
+import { MAX_MESSAGE_BYTES, MESSAGE_VERSION, type PodNudge, type QueueMessage, type StatusTick } from '../domain/messages.js';
 import type { Logger, QueueSender } from '../ports/index.js';
 import { describeError } from './errors.js';
 import type { PodSync, SyncResult } from './podSync.js';
@@ -107,7 +107,8 @@ export function mergeTicks(ticks: readonly StatusTick[]): StatusTick {
   const pods = new Map<string, StatusTick['pods'][number]>();
   for (const t of ticks) for (const p of t.pods) pods.set(p.uid, p);
   const last = ticks[ticks.length - 1];
-  const v = ticks.some((t) => t.v === TICK_VERSION) ? TICK_VERSION : MESSAGE_VERSION;
+  // the newest version among them: every field of an older entry means the same in a newer tick
+  const v = Math.max(MESSAGE_VERSION, ...ticks.map((t) => t.v)) as StatusTick['v'];
   const windows = ticks.map((t) => t.since).filter((x): x is number => x !== undefined);
   const since = windows.length > 0 ? { since: Math.max(...windows) } : {};
   return { v, kind: 'status-tick', at: last?.at ?? '', ...since, pods: [...pods.values()] } as StatusTick;

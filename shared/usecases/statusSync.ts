@@ -9,11 +9,12 @@
  */
 import type { EciContainerGroup } from '../domain/eci.js';
 import type { Pod } from '../domain/k8s.js';
-import { type StatusTick, TICK_VERSION } from '../domain/messages.js';
+import type { StatusTick } from '../domain/messages.js';
 import { TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID } from '../domain/names.js';
+import { podStatusDigest } from '../domain/statusDigest.js';
 import { bridgeTags, FINISHED_GROUP, groupIdOf, isTerminalPhase, listBridgeGroups, podKey, tagOf, type UseCaseDeps } from './context.js';
 import { classify, describeError, isNotFound } from './errors.js';
-import { type Deferred, PodSync, type SyncResult } from './podSync.js';
+import { type Deferred, POLLED_DELETE_AFTER_SECONDS, PodSync, type SyncResult, TERMINATING_DEADLINE_SECONDS } from './podSync.js';
 
 export interface StatusReport {
   pods: number;
@@ -41,6 +42,14 @@ const QUIET: ReadonlySet<string> = new Set(['Scheduling', 'Pending', 'Running'])
  */
 export const TERMINATING_READ_SECONDS = 10;
 
+/**
+ * A tick skips a pod whose described group has the status digest this instance converged the pod to within this
+ * many seconds, though the watcher's digest differs: the watcher has not seen that write yet (the tick was sent
+ * before it), so a read would find the pod converged. Per instance; after it the pod is read as before, so a
+ * write of another instance that landed after this one is corrected at most this late.
+ */
+export const APPLIED_SKIP_SECONDS = 10;
+
 /** Pods a tick (or sweep) converges at the same time. */
 export const TICK_CONCURRENCY = 16;
 
@@ -52,6 +61,10 @@ export class StatusSync {
   private readonly podSync: PodSync;
   /** pod UID → when this instance last read it as terminating with its group still there */
   private readonly terminatingRead = new Map<string, number>();
+  /** pod UID → the status digest this instance converged it to, and when (see appliedLately) */
+  private readonly applied = new Map<string, { digest: string; at: number }>();
+  /** pod UID → when this instance sent its final delete from a tick (see finish) */
+  private readonly finalDeleteSent = new Map<string, number>();
   constructor(private readonly deps: UseCaseDeps) {
     this.podSync = new PodSync(deps);
   }
@@ -71,22 +84,40 @@ export class StatusSync {
     const digestOf = this.deps.domain.groupDigest;
     const now = this.deps.clock.now();
     this.forgetTerminatingReads(now);
+    const finishing: StatusTick['pods'] = [];
     const toRead = refs.filter((ref) => {
+      if (ref.deleting && ref.groupId && this.finalDeleteSent.has(ref.uid)) {
+        report.skipped++;
+        return false;
+      }
+      // terminating, and its group gone or finished: the final delete needs nothing from the pod
+      const known = ref.deleting && ref.groupId ? byId.get(ref.groupId) : undefined;
+      if (ref.deleting && ref.groupId && (!known || FINISHED_GROUP.has(known.Status))) {
+        finishing.push(ref);
+        return false;
+      }
+      if (known && nothingToDoYet(ref, known, now)) {
+        report.skipped++;
+        return false;
+      }
       if (ref.deleting && ref.groupId && this.waitsTerminating(ref.uid, byId.get(ref.groupId), now)) {
         report.skipped++;
         return false;
       }
       // v2: the watcher sees no group id on the pod, so pod-sync's create is not done yet; the next tick has it
-      if (tick.v === TICK_VERSION && !ref.groupId && !ref.deleting) {
+      if (tick.v >= 2 && !ref.groupId && !ref.deleting) {
         report.skipped++;
         return false;
       }
       if (!digestOf || !ref.digest || !ref.groupId || ref.deleting) return true;
       const group = byId.get(ref.groupId);
-      if (!group || digestOf(group, ref.phase) !== ref.digest) return true;
+      if (!group) return true;
+      const want = digestOf(group, ref.phase);
+      if (want !== ref.digest && want !== this.appliedLately(ref.uid, now)) return true;
       report.skipped++;
       return false;
     });
+    await pool(finishing, TICK_CONCURRENCY, (ref) => this.finish(ref, now, report));
     const pods: Pod[] = [];
     await Promise.all(
       toRead.map(async (ref) => {
@@ -119,6 +150,34 @@ export class StatusSync {
     return report;
   }
 
+  /**
+   * The final delete of a terminating pod whose group is gone or finished, without reading the pod: what a read
+   * would add is known (the watcher named the pod terminating with that group; the delete's UID precondition
+   * keeps another pod under the name safe). Sent once per TERMINATING_READ_SECONDS per instance: the ticks that
+   * follow until the watcher sees the pod go name it again.
+   */
+  private async finish(ref: StatusTick['pods'][number], now: number, report: StatusReport): Promise<void> {
+    this.finalDeleteSent.set(ref.uid, now);
+    try {
+      await this.podSync.finalDelete(ref.namespace, ref.name, ref.uid);
+      report.deleted++;
+    } catch (err) {
+      report.failed++;
+      this.finalDeleteSent.delete(ref.uid);
+      this.deps.logger.warn({ pod: `${ref.namespace}/${ref.name}`, err: describeError(err) }, 'status tick: final delete failed');
+    }
+  }
+
+  /**
+   * The status digest this instance left the pod with (written, or found already so) within
+   * APPLIED_SKIP_SECONDS: a tick sent before the watcher saw that write still carries the old digest, and reading
+   * the pod again would only find it converged.
+   */
+  private appliedLately(uid: string, now: number): string | undefined {
+    const a = this.applied.get(uid);
+    return a && now - a.at < APPLIED_SKIP_SECONDS * 1000 ? a.digest : undefined;
+  }
+
   /** Is this terminating pod's group still there, and was the pod read within TERMINATING_READ_SECONDS? */
   private waitsTerminating(uid: string, group: EciContainerGroup | undefined, now: number): boolean {
     if (!group || FINISHED_GROUP.has(group.Status)) return false;
@@ -130,6 +189,8 @@ export class StatusSync {
 
   private forgetTerminatingReads(now: number): void {
     for (const [uid, at] of this.terminatingRead) if (now - at >= TERMINATING_READ_SECONDS * 1000) this.terminatingRead.delete(uid);
+    for (const [uid, at] of this.finalDeleteSent) if (now - at >= TERMINATING_READ_SECONDS * 1000) this.finalDeleteSent.delete(uid);
+    for (const [uid, a] of this.applied) if (now - a.at >= APPLIED_SKIP_SECONDS * 1000) this.applied.delete(uid);
   }
 
   /**
@@ -239,6 +300,9 @@ export class StatusSync {
   private async one(pod: Pod, group: EciContainerGroup | null | undefined, report: StatusReport, later?: Deferred[]): Promise<void> {
     try {
       const res: SyncResult = await this.podSync.convergePod(pod, group, undefined, later);
+      if ((res.outcome === 'status-patched' || res.outcome === 'unchanged') && group && !pod.metadata.deletionTimestamp) {
+        this.applied.set(pod.metadata.uid ?? '', { digest: podStatusDigest(pod.status), at: this.deps.clock.now() });
+      }
       if (res.outcome === 'status-patched' || res.outcome === 'group-lost') report.patched++;
       else if (res.outcome === 'deleted') report.deleted++;
       else report.unchanged++;
@@ -249,6 +313,19 @@ export class StatusSync {
       }
     }
   }
+}
+
+/**
+ * A terminating pod whose group still runs or terminates, when the tick says when its deletion was asked (version
+ * 3): pod-sync would only wait — a terminating group until TERMINATING_DEADLINE_SECONDS after the deletionTimestamp,
+ * a running one (the deleting nudge deletes it) until POLLED_DELETE_AFTER_SECONDS after the deletion — so no read.
+ */
+function nothingToDoYet(ref: StatusTick['pods'][number], group: EciContainerGroup, now: number): boolean {
+  const end = Date.parse(ref.deletionTimestamp ?? '');
+  if (!ref.deleting || !Number.isFinite(end)) return false;
+  if (group.Status === 'Terminating') return now <= end + TERMINATING_DEADLINE_SECONDS * 1000;
+  const asked = end - (ref.deletionGracePeriodSeconds ?? 0) * 1000;
+  return (now - asked) / 1000 <= POLLED_DELETE_AFTER_SECONDS;
 }
 
 /** Runs `fn` over `items`, `n` at a time. */

@@ -19,6 +19,9 @@ import type { FcEventHandler } from '../../../shared/sim/fc.js';
 import { FUNCTIONS_HEARTBEAT_NAME, leaseToHeartbeat } from '../../../shared/domain/heartbeat.js';
 import { decodeBody, encodeBody } from '../../../shared/domain/messages-codec.js';
 import { decodeMessage, encodeMessage, type PodNudge, type QueueMessage } from '../../../shared/domain/messages.js';
+import type { Pod } from '../../../shared/domain/k8s.js';
+import { makeNudge } from '../../../watcher/forwarder.js';
+import { toRecord } from '../../../watcher/podState.js';
 import { ANNOTATION_INSTANCE_ID, TAG_CLUSTER, TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID, TAG_VNODE } from '../../../shared/domain/names.js';
 import { clusterCaPem, createTestNamespace, loadKubeConfig, NO_KUBECONFIG, podManifest, type TestNamespace, testKubeconfig, uniqueName } from '../../helpers/kube.js';
 import { fcContext, queueEvent, RecordingQueue, silentLogger as silent, timerEvent } from '../../helpers/fc.js';
@@ -117,6 +120,43 @@ describe('FC functions end to end (real apiserver, ECI emulator, FC-shaped event
   }
 
   const read = (name: string) => core.readNamespacedPod({ namespace: ns.name, name });
+
+  /** The nudge the watcher builds for `pod` as its watch delivered it (version 2: it carries the pod). */
+  function carrying(pod: V1Pod, reason: PodNudge['reason'] = 'bound'): string {
+    const plain = JSON.parse(JSON.stringify(pod)) as Pod;
+    const n = makeNudge(toRecord(plain, Date.now()), reason, plain);
+    assert.equal(n.v, 2, 'the nudge carries the pod');
+    return encodeMessage(n);
+  }
+
+  it('a nudge carrying the pod: one group; the same copy after the create (stale) and after Running changes nothing', async () => {
+    emu.resetCalls();
+    const pod = await createPod(uniqueName('snap'));
+    const body = carrying(pod);
+    await podSync(queueEvent([body, body]), fcContext('pod-sync'));
+    const groups = groupsOf(pod.metadata?.uid ?? '');
+    assert.equal(groups.length, 1);
+    const id = groups[0]?.ContainerGroupId;
+    await tickUntil([pod], 'Running', async () => (await read(pod.metadata?.name ?? '')).status?.phase === 'Running');
+    // the copy from before the create, delivered late: its conditional mark meets a Conflict, the pod is read
+    await podSync(queueEvent([body]), fcContext('pod-sync'));
+    await deliverQueued();
+    assert.equal(groupsOf(pod.metadata?.uid ?? '').length, 1);
+    const after = await read(pod.metadata?.name ?? '');
+    assert.equal(after.metadata?.annotations?.[ANNOTATION_INSTANCE_ID], id);
+    assert.equal(after.status?.phase, 'Running');
+    assert.notEqual(after.status?.reason, 'ContainerGroupCreating', 'a stale copy does not write the create status again');
+    assert.equal(emu.calls().byAction.CreateContainerGroup, 1, 'one CreateContainerGroup: the stale copies were read, not trusted');
+  });
+
+  it('a nudge carrying a pod deleted since creates no group', async () => {
+    const pod = await createPod(uniqueName('snapgone'));
+    const body = carrying(pod);
+    await core.deleteNamespacedPod({ namespace: ns.name, name: pod.metadata?.name ?? '', gracePeriodSeconds: 0 });
+    await podSync(queueEvent([body]), fcContext('pod-sync'));
+    await deliverQueued();
+    assert.equal(groupsOf(pod.metadata?.uid ?? '').length, 0);
+  });
 
   it('a bound pod gets exactly one group (every message delivered twice) and reaches Running with conditions and container statuses', async (t) => {
     emu.resetCalls();

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Pod } from '../../../shared/domain/k8s.js';
 import {
+  compactPod,
   decodeMessage,
   encodeMessage,
+  MAX_MESSAGE_BYTES,
+  MAX_SNAPSHOT_BYTES,
   MAX_PODS_PER_TICK,
   MessageError,
   priorityOf,
@@ -20,7 +24,28 @@ const nudge: QueueMessage = {
   reason: 'bound',
 };
 
+/** The pod `nudge` names, as the watch delivered it. */
+const snapshot: Pod = {
+  metadata: { namespace: 'default', name: 'web-1', uid: nudge.uid, resourceVersion: '42', annotations: { a: 'b' } },
+  spec: { nodeName: 'vnode', containers: [{ name: 'app', image: 'nginx' }] },
+  status: { phase: 'Pending' },
+};
+
 describe('queue messages', () => {
+  it('round-trips a version 2 nudge carrying the pod', () => {
+    const v2: QueueMessage = { ...nudge, v: 2, pod: snapshot } as QueueMessage;
+    assert.deepEqual(decodeMessage(encodeMessage(v2)), v2);
+  });
+
+  it('compactPod drops managedFields and refuses a pod over MAX_SNAPSHOT_BYTES (the nudge then carries none)', () => {
+    const managed = { ...snapshot, metadata: { ...snapshot.metadata, managedFields: [{ manager: 'kubectl' }] } } as Pod;
+    assert.deepEqual(compactPod(managed), snapshot);
+    const big = { ...snapshot, metadata: { ...snapshot.metadata, annotations: { big: 'é'.repeat(MAX_SNAPSHOT_BYTES / 2) } } };
+    assert.equal(compactPod(big), undefined, 'bytes, not characters, are counted');
+    const body = encodeMessage({ ...nudge, v: 2, pod: compactPod({ ...big, metadata: { ...snapshot.metadata } }) } as QueueMessage);
+    assert.ok(body.length < MAX_MESSAGE_BYTES / 2);
+  });
+
   it('status ticks have the highest MNS priority, nudges the default', () => {
     assert.equal(priorityOf({ kind: 'status-tick' }), MNS_LIMITS.minPriority);
     assert.equal(priorityOf({ kind: 'pod' }), MNS_LIMITS.defaultPriority);
@@ -64,7 +89,16 @@ describe('queue messages', () => {
     ['base64 of non-JSON', btoa('hello'), 'not-json'],
     ['unknown kind', JSON.stringify({ ...nudge, kind: 'node' }), 'schema'],
     ['extra field', JSON.stringify({ ...nudge, spec: {} }), 'schema'],
-    ['future version', JSON.stringify({ ...nudge, v: 2 }), 'schema'],
+    ['future version', JSON.stringify({ ...nudge, v: 3 }), 'schema'],
+    ['a version 1 nudge carrying the pod', JSON.stringify({ ...nudge, pod: snapshot }), 'schema'],
+    ['a pod snapshot of another uid', JSON.stringify({ ...nudge, v: 2, pod: { ...snapshot, metadata: { ...snapshot.metadata, uid: 'other' } } }), 'schema'],
+    ['a pod snapshot of another resourceVersion', JSON.stringify({ ...nudge, v: 2, pod: { ...snapshot, metadata: { ...snapshot.metadata, resourceVersion: '41' } } }), 'schema'],
+    ['a pod snapshot without spec', JSON.stringify({ ...nudge, v: 2, pod: { metadata: snapshot.metadata } }), 'schema'],
+    [
+      'a pod snapshot over MAX_SNAPSHOT_BYTES',
+      JSON.stringify({ ...nudge, v: 2, pod: { ...snapshot, metadata: { ...snapshot.metadata, annotations: { big: 'x'.repeat(MAX_SNAPSHOT_BYTES) } } } }),
+      'schema',
+    ],
     ['bad reason', JSON.stringify({ ...nudge, reason: 'because' }), 'schema'],
     ['empty tick', JSON.stringify({ v: 1, kind: 'status-tick', at: 'x', pods: [] }), 'schema'],
     [
@@ -80,7 +114,17 @@ describe('queue messages', () => {
     ['a version 1 steady tick', JSON.stringify({ v: 1, kind: 'status-tick', at: 'x', since: 15, pods: [] }), 'schema'],
     ['a version 2 tick naming no pod and without since', JSON.stringify({ v: 2, kind: 'status-tick', at: 'x', pods: [] }), 'schema'],
     ['a steady window over an hour', JSON.stringify({ v: 2, kind: 'status-tick', at: 'x', since: 3601, pods: [] }), 'schema'],
-    ['a version 3 tick', JSON.stringify({ v: 3, kind: 'status-tick', at: 'x', pods: [{ namespace: 'n', name: 'p', uid: 'u' }] }), 'schema'],
+    ['a version 4 tick', JSON.stringify({ v: 4, kind: 'status-tick', at: 'x', pods: [{ namespace: 'n', name: 'p', uid: 'u' }] }), 'schema'],
+    [
+      'a version 2 tick with a deletionTimestamp',
+      JSON.stringify({ v: 2, kind: 'status-tick', at: 'x', pods: [{ namespace: 'n', name: 'p', uid: 'u', deleting: true, deletionTimestamp: '2026-01-01T00:00:00Z' }] }),
+      'schema',
+    ],
+    [
+      'a deletionTimestamp on a pod not deleting',
+      JSON.stringify({ v: 3, kind: 'status-tick', at: 'x', pods: [{ namespace: 'n', name: 'p', uid: 'u', deletionTimestamp: '2026-01-01T00:00:00Z' }] }),
+      'schema',
+    ],
     [
       'oversized tick',
       JSON.stringify({

@@ -8,6 +8,7 @@ import { ANNOTATION_CREATE_ATTEMPTED, CONDITION_SYNC } from '../../../shared/use
 import type { EciContainerGroup } from '../../../shared/domain/eci.js';
 import type { Pod } from '../../../shared/domain/k8s.js';
 import { groupToPodStatus, podStatusDiffers } from '../../../shared/domain/status.js';
+import type { PodNudge } from '../../../shared/domain/messages.js';
 import { PodSync } from '../../../shared/usecases/podSync.js';
 import { FakeEciError, makePod, nudgeOf, world } from './fakes.js';
 
@@ -566,5 +567,93 @@ describe('pod-sync: a Conflict on the final pod delete', () => {
     assert.ok(stored);
     await assert.rejects(sync.convergePod(structuredClone(stored), null), { name: 'PodStillTerminatingError' });
     assert.equal((await sync.convergePod(structuredClone(stored), null)).outcome, 'deleted');
+  });
+});
+
+describe('pod-sync: a nudge carrying the pod (version 2)', () => {
+  /** The nudge the watcher sends for `pod` as its watch delivered it. */
+  const carrying = (pod: Pod, reason: PodNudge['reason'] = 'bound'): PodNudge => ({
+    ...nudgeOf(pod, reason),
+    v: 2,
+    resourceVersion: pod.metadata.resourceVersion ?? '',
+    pod: structuredClone(pod),
+  });
+
+  it('a new pod is created without a read: the create-attempted mark is conditional on the snapshot', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const res = await new PodSync(w.deps).handle(carrying(pod));
+    assert.equal(res.outcome, 'created');
+    assert.equal(w.cluster.calls.getPod, 0);
+    assert.equal(w.eci.calls.create, 1);
+  });
+
+  it('a stale snapshot (another invocation created meanwhile) is read on the Conflict: no second create, no status going back', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const before = carrying(pod); // as delivered before the create
+    const sync = new PodSync(w.deps);
+    const { groupId } = await sync.handle(nudgeOf(pod));
+    w.eci.set(groupId ?? '', { Status: 'Running', IntranetIp: '10.0.0.7' });
+    await sync.handle(nudgeOf(pod, 'resync')); // Running, as ECI reports it
+    assert.equal(w.cluster.get('default', pod.metadata.name ?? '')?.status?.phase, 'Running');
+    const patches = w.cluster.calls.patchStatus;
+    const gets = w.cluster.calls.getPod;
+    const res = await sync.handle(before);
+    assert.equal(w.cluster.calls.getPod - gets, 1, 'read after the conditional mark failed');
+    assert.equal(w.eci.calls.create, 1);
+    assert.equal(res.outcome, 'unchanged');
+    assert.equal(w.cluster.calls.patchStatus, patches);
+    const after = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.equal(after?.metadata.annotations?.[ANNOTATION_INSTANCE_ID], groupId);
+    assert.equal(after?.status?.phase, 'Running');
+  });
+
+  it('a snapshot of a pod deleted meanwhile creates no group (NotFound on the mark, then the read)', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    w.cluster.pods.clear();
+    const res = await new PodSync(w.deps).handle(carrying(pod));
+    assert.equal(res.outcome, 'gone-cleaned');
+    assert.equal(w.eci.calls.create, 0);
+    assert.equal(w.eci.groups.size, 0);
+  });
+
+  it('a terminating pod with a recorded group: its group deleted once without a read', async () => {
+    const w = world();
+    w.eci.graceful = true;
+    const pod = w.cluster.put(makePod());
+    const sync = new PodSync(w.deps);
+    await sync.handle(nudgeOf(pod));
+    const stored = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.ok(stored);
+    stored.metadata.deletionTimestamp = '2026-01-01T00:00:30Z';
+    const gets = w.cluster.calls.getPod;
+    const first = await sync.handle(carrying(stored, 'deleting'));
+    assert.equal(first.outcome, 'deleting-wait');
+    assert.equal(w.cluster.calls.getPod, gets);
+    assert.equal(w.eci.calls.delete, 1);
+    // the same snapshot again (a duplicate): the delete claim on the pod makes it wait, no second delete
+    assert.equal((await sync.handle(carrying(stored, 'deleting'))).outcome, 'deleting-wait');
+    assert.equal(w.eci.calls.delete, 1);
+  });
+
+  it('a snapshot with a group that is not terminating, or a terminating one without a group, is read', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const sync = new PodSync(w.deps);
+    await sync.handle(nudgeOf(pod));
+    const withGroup = w.cluster.get('default', pod.metadata.name ?? '');
+    assert.ok(withGroup);
+    let gets = w.cluster.calls.getPod;
+    await sync.handle(carrying(withGroup, 'changed'));
+    assert.equal(w.cluster.calls.getPod - gets, 1);
+    const bare = w.cluster.put(makePod());
+    const stored = w.cluster.get('default', bare.metadata.name ?? '');
+    assert.ok(stored);
+    stored.metadata.deletionTimestamp = '2026-01-01T00:00:30Z';
+    gets = w.cluster.calls.getPod;
+    assert.equal((await sync.handle(carrying(stored, 'deleting'))).outcome, 'deleted');
+    assert.equal(w.cluster.calls.getPod - gets, 1);
   });
 });

@@ -11,8 +11,8 @@ import { groupStatusDigest, podStatusDigest } from '../../../shared/domain/statu
 import { ANNOTATION_GROUP_DELETE, DELETE_CLAIM_SECONDS } from '../../../shared/usecases/context.js';
 import { instrumentEci } from '../../../shared/usecases/heartbeat.js';
 import { mergeTicks, processQueueBatch, type QueueItem } from '../../../shared/usecases/queueBatch.js';
-import { POLLED_DELETE_AFTER_SECONDS, PodSync, type SyncResult } from '../../../shared/usecases/podSync.js';
-import { type StatusReport, StatusSync, TERMINATING_READ_SECONDS } from '../../../shared/usecases/statusSync.js';
+import { POLLED_DELETE_AFTER_SECONDS, PodSync, type SyncResult, TERMINATING_DEADLINE_SECONDS } from '../../../shared/usecases/podSync.js';
+import { APPLIED_SKIP_SECONDS, type StatusReport, StatusSync, TERMINATING_READ_SECONDS } from '../../../shared/usecases/statusSync.js';
 import { createPods, makePod, nudgeOf, silentLogger, world } from './fakes.js';
 
 
@@ -190,6 +190,34 @@ describe('status tick version 2: only changed pods are read', () => {
     assert.equal(w.cluster.calls.getPod - gets, 2);
   });
 
+  it('a tick sent before the watcher saw this instance converge a pod does not read it again, until APPLIED_SKIP_SECONDS', async () => {
+    const w = realWorld();
+    const pods = await createPods(w, 3);
+    const s = new StatusSync(w.deps);
+    await s.tick(tickOf(pods));
+    for (const { groupId } of pods) {
+      w.eci.set(groupId, {
+        Status: 'Running',
+        IntranetIp: '10.0.0.9',
+        Containers: [{ Name: 'app', Image: 'nginx', Ready: true, RestartCount: 0, CurrentState: { State: 'Running', StartTime: '2026-01-01T00:00:01Z' } }],
+      });
+    }
+    const lagging = watcherTick(w, pods); // the digests before the write
+    const gets = w.cluster.calls.getPod;
+    assert.equal((await s.tick(lagging)).patched, 3);
+    assert.equal(w.cluster.calls.getPod - gets, 3);
+    // the watcher's next ticks still carry the old digests
+    w.clock.t += 1000;
+    const again = await s.tick(lagging);
+    assert.equal(w.cluster.calls.getPod - gets, 3, 'converged by this instance a second ago: not read');
+    assert.equal(again.skipped, 3);
+    // another instance has no such memory; and this one's ends
+    assert.equal((await new StatusSync(w.deps).tick(lagging)).skipped, 0);
+    w.clock.t += APPLIED_SKIP_SECONDS * 1000;
+    await s.tick(lagging);
+    assert.equal(w.cluster.calls.getPod - gets, 9);
+  });
+
   it('does not read a pod the watcher sees without a group id (its create is in flight)', async () => {
     const w = realWorld();
     const pods = await createPods(w, 2);
@@ -203,7 +231,7 @@ describe('status tick version 2: only changed pods are read', () => {
     assert.equal(report.skipped, 1);
   });
 
-  it('always reads a terminating pod and a pod whose group is gone', async () => {
+  it('reads a pod whose group is gone; deletes a terminating one whose group is gone without a read, once', async () => {
     const w = realWorld();
     const pods = await createPods(w, 3);
     const s = new StatusSync(w.deps);
@@ -215,13 +243,21 @@ describe('status tick version 2: only changed pods are read', () => {
     w.eci.groups.delete(a.groupId);
     w.eci.groups.delete(b.groupId);
     const gets = w.cluster.calls.getPod;
-    const report = await s.tick(watcherTick(w, pods));
-    assert.equal(w.cluster.calls.getPod - gets, 2);
+    const tick = watcherTick(w, pods);
+    const report = await s.tick(tick);
+    assert.equal(w.cluster.calls.getPod - gets, 1, 'only the pod whose group is gone and that is not terminating is read');
     assert.equal(report.deleted, 1, 'the terminating pod whose group is gone is deleted');
+    assert.deepEqual(w.cluster.deletes, [{ key: `default/${a.pod.metadata.name}`, uid: a.pod.metadata.uid, grace: 0 }]);
+    assert.equal(w.cluster.get('default', a.pod.metadata.name ?? ''), undefined);
     assert.equal(report.skipped, 1);
+    // the next ticks name it until the watcher sees it go: no second delete, no read
+    const deletes = w.cluster.calls.deletePod;
+    await s.tick(tick);
+    assert.equal(w.cluster.calls.deletePod, deletes);
+    assert.equal(w.cluster.calls.getPod - gets, 2);
   });
 
-  it('reads a terminating pod whose group still terminates once per TERMINATING_READ_SECONDS, and at once when the group is gone', async () => {
+  it('reads a terminating pod whose group still terminates once per TERMINATING_READ_SECONDS; deletes it when the group is gone', async () => {
     const w = realWorld();
     w.eci.graceful = true;
     const pods = await createPods(w, 1);
@@ -250,8 +286,55 @@ describe('status tick version 2: only changed pods are read', () => {
     w.clock.t += 1000;
     w.eci.groups.delete(a.groupId);
     const report = await s.tick(tick);
-    assert.equal(w.cluster.calls.getPod - gets, 3, 'the group is gone: read at once');
-    assert.equal(report.deleted, 1, 'and the pod deleted');
+    assert.equal(w.cluster.calls.getPod - gets, 2, 'the group is gone: no read');
+    assert.equal(report.deleted, 1, 'the pod deleted at once');
+    assert.equal(w.cluster.get('default', a.pod.metadata.name ?? ''), undefined);
+  });
+});
+
+describe('status tick version 3: a terminating pod with nothing to do yet is not read', () => {
+  it('its group terminating: no read until TERMINATING_DEADLINE_SECONDS after the deletionTimestamp, then read and deleted', async () => {
+    const w = world();
+    w.eci.graceful = true;
+    const pods = await createPods(w, 1);
+    const [a] = pods as [(typeof pods)[number]];
+    const stored = w.cluster.get('default', a.pod.metadata.name ?? '');
+    assert.ok(stored);
+    const deletionTimestamp = new Date(w.clock.now() + 30_000).toISOString();
+    stored.metadata.deletionTimestamp = deletionTimestamp;
+    stored.metadata.deletionGracePeriodSeconds = 30;
+    assert.equal((await new PodSync(w.deps).handle(nudgeOf(a.pod, 'deleting'))).outcome, 'deleting-wait');
+    const entry = { namespace: 'default', name: a.pod.metadata.name ?? '', uid: a.pod.metadata.uid ?? '', groupId: a.groupId, deleting: true as const };
+    const tick: StatusTick = { v: 3, kind: 'status-tick', at: 'x', pods: [{ ...entry, deletionTimestamp, deletionGracePeriodSeconds: 30 }] };
+    const s = new StatusSync(w.deps);
+    const gets = w.cluster.calls.getPod;
+    for (let i = 0; i < 30 + TERMINATING_DEADLINE_SECONDS; i += 5) {
+      assert.equal((await s.tick(tick)).skipped, 1);
+      w.clock.t += 5000;
+    }
+    assert.equal(w.cluster.calls.getPod, gets, 'nothing to do while the group terminates: no read');
+    w.clock.t += 1000;
+    const late = await s.tick(tick);
+    assert.equal(w.cluster.calls.getPod - gets, 1, 'past the deadline: read');
+    assert.equal(late.deleted, 1);
+  });
+
+  it('its group still running within POLLED_DELETE_AFTER_SECONDS of the deletion (the deleting nudge has it): no read; after it, read', async () => {
+    const w = world();
+    const pods = await createPods(w, 1);
+    const [a] = pods as [(typeof pods)[number]];
+    w.eci.set(a.groupId, { Status: 'Running' });
+    const deletionTimestamp = new Date(w.clock.now() + 30_000).toISOString();
+    const entry = { namespace: 'default', name: a.pod.metadata.name ?? '', uid: a.pod.metadata.uid ?? '', groupId: a.groupId, deleting: true as const };
+    const v3: StatusTick = { v: 3, kind: 'status-tick', at: 'x', pods: [{ ...entry, deletionTimestamp, deletionGracePeriodSeconds: 30 }] };
+    const gets = w.cluster.calls.getPod;
+    assert.equal((await new StatusSync(w.deps).tick(v3)).skipped, 1);
+    assert.equal(w.cluster.calls.getPod, gets);
+    await new StatusSync(w.deps).tick({ v: 2, kind: 'status-tick', at: 'x', pods: [entry] });
+    assert.equal(w.cluster.calls.getPod - gets, 1, 'a version 2 tick does not say when: read');
+    w.clock.t += (POLLED_DELETE_AFTER_SECONDS + 1) * 1000;
+    await new StatusSync(w.deps).tick(v3);
+    assert.equal(w.cluster.calls.getPod - gets, 2);
   });
 });
 

@@ -37,7 +37,7 @@ describe('status clock', () => {
     );
     for (const t of ticks) assert.deepEqual(decodeMessage(encodeMessage(t)), t);
     assert.equal(ticks[0]?.pods[0]?.groupId, 'eci-1');
-    assert.equal(ticks[0]?.v, 2);
+    assert.equal(ticks[0]?.v, 3);
     assert.equal(ticks[0]?.pods[0]?.phase, 'Pending');
   });
 
@@ -66,18 +66,21 @@ describe('status clock', () => {
       status: { phase: 'Pending', podIP: '10.0.0.1' },
     };
     const rec = toRecord(pod, 0);
-    const gone = toRecord({ ...pod, metadata: { ...pod.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } }, 0);
+    const gone = toRecord({ ...pod, metadata: { ...pod.metadata, deletionTimestamp: '2026-01-01T00:00:00Z', deletionGracePeriodSeconds: 30 } }, 0);
     const [tick] = buildTicks([rec, gone], 'now');
     assert.equal(tick?.pods[0]?.digest, podStatusDigest(pod.status));
     assert.equal(tick?.pods[0]?.deleting, undefined);
+    assert.equal(tick?.pods[0]?.deletionTimestamp, undefined);
     assert.equal(tick?.pods[1]?.deleting, true);
+    assert.equal(tick?.pods[1]?.deletionTimestamp, '2026-01-01T00:00:00Z', 'version 3: when, so pod-sync need not read it');
+    assert.equal(tick?.pods[1]?.deletionGracePeriodSeconds, 30);
     assert.deepEqual(decodeMessage(encodeMessage(tick as StatusTick)), tick);
   });
 
   it('a steady tick is sent when some pod is steady, asking for the last period plus a margin', () => {
     assert.equal(steadyTick([{ ...steady, phase: 'Pending' }, { ...steady, phase: 'Succeeded', ready: false }], 'now', 10), undefined);
     const tick = steadyTick([{ ...steady, phase: 'Pending', uid: 'p' }, steady], 'now', 10);
-    assert.deepEqual(tick, { v: 2, kind: 'status-tick', at: 'now', since: 10 + STEADY_MARGIN_SECONDS, pods: [] });
+    assert.deepEqual(tick, { v: 3, kind: 'status-tick', at: 'now', since: 10 + STEADY_MARGIN_SECONDS, pods: [] });
     assert.deepEqual(decodeMessage(encodeMessage(tick as StatusTick)), tick);
   });
 

@@ -57,6 +57,29 @@ describe('decide: why (not) nudge', () => {
   });
 });
 
+describe('makeNudge: the pod as the watch delivered it', () => {
+  it('a nudge for a delivered pod carries it (version 2, without managedFields) and the schema accepts it', () => {
+    const p = pod((x) => (x.metadata = { ...x.metadata, managedFields: [{ manager: 'kube-scheduler' }] } as Pod['metadata']));
+    const n = makeNudge(rec(p), 'bound', p);
+    assert.equal(n.v, 2);
+    assert.equal(n.pod?.metadata.resourceVersion, '10');
+    assert.equal('managedFields' in (n.pod?.metadata ?? {}), false);
+    assert.deepEqual(n.pod?.spec, p.spec);
+    assert.deepEqual(decodeMessage(encodeMessage(n)), n);
+  });
+
+  it('carries no pod for a deleted pod, a pod too large, or a record of another version (version 1)', () => {
+    const p = pod();
+    assert.equal(makeNudge(rec(p), 'deleted', p).pod, undefined);
+    const big = pod((x) => (x.metadata.annotations = { team: 'a', blob: 'x'.repeat(20_000) }));
+    const n = makeNudge(rec(big), 'bound', big);
+    assert.equal(n.pod, undefined);
+    assert.equal(n.v, 1);
+    assert.deepEqual(decodeMessage(encodeMessage(n)), n);
+    assert.equal(makeNudge({ ...rec(p), resourceVersion: '11' }, 'bound', p).pod, undefined);
+  });
+});
+
 describe('Coalescer', () => {
   it('merges a burst for one pod into one nudge with the strongest reason and lowest rv', async () => {
     const out: PendingNudge[] = [];

@@ -5,6 +5,7 @@ import { FUNCTIONS_HEARTBEAT_NAME, heartbeatToLease } from '../../../shared/doma
 import { decodeMessage, type PodNudge, type QueueMessage } from '../../../shared/domain/messages.js';
 import { HEALTH_CONDITION, HEALTH_TAINT_KEY } from '../../../watcher/node.js';
 import { GROUP_ANNOTATION } from '../../../watcher/podState.js';
+import { SNAPSHOT_BUFFER_MAX } from '../../../watcher/forwarder.js';
 import { Watcher } from '../../../watcher/watcher.js';
 import { type FakeCluster, newClock, newFakeCluster, newFakeQueue, newLogger, until } from './fakes.js';
 
@@ -92,6 +93,27 @@ describe('Watcher (with in-memory ports)', () => {
     assert.deepEqual(got, ['before:bound', 'new:bound', 'new:changed', 'new:deleting', 'new:deleted']);
     assert.equal(nudges(q)[4]?.uid, p.metadata.uid);
     assert.equal(w.metrics.nudgesSkipped.get({ why: 'only status or bridge-written metadata changed' }), 2);
+    await w.stop();
+  });
+
+  it('nudges carry the pod; while the queue is down only SNAPSHOT_BUFFER_MAX buffered nudges keep it', async () => {
+    const fc = newFakeCluster();
+    const q = newFakeQueue();
+    const { w } = start(fc, q, { STATUS_TICK_MS: '600000', NUDGE_COALESCE_MS: '0' });
+    await w.start();
+    await until(() => w.synced);
+    fc.addPod('first', NODE);
+    await until(() => nudges(q).length === 1);
+    assert.equal(nudges(q)[0]?.v, 2);
+    assert.equal(nudges(q)[0]?.pod?.metadata.name, 'first');
+    q.failing = true;
+    for (let i = 0; i < SNAPSHOT_BUFFER_MAX + 20; i++) fc.addPod(`p${i}`, NODE);
+    await new Promise((r) => setTimeout(r, 100));
+    q.failing = false;
+    await until(() => nudges(q).length === SNAPSHOT_BUFFER_MAX + 21, 20_000, 'the buffered nudges');
+    const carrying = nudges(q).filter((n) => n.pod !== undefined).length;
+    assert.equal(carrying, SNAPSHOT_BUFFER_MAX + 1, 'the first and the first SNAPSHOT_BUFFER_MAX buffered');
+    assert.ok(nudges(q).every((n) => (n.pod ? n.v === 2 : n.v === 1)));
     await w.stop();
   });
 

@@ -34,6 +34,7 @@ import type { PodNudge } from '../domain/messages.js';
 import { ANNOTATION_INSTANCE_ID, replacingController } from '../domain/names.js';
 import { tokenKey } from '../domain/references.js';
 import { EPHEMERAL_MESSAGE, REASON_EPHEMERAL_UNSUPPORTED } from '../domain/status.js';
+import { BatchReads } from './batchReads.js';
 import {
   ANNOTATION_CREATE_ATTEMPTED,
   ANNOTATION_EVENTS_SEEN,
@@ -68,7 +69,6 @@ import {
   PodReferenceError,
   PodStillTerminatingError,
 } from './errors.js';
-import { ServiceDirectory } from './services.js';
 
 export type Outcome =
   | 'gone-cleaned'
@@ -122,17 +122,17 @@ export class PodSync {
   readonly #snapshots = new WeakSet<Pod>();
 
   /**
-   * `services`: the Services read for the kubelet's service env, shared by one batch (forBatch); without it each
+   * `batch`: the Services, ConfigMaps and Secrets read once for one batch of nudges (forBatch); without it each
    * create reads its own.
    */
   constructor(
     private readonly deps: UseCaseDeps,
-    private readonly services?: ServiceDirectory,
+    private readonly batch?: BatchReads,
   ) {}
 
-  /** A PodSync for one batch of nudges: Services are read once per namespace for the whole batch. */
+  /** A PodSync for one batch of nudges: what the creates reference is read once for the whole batch. */
   forBatch(): PodSync {
-    return new PodSync(this.deps, new ServiceDirectory(this.deps.cluster));
+    return new PodSync(this.deps, new BatchReads(this.deps.cluster));
   }
 
   /** Handles one nudge. Never throws for pod-level failures: those become re-nudges, Events or a Failed pod. */
@@ -434,27 +434,19 @@ export class PodSync {
   private async resolve(pod: Pod): Promise<ResolvedReferences> {
     const ns = pod.metadata.namespace ?? '';
     const needs = this.deps.domain.references(pod);
-    const directory = this.services ?? new ServiceDirectory(this.deps.cluster);
+    const reads = this.batch ?? new BatchReads(this.deps.cluster);
     const out: ResolvedReferences = {
       configMaps: new Map(),
       secrets: new Map(),
       tokens: new Map(),
-      services: await directory.view(ns, pod.spec.enableServiceLinks !== false),
-    };
-    const absentOk = async <T>(read: () => Promise<T>): Promise<T | undefined> => {
-      try {
-        return await read();
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
+      services: await reads.services.view(ns, pod.spec.enableServiceLinks !== false),
     };
     for (const name of needs.configMaps) {
-      const cm = await absentOk(() => this.deps.cluster.getConfigMap(ns, name));
+      const cm = await reads.configMap(ns, name);
       if (cm) out.configMaps.set(name, cm);
     }
     for (const name of new Set([...needs.secrets, ...needs.imagePullSecrets])) {
-      const s = await absentOk(() => this.deps.cluster.getSecret(ns, name));
+      const s = await reads.secret(ns, name);
       if (s) out.secrets.set(name, s);
     }
     for (const t of needs.serviceAccountTokens) {

@@ -36,16 +36,16 @@ export class FakeEciError extends Error {
 
 export class FakeKubeError extends Error {
   /** the kind of the one error vocabulary (shared/errors.ts), as the Kubernetes adapters set it */
-  readonly kind: 'notFound' | 'conflict';
+  readonly kind: 'notFound' | 'conflict' | 'retryable';
   readonly service = 'kubernetes';
   constructor(
-    name: 'NotFoundError' | 'ConflictError',
+    name: 'NotFoundError' | 'ConflictError' | 'ServiceUnavailable',
     readonly status: number,
     message: string,
   ) {
     super(message);
     this.name = name;
-    this.kind = name === 'NotFoundError' ? 'notFound' : 'conflict';
+    this.kind = name === 'NotFoundError' ? 'notFound' : name === 'ConflictError' ? 'conflict' : 'retryable';
   }
 }
 
@@ -198,7 +198,9 @@ export class FakeCluster {
   endpoints = new Map<string, Endpoints>([
     ['default/kubernetes', { metadata: { name: 'kubernetes', namespace: 'default' }, subsets: [{ addresses: [{ ip: '192.168.0.10' }], ports: [{ name: 'https', port: 6443 }] }] }],
   ]);
-  calls = { getPod: 0, listPods: 0, patchStatus: 0, patchMeta: 0, deletePod: 0, token: 0, listServices: 0, getService: 0, getEndpoints: 0 };
+  calls = { getPod: 0, listPods: 0, patchStatus: 0, patchMeta: 0, deletePod: 0, token: 0, listServices: 0, getService: 0, getEndpoints: 0, getConfigMap: 0, getSecret: 0 };
+  /** the next this-many getConfigMap calls fail with a transient 503 */
+  configMapFailures = 0;
   deletes: { key: string; uid: string; grace: number }[] = [];
   /** the next this-many deletePod calls fail with a transient 409 (the object has been modified) */
   deleteConflicts = 0;
@@ -282,11 +284,17 @@ export class FakeCluster {
     return !prev ? 'created' : (ev.count ?? 1) > (prev.count ?? 1) ? 'updated' : 'existed';
   }
   async getConfigMap(namespace: string, name: string): Promise<ConfigMap> {
+    this.calls.getConfigMap++;
+    if (this.configMapFailures > 0) {
+      this.configMapFailures--;
+      throw new FakeKubeError('ServiceUnavailable', 503, 'the server is currently unable to handle the request');
+    }
     const c = this.configMaps.get(`${namespace}/${name}`);
     if (!c) throw new FakeKubeError('NotFoundError', 404, 'not found');
     return c;
   }
   async getSecret(namespace: string, name: string): Promise<Secret> {
+    this.calls.getSecret++;
     const s = this.secrets.get(`${namespace}/${name}`);
     if (!s) throw new FakeKubeError('NotFoundError', 404, 'not found');
     return s;

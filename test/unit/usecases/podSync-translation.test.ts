@@ -210,6 +210,43 @@ describe('pod-sync: the kubelet service env, read when the group is created', ()
     assert.equal(w.cluster.calls.listServices, 2);
   });
 
+  it('a batch of creates reads each referenced ConfigMap and Secret once; an absent one once; a failed read again', async () => {
+    // Prepare: three pods of one Deployment referencing the same ConfigMap, pull Secret and a ConfigMap that is not there
+    const w = serviceWorld(true);
+    w.cluster.configMaps.set('shop/app', { metadata: { name: 'app', namespace: 'shop' }, data: { 'app.conf': 'x=1' } });
+    w.cluster.secrets.set('shop/pull', {
+      metadata: { name: 'pull', namespace: 'shop' },
+      type: 'kubernetes.io/dockerconfigjson',
+      data: { '.dockerconfigjson': Buffer.from(JSON.stringify({ auths: { 'registry.example.com': { username: 'u', password: 'p' } } })).toString('base64') },
+    });
+    const spec: Partial<Pod['spec']> = {
+      imagePullSecrets: [{ name: 'pull' }],
+      volumes: [
+        { name: 'cfg', configMap: { name: 'app' } },
+        { name: 'opt', configMap: { name: 'absent', optional: true } },
+      ],
+    };
+    const pods = ['a', 'b', 'c'].map((n) => w.cluster.put(inShop(n, spec)));
+    const batch = () =>
+      processQueueBatch(
+        pods.map((p) => ({ ok: true, messageId: p.metadata.name ?? '', message: nudgeOf(w.cluster.get('shop', p.metadata.name ?? '') as Pod) })),
+        { podSync: new PodSync(w.deps), statusSync: new StatusSync(w.deps), deadLetter: w.queue, logger: silentLogger, now: () => 0 },
+      );
+    // Act: a batch whose ConfigMap read fails (the pods sharing it retry), then the next batch
+    w.cluster.configMapFailures = 1;
+    const failed = await batch();
+    const readsAfterFailure = w.cluster.calls.getConfigMap;
+    const report = await batch();
+    // Assess: the failure was not kept; 'app' and 'absent' read once and the Secret once for three creates
+    assert.deepEqual(failed.outcomes, { retry: 3 });
+    assert.equal(readsAfterFailure, 1);
+    assert.equal(report.outcomes.created, 3);
+    assert.equal(w.cluster.calls.getConfigMap - readsAfterFailure, 2);
+    assert.equal(w.cluster.calls.getSecret, 1);
+    assert.equal(w.eci.createRequests.length, 3);
+    for (const req of w.eci.createRequests) assert.equal(req.ImageRegistryCredential?.[0]?.Server, 'registry.example.com');
+  });
+
   it('ClusterIPs unreachable: KUBERNETES_SERVICE_HOST/PORT are the apiserver endpoint; links off: no namespace list', async () => {
     const w = serviceWorld(false);
     const pod = w.cluster.put(inShop('x', { enableServiceLinks: false }));

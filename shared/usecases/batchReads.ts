@@ -1,0 +1,51 @@
+/**
+ * What one batch of nudges (one invocation) reads once and shares: the Services for the kubelet's service env
+ * (ServiceDirectory) and the ConfigMaps and Secrets the batch's pods reference. A burst of one Deployment's pods
+ * references the same objects (the token volume's `kube-root-ca.crt`, an image pull Secret), so a batch of 10
+ * creates reads each once instead of ten times. An object changed during the batch is seen by the next invocation,
+ * as a kubelet's watch-based object cache sees it a moment later. A failed read is not kept (the pod's create fails
+ * retryably and the retry reads again); an absent object is (translation turns a required one into a transient
+ * violation for each pod that needs it).
+ */
+import type { ConfigMap, Secret } from '../domain/k8s.js';
+import type { Cluster } from '../ports/index.js';
+import { isNotFound } from './errors.js';
+import { ServiceDirectory } from './services.js';
+
+type Reads = Pick<Cluster, 'getConfigMap' | 'getSecret' | 'listServices' | 'getService' | 'getEndpoints'>;
+
+export class BatchReads {
+  readonly services: ServiceDirectory;
+  private readonly configMaps = new Map<string, Promise<ConfigMap | undefined>>();
+  private readonly secrets = new Map<string, Promise<Secret | undefined>>();
+
+  constructor(private readonly cluster: Reads) {
+    this.services = new ServiceDirectory(cluster);
+  }
+
+  /** The ConfigMap, or undefined when it does not exist. */
+  configMap(namespace: string, name: string): Promise<ConfigMap | undefined> {
+    return shared(this.configMaps, `${namespace}/${name}`, () => this.cluster.getConfigMap(namespace, name));
+  }
+
+  /** The Secret, or undefined when it does not exist. Kept in memory for this batch only. */
+  secret(namespace: string, name: string): Promise<Secret | undefined> {
+    return shared(this.secrets, `${namespace}/${name}`, () => this.cluster.getSecret(namespace, name));
+  }
+}
+
+function shared<T>(cache: Map<string, Promise<T | undefined>>, key: string, read: () => Promise<T>): Promise<T | undefined> {
+  let p = cache.get(key);
+  if (!p) {
+    p = read().then(
+      (v) => v,
+      (err: unknown) => {
+        if (isNotFound(err)) return undefined;
+        cache.delete(key);
+        throw err;
+      },
+    );
+    cache.set(key, p);
+  }
+  return p;
+}

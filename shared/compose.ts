@@ -28,6 +28,7 @@ import { DEFAULT_SETTINGS, type SyncDomain, type SyncSettings, type UseCaseDeps 
 import { createSyncDomain, type TranslateDefaults } from './usecases/domain.js';
 import { Gc } from './usecases/gc.js';
 import { type EciTally, HeartbeatWriter, instrumentEci } from './usecases/heartbeat.js';
+import { PodMemory } from './usecases/podMemory.js';
 import { PodSync } from './usecases/podSync.js';
 import { StatusSync } from './usecases/statusSync.js';
 import { BridgeError } from './errors.js';
@@ -252,6 +253,7 @@ export function createBridge(
     logger,
     settings,
     domain: o.domain ?? createSyncDomain(translateDefaults(config)),
+    memory: new PodMemory(),
   };
   const bridge: Bridge = {
     config,

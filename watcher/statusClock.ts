@@ -1,12 +1,12 @@
 /**
  * The status clock: while pods on the node are changing, one status tick per period names them (split into
- * messages of at most MAX_PODS_PER_TICK pods); when every pod is steady nothing is sent. A pod that keeps
+ * messages of at most MAX_PODS_PER_TICK pods and MAX_TICK_ENTRY_BYTES); when every pod is steady nothing is sent. A pod that keeps
  * "changing" for longer than `maxAgeMs` (stuck Pending, say) drops out of the ticks: the resync and the
  * minutely status-sync still cover it, and the tick stays cheap. Each pod goes with its phase and status digest,
  * so pod-sync reads from the API server only the pods whose group changed.
  */
 import type { StatusTick } from '../shared/domain/messages.js';
-import { MAX_PODS_PER_TICK, TICK_VERSION } from '../shared/domain/messages.js';
+import { MAX_MESSAGE_BYTES, MAX_PODS_PER_TICK, TICK_VERSION } from '../shared/domain/messages.js';
 import type { PodRecord } from './podState.js';
 import { isChanging, isTerminal } from './podState.js';
 
@@ -34,25 +34,45 @@ export function deletionOf(deletion: string): Pick<StatusTick['pods'][number], '
   return { deletionTimestamp: at, ...(/^\d{1,8}$/.test(grace) ? { deletionGracePeriodSeconds: Number(grace) } : {}) };
 }
 
-/** Ticks naming `pods`, each with what the watcher sees of it (phase, status digest, deleting and when): version 3. */
+/**
+ * The JSON bytes of one tick's pod entries at most: base64 makes 4 bytes of 3, and the message must stay within
+ * MNS's 64 KiB with room for the envelope. 100 entries of typical names take about 25 KiB; long names (a pod name
+ * may have 253 characters) split a tick earlier.
+ */
+export const MAX_TICK_ENTRY_BYTES = Math.floor((MAX_MESSAGE_BYTES * 3) / 4) - 1024;
+
+/**
+ * Ticks naming `pods`, each with what the watcher sees of it (phase, status digest, deleting and when,
+ * resourceVersion): version 4; at most `perTick` pods and MAX_TICK_ENTRY_BYTES of entries per tick.
+ */
 export function buildTicks(pods: readonly PodRecord[], at: string, perTick = MAX_PODS_PER_TICK): StatusTick[] {
   const ticks: StatusTick[] = [];
-  for (let i = 0; i < pods.length; i += perTick) {
-    ticks.push({
-      v: TICK_VERSION,
-      kind: 'status-tick',
-      at,
-      pods: pods.slice(i, i + perTick).map((p) => {
-        const entry: StatusTick['pods'][number] = { namespace: p.namespace, name: p.name, uid: p.uid };
-        if (p.groupId && p.groupId.length <= 64) entry.groupId = p.groupId;
-        if (p.phase && PHASES.has(p.phase)) entry.phase = p.phase as NonNullable<StatusTick['pods'][number]['phase']>;
-        if (p.digest) entry.digest = p.digest;
-        if (p.deletion !== undefined) Object.assign(entry, { deleting: true }, deletionOf(p.deletion));
-        return entry;
-      }),
-    });
+  let entries: StatusTick['pods'] = [];
+  let bytes = 0;
+  const flush = (): void => {
+    if (entries.length > 0) ticks.push({ v: TICK_VERSION, kind: 'status-tick', at, pods: entries });
+    entries = [];
+    bytes = 0;
+  };
+  for (const p of pods) {
+    const entry = tickEntry(p);
+    const size = JSON.stringify(entry).length + 1;
+    if (entries.length >= perTick || bytes + size > MAX_TICK_ENTRY_BYTES) flush();
+    entries.push(entry);
+    bytes += size;
   }
+  flush();
   return ticks;
+}
+
+function tickEntry(p: PodRecord): StatusTick['pods'][number] {
+  const entry: StatusTick['pods'][number] = { namespace: p.namespace, name: p.name, uid: p.uid };
+  if (p.groupId && p.groupId.length <= 64) entry.groupId = p.groupId;
+  if (p.phase && PHASES.has(p.phase)) entry.phase = p.phase as NonNullable<StatusTick['pods'][number]['phase']>;
+  if (p.digest) entry.digest = p.digest;
+  if (p.deletion !== undefined) Object.assign(entry, { deleting: true }, deletionOf(p.deletion));
+  if (p.resourceVersion && /^[0-9]{1,20}$/.test(p.resourceVersion)) entry.rv = p.resourceVersion;
+  return entry;
 }
 
 /**

@@ -101,10 +101,12 @@ export const MAX_PODS_PER_TICK = 100;
  * `phase`, the status `digest` (shared/domain/statusDigest.ts) and `deleting` — so pod-sync reads only the pods
  * whose group changed, and `since` (the steady tick: groups whose status changed lately, the node's pods unnamed);
  * 3 adds, per terminating pod, its `deletionTimestamp` and `deletionGracePeriodSeconds`, so pod-sync need not read a
- * terminating pod to learn that it has nothing to do yet. pod-sync accepts all three; deploy the functions before
- * the watcher (an older pod-sync refuses a newer version and dead-letters it, which costs only that tick).
+ * terminating pod to learn that it has nothing to do yet; 4 adds each pod's `rv` (the resourceVersion the watcher
+ * sees), so a pod-sync instance that holds the pod at that version (it wrote it last: PodMemory) converges it
+ * without reading it, its writes conditional on that version. pod-sync accepts all four; deploy the functions
+ * before the watcher (an older pod-sync refuses a newer version and dead-letters it, which costs only that tick).
  */
-export const TICK_VERSION = 3 as const;
+export const TICK_VERSION = 4 as const;
 
 const tickPod = z.strictObject({
   namespace: k8sName,
@@ -122,17 +124,20 @@ const tickPod = z.strictObject({
   deletionTimestamp: z.string().max(40).optional(),
   /** v3: the pod's deletionGracePeriodSeconds (with `deleting`) */
   deletionGracePeriodSeconds: z.number().int().min(0).max(31_536_000).optional(),
+  /** v4: the pod's resourceVersion as the watcher sees it */
+  rv: z.string().regex(/^[0-9]{1,20}$/).optional(),
 });
 
 /** The fields of a tick's pod entry each tick version added. */
-const ADDED_IN: Record<2 | 3, readonly (keyof z.infer<typeof tickPod>)[]> = {
+const ADDED_IN: Record<2 | 3 | 4, readonly (keyof z.infer<typeof tickPod>)[]> = {
   2: ['phase', 'digest', 'deleting'],
   3: ['deletionTimestamp', 'deletionGracePeriodSeconds'],
+  4: ['rv'],
 };
 
 export const StatusTickSchema = z
   .strictObject({
-    v: z.union([z.literal(MESSAGE_VERSION), z.literal(2), z.literal(TICK_VERSION)]),
+    v: z.union([z.literal(MESSAGE_VERSION), z.literal(2), z.literal(3), z.literal(TICK_VERSION)]),
     kind: z.literal('status-tick'),
     /** ISO time the watcher sent the tick */
     at: z.string().max(40),
@@ -149,7 +154,7 @@ export const StatusTickSchema = z
       ctx.addIssue({ code: 'custom', path: ['since'], message: 'since needs status tick version 2' });
     }
     t.pods.forEach((p, i) => {
-      for (const version of [2, 3] as const) {
+      for (const version of [2, 3, 4] as const) {
         if (t.v >= version) continue;
         for (const k of ADDED_IN[version]) {
           if (p[k] !== undefined) ctx.addIssue({ code: 'custom', path: ['pods', i, k], message: `${k} needs status tick version ${version}` });

@@ -166,9 +166,10 @@ export interface Cluster {
    * Strategic-merge patch of pods/status (conditions and container statuses merge by key). `annotations` ride on
    * the same write: the pods/status subresource resets only spec, deletionTimestamp and ownerReferences from what
    * it is sent (kube-apiserver's podStatusStrategy; test/integration/kube/cluster.test.ts checks it), so an
-   * annotation written with the status costs no metadata patch of its own. `null` removes a key.
+   * annotation written with the status costs no metadata patch of its own. `null` removes a key. With
+   * `resourceVersion` the patch is a conditional write: refused with a Conflict when the pod changed since.
    */
-  patchPodStatus(namespace: string, name: string, status: PodStatus, annotations?: Record<string, string | null>): Promise<Pod>;
+  patchPodStatus(namespace: string, name: string, status: PodStatus, annotations?: Record<string, string | null>, resourceVersion?: string): Promise<Pod>;
   /**
    * Strategic-merge patch of metadata (annotations, labels); `null` removes a key. With `resourceVersion` the patch
    * is a conditional write: refused with a Conflict when the pod changed since that version.

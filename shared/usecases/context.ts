@@ -15,6 +15,7 @@ import { encodeMessage, type PodNudge } from '../domain/messages.js';
 import { ANNOTATION_INSTANCE_ID, type Owner, TAG_CLUSTER, TAG_POD_UID, TAG_VNODE, tagValue } from '../domain/names.js';
 import type { Clock, Cluster, ContainerGroups, Logger, QueueSender } from '../ports/index.js';
 import { classify, describeError } from './errors.js';
+import type { PodMemory } from './podMemory.js';
 
 /**
  * Resolved inputs of a translation: the objects a pod references, read through the Cluster port. An object that
@@ -104,6 +105,37 @@ export interface UseCaseDeps {
   logger: Logger;
   settings: SyncSettings;
   domain: SyncDomain;
+  /** what this process last learned of each pod (status ticks converge from it instead of reading; ./podMemory.ts) */
+  memory?: PodMemory;
+}
+
+/**
+ * Pods that are copies (a nudge's snapshot, PodMemory's) not yet proven current: the first write to such a pod is
+ * conditional on its resourceVersion (a Conflict or NotFound means the copy was stale; the caller reads the pod).
+ */
+const copies = new WeakSet<Pod>();
+
+/** Marks `pod` as a copy whose first write is conditional (see `copies`); returns it. */
+export function markCopy(pod: Pod): Pod {
+  copies.add(pod);
+  return pod;
+}
+
+/** Is `pod` a copy no write has proven current yet? */
+export function isCopy(pod: Pod): boolean {
+  return copies.has(pod);
+}
+
+/** The resourceVersion a write to `pod` is conditional on: set for a copy not yet proven current. */
+export function preconditionOf(pod: Pod): string | undefined {
+  return copies.has(pod) ? pod.metadata.resourceVersion : undefined;
+}
+
+/** A write to `pod` succeeded and answered `updated`: the pod is current (no longer a copy), and remembered. */
+export function learned(deps: Pick<UseCaseDeps, 'memory'>, pod: Pod, updated: Pod): void {
+  copies.delete(pod);
+  pod.metadata.resourceVersion = updated.metadata.resourceVersion ?? pod.metadata.resourceVersion;
+  deps.memory?.remember(updated);
 }
 
 /** Counts ECI outcomes of one run, for the functions heartbeat. */
@@ -342,7 +374,8 @@ export async function writeStatus(
   const held = pod.metadata.annotations ?? {};
   const ride = annotations && Object.entries(annotations).some(([k, v]) => held[k] !== v) ? annotations : undefined;
   if (!ride && !deps.domain.differs(current, after)) return undefined;
-  const updated = await deps.cluster.patchPodStatus(pod.metadata.namespace ?? '', pod.metadata.name ?? '', patch, ride);
+  const updated = await deps.cluster.patchPodStatus(pod.metadata.namespace ?? '', pod.metadata.name ?? '', patch, ride, preconditionOf(pod));
+  learned(deps, pod, updated);
   pod.status = updated.status ?? after;
   if (ride) pod.metadata.annotations = updated.metadata.annotations ?? { ...held, ...ride };
   return after;
@@ -367,15 +400,19 @@ export function condition(
 /** Marks a pod Failed with a reason and message (unless it is terminal already) and records a Warning Event. */
 export async function failPod(deps: UseCaseDeps, pod: Pod, reason: string, message: string): Promise<boolean> {
   if (isTerminalPhase(pod.status?.phase)) return false;
-  await deps.cluster.patchPodStatus(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
-    phase: 'Failed',
-    reason,
-    message,
-    conditions: [
-      condition(deps, CONDITION_SYNC, 'False', reason, message),
-      condition(deps, 'Ready', 'False', reason, message),
-    ],
-  });
+  const updated = await deps.cluster.patchPodStatus(
+    pod.metadata.namespace ?? '',
+    pod.metadata.name ?? '',
+    {
+      phase: 'Failed',
+      reason,
+      message,
+      conditions: [condition(deps, CONDITION_SYNC, 'False', reason, message), condition(deps, 'Ready', 'False', reason, message)],
+    },
+    undefined,
+    preconditionOf(pod),
+  );
+  learned(deps, pod, updated);
   pod.status = { ...(pod.status ?? {}), phase: 'Failed', reason, message };
   await recordPodEvent(deps, pod, 'Warning', reason, message);
   return true;

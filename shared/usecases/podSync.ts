@@ -50,8 +50,12 @@ import {
   groupIdOf,
   groupsOfUid,
   holdRefused,
+  isCopy,
   isTerminalPhase,
+  learned,
+  markCopy,
   podKey,
+  preconditionOf,
   type ResolvedReferences,
   recordPodEvent,
   renudge,
@@ -116,12 +120,6 @@ export interface SyncResult {
 
 export class PodSync {
   /**
-   * Pods taken from a nudge's snapshot and not yet proven current: the first metadata write of a create is then
-   * conditional on the snapshot's resourceVersion (see usableSnapshot).
-   */
-  readonly #snapshots = new WeakSet<Pod>();
-
-  /**
    * `batch`: the Services, ConfigMaps and Secrets read once for one batch of nudges (forBatch); without it each
    * create reads its own.
    */
@@ -154,20 +152,18 @@ export class PodSync {
     }
     const snapshot = usableSnapshot(nudge);
     if (snapshot) {
-      this.#snapshots.add(snapshot);
       try {
-        return await this.convergePod(snapshot, undefined, nudge);
+        return await this.convergePod(markCopy(snapshot), undefined, nudge);
       } catch (err) {
         // Its conditional write found the pod changed (Conflict) or gone (NotFound): read it, and converge that.
-        if (!this.#snapshots.has(snapshot) || !(isConflict(err) || isNotFound(err))) throw err;
+        if (!isCopy(snapshot) || !(isConflict(err) || isNotFound(err))) throw err;
         this.deps.logger.debug({ pod: `${nudge.namespace}/${nudge.name}`, err: describeError(err) }, "the nudge's pod snapshot is stale: reading the pod");
-      } finally {
-        this.#snapshots.delete(snapshot);
       }
     }
     let pod: Pod | undefined;
     try {
       pod = await this.deps.cluster.getPod(nudge.namespace, nudge.name);
+      this.deps.memory?.remember(pod);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -298,25 +294,29 @@ export class PodSync {
     const updated = await this.deps.cluster.patchPodMetadata(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
       annotations: { [ANNOTATION_EVENTS_SEEN]: mark },
     });
+    learned(this.deps, pod, updated);
     pod.metadata.annotations = updated.metadata.annotations ?? { ...(pod.metadata.annotations ?? {}), [ANNOTATION_EVENTS_SEEN]: mark };
   }
 
   private async markCreateAttempt(pod: Pod): Promise<void> {
     const at = new Date(this.deps.clock.now()).toISOString();
     // a pod from a nudge's snapshot: the mark proves it current (a Conflict or NotFound makes converge read it)
-    const rv = this.#snapshots.has(pod) ? pod.metadata.resourceVersion : undefined;
+    const rv = preconditionOf(pod);
     const updated = await this.deps.cluster.patchPodMetadata(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
       annotations: { [ANNOTATION_CREATE_ATTEMPTED]: at },
       ...(rv ? { resourceVersion: rv } : {}),
     });
-    this.#snapshots.delete(pod);
+    learned(this.deps, pod, updated);
     pod.metadata.annotations = updated.metadata.annotations ?? { ...(pod.metadata.annotations ?? {}), [ANNOTATION_CREATE_ATTEMPTED]: at };
   }
 
   private async recordGroupId(pod: Pod, id: string): Promise<void> {
+    const rv = preconditionOf(pod);
     const updated = await this.deps.cluster.patchPodMetadata(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
       annotations: { [ANNOTATION_INSTANCE_ID]: id },
+      ...(rv ? { resourceVersion: rv } : {}),
     });
+    learned(this.deps, pod, updated);
     pod.metadata.annotations = updated.metadata.annotations ?? { ...(pod.metadata.annotations ?? {}), [ANNOTATION_INSTANCE_ID]: id };
   }
 
@@ -527,6 +527,7 @@ export class PodSync {
    * directly, without reading the pod, for a terminating pod whose group the watcher named and ECI no longer runs.
    */
   async finalDelete(ns: string, name: string, uid: string): Promise<void> {
+    this.deps.memory?.forget(uid);
     try {
       await this.deps.cluster.deletePod(ns, name, { uid, gracePeriodSeconds: 0 });
     } catch (err) {
@@ -558,7 +559,7 @@ export class PodSync {
         ...(rv ? { resourceVersion: rv } : {}),
       });
       pod.metadata.annotations = updated.metadata.annotations ?? { ...(pod.metadata.annotations ?? {}), [ANNOTATION_GROUP_DELETE]: value };
-      pod.metadata.resourceVersion = updated.metadata.resourceVersion ?? rv;
+      learned(this.deps, pod, updated);
       return true;
     } catch (err) {
       if (isConflict(err) || isNotFound(err)) return false;

@@ -12,8 +12,8 @@ import type { Pod } from '../domain/k8s.js';
 import type { StatusTick } from '../domain/messages.js';
 import { TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID } from '../domain/names.js';
 import { podStatusDigest } from '../domain/statusDigest.js';
-import { bridgeTags, FINISHED_GROUP, groupIdOf, isTerminalPhase, listBridgeGroups, podKey, tagOf, type UseCaseDeps } from './context.js';
-import { classify, describeError, isNotFound } from './errors.js';
+import { bridgeTags, FINISHED_GROUP, groupIdOf, isCopy, isTerminalPhase, listBridgeGroups, podKey, tagOf, type UseCaseDeps } from './context.js';
+import { classify, describeError, isConflict, isNotFound } from './errors.js';
 import { type Deferred, POLLED_DELETE_AFTER_SECONDS, PodSync, type SyncResult, TERMINATING_DEADLINE_SECONDS } from './podSync.js';
 
 export interface StatusReport {
@@ -25,6 +25,10 @@ export interface StatusReport {
   failed: number;
   /** pods of a tick left alone without a read: their group matched the status digest the watcher sent */
   skipped: number;
+  /** pods converged from this instance's PodMemory instead of a read (tick v4: held at the watcher's version) */
+  recalled: number;
+  /** of those, copies a conditional write found changed since: read and converged again */
+  recalledStale: number;
   /** describe/list calls made to ECI in this run */
   eciCalls: number;
   eciError?: string;
@@ -54,7 +58,7 @@ export const APPLIED_SKIP_SECONDS = 10;
 export const TICK_CONCURRENCY = 16;
 
 function emptyReport(): StatusReport {
-  return { pods: 0, groups: 0, patched: 0, unchanged: 0, deleted: 0, failed: 0, skipped: 0, eciCalls: 0 };
+  return { pods: 0, groups: 0, patched: 0, unchanged: 0, deleted: 0, failed: 0, skipped: 0, recalled: 0, recalledStale: 0, eciCalls: 0 };
 }
 
 export class StatusSync {
@@ -121,8 +125,16 @@ export class StatusSync {
     const pods: Pod[] = [];
     await Promise.all(
       toRead.map(async (ref) => {
+        // tick v4: this instance holds the pod at the version the watcher sees (it wrote it last): no read
+        const held = ref.rv ? this.deps.memory?.recall(ref.uid, ref.rv) : undefined;
+        if (held) {
+          report.recalled++;
+          pods.push(held);
+          return;
+        }
         try {
           const pod = await this.deps.cluster.getPod(ref.namespace, ref.name);
+          this.deps.memory?.remember(pod);
           if (pod.metadata.uid === ref.uid) pods.push(pod);
         } catch (err) {
           if (!isNotFound(err)) {
@@ -297,9 +309,22 @@ export class StatusSync {
     });
   }
 
-  private async one(pod: Pod, group: EciContainerGroup | null | undefined, report: StatusReport, later?: Deferred[]): Promise<void> {
+  private async one(held: Pod, group: EciContainerGroup | null | undefined, report: StatusReport, later?: Deferred[]): Promise<void> {
+    let pod = held;
     try {
-      const res: SyncResult = await this.podSync.convergePod(pod, group, undefined, later);
+      let res: SyncResult;
+      try {
+        res = await this.podSync.convergePod(pod, group, undefined, later);
+      } catch (err) {
+        // a copy from memory whose conditional write found the pod changed since: read it and converge that
+        if (!isCopy(pod) || !isConflict(err)) throw err;
+        report.recalledStale++;
+        const read = await this.deps.cluster.getPod(pod.metadata.namespace ?? '', pod.metadata.name ?? '');
+        this.deps.memory?.remember(read);
+        if (read.metadata.uid !== pod.metadata.uid) return;
+        pod = read;
+        res = await this.podSync.convergePod(pod, group, undefined, later);
+      }
       if ((res.outcome === 'status-patched' || res.outcome === 'unchanged') && group && !pod.metadata.deletionTimestamp) {
         this.applied.set(pod.metadata.uid ?? '', { digest: podStatusDigest(pod.status), at: this.deps.clock.now() });
       }

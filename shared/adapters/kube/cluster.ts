@@ -155,8 +155,9 @@ export class KubeCluster implements Cluster, ClusterStore {
     });
   }
 
-  async patchPodStatus(namespace: string, name: string, status: PodStatus, annotations?: Record<string, string | null>): Promise<Pod> {
-    const body = annotations ? { metadata: { annotations }, status } : { status };
+  async patchPodStatus(namespace: string, name: string, status: PodStatus, annotations?: Record<string, string | null>, resourceVersion?: string): Promise<Pod> {
+    const metadata = { ...(annotations ? { annotations } : {}), ...(resourceVersion ? { resourceVersion } : {}) };
+    const body = annotations || resourceVersion ? { metadata, status } : { status };
     const pod = await call(`patch pod status ${namespace}/${name}`, () =>
       this.core.patchNamespacedPodStatus({ namespace, name, body }, SMP),
     );

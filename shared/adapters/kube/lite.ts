@@ -232,8 +232,9 @@ export class LiteKubeCluster implements Cluster, ClusterStore {
     return startListWatch(source, what, onEvent, onError, { ...this.opts.watch, slimView: opts.slim ?? false });
   }
 
-  patchPodStatus(namespace: string, name: string, status: PodStatus, annotations?: Record<string, string | null>): Promise<Pod> {
-    const body = annotations ? { metadata: { annotations }, status } : { status };
+  patchPodStatus(namespace: string, name: string, status: PodStatus, annotations?: Record<string, string | null>, resourceVersion?: string): Promise<Pod> {
+    const metadata = { ...(annotations ? { annotations } : {}), ...(resourceVersion ? { resourceVersion } : {}) };
+    const body = annotations || resourceVersion ? { metadata, status } : { status };
     return this.write<Pod>('PATCH', `${ns(namespace, 'pods', name)}/status`, `patch pod status ${namespace}/${name}`, { body, contentType: SMP });
   }
 

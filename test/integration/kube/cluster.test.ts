@@ -228,6 +228,21 @@ for (const impl of implementations) {
       assert.equal(after.metadata.labels?.app, 'test');
     });
 
+    it('a pods/status patch with a resourceVersion is conditional: Conflict once the pod moved on, and nothing written', async () => {
+      await createPod('status-rv');
+      const held = await cluster.getPod(ns.name, 'status-rv');
+      const rv = held.metadata.resourceVersion;
+      const ok = await cluster.patchPodStatus(ns.name, 'status-rv', { reason: 'First' }, undefined, rv);
+      assert.equal(ok.status?.reason, 'First');
+      // the copy at `rv` is stale now: a write conditional on it is refused, with or without annotations
+      await assert.rejects(() => cluster.patchPodStatus(ns.name, 'status-rv', { reason: 'Stale' }, undefined, rv), (err: unknown) => isConflict(err));
+      await assert.rejects(() => cluster.patchPodStatus(ns.name, 'status-rv', { reason: 'Stale' }, { rides: 'x' }, rv), (err: unknown) => isConflict(err));
+      const read = await cluster.getPod(ns.name, 'status-rv');
+      assert.equal(read.status?.reason, 'First');
+      assert.equal(read.metadata.annotations?.rides, undefined);
+      assert.equal(read.metadata.resourceVersion, ok.metadata.resourceVersion);
+    });
+
     it('patches pod metadata (null removes a key)', async () => {
       await createPod('meta');
       await cluster.patchPodMetadata(ns.name, 'meta', { annotations: { a: '1', b: '2' }, labels: { tier: 'x' } });

@@ -114,7 +114,9 @@ describe('queue messages', () => {
     ['a version 1 steady tick', JSON.stringify({ v: 1, kind: 'status-tick', at: 'x', since: 15, pods: [] }), 'schema'],
     ['a version 2 tick naming no pod and without since', JSON.stringify({ v: 2, kind: 'status-tick', at: 'x', pods: [] }), 'schema'],
     ['a steady window over an hour', JSON.stringify({ v: 2, kind: 'status-tick', at: 'x', since: 3601, pods: [] }), 'schema'],
-    ['a version 4 tick', JSON.stringify({ v: 4, kind: 'status-tick', at: 'x', pods: [{ namespace: 'n', name: 'p', uid: 'u' }] }), 'schema'],
+    ['a version 5 tick', JSON.stringify({ v: 5, kind: 'status-tick', at: 'x', pods: [{ namespace: 'n', name: 'p', uid: 'u' }] }), 'schema'],
+    ['a version 3 tick with a resourceVersion', JSON.stringify({ v: 3, kind: 'status-tick', at: 'x', pods: [{ namespace: 'n', name: 'p', uid: 'u', rv: '12' }] }), 'schema'],
+    ['a resourceVersion that is not a number', JSON.stringify({ v: 4, kind: 'status-tick', at: 'x', pods: [{ namespace: 'n', name: 'p', uid: 'u', rv: 'abc' }] }), 'schema'],
     [
       'a version 2 tick with a deletionTimestamp',
       JSON.stringify({ v: 2, kind: 'status-tick', at: 'x', pods: [{ namespace: 'n', name: 'p', uid: 'u', deleting: true, deletionTimestamp: '2026-01-01T00:00:00Z' }] }),

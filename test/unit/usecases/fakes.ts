@@ -6,6 +6,9 @@
  * Over 400 lines: in-process fakes of every port for the use-case unit tests, kept together so they agree.
  */
 import type { EciContainerGroup, EciCreateRequest, EciEvent, EciGroupStatusItem, EciKeyValue } from '../../../shared/domain/eci.js';
+import { groupToPodStatus, podStatusDiffers } from '../../../shared/domain/status.js';
+import { groupStatusDigest } from '../../../shared/domain/statusDigest.js';
+import { PodMemory } from '../../../shared/usecases/podMemory.js';
 import { violation } from '../../../shared/domain/errors.js';
 import type { EventWrite } from '../../../shared/domain/events.js';
 import type { ConfigMap, Endpoints, K8sEvent, Lease, Node, Pod, PodStatus, Secret, Service } from '../../../shared/domain/k8s.js';
@@ -232,10 +235,13 @@ export class FakeCluster {
     return { synced: Promise.resolve(), stop: async () => {} };
   }
   /** Like pods/status of kube-apiserver: annotations sent along are kept (test/integration/kube/cluster.test.ts). */
-  async patchPodStatus(namespace: string, name: string, status: PodStatus, annotations?: Record<string, string | null>): Promise<Pod> {
+  async patchPodStatus(namespace: string, name: string, status: PodStatus, annotations?: Record<string, string | null>, resourceVersion?: string): Promise<Pod> {
     this.calls.patchStatus++;
     const p = this.pods.get(`${namespace}/${name}`);
     if (!p) throw new FakeKubeError('NotFoundError', 404, 'not found');
+    if (resourceVersion !== undefined && resourceVersion !== p.metadata.resourceVersion) {
+      throw new FakeKubeError('ConflictError', 409, 'Operation cannot be fulfilled on pods: the object has been modified');
+    }
     p.status = applyStatusPatch(p.status, status);
     if (annotations) p.metadata.annotations = mergeAnnotations(p.metadata.annotations, annotations);
     p.metadata.resourceVersion = String(++this.rv);
@@ -455,8 +461,21 @@ export function world(settings: Partial<UseCaseDeps['settings']> = {}): World {
     logger: silentLogger,
     settings: { ...DEFAULT_SETTINGS, clusterName: 'c1', vnodeName: 'vnode', ...settings },
     domain: fakeDomain,
+    memory: new PodMemory(),
   };
   return { eci, cluster, queue, clock, deps };
+}
+
+/** The use-case fakes with the real status mapping and digest (what status ticks compare and write). */
+export function statusWorld(): World {
+  const w = world();
+  w.deps.domain = {
+    ...w.deps.domain,
+    toStatus: (g, pod, now) => groupToPodStatus(g, pod, new Date(now).toISOString()),
+    differs: podStatusDiffers,
+    groupDigest: groupStatusDigest,
+  };
+  return w;
 }
 
 let n = 0;

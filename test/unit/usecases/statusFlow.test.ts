@@ -6,14 +6,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PodNudge, StatusTick } from '../../../shared/domain/messages.js';
-import { groupToPodStatus, podStatusDiffers } from '../../../shared/domain/status.js';
-import { groupStatusDigest, podStatusDigest } from '../../../shared/domain/statusDigest.js';
+import { podStatusDigest } from '../../../shared/domain/statusDigest.js';
 import { ANNOTATION_GROUP_DELETE, DELETE_CLAIM_SECONDS } from '../../../shared/usecases/context.js';
 import { instrumentEci } from '../../../shared/usecases/heartbeat.js';
 import { mergeTicks, processQueueBatch, type QueueItem } from '../../../shared/usecases/queueBatch.js';
 import { POLLED_DELETE_AFTER_SECONDS, PodSync, type SyncResult, TERMINATING_DEADLINE_SECONDS } from '../../../shared/usecases/podSync.js';
 import { APPLIED_SKIP_SECONDS, type StatusReport, StatusSync, TERMINATING_READ_SECONDS } from '../../../shared/usecases/statusSync.js';
-import { createPods, makePod, nudgeOf, silentLogger, world } from './fakes.js';
+import { createPods, makePod, nudgeOf, silentLogger, statusWorld, world } from './fakes.js';
 
 
 function tickOf(pods: { pod: ReturnType<typeof makePod>; groupId: string }[]): StatusTick {
@@ -45,7 +44,7 @@ describe('queue batch: ticks beside nudges', () => {
     const statusSync = {
       async tick(): Promise<StatusReport> {
         order.push('tick-start');
-        return { pods: 0, groups: 0, patched: 0, unchanged: 0, deleted: 0, failed: 0, skipped: 0, eciCalls: 0 };
+        return { pods: 0, groups: 0, patched: 0, unchanged: 0, deleted: 0, failed: 0, skipped: 0, recalled: 0, recalledStale: 0, eciCalls: 0 };
       },
     } as unknown as StatusSync;
     const nudge = (name: string): QueueItem => ({
@@ -129,17 +128,6 @@ describe('status tick: parallel, statuses before Events', () => {
 });
 
 describe('status tick version 2: only changed pods are read', () => {
-  /** fakes with the real status mapping and digest */
-  function realWorld() {
-    const w = world();
-    w.deps.domain = {
-      ...w.deps.domain,
-      toStatus: (g, pod, now) => groupToPodStatus(g, pod, new Date(now).toISOString()),
-      differs: podStatusDiffers,
-      groupDigest: groupStatusDigest,
-    };
-    return w;
-  }
   /** the tick the watcher would send now: each pod with its phase and status digest */
   function watcherTick(w: ReturnType<typeof world>, pods: { pod: ReturnType<typeof makePod>; groupId: string }[]): StatusTick {
     return {
@@ -163,7 +151,7 @@ describe('status tick version 2: only changed pods are read', () => {
 
   it('reads and patches the 2 pods of 20 whose groups started, with one batched describe', async () => {
     // Prepare: 20 pods converged onto their Pending groups
-    const w = realWorld();
+    const w = statusWorld();
     const pods = await createPods(w, 20);
     const s = new StatusSync(w.deps);
     await s.tick(tickOf(pods));
@@ -191,7 +179,7 @@ describe('status tick version 2: only changed pods are read', () => {
   });
 
   it('a tick sent before the watcher saw this instance converge a pod does not read it again, until APPLIED_SKIP_SECONDS', async () => {
-    const w = realWorld();
+    const w = statusWorld();
     const pods = await createPods(w, 3);
     const s = new StatusSync(w.deps);
     await s.tick(tickOf(pods));
@@ -219,7 +207,7 @@ describe('status tick version 2: only changed pods are read', () => {
   });
 
   it('does not read a pod the watcher sees without a group id (its create is in flight)', async () => {
-    const w = realWorld();
+    const w = statusWorld();
     const pods = await createPods(w, 2);
     const s = new StatusSync(w.deps);
     const fresh = w.cluster.put(makePod());
@@ -232,7 +220,7 @@ describe('status tick version 2: only changed pods are read', () => {
   });
 
   it('reads a pod whose group is gone; deletes a terminating one whose group is gone without a read, once', async () => {
-    const w = realWorld();
+    const w = statusWorld();
     const pods = await createPods(w, 3);
     const s = new StatusSync(w.deps);
     await s.tick(tickOf(pods));
@@ -258,7 +246,7 @@ describe('status tick version 2: only changed pods are read', () => {
   });
 
   it('reads a terminating pod whose group still terminates once per TERMINATING_READ_SECONDS; deletes it when the group is gone', async () => {
-    const w = realWorld();
+    const w = statusWorld();
     w.eci.graceful = true;
     const pods = await createPods(w, 1);
     const [a] = pods as [(typeof pods)[number]];

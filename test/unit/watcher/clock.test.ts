@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Pod } from '../../../shared/domain/k8s.js';
-import { decodeMessage, encodeMessage, MAX_PODS_PER_TICK, type StatusTick } from '../../../shared/domain/messages.js';
+import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, MAX_PODS_PER_TICK, type StatusTick } from '../../../shared/domain/messages.js';
 import { podStatusDigest } from '../../../shared/domain/statusDigest.js';
 import type { PodRecord } from '../../../watcher/podState.js';
 import { isChanging, toRecord } from '../../../watcher/podState.js';
@@ -25,7 +25,7 @@ describe('status clock', () => {
   it('names only changing pods, drops those changing for too long, and splits into bounded ticks', () => {
     const now = 1_000_000;
     const recs: PodRecord[] = [];
-    for (let i = 0; i < 250; i++) recs.push({ ...steady, uid: `u${i}`, name: `p${i}`, phase: 'Pending', changingSince: now - 1000 });
+    for (let i = 0; i < 250; i++) recs.push({ ...steady, uid: `u${i}`, name: `p${i}`, phase: 'Pending', changingSince: now - 1000, resourceVersion: '41' });
     recs.push({ ...steady, uid: 'old', phase: 'Pending', changingSince: now - 700_000 });
     recs.push({ ...steady, uid: 'ok' });
     const pods = changingPods(recs, now, 600_000);
@@ -37,8 +37,33 @@ describe('status clock', () => {
     );
     for (const t of ticks) assert.deepEqual(decodeMessage(encodeMessage(t)), t);
     assert.equal(ticks[0]?.pods[0]?.groupId, 'eci-1');
-    assert.equal(ticks[0]?.v, 3);
+    assert.equal(ticks[0]?.v, 4);
+    assert.equal(ticks[0]?.pods[0]?.rv, '41');
     assert.equal(ticks[0]?.pods[0]?.phase, 'Pending');
+  });
+
+  it('splits ticks of long-named pods by bytes, so each fits in one MNS message', () => {
+    const now = 1_000_000;
+    const long = (c: string, n: number) => c.repeat(n);
+    const recs: PodRecord[] = [];
+    for (let i = 0; i < 100; i++) {
+      recs.push({
+        ...steady,
+        namespace: long('n', 63),
+        name: `${long('p', 249)}${String(i).padStart(4, '0')}`,
+        uid: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`,
+        groupId: `eci-${long('g', 60)}`,
+        phase: 'Pending',
+        digest: '0123456789abcdef',
+        deletion: '2026-01-01T00:00:00.000Z/30',
+        resourceVersion: '12345678901234567890',
+        changingSince: now,
+      });
+    }
+    const ticks = buildTicks(recs, new Date(now).toISOString());
+    assert.ok(ticks.length >= 2, `${ticks.length} tick(s)`);
+    assert.equal(ticks.flatMap((t) => t.pods).length, 100);
+    for (const t of ticks) assert.ok(encodeMessage(t).length <= MAX_MESSAGE_BYTES);
   });
 
   it('a deletion restarts the change clock, so a pod left out of the ticks for too long is ticked while it terminates', () => {
@@ -80,7 +105,7 @@ describe('status clock', () => {
   it('a steady tick is sent when some pod is steady, asking for the last period plus a margin', () => {
     assert.equal(steadyTick([{ ...steady, phase: 'Pending' }, { ...steady, phase: 'Succeeded', ready: false }], 'now', 10), undefined);
     const tick = steadyTick([{ ...steady, phase: 'Pending', uid: 'p' }, steady], 'now', 10);
-    assert.deepEqual(tick, { v: 3, kind: 'status-tick', at: 'now', since: 10 + STEADY_MARGIN_SECONDS, pods: [] });
+    assert.deepEqual(tick, { v: 4, kind: 'status-tick', at: 'now', since: 10 + STEADY_MARGIN_SECONDS, pods: [] });
     assert.deepEqual(decodeMessage(encodeMessage(tick as StatusTick)), tick);
   });
 

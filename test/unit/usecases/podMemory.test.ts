@@ -1,0 +1,113 @@
+/**
+ * Status ticks converge a pod from the instance's PodMemory when it holds the pod at the resourceVersion the watcher
+ * sent (tick version 4), with conditional writes: no read when the copy is current, a read when it is not.
+ * Ticks are built by the watcher's own code (toRecord, buildTicks).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Pod } from '../../../shared/domain/k8s.js';
+import type { StatusTick } from '../../../shared/domain/messages.js';
+import { PodMemory } from '../../../shared/usecases/podMemory.js';
+import { StatusSync } from '../../../shared/usecases/statusSync.js';
+import { toRecord } from '../../../watcher/podState.js';
+import { buildTicks } from '../../../watcher/statusClock.js';
+import { createPods, statusWorld, type World } from './fakes.js';
+
+const RUNNING = {
+  Status: 'Running',
+  IntranetIp: '10.0.0.9',
+  Containers: [{ Name: 'app', Image: 'nginx', Ready: true, RestartCount: 0, CurrentState: { State: 'Running', StartTime: '2026-01-01T00:00:01Z' } }],
+};
+
+/** The tick the watcher sends for `pods` as the cluster holds them now. */
+function watcherTick(w: World, pods: { pod: Pod }[]): StatusTick {
+  const now = w.clock.now();
+  const records = pods.map(({ pod }) => toRecord(w.cluster.get('default', pod.metadata.name ?? '') as Pod, now));
+  const [tick] = buildTicks(records, new Date(now).toISOString());
+  assert.ok(tick);
+  return tick;
+}
+
+describe('status tick version 4: pods held at the watcher version are not read', () => {
+  it('converges the pods this instance wrote last without reading them; an instance without them reads', async () => {
+    // Prepare: pods created through pod-sync (the create's status write is remembered), then their groups run
+    const w = statusWorld();
+    const pods = await createPods(w, 3);
+    for (const { groupId } of pods) w.eci.set(groupId, RUNNING);
+    const tick = watcherTick(w, pods);
+    assert.equal(tick.v, 4);
+    const gets = w.cluster.calls.getPod;
+    // Act
+    const report = await new StatusSync(w.deps).tick(tick);
+    // Assess
+    assert.equal(w.cluster.calls.getPod - gets, 0);
+    assert.equal(report.recalled, 3);
+    assert.equal(report.patched, 3);
+    for (const { pod } of pods) assert.equal(w.cluster.get('default', pod.metadata.name ?? '')?.status?.phase, 'Running');
+    // another instance (its own memory) reads them
+    const other = statusWorld();
+    const otherPods = await createPods(other, 2);
+    for (const { groupId } of otherPods) other.eci.set(groupId, RUNNING);
+    const before = other.cluster.calls.getPod;
+    const theirs = await new StatusSync({ ...other.deps, memory: new PodMemory() }).tick(watcherTick(other, otherPods));
+    assert.equal(other.cluster.calls.getPod - before, 2);
+    assert.equal(theirs.recalled, 0);
+    assert.equal(theirs.patched, 2);
+  });
+
+  it('a held copy the pod moved on from since the tick is not written over: the conditional write conflicts, the pod is read and converged', async () => {
+    // Prepare: the tick names the version this instance holds; then someone else writes the pod
+    const w = statusWorld();
+    const pods = await createPods(w, 1);
+    const [first] = pods;
+    assert.ok(first);
+    w.eci.set(first.groupId, RUNNING);
+    const tick = watcherTick(w, pods);
+    const name = first.pod.metadata.name ?? '';
+    await w.cluster.patchPodMetadata('default', name, { annotations: { 'team.example.com/owner': 'shop' } });
+    const gets = w.cluster.calls.getPod;
+    const statusWrites = w.cluster.calls.patchStatus;
+    // Act
+    const report = await new StatusSync(w.deps).tick(tick);
+    // Assess: one refused conditional write, one read, one write that landed; the other writer's change kept
+    assert.equal(report.recalled, 1);
+    assert.equal(report.recalledStale, 1);
+    assert.equal(w.cluster.calls.getPod - gets, 1);
+    assert.equal(w.cluster.calls.patchStatus - statusWrites, 2);
+    const after = w.cluster.get('default', name);
+    assert.equal(after?.status?.phase, 'Running');
+    assert.equal(after?.metadata.annotations?.['team.example.com/owner'], 'shop');
+  });
+
+  it('a tick naming a version this instance does not hold reads the pod', async () => {
+    const w = statusWorld();
+    const pods = await createPods(w, 1);
+    const [first] = pods;
+    assert.ok(first);
+    w.eci.set(first.groupId, RUNNING);
+    await w.cluster.patchPodMetadata('default', first.pod.metadata.name ?? '', { annotations: { 'team.example.com/owner': 'shop' } });
+    const tick = watcherTick(w, pods); // the watcher saw that write; this instance did not
+    const gets = w.cluster.calls.getPod;
+    const report = await new StatusSync(w.deps).tick(tick);
+    assert.equal(w.cluster.calls.getPod - gets, 1);
+    assert.equal(report.recalled, 0);
+    assert.equal(report.patched, 1);
+  });
+
+  it('keeps at most its bound of pods, the least recently learned dropped first', () => {
+    const memory = new PodMemory(2);
+    const pod = (uid: string, rv: string): Pod => ({ metadata: { name: uid, namespace: 'default', uid, resourceVersion: rv }, spec: { containers: [] } });
+    memory.remember(pod('a', '1'));
+    memory.remember(pod('b', '2'));
+    memory.remember(pod('a', '3'));
+    memory.remember(pod('c', '4'));
+    assert.equal(memory.size, 2);
+    assert.equal(memory.recall('b', '2'), undefined);
+    assert.equal(memory.recall('a', '1'), undefined, 'an older version is not recalled');
+    assert.equal(memory.recall('a', '3')?.metadata.resourceVersion, '3');
+    const copy = memory.recall('c', '4');
+    assert.ok(copy);
+    copy.metadata.name = 'changed';
+    assert.equal(memory.recall('c', '4')?.metadata.name, 'c', 'a recalled copy is the caller’s own');
+  });
+});

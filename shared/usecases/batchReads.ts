@@ -10,7 +10,7 @@
 import type { ConfigMap, Secret } from '../domain/k8s.js';
 import type { Cluster } from '../ports/index.js';
 import { isNotFound } from './errors.js';
-import { ServiceDirectory } from './services.js';
+import { type MasterView, ServiceDirectory } from './services.js';
 
 type Reads = Pick<Cluster, 'getConfigMap' | 'getSecret' | 'listServices' | 'getService' | 'getEndpoints'>;
 
@@ -19,8 +19,12 @@ export class BatchReads {
   private readonly configMaps = new Map<string, Promise<ConfigMap | undefined>>();
   private readonly secrets = new Map<string, Promise<Secret | undefined>>();
 
-  constructor(private readonly cluster: Reads) {
-    this.services = new ServiceDirectory(cluster);
+  /** `master`: the process's MasterView, shared by its batches. */
+  constructor(
+    private readonly cluster: Reads,
+    master: MasterView,
+  ) {
+    this.services = new ServiceDirectory(cluster, master);
   }
 
   /** The ConfigMap, or undefined when it does not exist. */

@@ -35,6 +35,7 @@ import { ANNOTATION_INSTANCE_ID, replacingController } from '../domain/names.js'
 import { tokenKey } from '../domain/references.js';
 import { EPHEMERAL_MESSAGE, REASON_EPHEMERAL_UNSUPPORTED } from '../domain/status.js';
 import { BatchReads } from './batchReads.js';
+import { MasterView } from './services.js';
 import {
   ANNOTATION_CREATE_ATTEMPTED,
   ANNOTATION_EVENTS_SEEN,
@@ -121,16 +122,18 @@ export interface SyncResult {
 export class PodSync {
   /**
    * `batch`: the Services, ConfigMaps and Secrets read once for one batch of nudges (forBatch); without it each
-   * create reads its own.
+   * create reads its own. `master`: the `kubernetes` Service and Endpoints, kept by this process for a minute and
+   * shared by its batches.
    */
   constructor(
     private readonly deps: UseCaseDeps,
     private readonly batch?: BatchReads,
+    private readonly master = new MasterView(deps.cluster, deps.clock),
   ) {}
 
   /** A PodSync for one batch of nudges: what the creates reference is read once for the whole batch. */
   forBatch(): PodSync {
-    return new PodSync(this.deps, new BatchReads(this.deps.cluster));
+    return new PodSync(this.deps, new BatchReads(this.deps.cluster, this.master), this.master);
   }
 
   /** Handles one nudge. Never throws for pod-level failures: those become re-nudges, Events or a Failed pod. */
@@ -434,7 +437,7 @@ export class PodSync {
   private async resolve(pod: Pod): Promise<ResolvedReferences> {
     const ns = pod.metadata.namespace ?? '';
     const needs = this.deps.domain.references(pod);
-    const reads = this.batch ?? new BatchReads(this.deps.cluster);
+    const reads = this.batch ?? new BatchReads(this.deps.cluster, this.master);
     const out: ResolvedReferences = {
       configMaps: new Map(),
       secrets: new Map(),

@@ -2,21 +2,61 @@
  * The cluster's Services as pod-sync needs them for the kubelet's service env (shared/domain/serviceEnv.ts): the
  * `kubernetes` Service and its Endpoints (read once), and the Services of each namespace (one list per namespace).
  * One directory lives for one batch of nudges (one invocation), so a batch of 16 creates in one namespace costs
- * three reads, and a Service created meanwhile is seen by the next invocation, as a kubelet sees it at the next
- * container start. A failed read is not kept: the pod's create fails retryably and the retry reads again.
+ * one list, and a Service created meanwhile is seen by the next invocation, as a kubelet sees it at the next
+ * container start. The `kubernetes` Service and Endpoints (the API server's address, which changes only when the
+ * control plane moves) are kept for MASTER_VIEW_SECONDS by the process (`MasterView`), so most batches read only
+ * the namespace list. A failed read is not kept: the pod's create fails retryably and the retry reads again.
  */
 import type { Endpoints, Service } from '../domain/k8s.js';
 import { MASTER_SERVICE_NAME, MASTER_SERVICE_NAMESPACE, type ServiceView } from '../domain/serviceEnv.js';
-import type { Cluster } from '../ports/index.js';
+import type { Clock, Cluster } from '../ports/index.js';
 import { isNotFound } from './errors.js';
 
 type Reads = Pick<Cluster, 'listServices' | 'getService' | 'getEndpoints'>;
+type MasterServiceView = Pick<ServiceView, 'kubernetes' | 'kubernetesEndpoints'>;
+
+/** How long a process keeps the `kubernetes` Service and Endpoints it read (MasterView). */
+export const MASTER_VIEW_SECONDS = 60;
+
+/**
+ * The `kubernetes` Service and its Endpoints as one process last read them, for MASTER_VIEW_SECONDS: a pod created
+ * within a minute of an API server address change may get the old address in its env (its kube-proxy and the
+ * ClusterIP still route; only the fallback to the endpoint, with ClusterIPs unreachable, would be stale).
+ */
+export class MasterView {
+  private held: { at: number; view: Promise<MasterServiceView> } | undefined;
+  constructor(
+    private readonly cluster: Pick<Cluster, 'getService' | 'getEndpoints'>,
+    private readonly clock: Pick<Clock, 'now'>,
+  ) {}
+
+  get(): Promise<MasterServiceView> {
+    const now = this.clock.now();
+    if (this.held && now - this.held.at < MASTER_VIEW_SECONDS * 1000) return this.held.view;
+    const view = (async () => {
+      const [kubernetes, kubernetesEndpoints] = await Promise.all([
+        absent(() => this.cluster.getService(MASTER_SERVICE_NAMESPACE, MASTER_SERVICE_NAME)),
+        absent(() => this.cluster.getEndpoints(MASTER_SERVICE_NAMESPACE, MASTER_SERVICE_NAME)),
+      ]);
+      return { ...(kubernetes ? { kubernetes } : {}), ...(kubernetesEndpoints ? { kubernetesEndpoints } : {}) };
+    })();
+    const held = { at: now, view };
+    this.held = held;
+    view.catch(() => {
+      if (this.held === held) this.held = undefined;
+    });
+    return view;
+  }
+}
 
 export class ServiceDirectory {
-  private master: Promise<Pick<ServiceView, 'kubernetes' | 'kubernetesEndpoints'>> | undefined;
   private readonly namespaces = new Map<string, Promise<Service[]>>();
 
-  constructor(private readonly cluster: Reads) {}
+  /** `master`: the process's MasterView (the `kubernetes` Service and Endpoints, kept for a minute). */
+  constructor(
+    private readonly cluster: Reads,
+    private readonly master: MasterView,
+  ) {}
 
   /** The view for a pod of `namespace`; its Services are listed only when the pod wants service links. */
   async view(namespace: string, serviceLinks: boolean): Promise<ServiceView> {
@@ -25,20 +65,8 @@ export class ServiceDirectory {
     return { ...master, namespace: await this.namespaceServices(namespace) };
   }
 
-  private masterView(): Promise<Pick<ServiceView, 'kubernetes' | 'kubernetesEndpoints'>> {
-    this.master ??= this.forget(
-      (async () => {
-        const [kubernetes, kubernetesEndpoints] = await Promise.all([
-          absent(() => this.cluster.getService(MASTER_SERVICE_NAMESPACE, MASTER_SERVICE_NAME)),
-          absent(() => this.cluster.getEndpoints(MASTER_SERVICE_NAMESPACE, MASTER_SERVICE_NAME)),
-        ]);
-        return { ...(kubernetes ? { kubernetes } : {}), ...(kubernetesEndpoints ? { kubernetesEndpoints } : {}) };
-      })(),
-      () => {
-        this.master = undefined;
-      },
-    );
-    return this.master;
+  private masterView(): Promise<MasterServiceView> {
+    return this.master.get();
   }
 
   private namespaceServices(namespace: string): Promise<Service[]> {

@@ -23,7 +23,7 @@ import { createLiteKubeCluster, type LiteKubeConnection } from '../../../shared/
 import type { K8sEvent, Node, PodCondition } from '../../../shared/domain/k8s.js';
 import type { Cluster, ClusterStore } from '../../../shared/ports/index.js';
 import { reachableMaster, serviceEnv } from '../../../shared/domain/serviceEnv.js';
-import { ServiceDirectory } from '../../../shared/usecases/services.js';
+import { MasterView, ServiceDirectory } from '../../../shared/usecases/services.js';
 import {
   clusterCaPem,
   coreApi,
@@ -129,7 +129,7 @@ for (const impl of implementations) {
         body: { metadata: { name: 'peers' }, spec: { clusterIP: 'None', ports: [{ port: 80 }], selector: { app: 'db' } } },
       });
       // one directory = one pod-sync batch, over this adapter
-      const view = await new ServiceDirectory(cluster).view(ns.name, true);
+      const view = await new ServiceDirectory(cluster, new MasterView(cluster, { now: () => Date.now() })).view(ns.name, true);
       // the shared test plane listens on loopback, which the apiserver never publishes: no Endpoints there
       // (the networking test's private plane publishes its veth address)
       const apiserver = await core.readNamespacedEndpoints({ namespace: 'default', name: 'kubernetes' }).catch(() => undefined);

@@ -11,6 +11,7 @@ import type { Pod } from '../../../shared/domain/k8s.js';
 import { createSyncDomain } from '../../../shared/usecases/domain.js';
 import { PodSync } from '../../../shared/usecases/podSync.js';
 import { processQueueBatch } from '../../../shared/usecases/queueBatch.js';
+import { MASTER_VIEW_SECONDS } from '../../../shared/usecases/services.js';
 import { StatusSync } from '../../../shared/usecases/statusSync.js';
 import { FakeEciError, makePod, nudgeOf, silentLogger, type World, world } from './fakes.js';
 
@@ -208,6 +209,19 @@ describe('pod-sync: the kubelet service env, read when the group is created', ()
     // the next invocation reads again (a Service created meanwhile is seen)
     await new PodSync(w.deps).forBatch().handle(nudgeOf(w.cluster.put(inShop('d'))));
     assert.equal(w.cluster.calls.listServices, 2);
+  });
+
+  it('the kubernetes Service and Endpoints are kept by the process for MASTER_VIEW_SECONDS; the namespace list is per batch', async () => {
+    const w = serviceWorld(true);
+    const sync = new PodSync(w.deps); // one per process (compose.ts)
+    await sync.forBatch().handle(nudgeOf(w.cluster.put(inShop('a'))));
+    w.clock.t += (MASTER_VIEW_SECONDS - 1) * 1000;
+    await sync.forBatch().handle(nudgeOf(w.cluster.put(inShop('b'))));
+    assert.deepEqual([w.cluster.calls.listServices, w.cluster.calls.getService, w.cluster.calls.getEndpoints], [2, 1, 1]);
+    w.clock.t += 2000;
+    await sync.forBatch().handle(nudgeOf(w.cluster.put(inShop('c'))));
+    assert.deepEqual([w.cluster.calls.listServices, w.cluster.calls.getService, w.cluster.calls.getEndpoints], [3, 2, 2]);
+    assert.equal(w.eci.createRequests.length, 3);
   });
 
   it('a batch of creates reads each referenced ConfigMap and Secret once; an absent one once; a failed read again', async () => {

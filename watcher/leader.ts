@@ -136,6 +136,20 @@ export class LeaderElector {
       renewTime: microTime(now),
       ...extra,
     });
+    // The leader renews from the lease it wrote last, without a read (client-go's leader election does the same):
+    // a Conflict or NotFound means someone else wrote or removed it since, and the round reads it and decides.
+    const held = this.#lease;
+    if (held?.spec?.holderIdentity === this.o.identity && held.metadata.resourceVersion) {
+      try {
+        this.#lease = await this.o.cluster.replaceLease(this.o.namespace, {
+          ...held,
+          spec: spec({ acquireTime: held.spec.acquireTime ?? microTime(now), leaseTransitions: held.spec.leaseTransitions ?? 0 }),
+        });
+        return true;
+      } catch (err) {
+        if (!isConflict(err) && !isNotFound(err)) throw err;
+      }
+    }
     let lease: Lease;
     try {
       lease = await this.o.cluster.getLease(this.o.namespace, this.o.name);

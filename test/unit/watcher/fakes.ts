@@ -152,6 +152,7 @@ export function newFakeCluster() {
       return clone(n);
     },
     async getLease(namespace: string, name: string): Promise<Lease> {
+      calls.push(`getLease ${name}`);
       if (failLeases) throw new FakeKubeError('apiserver unavailable', 503);
       const l = leases.get(key(namespace, name));
       if (!l) throw new NotFoundError(`lease ${name}`);

@@ -41,6 +41,24 @@ describe('LeaderElector', () => {
     assert.equal(holder, a.isLeader ? 'a' : 'b');
   });
 
+  it('the leader renews without reading the lease; a lease someone else wrote since is read, and the leader steps down', async () => {
+    const fc = newFakeCluster();
+    const events: string[] = [];
+    const a = elector(fc, 'a', events, 30);
+    assert.equal(await a.tryAcquireOrRenew(), true); // acquires: one read (NotFound), one create
+    const reads = () => fc.calls.filter((c) => c === 'getLease lead').length;
+    assert.equal(reads(), 1);
+    for (let i = 0; i < 5; i++) assert.equal(await a.tryAcquireOrRenew(), true);
+    assert.equal(reads(), 1, 'renewals read nothing');
+    // another replica takes the lease over (as after an expiry): the leader's next renewal conflicts and reads
+    const cur = fc.leases.get('eci-bridge/lead');
+    assert.ok(cur?.spec);
+    fc.leases.set('eci-bridge/lead', { ...cur, metadata: { ...cur.metadata, resourceVersion: '999' }, spec: { ...cur.spec, holderIdentity: 'b' } });
+    assert.equal(await a.tryAcquireOrRenew(), false);
+    assert.equal(reads(), 2);
+    assert.equal(fc.leases.get('eci-bridge/lead')?.spec?.holderIdentity, 'b');
+  });
+
   it('hands over after the lease expires when the leader dies without releasing', async () => {
     const fc = newFakeCluster();
     const events: string[] = [];

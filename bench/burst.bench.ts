@@ -102,7 +102,15 @@ async function stopChild(c: Child): Promise<void> {
   if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
 }
 
-type Snapshot = { at: number; harnessCpuMs: number; kube: Record<string, number>; watcherKube: Record<string, number>; children: ChildStats[] };
+type Snapshot = {
+  at: number;
+  harnessCpuMs: number;
+  kube: Record<string, number>;
+  watcherKube: Record<string, number>;
+  /** requests the apiserver refused, by `CODE verb resource` */
+  refused: Record<string, number>;
+  children: ChildStats[];
+};
 
 const sub = (a: Record<string, number>, b: Record<string, number>): Record<string, number> =>
   Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)] as const).filter(([, v]) => v > 0));
@@ -175,7 +183,9 @@ async function main(): Promise<void> {
       const [w, f] = [viaWatcher.proxy.requests(), viaPodSync.proxy.requests()];
       const kube = { ...w };
       for (const [k, v] of Object.entries(f)) kube[k] = (kube[k] ?? 0) + v;
-      return { at: Date.now(), harnessCpuMs: (u.user + u.system) / 1000, kube, watcherKube: w, children: await Promise.all(children.map(stats)) };
+      const refused = viaWatcher.proxy.refused();
+      for (const [k, v] of Object.entries(viaPodSync.proxy.refused())) refused[k] = (refused[k] ?? 0) + v;
+      return { at: Date.now(), harnessCpuMs: (u.user + u.system) / 1000, kube, watcherKube: w, refused, children: await Promise.all(children.map(stats)) };
     };
 
     // 1. the floor: an ideal kubelet, straight to the apiserver
@@ -283,6 +293,8 @@ async function main(): Promise<void> {
       const w = byWatcher[k] ?? 0;
       if (!k.startsWith('watch ')) say(`  ${k.padEnd(34)} ${perPod(v).toFixed(2).padStart(6)}  (${perPod(w).toFixed(2)} / ${perPod(v - w).toFixed(2)})`);
     }
+    const refused = lifecycleOf((s) => s.refused);
+    say(`refused by the apiserver per pod (counted in the requests above): ${Object.entries(refused).map(([k, v]) => `${k} ${perPod(v).toFixed(2)}`).join(', ') || 'none'}`);
     say(`ECI calls per pod: ${Object.entries(eciCalls).map(([a, c]) => `${a} ${perPod(c).toFixed(2)}`).join(', ')}`);
 
     const T = {
@@ -309,6 +321,9 @@ async function main(): Promise<void> {
         .filter(([k]) => !k.startsWith('watch '))
         .sort((a, b) => b[1] - a[1])
         .map(([k, v]) => figure(`burst.kube.${k.replace(/[ /]/g, '.')}`, `  ${k} per pod`, perPod(v), '')),
+      ...Object.entries(refused)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => figure(`burst.kube.refused.${k.replace(/[ /]/g, '.')}`, `  refused ${k} per pod`, perPod(v), '')),
       figure('burst.eci.DeleteContainerGroup', 'DeleteContainerGroup per pod', perPod(eciCalls.DeleteContainerGroup ?? 0), '', T.del),
       figure('burst.eci.calls', 'ECI calls per pod lifecycle', perPod(total(eciCalls)), '', { op: '<=', value: 6 }),
     );

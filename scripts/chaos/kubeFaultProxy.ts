@@ -42,6 +42,8 @@ export interface KubeFaultProxy {
    * (a GET on a collection is a list, with `watch=true` a watch), `create`/`update`/`patch`/`delete` for writes.
    */
   requests(): Record<string, number>;
+  /** Requests the apiserver refused (status ≥ 400; the proxy's own injected faults not counted), by `CODE verb resource`. */
+  refused(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -83,6 +85,7 @@ export async function startKubeFaultProxy(opts: {
   const counts = { requests: 0, conflicts: 0, errors: 0, droppedWatches: 0, delayed: 0 };
   const writes: Record<string, number> = {};
   const requests: Record<string, number> = {};
+  const refused: Record<string, number> = {};
   const agent =
     upstream.protocol === 'https:'
       ? new https.Agent({ keepAlive: true, ca: opts.caPem, maxSockets: 64 })
@@ -143,7 +146,9 @@ export async function startKubeFaultProxy(opts: {
           agent,
         },
         (upRes) => {
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          const code = upRes.statusCode ?? 502;
+          if (code >= 400) refused[`${code} ${byVerb}`] = (refused[`${code} ${byVerb}`] ?? 0) + 1;
+          res.writeHead(code, upRes.headers);
           upRes.pipe(res);
           if (drop) {
             setTimeout(() => {
@@ -183,6 +188,7 @@ export async function startKubeFaultProxy(opts: {
     counts: () => ({ ...counts }),
     writes: () => ({ ...writes }),
     requests: () => ({ ...requests }),
+    refused: () => ({ ...refused }),
     async close() {
       for (const r of open) r.destroy();
       server.closeAllConnections();

@@ -108,6 +108,7 @@ for (const impl of implementations) {
       assert.equal(events.find((e) => e.reason === 'BackOff')?.count, 3);
       // each Event created once; the loser's creates answered AlreadyExists; the count-3 one read once by the loser
       assert.equal(both['create events'], 10);
+      assert.equal(proxy.refused()['409 create events'], 5, 'the loser\'s five creates answered AlreadyExists (409)');
       assert.ok((both['get events'] ?? 0) <= 1, JSON.stringify(both));
       assert.equal(both['patch events'], undefined, 'nothing newer to patch');
 

@@ -5,7 +5,7 @@
  * 1. **Floor**: an ideal kubelet's lifecycle for N pods at concurrency 48 (create, one TokenRequest, one status
  *    write to Running, delete with grace 0), straight to the apiserver: pods/s.
  * 2. **Bridge**: the ECI emulator, the MNS emulator, the watcher and W pod-sync workers each in its own process
- *    (bench/burst-child.ts; W defaults to s.yaml's trigger `maximumTasks` 2: EventBridge pushes at most 2 batches
+ *    (bench/burst-child.ts; the workers talk to Kubernetes through the lite client, as the functions on FC; W defaults to s.yaml's trigger `maximumTasks` 2: EventBridge pushes at most 2 batches
  *    at once, so at most 2 pod-sync instances are busy). An idle window first (no pods), then N pods to Running
  *    (sustained pods/s between the 10th and 90th percentile pod), a steady window, then all deleted.
  * 3. Kubernetes requests per pod lifecycle by verb and kind (every request the watcher and workers send passes a
@@ -177,7 +177,17 @@ async function main(): Promise<void> {
     children.push(eci, mns);
     const config = { ...base, ECI_ENDPOINT: eci.ready.endpoint, MNS_ENDPOINT: mns.ready.endpoint };
     children.push(await start('watcher', 'watcher', { ...config, KUBECONFIG: viaWatcher.path }));
-    for (let i = 0; i < WORKERS; i++) children.push(await start('worker', `pod-sync-${i + 1}`, config));
+    // the workers reach Kubernetes as the functions do on FC: KUBE_API_SERVER/KUBE_TOKEN/KUBE_CA → the lite client
+    // (shared/adapters/kube/lite.ts; the function bundles do not contain client-node); the watcher as in a
+    // cluster, through client-node
+    const { KUBECONFIG: _unused, ...withoutKubeconfig } = config;
+    const workerConfig = {
+      ...withoutKubeconfig,
+      KUBE_API_SERVER: viaPodSync.proxy.url,
+      KUBE_TOKEN: env.controlPlane.token,
+      KUBE_CA: env.controlPlane.caPem,
+    };
+    for (let i = 0; i < WORKERS; i++) children.push(await start('worker', `pod-sync-${i + 1}`, workerConfig));
     const snap = async (): Promise<Snapshot> => {
       const u = process.cpuUsage();
       const [w, f] = [viaWatcher.proxy.requests(), viaPodSync.proxy.requests()];

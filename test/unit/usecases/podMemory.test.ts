@@ -109,5 +109,10 @@ describe('status tick version 4: pods held at the watcher version are not read',
     assert.ok(copy);
     copy.metadata.name = 'changed';
     assert.equal(memory.recall('c', '4')?.metadata.name, 'c', 'a recalled copy is the caller’s own');
+    // managedFields are not kept (nothing the bridge reads)
+    const withFields = pod('d', '5');
+    Object.assign(withFields.metadata, { managedFields: [{ manager: 'kubectl', operation: 'Update' }] });
+    memory.remember(withFields);
+    assert.equal('managedFields' in (memory.recall('d', '5')?.metadata ?? {}), false);
   });
 });

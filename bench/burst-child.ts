@@ -39,7 +39,7 @@ export interface ChildStats {
 }
 
 const role = process.argv[2] as Role;
-const cfg = JSON.parse(process.env.BENCH_CONFIG ?? '{}') as Config & { BENCH_TIME_SCALE?: number; BENCH_MNS_ACCOUNT?: string };
+const cfg = JSON.parse(process.env.BENCH_CONFIG ?? '{}') as Config & { BENCH_TIME_SCALE?: number; BENCH_MNS_ACCOUNT?: string; BENCH_QUOTAS?: boolean };
 const send = (m: unknown) => process.send?.(m);
 const cpuMs = () => {
   const u = process.cpuUsage();
@@ -51,7 +51,7 @@ let groups: (() => [string, number, number, number][]) | undefined;
 let stop: () => Promise<unknown> = async () => undefined;
 
 if (role === 'eci') {
-  const emu = await startEciEmulator({ timeScale: cfg.BENCH_TIME_SCALE ?? 0.5, scenario: { seed: 1 }, quotas: false });
+  const emu = await startEciEmulator({ timeScale: cfg.BENCH_TIME_SCALE ?? 0.5, scenario: { seed: 1 }, quotas: cfg.BENCH_QUOTAS === true });
   const seen = new Map<string, [string, number, number, number]>();
   const poll = setInterval(() => {
     const live = new Set<string>();

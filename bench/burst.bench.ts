@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- burst [--pods=N] [--workers=W] [--idle-seconds=S] [--profile]`: the burst, shaped like
+ * `npm run bench -- burst [--pods=N] [--workers=W] [--idle-seconds=S] [--profile] [--quotas]`: the burst, shaped like
  * production, beside the apiserver's own floor, in one run on one private kube-apiserver:
  *
  * 1. **Floor**: an ideal kubelet's lifecycle for N pods at concurrency 48 (create, one TokenRequest, one status
@@ -42,6 +42,8 @@ const N = Math.floor(arg('pods', 500));
 const WORKERS = Math.floor(arg('workers', 2));
 const IDLE_S = arg('idle-seconds', 20);
 const PROFILE = process.argv.includes('--profile');
+/** the ECI emulator at ECI's published API quotas (20 creates/s) and the bridge's own create limiter at its defaults */
+const QUOTAS = process.argv.includes('--quotas');
 const NS_FLOOR = 'bench-floor';
 const NS = 'bench-burst';
 const MNS_ACCOUNT = '1234567890123456';
@@ -136,11 +138,14 @@ function usage(a: Snapshot, b: Snapshot): Usage {
 }
 
 async function main(): Promise<void> {
-  say(`burst: ${N} pods (--pods), ${WORKERS} pod-sync worker processes (--workers; s.yaml maximumTasks 2), idle window ${IDLE_S} s`);
+  say(
+    `burst: ${N} pods (--pods), ${WORKERS} pod-sync worker processes (--workers; s.yaml maximumTasks 2), idle window ${IDLE_S} s, ` +
+      `ECI quotas ${QUOTAS ? "on (the emulator at ECI's published limits, the bridge's limiter at its defaults)" : 'off (--quotas turns them on)'}`,
+  );
   const env = await startSandboxEnvironment({
     timeScale: 0.5,
     say,
-    env: { LOG_LEVEL: 'error', ECI_CREATE_PER_SECOND: '100000', ECI_CREATE_BURST: '100000' },
+    env: { LOG_LEVEL: 'error', ...(QUOTAS ? {} : { ECI_CREATE_PER_SECOND: '100000', ECI_CREATE_BURST: '100000' }) },
   });
   const children: Child[] = [];
   const stops: (() => Promise<unknown>)[] = [() => env.stop()];
@@ -172,7 +177,7 @@ async function main(): Promise<void> {
       mkdirSync(PROF_DIR, { recursive: true });
     }
     // the emulators first: the bridge's configuration points at them (the sandbox's in-process emulator stays unused)
-    const base = { ...env.config, KUBECONFIG: viaPodSync.path, QUEUE_KIND: 'mns', ALIBABA_CLOUD_ACCOUNT_ID: MNS_ACCOUNT, BENCH_TIME_SCALE: 0.5 };
+    const base = { ...env.config, KUBECONFIG: viaPodSync.path, QUEUE_KIND: 'mns', ALIBABA_CLOUD_ACCOUNT_ID: MNS_ACCOUNT, BENCH_TIME_SCALE: 0.5, BENCH_QUOTAS: QUOTAS };
     const [eci, mns] = await Promise.all([start('eci', 'eci-emulator', base), start('mns', 'mns-emulator', base)]);
     children.push(eci, mns);
     const config = { ...base, ECI_ENDPOINT: eci.ready.endpoint, MNS_ENDPOINT: mns.ready.endpoint };
@@ -261,6 +266,25 @@ async function main(): Promise<void> {
       .sort((a, b) => a - b);
     say(`bridge: ${N} pods Running; sustained ${sustained.toFixed(1)} pods/s (10-90 %), ${((100 * sustained) / floor).toFixed(0)} % of the floor`);
     say(`bind → CreateContainerGroup p50 ${percentile(bind, 50)} ms, p99 ${percentile(bind, 99)} ms`);
+    // the rate creates were held at: between the 10th and the 90th percentile create
+    const created = eciGroups.map(([, at]) => at).sort((a, b) => a - b);
+    const [c10, c90] = [Math.floor(0.1 * created.length), Math.max(0, Math.ceil(0.9 * created.length) - 1)];
+    const createRate = (c90 - c10) / Math.max(0.001, ((created[c90] ?? 0) - (created[c10] ?? 0)) / 1000);
+    say(`CreateContainerGroup rate held (10-90 % of creates): ${createRate.toFixed(1)}/s`);
+    // did a throttling error reach a pod? Events, conditions and status messages of every pod
+    const throttledPods = new Set<string>();
+    for (const e of (await env.kube.core.listNamespacedEvent({ namespace: NS })).items) {
+      if (/throttl/i.test(`${e.reason ?? ''} ${e.message ?? ''}`)) throttledPods.add(e.involvedObject.name ?? '');
+    }
+    for (const p of (await env.kube.core.listNamespacedPod({ namespace: NS })).items) {
+      if (/throttl/i.test(JSON.stringify(p.status ?? {}))) throttledPods.add(p.metadata?.name ?? '');
+    }
+    if (QUOTAS) {
+      figures.push(
+        figure('burst.quotas.createRate', 'quotas on: CreateContainerGroup rate held (10-90 %)', createRate, 'creates/s', { op: '>=', value: 18 }),
+        figure('burst.quotas.throttledPods', 'quotas on: pods showing a throttling error', throttledPods.size, 'pods', { op: '<=', value: 0 }),
+      );
+    }
 
     // 4. steady: N pods Running, nothing changing
     await new Promise((r) => setTimeout(r, IDLE_S * 1000));

@@ -34,6 +34,8 @@ export interface ChildStats {
   rssMb: number;
   /** eci: calls by action; mns: requests by operation; worker: invocations and busy ms */
   counts: Record<string, number>;
+  /** eci: of those calls, the ones answered Throttling (quotas on), by action */
+  throttled?: Record<string, number>;
   /** eci: per group [pod UID, created ms, first Running ms or 0, deleted (1/0)] */
   groups?: [string, number, number, number][];
 }
@@ -48,6 +50,7 @@ const cpuMs = () => {
 
 let stats: () => Record<string, number> = () => ({});
 let groups: (() => [string, number, number, number][]) | undefined;
+let throttled: (() => Record<string, number>) | undefined;
 let stop: () => Promise<unknown> = async () => undefined;
 
 if (role === 'eci') {
@@ -67,6 +70,7 @@ if (role === 'eci') {
     for (const [id, s] of seen) if (!live.has(id)) s[3] = 1;
   }, 250); // create times come from the emulator's record; the poll only notices groups and their deletion
   stats = () => ({ ...emu.calls().byAction });
+  throttled = () => ({ ...emu.calls().throttledByAction });
   groups = () => [...seen.values()];
   stop = async () => {
     clearInterval(poll);
@@ -152,7 +156,14 @@ process.on('message', (m: { type: string; file?: string }) => {
       send({ type: 'profile-stopped' });
     })();
   } else if (m.type === 'stats') {
-    const s: ChildStats = { role, cpuMs: cpuMs(), rssMb: process.memoryUsage().rss / 1e6, counts: stats(), ...(groups ? { groups: groups() } : {}) };
+    const s: ChildStats = {
+      role,
+      cpuMs: cpuMs(),
+      rssMb: process.memoryUsage().rss / 1e6,
+      counts: stats(),
+      ...(throttled ? { throttled: throttled() } : {}),
+      ...(groups ? { groups: groups() } : {}),
+    };
     send({ type: 'stats', stats: s });
   } else if (m.type === 'stop') {
     void stop()

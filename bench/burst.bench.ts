@@ -329,6 +329,9 @@ async function main(): Promise<void> {
     }
     const refused = lifecycleOf((s) => s.refused);
     say(`refused by the apiserver per pod (counted in the requests above): ${Object.entries(refused).map(([k, v]) => `${k} ${perPod(v).toFixed(2)}`).join(', ') || 'none'}`);
+    const eciThrottled = sub(e1.children.find((c) => c.role === 'eci')?.throttled ?? {}, b0.children.find((c) => c.role === 'eci')?.throttled ?? {});
+    const accepted = (action: string) => (eciCalls[action] ?? 0) - (eciThrottled[action] ?? 0);
+    if (QUOTAS) say(`ECI calls answered Throttling per pod (retried; counted in the calls): ${Object.entries(eciThrottled).map(([a, c]) => `${a} ${perPod(c).toFixed(2)}`).join(', ') || 'none'}`);
     say(`ECI calls per pod: ${Object.entries(eciCalls).map(([a, c]) => `${a} ${perPod(c).toFixed(2)}`).join(', ')}`);
 
     const T = {
@@ -358,7 +361,10 @@ async function main(): Promise<void> {
       ...Object.entries(refused)
         .sort((a, b) => b[1] - a[1])
         .map(([k, v]) => figure(`burst.kube.refused.${k.replace(/[ /]/g, '.')}`, `  refused ${k} per pod`, perPod(v), '')),
-      figure('burst.eci.DeleteContainerGroup', 'DeleteContainerGroup per pod', perPod(eciCalls.DeleteContainerGroup ?? 0), '', T.del),
+      figure('burst.eci.DeleteContainerGroup', 'DeleteContainerGroup per pod (accepted; throttled answers apart)', perPod(accepted('DeleteContainerGroup')), '', T.del),
+      ...(QUOTAS
+        ? [figure('burst.eci.DeleteContainerGroup.throttled', '  DeleteContainerGroup answered Throttling per pod (retried)', perPod(eciThrottled.DeleteContainerGroup ?? 0), '')]
+        : []),
       figure('burst.eci.calls', 'ECI calls per pod lifecycle', perPod(total(eciCalls)), '', { op: '<=', value: 6 }),
     );
     // CPU per pod by process, over the lifecycle (burst start → all deleted, without the steady window)

@@ -75,6 +75,8 @@ export interface EciEmulatorOptions {
 export interface CallCounts {
   total: number;
   byAction: Record<string, number>;
+  /** of those, calls answered Throttling (the quotas' token buckets), by action */
+  throttledByAction: Record<string, number>;
   /** Error answers by code (authentication, throttling, injected faults, validation). */
   errors: Record<string, number>;
   /** Creates whose response was dropped on purpose (crash-after-create). */
@@ -157,7 +159,7 @@ export async function startEciEmulator(opts: EciEmulatorOptions = {}): Promise<E
     faults: () => faults,
   });
   const buckets = new Map<string, TokenBucket>();
-  const counts: CallCounts = { total: 0, byAction: {}, errors: {}, crashedAfterCreate: 0 };
+  const counts: CallCounts = { total: 0, byAction: {}, throttledByAction: {}, errors: {}, crashedAfterCreate: 0 };
 
   const bucketOf = (action: string): TokenBucket | undefined => {
     if (!opts.quotas) return undefined;
@@ -224,6 +226,7 @@ export async function startEciEmulator(opts: EciEmulatorOptions = {}): Promise<E
       if (!service.hasAction(who.action)) throw new EciEmulatorError('InvalidAction.NotFound');
       const bucket = bucketOf(who.action);
       if (bucket && !bucket.tryTake()) {
+        counts.throttledByAction[action] = (counts.throttledByAction[action] ?? 0) + 1;
         throw new EciEmulatorError('Throttling.User', undefined, {
           headers: { 'x-acs-retry-after': String(Math.max(1, bucket.waitMs())) },
         });
@@ -294,12 +297,14 @@ export async function startEciEmulator(opts: EciEmulatorOptions = {}): Promise<E
     calls: () => ({
       total: counts.total,
       byAction: { ...counts.byAction },
+      throttledByAction: { ...counts.throttledByAction },
       errors: { ...counts.errors },
       crashedAfterCreate: counts.crashedAfterCreate,
     }),
     resetCalls: () => {
       counts.total = 0;
       counts.byAction = {};
+      counts.throttledByAction = {};
       counts.errors = {};
       counts.crashedAfterCreate = 0;
     },

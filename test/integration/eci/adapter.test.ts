@@ -411,3 +411,24 @@ describe('no secret in errors or logs', () => {
     assert.ok(out.includes('ConnectTimeout'));
   });
 });
+
+describe('ECI emulator quotas: throttled calls are counted apart', () => {
+  it('answers Throttling beyond the bucket (DeleteContainerGroup: 100 at once) and counts those calls by action', async () => {
+    // Prepare: a clock that stands still (at a real time: signatures are checked against it), so the bucket does not refill
+    const t0 = Date.now();
+    const emu = await startEciEmulator({ credentials: [KEY], quotas: true, clock: { now: () => t0 } });
+    try {
+      const eci = adapter(emu, { retry: { maxAttempts: 1 } });
+      // Act: 105 deletes at once (of groups that do not exist: the bucket is taken before the lookup)
+      const results = await Promise.allSettled(Array.from({ length: 105 }, (_, i) => eci.delete(`eci-missing-${i}`)));
+      // Assess
+      const throttled = results.filter((r) => r.status === 'rejected' && r.reason instanceof EciError && r.reason.code === 'Throttling.User');
+      const calls = emu.calls();
+      assert.equal(throttled.length, 5);
+      assert.equal(calls.throttledByAction.DeleteContainerGroup, 5);
+      assert.equal(calls.byAction.DeleteContainerGroup, 105);
+    } finally {
+      await emu.close();
+    }
+  });
+});

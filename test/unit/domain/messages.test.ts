@@ -37,6 +37,17 @@ describe('queue messages', () => {
     assert.deepEqual(decodeMessage(encodeMessage(v2)), v2);
   });
 
+  it('a nudge carrying a large pod with multi-byte text goes through base64 and back; broken bodies are refused with a reason', () => {
+    const pod: Pod = { ...snapshot, metadata: { ...snapshot.metadata, annotations: { note: '中文 ü 🚀 '.repeat(900) } } };
+    const carrying: QueueMessage = { ...nudge, v: 2, pod } as QueueMessage;
+    const body = encodeMessage(carrying);
+    assert.ok(body.length > 16_000);
+    assert.deepEqual(decodeMessage(body), carrying);
+    const invalidUtf8 = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]).toString('base64');
+    assert.throws(() => decodeMessage(invalidUtf8), (e: unknown) => e instanceof MessageError && e.reason === 'not-base64');
+    assert.throws(() => decodeMessage('abcde'), (e: unknown) => e instanceof MessageError && e.reason === 'not-base64');
+  });
+
   it('compactPod drops managedFields and refuses a pod over MAX_SNAPSHOT_BYTES (the nudge then carries none)', () => {
     const managed = { ...snapshot, metadata: { ...snapshot.metadata, managedFields: [{ manager: 'kubectl' }] } } as Pod;
     assert.deepEqual(compactPod(managed), snapshot);

@@ -111,6 +111,8 @@ type Snapshot = {
   watcherKube: Record<string, number>;
   /** requests the apiserver refused, by `CODE verb resource` */
   refused: Record<string, number>;
+  /** pod PATCHes by the annotation keys they set */
+  patched: Record<string, number>;
   children: ChildStats[];
 };
 
@@ -200,7 +202,8 @@ async function main(): Promise<void> {
       for (const [k, v] of Object.entries(f)) kube[k] = (kube[k] ?? 0) + v;
       const refused = viaWatcher.proxy.refused();
       for (const [k, v] of Object.entries(viaPodSync.proxy.refused())) refused[k] = (refused[k] ?? 0) + v;
-      return { at: Date.now(), harnessCpuMs: (u.user + u.system) / 1000, kube, watcherKube: w, refused, children: await Promise.all(children.map(stats)) };
+      const patched = viaPodSync.proxy.patchedAnnotations();
+      return { at: Date.now(), harnessCpuMs: (u.user + u.system) / 1000, kube, watcherKube: w, refused, patched, children: await Promise.all(children.map(stats)) };
     };
 
     // 1. the floor: an ideal kubelet, straight to the apiserver
@@ -328,6 +331,8 @@ async function main(): Promise<void> {
       if (!k.startsWith('watch ')) say(`  ${k.padEnd(34)} ${perPod(v).toFixed(2).padStart(6)}  (${perPod(w).toFixed(2)} / ${perPod(v - w).toFixed(2)})`);
     }
     const refused = lifecycleOf((s) => s.refused);
+    const patched = lifecycleOf((s) => s.patched);
+    say(`pod-sync's pod PATCHes per pod by the annotation they set: ${Object.entries(patched).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${perPod(v).toFixed(2)}`).join(', ') || 'none'}`);
     say(`refused by the apiserver per pod (counted in the requests above): ${Object.entries(refused).map(([k, v]) => `${k} ${perPod(v).toFixed(2)}`).join(', ') || 'none'}`);
     const eciThrottled = sub(e1.children.find((c) => c.role === 'eci')?.throttled ?? {}, b0.children.find((c) => c.role === 'eci')?.throttled ?? {});
     const accepted = (action: string) => (eciCalls[action] ?? 0) - (eciThrottled[action] ?? 0);

@@ -44,6 +44,11 @@ export interface KubeFaultProxy {
   requests(): Record<string, number>;
   /** Requests the apiserver refused (status ≥ 400; the proxy's own injected faults not counted), by `CODE verb resource`. */
   refused(): Record<string, number>;
+  /**
+   * PATCHes of pods and pods/status by the annotation keys their body sets (`pods eci-bridge.io/create-attempted`,
+   * `pods/status k8s.aliyun.com/eci-instance-id`; `pods/status -` when none): where the bookkeeping writes come from.
+   */
+  patchedAnnotations(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -86,6 +91,17 @@ export async function startKubeFaultProxy(opts: {
   const writes: Record<string, number> = {};
   const requests: Record<string, number> = {};
   const refused: Record<string, number> = {};
+  const patched: Record<string, number> = {};
+  const countPatch = (resource: string, body: string): void => {
+    let keys: string[] = [];
+    try {
+      const annotations = (JSON.parse(body) as { metadata?: { annotations?: Record<string, unknown> } }).metadata?.annotations;
+      keys = Object.keys(annotations ?? {});
+    } catch {
+      keys = ['(not JSON)'];
+    }
+    for (const k of keys.length > 0 ? keys : ['-']) patched[`${resource} ${k}`] = (patched[`${resource} ${k}`] ?? 0) + 1;
+  };
   const agent =
     upstream.protocol === 'https:'
       ? new https.Agent({ keepAlive: true, ca: opts.caPem, maxSockets: 64 })
@@ -168,6 +184,12 @@ export async function startKubeFaultProxy(opts: {
         } else res.destroy();
       });
       res.on('close', () => up.destroy());
+      const resource = resourceOf(req.url ?? '');
+      if (req.method === 'PATCH' && (resource === 'pods' || resource === 'pods/status')) {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => countPatch(resource, Buffer.concat(chunks).toString('utf8')));
+      }
       req.pipe(up);
     };
     if (delay > 0) {
@@ -189,6 +211,7 @@ export async function startKubeFaultProxy(opts: {
     writes: () => ({ ...writes }),
     requests: () => ({ ...requests }),
     refused: () => ({ ...refused }),
+    patchedAnnotations: () => ({ ...patched }),
     async close() {
       for (const r of open) r.destroy();
       server.closeAllConnections();

@@ -149,6 +149,7 @@ for (const impl of implementations) {
       // both write the newest Event first; the loser's is answered AlreadyExists and it leaves the rest to the winner
       assert.equal(used['create events'], 6, JSON.stringify(used));
       assert.equal(used['patch pods'], 1, JSON.stringify(used));
+      assert.equal(proxy.patchedAnnotations()[`pods ${ANNOTATION_EVENTS_SEEN}`], 1, 'the one pod patch is the events-seen mark');
       const stored = await core.readNamespacedPod({ namespace: ns.name, name: 'mirror-race' });
       assert.ok(stored.metadata?.annotations?.[ANNOTATION_EVENTS_SEEN]);
     });

@@ -9,7 +9,7 @@ import type { EciContainerGroup } from '../../../shared/domain/eci.js';
 import type { Pod } from '../../../shared/domain/k8s.js';
 import { groupToPodStatus, podStatusDiffers } from '../../../shared/domain/status.js';
 import type { PodNudge } from '../../../shared/domain/messages.js';
-import { PodSync } from '../../../shared/usecases/podSync.js';
+import { EVENT_SETTLE_SECONDS, PodSync } from '../../../shared/usecases/podSync.js';
 import { FakeEciError, makePod, nudgeOf, world } from './fakes.js';
 
 describe('pod-sync: creating', () => {
@@ -328,11 +328,62 @@ describe('pod-sync: status', () => {
     const sync = new PodSync(w.deps);
     const { groupId } = await sync.handle(nudgeOf(pod));
     w.eci.set(groupId ?? '', {
+      Status: 'Running',
       Events: [{ Type: 'Normal', Reason: 'Pulled', Message: 'image pulled', LastTimestamp: '2026-01-01T00:00:05Z' }],
     });
     await sync.handle(nudgeOf(pod));
     await sync.handle(nudgeOf(pod));
     assert.equal(w.cluster.events.filter((e) => e.reason === 'Pulled').length, 1);
+  });
+
+  it('a starting group: Normal events wait until it runs or EVENT_SETTLE_SECONDS (one mark for them all); a Warning goes at once', async () => {
+    const w = world();
+    const pod = w.cluster.put(makePod());
+    const sync = new PodSync(w.deps);
+    const { groupId } = await sync.handle(nudgeOf(pod));
+    const marks = () => w.cluster.calls.patchMeta;
+    const mirrored = () => w.cluster.events.filter((e) => ['Scheduled', 'Pulling', 'Pulled', 'Started', 'Failed'].includes(e.reason ?? '')).map((e) => e.reason);
+    const scheduled = { Type: 'Normal', Reason: 'Scheduled', Message: 'scheduled', FirstTimestamp: '2026-01-01T00:00:01Z', LastTimestamp: '2026-01-01T00:00:01Z' };
+    const pulling = { Type: 'Normal', Reason: 'Pulling', Message: 'pulling', FirstTimestamp: '2026-01-01T00:00:02Z', LastTimestamp: '2026-01-01T00:00:02Z' };
+    w.clock.t = Date.parse('2026-01-01T00:00:05Z');
+    w.eci.set(groupId ?? '', { Status: 'Pending', Events: [scheduled, pulling] });
+    const before = marks();
+    await sync.handle(nudgeOf(pod));
+    assert.deepEqual(mirrored(), [], 'younger than EVENT_SETTLE_SECONDS while starting: they wait');
+    assert.equal(marks(), before);
+    // the group runs: every start-up event in one pass, one mark
+    w.eci.set(groupId ?? '', {
+      Status: 'Running',
+      Events: [
+        scheduled,
+        pulling,
+        { Type: 'Normal', Reason: 'Pulled', Message: 'pulled', FirstTimestamp: '2026-01-01T00:00:06Z', LastTimestamp: '2026-01-01T00:00:06Z' },
+        { Type: 'Normal', Reason: 'Started', Message: 'started', FirstTimestamp: '2026-01-01T00:00:06Z', LastTimestamp: '2026-01-01T00:00:06Z' },
+      ],
+    });
+    w.clock.t = Date.parse('2026-01-01T00:00:07Z');
+    await sync.handle(nudgeOf(pod));
+    assert.deepEqual(mirrored().sort(), ['Pulled', 'Pulling', 'Scheduled', 'Started']);
+    assert.equal(marks() - before, 1);
+
+    // another pod, still starting: a Warning is mirrored at once; Normal ones wait only EVENT_SETTLE_SECONDS
+    const w2 = world();
+    const p2 = w2.cluster.put(makePod());
+    const s2 = new PodSync(w2.deps);
+    const g2 = (await s2.handle(nudgeOf(p2))).groupId ?? '';
+    w2.clock.t = Date.parse('2026-01-01T00:00:05Z');
+    w2.eci.set(g2, { Status: 'Pending', Events: [scheduled] });
+    await s2.handle(nudgeOf(p2));
+    assert.equal(w2.cluster.events.filter((e) => e.reason === 'Scheduled').length, 0);
+    w2.clock.t = Date.parse('2026-01-01T00:00:01Z') + EVENT_SETTLE_SECONDS * 1000;
+    await s2.handle(nudgeOf(p2));
+    assert.equal(w2.cluster.events.filter((e) => e.reason === 'Scheduled').length, 1, 'settled: mirrored while the group still starts');
+    w2.eci.set(g2, {
+      Status: 'Pending',
+      Events: [scheduled, { Type: 'Warning', Reason: 'Failed', Message: 'pull failed', FirstTimestamp: '2026-01-01T00:00:11Z', LastTimestamp: '2026-01-01T00:00:11Z' }],
+    });
+    await s2.handle(nudgeOf(p2));
+    assert.equal(w2.cluster.events.filter((e) => e.reason === 'Failed').length, 1, 'a Warning does not wait');
   });
 
   it('an ECI event counted again within the same second is mirrored again; an unchanged one is not', async () => {
@@ -364,6 +415,7 @@ describe('pod-sync: status', () => {
     const { groupId } = await sync.handle(nudgeOf(pod));
     // two events in the same second; the second one's write fails once
     w.eci.set(groupId ?? '', {
+      Status: 'Running',
       Events: [
         { Type: 'Normal', Reason: 'Pulled', Message: 'image pulled', LastTimestamp: '2026-01-01T00:00:05Z' },
         { Type: 'Normal', Reason: 'Started', Message: 'started', LastTimestamp: '2026-01-01T00:00:05Z' },

@@ -15,6 +15,10 @@
  * inspector's Profiler, as `node --cpu-prof`) into bench/results/profiles/ and prints each one's top self-time
  * entries and its time by package.
  * A benchmark never fails on a number.
+ *
+ * Over 400 lines: one run in sequence (floor, idle, burst, steady, deletion) whose figures all come from the same
+ * snapshots of the same processes and proxies; the child processes live in burst-child.ts, the profile summary in
+ * profile.ts, the cost model in shared/domain/bridge-cost.ts.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';

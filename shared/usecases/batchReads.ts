@@ -9,8 +9,8 @@
  */
 import type { ConfigMap, Secret } from '../domain/k8s.js';
 import type { Cluster } from '../ports/index.js';
-import { isNotFound } from './errors.js';
-import { type MasterView, ServiceDirectory } from './services.js';
+import { unlessNotFound } from './errors.js';
+import { type MasterView, readOnce, ServiceDirectory } from './services.js';
 
 type Reads = Pick<Cluster, 'getConfigMap' | 'getSecret' | 'listServices' | 'getService' | 'getEndpoints'>;
 
@@ -29,27 +29,11 @@ export class BatchReads {
 
   /** The ConfigMap, or undefined when it does not exist. */
   configMap(namespace: string, name: string): Promise<ConfigMap | undefined> {
-    return shared(this.configMaps, `${namespace}/${name}`, () => this.cluster.getConfigMap(namespace, name));
+    return readOnce(this.configMaps, `${namespace}/${name}`, () => unlessNotFound(() => this.cluster.getConfigMap(namespace, name)));
   }
 
   /** The Secret, or undefined when it does not exist. Kept in memory for this batch only. */
   secret(namespace: string, name: string): Promise<Secret | undefined> {
-    return shared(this.secrets, `${namespace}/${name}`, () => this.cluster.getSecret(namespace, name));
+    return readOnce(this.secrets, `${namespace}/${name}`, () => unlessNotFound(() => this.cluster.getSecret(namespace, name)));
   }
-}
-
-function shared<T>(cache: Map<string, Promise<T | undefined>>, key: string, read: () => Promise<T>): Promise<T | undefined> {
-  let p = cache.get(key);
-  if (!p) {
-    p = read().then(
-      (v) => v,
-      (err: unknown) => {
-        if (isNotFound(err)) return undefined;
-        cache.delete(key);
-        throw err;
-      },
-    );
-    cache.set(key, p);
-  }
-  return p;
 }

@@ -7,10 +7,10 @@
  * control plane moves) are kept for MASTER_VIEW_SECONDS by the process (`MasterView`), so most batches read only
  * the namespace list. A failed read is not kept: the pod's create fails retryably and the retry reads again.
  */
-import type { Endpoints, Service } from '../domain/k8s.js';
+import type { Service } from '../domain/k8s.js';
 import { MASTER_SERVICE_NAME, MASTER_SERVICE_NAMESPACE, type ServiceView } from '../domain/serviceEnv.js';
 import type { Clock, Cluster } from '../ports/index.js';
-import { isNotFound } from './errors.js';
+import { unlessNotFound } from './errors.js';
 
 type Reads = Pick<Cluster, 'listServices' | 'getService' | 'getEndpoints'>;
 type MasterServiceView = Pick<ServiceView, 'kubernetes' | 'kubernetesEndpoints'>;
@@ -35,8 +35,8 @@ export class MasterView {
     if (this.held && now - this.held.at < MASTER_VIEW_SECONDS * 1000) return this.held.view;
     const view = (async () => {
       const [kubernetes, kubernetesEndpoints] = await Promise.all([
-        absent(() => this.cluster.getService(MASTER_SERVICE_NAMESPACE, MASTER_SERVICE_NAME)),
-        absent(() => this.cluster.getEndpoints(MASTER_SERVICE_NAMESPACE, MASTER_SERVICE_NAME)),
+        unlessNotFound(() => this.cluster.getService(MASTER_SERVICE_NAMESPACE, MASTER_SERVICE_NAME)),
+        unlessNotFound(() => this.cluster.getEndpoints(MASTER_SERVICE_NAMESPACE, MASTER_SERVICE_NAME)),
       ]);
       return { ...(kubernetes ? { kubernetes } : {}), ...(kubernetesEndpoints ? { kubernetesEndpoints } : {}) };
     })();
@@ -60,37 +60,25 @@ export class ServiceDirectory {
 
   /** The view for a pod of `namespace`; its Services are listed only when the pod wants service links. */
   async view(namespace: string, serviceLinks: boolean): Promise<ServiceView> {
-    const master = await this.masterView();
+    const master = await this.master.get();
     if (!serviceLinks) return { ...master, namespace: [] };
     return { ...master, namespace: await this.namespaceServices(namespace) };
   }
 
-  private masterView(): Promise<MasterServiceView> {
-    return this.master.get();
-  }
-
   private namespaceServices(namespace: string): Promise<Service[]> {
-    let p = this.namespaces.get(namespace);
-    if (!p) {
-      p = this.forget(this.cluster.listServices(namespace), () => this.namespaces.delete(namespace));
-      this.namespaces.set(namespace, p);
-    }
-    return p;
-  }
-
-  private forget<T>(p: Promise<T>, drop: () => void): Promise<T> {
-    return p.catch((err: unknown) => {
-      drop();
-      throw err;
-    });
+    return readOnce(this.namespaces, namespace, () => this.cluster.listServices(namespace));
   }
 }
 
-async function absent<T extends Service | Endpoints>(read: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await read();
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
+/** The read cached under `key`, made once; a failed read is not kept, so the next caller reads again. */
+export function readOnce<T>(cache: Map<string, Promise<T>>, key: string, read: () => Promise<T>): Promise<T> {
+  let p = cache.get(key);
+  if (!p) {
+    p = read().catch((err: unknown) => {
+      cache.delete(key);
+      throw err;
+    });
+    cache.set(key, p);
   }
+  return p;
 }

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { Pod } from './k8s.js';
+import { base64FromText, utf8Length } from './messages-codec.js';
 
 export const MESSAGE_VERSION = 1 as const;
 
@@ -90,7 +91,7 @@ export function compactPod(pod: Pod): Pod | undefined {
 }
 
 function jsonBytes(value: unknown): number {
-  return new TextEncoder().encode(JSON.stringify(value)).length;
+  return utf8Length(JSON.stringify(value));
 }
 
 /** Pods named per status tick at most; the watcher splits larger sets into several ticks. */
@@ -197,12 +198,10 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
 
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 
-// Buffer, not btoa(String.fromCharCode(...bytes)): that spread was 5 % of the watcher's busy CPU in a burst and
-// would pass one argument per byte of a 48 KiB message.
-function toBase64(s: string): string {
-  return Buffer.from(s, 'utf8').toString('base64');
-}
-/** The body must have passed BASE64_RE; a body that is not UTF-8 is refused (fatal decoder), not repaired. */
+/**
+ * The body must have passed BASE64_RE; a body that is not UTF-8 is refused (fatal decoder), not repaired. Unlike
+ * messages-codec's textFromBase64 it accepts unpadded base64, as atob did here before.
+ */
 function fromBase64(s: string): string {
   // as atob: a length of 4n+1 cannot be base64 (Buffer would decode what it can)
   if (s.replace(/=+$/, '').length % 4 === 1) throw new RangeError('base64 of length 4n+1');
@@ -212,7 +211,7 @@ function fromBase64(s: string): string {
 /** Encodes a message for the queue: base64(JSON). Validates first, so nothing malformed is ever sent. */
 export function encodeMessage(msg: QueueMessage): string {
   const parsed = QueueMessageSchema.parse(msg);
-  const body = toBase64(JSON.stringify(parsed));
+  const body = base64FromText(JSON.stringify(parsed));
   if (body.length > MAX_MESSAGE_BYTES) throw new MessageError(`message of ${body.length} bytes exceeds 64 KiB`, 'too-large');
   return body;
 }

@@ -131,6 +131,13 @@ export function preconditionOf(pod: Pod): string | undefined {
   return copies.has(pod) ? pod.metadata.resourceVersion : undefined;
 }
 
+/** Reads the pod, and remembers it (PodMemory) as the newest this process knows. */
+export async function readPod(deps: Pick<UseCaseDeps, 'cluster' | 'memory'>, namespace: string, name: string): Promise<Pod> {
+  const pod = await deps.cluster.getPod(namespace, name);
+  deps.memory?.remember(pod);
+  return pod;
+}
+
 /** A write to `pod` succeeded and answered `updated`: the pod is current (no longer a copy), and remembered. */
 export function learned(deps: Pick<UseCaseDeps, 'memory'>, pod: Pod, updated: Pod): void {
   copies.delete(pod);

@@ -57,6 +57,7 @@ import {
   markCopy,
   podKey,
   preconditionOf,
+  readPod,
   type ResolvedReferences,
   recordPodEvent,
   renudge,
@@ -176,8 +177,7 @@ export class PodSync {
     }
     let pod: Pod | undefined;
     try {
-      pod = await this.deps.cluster.getPod(nudge.namespace, nudge.name);
-      this.deps.memory?.remember(pod);
+      pod = await readPod(this.deps, nudge.namespace, nudge.name);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

@@ -12,7 +12,7 @@ import type { Pod } from '../domain/k8s.js';
 import type { StatusTick } from '../domain/messages.js';
 import { TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID } from '../domain/names.js';
 import { podStatusDigest } from '../domain/statusDigest.js';
-import { bridgeTags, FINISHED_GROUP, groupIdOf, isCopy, isTerminalPhase, listBridgeGroups, podKey, tagOf, type UseCaseDeps } from './context.js';
+import { bridgeTags, FINISHED_GROUP, groupIdOf, isCopy, isTerminalPhase, listBridgeGroups, podKey, readPod, tagOf, type UseCaseDeps } from './context.js';
 import { classify, describeError, isConflict, isNotFound } from './errors.js';
 import { type Deferred, POLLED_DELETE_AFTER_SECONDS, PodSync, type SyncResult, TERMINATING_DEADLINE_SECONDS } from './podSync.js';
 
@@ -133,8 +133,7 @@ export class StatusSync {
           return;
         }
         try {
-          const pod = await this.deps.cluster.getPod(ref.namespace, ref.name);
-          this.deps.memory?.remember(pod);
+          const pod = await readPod(this.deps, ref.namespace, ref.name);
           if (pod.metadata.uid === ref.uid) pods.push(pod);
         } catch (err) {
           if (!isNotFound(err)) {
@@ -319,8 +318,7 @@ export class StatusSync {
         // a copy from memory whose conditional write found the pod changed since: read it and converge that
         if (!isCopy(pod) || !isConflict(err)) throw err;
         report.recalledStale++;
-        const read = await this.deps.cluster.getPod(pod.metadata.namespace ?? '', pod.metadata.name ?? '');
-        this.deps.memory?.remember(read);
+        const read = await readPod(this.deps, pod.metadata.namespace ?? '', pod.metadata.name ?? '');
         if (read.metadata.uid !== pod.metadata.uid) return;
         pod = read;
         res = await this.podSync.convergePod(pod, group, undefined, later);

@@ -7,6 +7,7 @@
  */
 import type { EciEvent } from './eci.js';
 import type { K8sEvent, Pod } from './k8s.js';
+import { lruSet } from './lru.js';
 import { shortHash } from './names.js';
 import { CAPACITY_REASONS } from './status.js';
 
@@ -127,13 +128,8 @@ export class EventSpamFilter {
     const b = this.buckets.get(key) ?? { tokens: this.burst, atMs: nowMs };
     const tokens = Math.min(this.burst, b.tokens + Math.max(0, nowMs - b.atMs) / this.refillMs);
     const ok = tokens >= 1;
-    this.buckets.delete(key); // re-insert: Map order is the LRU order
-    this.buckets.set(key, { tokens: ok ? tokens - 1 : tokens, atMs: nowMs });
-    while (this.buckets.size > this.maxObjects) {
-      const oldest = this.buckets.keys().next().value;
-      if (oldest === undefined) break;
-      this.buckets.delete(oldest); // forgotten: it starts again with a full bucket, as in client-go
-    }
+    // an object dropped from the LRU is forgotten: it starts again with a full bucket, as in client-go
+    lruSet(this.buckets, key, { tokens: ok ? tokens - 1 : tokens, atMs: nowMs }, this.maxObjects);
     return ok;
   }
 }

@@ -10,6 +10,7 @@
  * (StatusSync.one). So memory saves reads and never decides anything a read would have decided otherwise.
  */
 import type { Pod } from '../domain/k8s.js';
+import { lruSet } from '../domain/lru.js';
 import { markCopy } from './context.js';
 
 export const POD_MEMORY_MAX = 2048;
@@ -22,15 +23,9 @@ export class PodMemory {
   remember(pod: Pod): void {
     const uid = pod.metadata.uid;
     if (!uid || !pod.metadata.resourceVersion) return;
-    this.pods.delete(uid); // re-insert: Map order is the LRU order
     // without managedFields (the largest part of most pods, nothing the bridge reads): a smaller copy, made faster
     const { managedFields: _m, ...metadata } = pod.metadata as Pod['metadata'] & { managedFields?: unknown };
-    this.pods.set(uid, structuredClone({ ...pod, metadata }));
-    while (this.pods.size > this.max) {
-      const oldest = this.pods.keys().next().value;
-      if (oldest === undefined) break;
-      this.pods.delete(oldest);
-    }
+    lruSet(this.pods, uid, structuredClone({ ...pod, metadata }), this.max);
   }
 
   /** A copy of the pod when it is held at exactly `resourceVersion` (marked: its first write is conditional). */

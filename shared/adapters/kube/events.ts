@@ -23,6 +23,7 @@
  */
 import { EventSpamFilter, type EventWrite } from '../../domain/events.js';
 import type { K8sEvent } from '../../domain/k8s.js';
+import { lruSet } from '../../domain/lru.js';
 import { isAlreadyExists, isConflict, isNotFound } from './errors.js';
 import { formatTime } from './normalize.js';
 
@@ -261,15 +262,4 @@ function newer(next: K8sEvent, current: K8sEvent): boolean {
 function timeOf(t: string | undefined): number {
   const ms = Date.parse(t ?? '');
   return Number.isFinite(ms) ? ms : Number.NEGATIVE_INFINITY;
-}
-
-/** Sets `key` as the newest entry of `map` (Map order is the LRU order) and drops the oldest beyond `max`. */
-function lruSet<V>(map: Map<string, V>, key: string, value: V, max: number): void {
-  map.delete(key);
-  map.set(key, value);
-  while (map.size > max) {
-    const oldest = map.keys().next().value;
-    if (oldest === undefined) break;
-    map.delete(oldest);
-  }
 }

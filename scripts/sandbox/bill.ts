@@ -112,16 +112,45 @@ function timerEvent(name: string, payload: unknown): Buffer {
   return Buffer.from(JSON.stringify({ triggerTime: new Date().toISOString(), triggerName: name, payload: JSON.stringify(payload) }), 'utf8');
 }
 
-/** What the day's reconciliation left in the cluster: its ConfigMap's version, leak Events, gc's records. */
-async function footprint(kube: KubeClient, config: Config, day: string): Promise<{ configMap: string; events: number; leaks: string }> {
+/** What the day's reconciliation left in the cluster: its ConfigMap's version, leak Events, the leak records. */
+async function footprint(
+  kube: KubeClient,
+  config: Config,
+  day: string,
+): Promise<{ configMap: string; events: number; leaks: Record<string, string> }> {
   const cm = await kube.core.readNamespacedConfigMap({ namespace: config.BRIDGE_NAMESPACE, name: reconcileConfigMapName(day) }).catch(() => undefined);
   const leaks = await kube.core.readNamespacedConfigMap({ namespace: config.BRIDGE_NAMESPACE, name: LEAKS_CONFIGMAP }).catch(() => undefined);
   const events = await kube.core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.name=${config.VNODE_NAME},reason=BilledGroupLeak` });
   return {
     configMap: cm?.metadata?.resourceVersion ?? 'none',
     events: events.items.reduce((a, e) => a + (e.count ?? 1), 0),
-    leaks: leaks?.metadata?.resourceVersion ?? 'none',
+    leaks: { ...leaks?.data },
   };
+}
+
+/**
+ * How the leak records differ, gc's own moves left out: gc's timer keeps running beside the reconcile function and
+ * moves a `reported` record to a final state (that rewrites the ConfigMap, and is not the reconciliation's doing).
+ * Anything else — a record added or removed, its day, cause or amount changed, a record moved back to `reported` or
+ * from one final state to another — is.
+ */
+export function leakRecordChanges(before: Record<string, string>, after: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const id of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const b = before[id];
+    const a = after[id];
+    if (b === a) continue;
+    if (b === undefined || a === undefined) {
+      out.push(`leak record ${id} ${b === undefined ? 'added' : 'removed'}`);
+      continue;
+    }
+    const rb = readLeakRecord(b);
+    const ra = readLeakRecord(a);
+    const owned = (r: typeof rb) => (r ? JSON.stringify([r.day, r.reason, r.billed, r.currency]) : undefined);
+    if (!rb || !ra || owned(rb) !== owned(ra)) out.push(`leak record ${id} rewritten`);
+    else if (!(rb.state === 'reported' && ra.state !== 'reported')) out.push(`leak record ${id} moved ${rb.state} → ${ra.state}`);
+  }
+  return out;
 }
 
 /** Suspends the demo's CronJob: no pod may start after the hours were reported (it would be billed, not estimated). */
@@ -175,12 +204,12 @@ export async function reconcileSandboxDay(o: {
   const changed = [
     ...(after.configMap !== before.configMap ? [`ConfigMap ${reconcileConfigMapName(day)} rewritten`] : []),
     ...(after.events !== before.events ? [`${after.events - before.events} more BilledGroupLeak Event(s)`] : []),
-    ...(after.leaks !== before.leaks ? [`${LEAKS_CONFIGMAP} rewritten`] : []),
+    ...leakRecordChanges(before.leaks, after.leaks).map((c) => `${LEAKS_CONFIGMAP}: ${c}`),
     ...(JSON.stringify({ ...again, trigger: '', stored: '' }) !== JSON.stringify({ ...first, trigger: '', stored: '' }) ? ['a different answer'] : []),
   ];
   say(
     `Re-ran the reconcile function for ${day}: ${again.stored}; ConfigMap resourceVersion ${before.configMap} → ${after.configMap}, ` +
-      `BilledGroupLeak Events ${before.events} → ${after.events}, leak records ${before.leaks} → ${after.leaks}: ` +
+      `BilledGroupLeak Events ${before.events} → ${after.events}, leak records ${Object.keys(before.leaks).length} → ${Object.keys(after.leaks).length}: ` +
       `${changed.length ? `CHANGED (${changed.join('; ')})` : 'nothing changed'}`,
   );
   if (again.stored !== 'unchanged') failures.push(`re-running the reconciliation stored ${again.stored}`);

@@ -149,6 +149,28 @@ describe('status tick version 2: only changed pods are read', () => {
     };
   }
 
+  it('the create status is already what a new (Scheduling) group maps to: the first tick writes nothing until ECI assigns the address', async () => {
+    // Prepare: 3 pods just created (one status write each), their groups Scheduling, time moving on
+    const w = statusWorld();
+    const pods = await createPods(w, 3);
+    for (const { groupId } of pods) w.eci.set(groupId, { Status: 'Scheduling' });
+    const writes = w.cluster.calls.patchStatus;
+    assert.equal(writes, 3, 'one status write per create');
+    const created = w.cluster.get('default', pods[0]?.pod.metadata.name ?? '')?.status;
+    assert.equal(created?.reason, 'ContainerGroupCreating');
+    assert.deepEqual(created?.containerStatuses?.map((c) => c.state?.waiting?.reason), ['ContainerCreating']);
+    w.clock.t += 3000;
+    const s = new StatusSync(w.deps);
+    // Act + Assess: nothing a user would see differs
+    assert.equal((await s.tick(tickOf(pods))).patched, 0);
+    assert.equal(w.cluster.calls.patchStatus, writes);
+    // ECI's Pending assigns the address: now there is something to write, once per pod
+    for (const { groupId } of pods) w.eci.set(groupId, { Status: 'Pending', IntranetIp: '10.0.0.7' });
+    w.clock.t += 1000;
+    assert.equal((await s.tick(tickOf(pods))).patched, 3);
+    assert.equal(w.cluster.get('default', pods[0]?.pod.metadata.name ?? '')?.status?.podIP, '10.0.0.7');
+  });
+
   it('reads and patches the 2 pods of 20 whose groups started, with one batched describe', async () => {
     // Prepare: 20 pods converged onto their Pending groups
     const w = statusWorld();
@@ -209,13 +231,14 @@ describe('status tick version 2: only changed pods are read', () => {
   it('does not read a pod the watcher sees without a group id (its create is in flight)', async () => {
     const w = statusWorld();
     const pods = await createPods(w, 2);
+    for (const { groupId } of pods) w.eci.set(groupId, { Status: 'Pending', IntranetIp: '10.0.0.8' });
     const s = new StatusSync(w.deps);
     const fresh = w.cluster.put(makePod());
     const tick = watcherTick(w, pods);
     tick.pods.push({ namespace: 'default', name: fresh.metadata.name ?? '', uid: fresh.metadata.uid ?? '', phase: 'Pending', digest: podStatusDigest(undefined) });
     const gets = w.cluster.calls.getPod;
     const report = await s.tick(tick);
-    assert.equal(w.cluster.calls.getPod - gets, 2, 'the two pods with groups (first look) are read, the new one is not');
+    assert.equal(w.cluster.calls.getPod - gets, 2, 'the two pods whose groups have an address now are read, the new one is not');
     assert.equal(report.skipped, 1);
   });
 

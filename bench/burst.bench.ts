@@ -323,6 +323,9 @@ async function main(): Promise<void> {
     const isWrite = (k: string) => /^(create|update|patch|delete) /.test(k);
     const sumOf = (f: (k: string) => boolean) => perPod(total(Object.fromEntries(Object.entries(kube).filter(([k]) => f(k)))));
     const eventWrites = sumOf((k) => isWrite(k) && isEvent(k));
+    // Against the distinct Events, every Event write of the run counts, the steady window's included: the Events
+    // of a group that started late are written in that window, and their objects are in the count below.
+    const eventWritesWhole = perPod(total(Object.fromEntries(Object.entries(sub(e1.kube, b0.kube)).filter(([k]) => isWrite(k) && isEvent(k)))));
     // distinct Events the bridge recorded (deterministic names: one object per distinct ECI/bridge event and pod)
     const distinctEvents = (await env.kube.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.involvedObject.kind === 'Pod').length / N;
     const nonEventWrites = sumOf((k) => isWrite(k) && !isEvent(k));
@@ -361,7 +364,13 @@ async function main(): Promise<void> {
       figure('burst.kube.metadataPatches', '  of which pod metadata patches', metaPatches, '', T.meta),
       figure('burst.kube.eventWrites', 'Kubernetes Event writes per pod lifecycle', eventWrites, ''),
       figure('burst.kube.distinctEvents', '  distinct Events per pod (writes ≤ this: one write per distinct event)', distinctEvents, ''),
-      figure('burst.kube.eventWritesPerDistinct', '  Event writes per distinct Event', eventWrites / Math.max(1e-9, distinctEvents), '', { op: '<=', value: 1 }),
+      figure(
+        'burst.kube.eventWritesPerDistinct',
+        '  Event writes per distinct Event (all the run\'s Event writes, steady window included)',
+        eventWritesWhole / Math.max(1e-9, distinctEvents),
+        '',
+        { op: '<=', value: 1 },
+      ),
       figure('burst.kube.reads', 'Kubernetes reads (get/list) per pod lifecycle', reads, '', T.reads),
       ...Object.entries(kube)
         .filter(([k]) => !k.startsWith('watch '))

@@ -161,7 +161,12 @@ describe('status tick version 2: only changed pods are read', () => {
     assert.deepEqual(created?.containerStatuses?.map((c) => c.state?.waiting?.reason), ['ContainerCreating']);
     w.clock.t += 3000;
     const s = new StatusSync(w.deps);
-    // Act + Assess: nothing a user would see differs
+    // Act + Assess: the watcher's tick (digests) finds the pods as their groups map them: not even read
+    const gets = w.cluster.calls.getPod;
+    const seen = await new StatusSync(w.deps).tick(watcherTick(w, pods));
+    assert.equal(seen.skipped, 3);
+    assert.equal(w.cluster.calls.getPod, gets, 'the create status already has the digest of a Scheduling group');
+    // and a tick that reads them (version 1) finds nothing a user would see differ
     assert.equal((await s.tick(tickOf(pods))).patched, 0);
     assert.equal(w.cluster.calls.patchStatus, writes);
     // ECI's Pending assigns the address: now there is something to write, once per pod

@@ -308,7 +308,7 @@ export class StatusSync {
     });
   }
 
-  private async one(held: Pod, group: EciContainerGroup | null | undefined, report: StatusReport, later?: Deferred[]): Promise<void> {
+  private async one(held: Pod, group: EciContainerGroup | null | undefined, report: StatusReport, later: Deferred[]): Promise<void> {
     let pod = held;
     try {
       let res: SyncResult;
@@ -321,7 +321,15 @@ export class StatusSync {
         const read = await readPod(this.deps, pod.metadata.namespace ?? '', pod.metadata.name ?? '');
         if (read.metadata.uid !== pod.metadata.uid) return;
         pod = read;
-        res = await this.podSync.convergePod(pod, group, undefined, later);
+        // When the pod now holds just what this pass meant to write, another pass (the other instance's tick) is
+        // converging the same ECI state, and its Events follow its status write: this pass leaves them to it
+        // instead of racing it (one AlreadyExists create less). Nothing is lost should that pass die first: the
+        // events-seen mark has not moved, and the next pass over the pod (a tick, at the latest the sweep)
+        // writes them.
+        const events: Deferred[] = [];
+        res = await this.podSync.convergePod(pod, group, undefined, events);
+        if (res.outcome !== 'unchanged') later.push(...events);
+        else if (events.length > 0) this.deps.logger.debug({ pod: podKey(pod) }, 'status sync: another pass converged the pod; its Events are left to it');
       }
       if ((res.outcome === 'status-patched' || res.outcome === 'unchanged') && group && !pod.metadata.deletionTimestamp) {
         this.applied.set(pod.metadata.uid ?? '', { digest: podStatusDigest(pod.status), at: this.deps.clock.now() });

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import type { Pod } from '../../../shared/domain/k8s.js';
 import type { StatusTick } from '../../../shared/domain/messages.js';
 import { PodMemory } from '../../../shared/usecases/podMemory.js';
+import { type Deferred, PodSync } from '../../../shared/usecases/podSync.js';
 import { StatusSync } from '../../../shared/usecases/statusSync.js';
 import { toRecord } from '../../../watcher/podState.js';
 import { buildTicks } from '../../../watcher/statusClock.js';
@@ -77,6 +78,45 @@ describe('status tick version 4: pods held at the watcher version are not read',
     const after = w.cluster.get('default', name);
     assert.equal(after?.status?.phase, 'Running');
     assert.equal(after?.metadata.annotations?.['team.example.com/owner'], 'shop');
+  });
+
+  it('a held copy another pass converged first, to the same status: one refused write and a read, its Events left to that pass', async () => {
+    // Prepare: the group runs and has an ECI event; another pass (the other instance: its own memory) has written
+    // the Running status and not yet its Events
+    const w = statusWorld();
+    const pods = await createPods(w, 1);
+    const [first] = pods;
+    assert.ok(first);
+    const name = first.pod.metadata.name ?? '';
+    const at = new Date(w.clock.now()).toISOString();
+    w.eci.set(first.groupId, { ...RUNNING, Events: [{ Type: 'Normal', Reason: 'Started', Message: 'started', FirstTimestamp: at, LastTimestamp: at }] });
+    const tick = watcherTick(w, pods);
+    const group = w.eci.groups.get(first.groupId);
+    assert.ok(group);
+    const theirEvents: Deferred[] = [];
+    const theirs = await new PodSync({ ...w.deps, memory: new PodMemory() }).convergePod(await w.cluster.getPod('default', name), group, undefined, theirEvents);
+    assert.equal(theirs.outcome, 'status-patched');
+    let mirrors = 0;
+    const mirror = w.cluster.mirrorEvent.bind(w.cluster);
+    w.cluster.mirrorEvent = async (ev) => {
+      mirrors++;
+      return mirror(ev);
+    };
+    const gets = w.cluster.calls.getPod;
+    const statusWrites = w.cluster.calls.patchStatus;
+    const metaWrites = w.cluster.calls.patchMeta;
+    // Act: this instance holds the pod at the tick's version
+    const report = await new StatusSync(w.deps).tick(tick);
+    // Assess: nothing written but the refused conditional status write
+    assert.equal(report.recalledStale, 1);
+    assert.equal(w.cluster.calls.getPod - gets, 1);
+    assert.equal(w.cluster.calls.patchStatus - statusWrites, 1, 'only the refused conditional write');
+    assert.equal(mirrors, 0, 'no Event write racing the other pass');
+    assert.equal(w.cluster.calls.patchMeta - metaWrites, 0, 'no events-seen mark');
+    // the other pass goes on: its Event and its mark
+    for (const fn of theirEvents) await fn();
+    assert.equal(mirrors, 1);
+    assert.equal(w.cluster.mirrored.size, 1);
   });
 
   it('a tick naming a version this instance does not hold reads the pod', async () => {

@@ -6,7 +6,7 @@
 import { type CostReport, CostReportSchema, dayOf, labelReport } from '../domain/billing.js';
 import type { ConfigMap } from '../domain/k8s.js';
 import type { Cluster, ClusterStore, Logger } from '../ports/index.js';
-import { isConflict, isNotFound } from './errors.js';
+import { isConflict, unlessNotFound } from './errors.js';
 
 export const REPORT_LABEL = 'eci-bridge.io/cost-report';
 /** Leave headroom under Kubernetes' 1 MiB object limit. */
@@ -35,13 +35,8 @@ function totalOf(text: string): string | undefined {
 }
 
 /** A ConfigMap of the bridge namespace, or undefined when there is none. */
-export async function getBridgeConfigMap(cluster: Pick<Cluster, 'getConfigMap'>, namespace: string, name: string): Promise<ConfigMap | undefined> {
-  try {
-    return await cluster.getConfigMap(namespace, name);
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+export function getBridgeConfigMap(cluster: Pick<Cluster, 'getConfigMap'>, namespace: string, name: string): Promise<ConfigMap | undefined> {
+  return unlessNotFound(() => cluster.getConfigMap(namespace, name));
 }
 
 export class ReportStore {

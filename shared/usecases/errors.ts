@@ -28,10 +28,6 @@ export function isNotFound(err: unknown): boolean {
   return hasKind(err, 'notFound');
 }
 
-/**
- * Kubernetes Forbidden (401/403) from the cluster (ECI's auth errors are `permanent`): for the functions, a pod in a
- * namespace that is not enabled for the virtual node (deploy/functions-rbac.yaml).
- */
 /** The read's result, or undefined when the object does not exist (NotFound); any other error propagates. */
 export async function unlessNotFound<T>(read: () => Promise<T>): Promise<T | undefined> {
   try {
@@ -42,6 +38,10 @@ export async function unlessNotFound<T>(read: () => Promise<T>): Promise<T | und
   }
 }
 
+/**
+ * Kubernetes Forbidden (401/403) from the cluster (ECI's auth errors are `permanent`): for the functions, a pod in a
+ * namespace that is not enabled for the virtual node (deploy/functions-rbac.yaml).
+ */
 export function isKubeForbidden(err: unknown): boolean {
   return hasKind(err, 'forbidden');
 }

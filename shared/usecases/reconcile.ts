@@ -20,7 +20,8 @@ import { TAG_CLUSTER, TAG_NAMESPACE, TAG_POD_NAME, TAG_POD_UID, tagValue } from 
 import { type GroupEstimate, type LiveGroup, type Reconciliation, ReconciliationSchema, reconcileDay } from '../domain/reconcile.js';
 import type { BillReader, Cluster, ClusterStore } from '../ports/index.js';
 import { Billing, type BillingPorts, type BillingSettings } from './billing.js';
-import { describeError, isConflict, isNotFound } from './errors.js';
+import { getBridgeConfigMap } from './billing-store.js';
+import { describeError, isConflict } from './errors.js';
 import { BridgeError } from '../errors.js';
 
 export class ReconcileError extends BridgeError {
@@ -223,13 +224,8 @@ export class Reconcile {
     throw new ReconcileError(`could not write ConfigMap ${name}: conflicts`, 'retryable');
   }
 
-  private async get(name: string): Promise<ConfigMap | undefined> {
-    try {
-      return await this.ports.cluster.getConfigMap(this.settings.bridgeNamespace, name);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  private get(name: string): Promise<ConfigMap | undefined> {
+    return getBridgeConfigMap(this.ports.cluster, this.settings.bridgeNamespace, name);
   }
 
   // ---------------------------------------------------------------- leaks, learned prices

@@ -145,6 +145,20 @@ export function learned(deps: Pick<UseCaseDeps, 'memory'>, pod: Pod, updated: Po
   deps.memory?.remember(updated);
 }
 
+/**
+ * Sets one annotation on `pod` with a metadata patch — conditional on `resourceVersion` when given (a Conflict or
+ * NotFound propagates) — and takes in the answer: the pod is current and remembered (`learned`), and its
+ * annotations are the server's.
+ */
+export async function annotatePod(deps: Pick<UseCaseDeps, 'cluster' | 'memory'>, pod: Pod, key: string, value: string, resourceVersion?: string): Promise<void> {
+  const updated = await deps.cluster.patchPodMetadata(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
+    annotations: { [key]: value },
+    ...(resourceVersion ? { resourceVersion } : {}),
+  });
+  learned(deps, pod, updated);
+  pod.metadata.annotations = updated.metadata.annotations ?? { ...(pod.metadata.annotations ?? {}), [key]: value };
+}
+
 /** Counts ECI outcomes of one run, for the functions heartbeat. */
 export interface EciHealth {
   calls: number;

@@ -28,7 +28,7 @@
 import { bridgePolicy, failsFast } from '../domain/annotations.js';
 import type { EciContainerGroup, EciCreateRequest } from '../domain/eci.js';
 import type { Violation } from '../domain/errors.js';
-import type { K8sEvent, Pod } from '../domain/k8s.js';
+import type { K8sEvent, Pod, PodStatus } from '../domain/k8s.js';
 import { type EventWrite, formatEventsSeen, parseEventsSeen, unseenEvents } from '../domain/events.js';
 import type { PodNudge } from '../domain/messages.js';
 import { ANNOTATION_INSTANCE_ID, replacingController } from '../domain/names.js';
@@ -38,6 +38,7 @@ import { BatchReads } from './batchReads.js';
 import { MasterView } from './services.js';
 import {
   ANNOTATION_CREATE_ATTEMPTED,
+  annotatePod,
   ANNOTATION_EVENTS_SEEN,
   ANNOTATION_GROUP_DELETE,
   backoffSeconds,
@@ -53,7 +54,6 @@ import {
   holdRefused,
   isCopy,
   isTerminalPhase,
-  learned,
   markCopy,
   podKey,
   preconditionOf,
@@ -242,9 +242,7 @@ export class PodSync {
     const debugAdded = (pod.spec.ephemeralContainers ?? []).filter(
       (c) => !pod.status?.ephemeralContainerStatuses?.some((x) => x.name === c.name && x.state?.waiting?.reason === REASON_EPHEMERAL_UNSUPPORTED),
     );
-    const id = group.ContainerGroupId;
-    const written = await writeStatus(this.deps, pod, status, { [ANNOTATION_INSTANCE_ID]: id });
-    if (groupIdOf(pod) !== id) await this.recordGroupId(pod, id);
+    const written = await this.writeStatusWithGroupId(pod, status, group.ContainerGroupId);
     // `kubectl debug` added a container ECI cannot run: said once per container, on the pod and as an Event
     const events = async (): Promise<void> => {
       for (const c of debugAdded) {
@@ -306,33 +304,22 @@ export class PodSync {
       mark = formatEventsSeen(candidates, Date.parse(ev.lastTimestamp ?? ''));
     }
     if (mark === undefined) return;
-    const updated = await this.deps.cluster.patchPodMetadata(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
-      annotations: { [ANNOTATION_EVENTS_SEEN]: mark },
-    });
-    learned(this.deps, pod, updated);
-    pod.metadata.annotations = updated.metadata.annotations ?? { ...(pod.metadata.annotations ?? {}), [ANNOTATION_EVENTS_SEEN]: mark };
+    await annotatePod(this.deps, pod, ANNOTATION_EVENTS_SEEN, mark);
   }
 
   private async markCreateAttempt(pod: Pod): Promise<void> {
-    const at = new Date(this.deps.clock.now()).toISOString();
     // a pod from a nudge's snapshot: the mark proves it current (a Conflict or NotFound makes converge read it)
-    const rv = preconditionOf(pod);
-    const updated = await this.deps.cluster.patchPodMetadata(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
-      annotations: { [ANNOTATION_CREATE_ATTEMPTED]: at },
-      ...(rv ? { resourceVersion: rv } : {}),
-    });
-    learned(this.deps, pod, updated);
-    pod.metadata.annotations = updated.metadata.annotations ?? { ...(pod.metadata.annotations ?? {}), [ANNOTATION_CREATE_ATTEMPTED]: at };
+    await annotatePod(this.deps, pod, ANNOTATION_CREATE_ATTEMPTED, new Date(this.deps.clock.now()).toISOString(), preconditionOf(pod));
   }
 
-  private async recordGroupId(pod: Pod, id: string): Promise<void> {
-    const rv = preconditionOf(pod);
-    const updated = await this.deps.cluster.patchPodMetadata(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
-      annotations: { [ANNOTATION_INSTANCE_ID]: id },
-      ...(rv ? { resourceVersion: rv } : {}),
-    });
-    learned(this.deps, pod, updated);
-    pod.metadata.annotations = updated.metadata.annotations ?? { ...(pod.metadata.annotations ?? {}), [ANNOTATION_INSTANCE_ID]: id };
+  /**
+   * Writes `status` with the group id riding on it (one write, not a metadata patch and a status patch); only a pod
+   * that takes no status write (terminal) gets the id by a metadata patch of its own.
+   */
+  private async writeStatusWithGroupId(pod: Pod, status: PodStatus, id: string): Promise<PodStatus | undefined> {
+    const written = await writeStatus(this.deps, pod, status, { [ANNOTATION_INSTANCE_ID]: id });
+    if (groupIdOf(pod) !== id) await annotatePod(this.deps, pod, ANNOTATION_INSTANCE_ID, id, preconditionOf(pod));
+    return written;
   }
 
   /** The recorded group is gone while the pod is not terminal: ECI lost or deleted it (or forgot a finished one). */
@@ -408,15 +395,14 @@ export class PodSync {
       return { outcome: 'capacity-retry' };
     }
     const note = used > 0 ? ` (capacity fallback ${used}: ${describeVariant(variants[used])})` : '';
-    // The group id rides on the Pending status write (one write, not a metadata patch and a status patch): the
-    // watcher learns it from that one watch event, as before. Should this write fail, the create-attempted mark
-    // is on the pod and the retry adopts the group by its UID tag. The write is already the status a new group
-    // (ECI's Scheduling) maps to — containers waiting in ContainerCreating, startTime, QoS class, the conditions —
-    // so the first status tick finds nothing to change until ECI assigns the address (the burst bench measured
-    // 0.84 status writes per pod for that step when this write carried only the phase and a reason).
+    // The group id rides on the Pending status write: the watcher learns it from that one watch event. Should this
+    // write fail, the create-attempted mark is on the pod and the retry adopts the group by its UID tag. The write
+    // is already the status a new group (ECI's Scheduling) maps to — containers waiting in ContainerCreating,
+    // startTime, QoS class, the conditions — so the first status tick finds nothing to change until ECI assigns the
+    // address (the burst bench measured 0.84 status writes per pod for that step when this write carried only the
+    // phase and a reason).
     const creating = this.deps.domain.toStatus({ ContainerGroupId: id, Status: 'Scheduling' }, pod, this.deps.clock.now());
-    await writeStatus(
-      this.deps,
+    await this.writeStatusWithGroupId(
       pod,
       {
         ...creating,
@@ -424,9 +410,8 @@ export class PodSync {
         message: `ECI container group ${id} is being created${note}`,
         conditions: [...(creating.conditions ?? []).filter((c) => c.type !== CONDITION_SYNC), condition(this.deps, CONDITION_SYNC, 'True', 'Created', `container group ${id}`)],
       },
-      { [ANNOTATION_INSTANCE_ID]: id },
+      id,
     );
-    if (groupIdOf(pod) !== id) await this.recordGroupId(pod, id);
     await recordPodEvent(this.deps, pod, 'Normal', 'ContainerGroupCreated', `created ECI container group ${id}${note}`);
     await policyEvents();
     return { outcome: 'created', groupId: id };
@@ -567,15 +552,8 @@ export class PodSync {
     const now = this.deps.clock.now();
     const claim = deleteClaimOf(pod);
     if (claim?.groupId === groupId && now - claim.atMs < DELETE_CLAIM_SECONDS * 1000) return false;
-    const value = `${groupId} ${new Date(now).toISOString()}`;
-    const rv = pod.metadata.resourceVersion;
     try {
-      const updated = await this.deps.cluster.patchPodMetadata(pod.metadata.namespace ?? '', pod.metadata.name ?? '', {
-        annotations: { [ANNOTATION_GROUP_DELETE]: value },
-        ...(rv ? { resourceVersion: rv } : {}),
-      });
-      pod.metadata.annotations = updated.metadata.annotations ?? { ...(pod.metadata.annotations ?? {}), [ANNOTATION_GROUP_DELETE]: value };
-      learned(this.deps, pod, updated);
+      await annotatePod(this.deps, pod, ANNOTATION_GROUP_DELETE, `${groupId} ${new Date(now).toISOString()}`, pod.metadata.resourceVersion);
       return true;
     } catch (err) {
       if (isConflict(err) || isNotFound(err)) return false;

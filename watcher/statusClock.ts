@@ -6,7 +6,7 @@
  * so pod-sync reads from the API server only the pods whose group changed.
  */
 import type { StatusTick } from '../shared/domain/messages.js';
-import { MAX_MESSAGE_BYTES, MAX_PODS_PER_TICK, TICK_VERSION } from '../shared/domain/messages.js';
+import { MAX_MESSAGE_BYTES, MAX_PODS_PER_TICK, TICK_RV, TICK_VERSION } from '../shared/domain/messages.js';
 import type { PodRecord } from './podState.js';
 import { isChanging, isTerminal } from './podState.js';
 
@@ -71,7 +71,7 @@ function tickEntry(p: PodRecord): StatusTick['pods'][number] {
   if (p.phase && PHASES.has(p.phase)) entry.phase = p.phase as NonNullable<StatusTick['pods'][number]['phase']>;
   if (p.digest) entry.digest = p.digest;
   if (p.deletion !== undefined) Object.assign(entry, { deleting: true }, deletionOf(p.deletion));
-  if (p.resourceVersion && /^[0-9]{1,20}$/.test(p.resourceVersion)) entry.rv = p.resourceVersion;
+  if (p.resourceVersion && TICK_RV.test(p.resourceVersion)) entry.rv = p.resourceVersion;
   return entry;
 }
 

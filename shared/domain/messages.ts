@@ -109,6 +109,9 @@ export const MAX_PODS_PER_TICK = 100;
  */
 export const TICK_VERSION = 4 as const;
 
+/** A resourceVersion as a tick may carry it (v4 `rv`): the apiserver's decimal etcd revision. */
+export const TICK_RV = /^[0-9]{1,20}$/;
+
 const tickPod = z.strictObject({
   namespace: k8sName,
   name: k8sName,
@@ -126,7 +129,7 @@ const tickPod = z.strictObject({
   /** v3: the pod's deletionGracePeriodSeconds (with `deleting`) */
   deletionGracePeriodSeconds: z.number().int().min(0).max(31_536_000).optional(),
   /** v4: the pod's resourceVersion as the watcher sees it */
-  rv: z.string().regex(/^[0-9]{1,20}$/).optional(),
+  rv: z.string().regex(TICK_RV).optional(),
 });
 
 /** The fields of a tick's pod entry each tick version added. */

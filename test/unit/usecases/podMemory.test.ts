@@ -29,6 +29,16 @@ function watcherTick(w: World, pods: { pod: Pod }[]): StatusTick {
   return tick;
 }
 
+/** One pod created through pod-sync (the instance remembers its create write), its group running. */
+async function onePod() {
+  const w = statusWorld();
+  const pods = await createPods(w, 1);
+  const [first] = pods;
+  assert.ok(first);
+  w.eci.set(first.groupId, RUNNING);
+  return { w, pods, first, name: first.pod.metadata.name ?? '' };
+}
+
 describe('status tick version 4: pods held at the watcher version are not read', () => {
   it('converges the pods this instance wrote last without reading them; an instance without them reads', async () => {
     // Prepare: pods created through pod-sync (the create's status write is remembered), then their groups run
@@ -58,13 +68,8 @@ describe('status tick version 4: pods held at the watcher version are not read',
 
   it('a held copy the pod moved on from since the tick is not written over: the conditional write conflicts, the pod is read and converged', async () => {
     // Prepare: the tick names the version this instance holds; then someone else writes the pod
-    const w = statusWorld();
-    const pods = await createPods(w, 1);
-    const [first] = pods;
-    assert.ok(first);
-    w.eci.set(first.groupId, RUNNING);
+    const { w, pods, name } = await onePod();
     const tick = watcherTick(w, pods);
-    const name = first.pod.metadata.name ?? '';
     await w.cluster.patchPodMetadata('default', name, { annotations: { 'team.example.com/owner': 'shop' } });
     const gets = w.cluster.calls.getPod;
     const statusWrites = w.cluster.calls.patchStatus;
@@ -83,13 +88,9 @@ describe('status tick version 4: pods held at the watcher version are not read',
   it('a held copy another pass converged first, to the same status: one refused write and a read, its Events left to that pass', async () => {
     // Prepare: the group runs and has an ECI event; another pass (the other instance: its own memory) has written
     // the Running status and not yet its Events
-    const w = statusWorld();
-    const pods = await createPods(w, 1);
-    const [first] = pods;
-    assert.ok(first);
-    const name = first.pod.metadata.name ?? '';
+    const { w, pods, first, name } = await onePod();
     const at = new Date(w.clock.now()).toISOString();
-    w.eci.set(first.groupId, { ...RUNNING, Events: [{ Type: 'Normal', Reason: 'Started', Message: 'started', FirstTimestamp: at, LastTimestamp: at }] });
+    w.eci.set(first.groupId, { Events: [{ Type: 'Normal', Reason: 'Started', Message: 'started', FirstTimestamp: at, LastTimestamp: at }] });
     const tick = watcherTick(w, pods);
     const group = w.eci.groups.get(first.groupId);
     assert.ok(group);
@@ -120,12 +121,8 @@ describe('status tick version 4: pods held at the watcher version are not read',
   });
 
   it('a tick naming a version this instance does not hold reads the pod', async () => {
-    const w = statusWorld();
-    const pods = await createPods(w, 1);
-    const [first] = pods;
-    assert.ok(first);
-    w.eci.set(first.groupId, RUNNING);
-    await w.cluster.patchPodMetadata('default', first.pod.metadata.name ?? '', { annotations: { 'team.example.com/owner': 'shop' } });
+    const { w, pods, name } = await onePod();
+    await w.cluster.patchPodMetadata('default', name, { annotations: { 'team.example.com/owner': 'shop' } });
     const tick = watcherTick(w, pods); // the watcher saw that write; this instance did not
     const gets = w.cluster.calls.getPod;
     const report = await new StatusSync(w.deps).tick(tick);
